@@ -1,0 +1,47 @@
+# The README's two commands: `make run` and `make test`. Both create the virtualenv and install.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test demo bench lint typecheck check clean stop help
+
+help:
+	@echo "make run    - start everything (local PostgreSQL + Redis if no URLs) and show records flowing"
+	@echo "make test   - run the test suite (uses 127.0.0.1 PostgreSQL/Redis when reachable, else embedded)"
+	@echo "make bench  - manage.py bench --records 20000"
+	@echo "make check  - ruff + mypy"
+	@echo "make stop   - stop the local servers started by make run"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py run
+
+demo: $(STAMP)
+	$(PY) manage.py demo --duration 30
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) manage.py bench --records 20000
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck
+
+stop: $(STAMP)
+	$(PY) manage.py servers stop
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

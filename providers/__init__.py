@@ -1,0 +1,1 @@
+"""CRM provider packages: one per CRM, each behind ``providers.base.Provider``."""

@@ -1,0 +1,174 @@
+"""The one interface every CRM provider package implements.
+
+A provider package ``providers/<name>/`` exports ``PROVIDER: Provider`` from its ``__init__``.
+Adding a CRM means adding one such package; ``providers.registry`` finds it by name.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from syncsvc.errors import RetryableError, SyncError
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+OPS = ("upsert", "update", "create", "archive")
+
+
+@dataclass(frozen=True)
+class ProviderDefaults:
+    """What a connection gets when its config does not say otherwise."""
+
+    base_url: str
+    batch_size: int
+    rate_limit_requests: int
+    rate_limit_seconds: int
+    objects: tuple[str, ...]
+    id_property: Mapping[str, str]
+    """Default unique property (upsert key) per object."""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """A connection as the push side sees it (credentials already decrypted)."""
+
+    id: int
+    name: str
+    provider: str
+    base_url: str
+    credentials: Mapping[str, Any]
+    options: Mapping[str, Any]
+    batch_size: int
+    rate_limit_requests: int
+    rate_limit_seconds: int
+    max_attempts: int = 10
+
+
+@dataclass
+class PushItem:
+    """One outbox row being sent."""
+
+    outbox_id: int
+    object: str
+    op: str
+    record_key: str
+    id_property: str | None
+    id_value: str | None
+    payload: dict[str, Any]
+    external_id: str | None
+    version: int
+
+
+@dataclass
+class PushResult:
+    """What the CRM said about one ``PushItem``.
+
+    ``error`` is None on success; a ``PermanentError`` sends the row to dead letters, any other
+    ``SyncError`` schedules a retry of that row alone.
+    """
+
+    outbox_id: int
+    external_id: str | None = None
+    error: SyncError | None = None
+    created: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class HttpTimeouts:
+    connect: float = 5.0
+    read: float = 30.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+class ProviderClient(abc.ABC):
+    """A thin client for one CRM account.
+
+    ``push`` gets items of one object and one op, at most ``defaults.batch_size`` of them, and
+    returns one result per item (any order). Whole-call failures are raised: ``RateLimited``
+    (wait, not an attempt), ``AuthExpired`` (refresh and retry once), ``RetryableError``
+    (timeouts, 5xx), ``PermanentError`` (4xx for the whole call).
+    """
+
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.session = session or requests.Session()
+        self.timeouts = timeouts or HttpTimeouts()
+        self.throttle = throttle or (lambda: None)
+        """Called before every HTTP request; raises ``RateLimited`` when our window is full."""
+
+    def url(self, path: str) -> str:
+        return self.connection.base_url.rstrip("/") + path
+
+    def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One HTTP request through the throttle, with timeouts; network failures are retryable."""
+        self.throttle()
+        kwargs.setdefault("timeout", self.timeouts.as_tuple())
+        try:
+            return self.session.request(method, self.url(path), **kwargs)
+        except requests.Timeout as exc:
+            raise RetryableError(f"{self.connection.provider}: timeout on {method} {path}") from exc
+        except requests.ConnectionError as exc:
+            raise RetryableError(
+                f"{self.connection.provider}: cannot connect for {method} {path}: {exc}"
+            ) from exc
+
+    @abc.abstractmethod
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        """Send ``items`` in as few calls as the API allows."""
+
+    @abc.abstractmethod
+    def list_fields(self, object_name: str) -> set[str]:
+        """The field names the CRM knows for ``object_name`` (for ``config apply --check``)."""
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class Transformer:
+    """Turns mapped properties into the CRM's payload shape.
+
+    ``default_mappings`` gives the mapping a connection uses for an object when its config names
+    none; ``shape`` applies the CRM's value conventions (e.g. HubSpot wants strings).
+    """
+
+    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = {}
+
+    def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return properties
+
+
+SimulatorFactory = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Everything the service needs to know about one CRM."""
+
+    name: str
+    defaults: ProviderDefaults
+    client_class: type[ProviderClient]
+    transformer: Transformer
+    make_simulator: SimulatorFactory
+    """Returns a ``providers.simulation.SimApp`` configured from options."""
+    schema_dir: Path = field(default=SCHEMAS_DIR)
+
+    def destination_schema_path(self, object_name: str) -> Path:
+        return self.schema_dir / self.name / f"{object_name}.json"

@@ -1,0 +1,281 @@
+"""HubSpot CRM v3 client: batch writes of up to 100 inputs, per-input results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+
+from providers.base import (
+    OPS,
+    ConnectionInfo,
+    HttpTimeouts,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
+from providers.hubspot.auth import TokenSource
+from providers.hubspot.defaults import MAX_BATCH
+from providers.hubspot.responses import (
+    body_of,
+    category,
+    describe,
+    error_code,
+    error_field,
+    raise_for_call,
+)
+from providers.hubspot.results import match
+from syncsvc.errors import AuthExpired, PermanentError, SyncError
+
+Pair = tuple[PushItem, dict[str, Any]]
+"""An item and the batch input built from it."""
+T = TypeVar("T")
+
+
+def objects_path(object_name: str, *rest: str) -> str:
+    return "/".join(("/crm/v3/objects", quote(object_name, safe=""), *rest))
+
+
+def _input_key(entry: dict[str, Any]) -> tuple[str, str] | None:
+    if "id" not in entry:
+        return None
+    return (str(entry.get("idProperty") or "hs_object_id"), str(entry["id"]).strip().lower())
+
+
+def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
+    """Chunks of at most ``size``; one record id appears at most once per chunk."""
+    chunks: list[list[Pair]] = []
+    keys: list[set[tuple[str, str]]] = []
+    for pair in pairs:
+        key = _input_key(pair[1])
+        for chunk, seen in zip(chunks, keys, strict=True):
+            if len(chunk) < size and (key is None or key not in seen):
+                break
+        else:
+            chunk, seen = [], set()
+            chunks.append(chunk)
+            keys.append(seen)
+        chunk.append(pair)
+        if key is not None:
+            seen.add(key)
+    return chunks
+
+
+class HubSpotClient(ProviderClient):
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(connection, session, timeouts, throttle)
+        self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
+        self.auth = TokenSource(connection.credentials, self._post_form)
+
+    # transport ---------------------------------------------------------------------------
+    def _post_form(self, path: str, form: dict[str, str]) -> requests.Response:
+        return self.send("POST", path, data=form)
+
+    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """One authenticated call. Raises for 401/403/429/5xx; other answers are returned.
+
+        An OAuth token the API calls expired is refreshed and the call repeated once.
+        """
+        token = self.auth.token()
+        response = self._send_authed(token, method, path, body)
+        if response.status_code == 401 and self.auth.refreshable and _expired(response):
+            response = self._send_authed(self.auth.refresh(stale=token), method, path, body)
+            if response.status_code == 401 and _expired(response):
+                raise AuthExpired(describe(response))
+        if response.status_code in (401, 403, 429) or response.status_code >= 500:
+            raise_for_call(response)
+        return response
+
+    def _send_authed(self, token: str, method: str, path: str, body: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body is None:
+            return self.send(method, path, headers=headers)
+        return self.send(method, path, headers=headers, json=body)
+
+    # push --------------------------------------------------------------------------------
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        if op not in OPS:
+            raise PermanentError(f"hubspot: unknown op {op!r}", code="UNKNOWN_OP")
+        if op == "archive":
+            return self._archive(object_name, items)
+        pairs: list[Pair] = []
+        refused: list[PushResult] = []
+        for item in items:
+            entry = _batch_input(op, item)
+            if isinstance(entry, PushResult):
+                refused.append(entry)
+            else:
+                pairs.append((item, entry))
+        chunks = chunk_pairs(pairs, self.batch_size)
+        path = objects_path(object_name, "batch", op)
+        return refused + self._in_parts(
+            chunks, lambda chunk: self._write(path, op, chunk), lambda chunk: [p[0] for p in chunk]
+        )
+
+    def _write(self, path: str, op: str, pairs: list[Pair]) -> list[PushResult]:
+        response = self.call("POST", path, {"inputs": [entry for _, entry in pairs]})
+        body = body_of(response)
+        if response.status_code < 300:
+            return match(op, [item for item, _ in pairs], body)
+        if response.status_code == 400 and category(body) == "VALIDATION_ERROR":
+            return self._split(path, op, pairs, response, body)
+        raise_for_call(response)
+        return []  # unreachable: raise_for_call raised for this 4xx
+
+    def _split(
+        self,
+        path: str,
+        op: str,
+        pairs: list[Pair],
+        response: requests.Response,
+        body: dict[str, Any],
+    ) -> list[PushResult]:
+        """A whole batch was refused for bad values: isolate the bad inputs, send the rest."""
+        field, code = error_field(body), error_code(body)
+        if len(pairs) == 1:
+            error = PermanentError(describe(response, body), field=field, code=code)
+            return [PushResult(pairs[0][0].outbox_id, error=error)]
+        if code == "PROPERTY_DOESNT_EXIST" and field:
+            hit = [
+                p for p in pairs if field in p[1]["properties"] or p[1].get("idProperty") == field
+            ]
+            if hit:
+                error = PermanentError(describe(response, body), field=field, code=code)
+                hit_ids = {item.outbox_id for item, _ in hit}
+                rest = [p for p in pairs if p[0].outbox_id not in hit_ids]
+                failed = [PushResult(item.outbox_id, error=error) for item, _ in hit]
+                return failed + (self._write(path, op, rest) if rest else [])
+        half = len(pairs) // 2
+        return self._in_parts(
+            [pairs[:half], pairs[half:]],
+            lambda part: self._write(path, op, part),
+            lambda part: [p[0] for p in part],
+        )
+
+    @staticmethod
+    def _in_parts(
+        parts: Sequence[T],
+        send: Callable[[T], list[PushResult]],
+        items_of: Callable[[T], Iterable[PushItem]],
+    ) -> list[PushResult]:
+        """Send parts in turn. A failure after some part went through is reported per item
+        for the parts not sent, so the results already in hand are not thrown away."""
+        results: list[PushResult] = []
+        for number, part in enumerate(parts):
+            try:
+                results.extend(send(part))
+            except SyncError as exc:
+                if not results:
+                    raise
+                for rest in parts[number:]:
+                    results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
+                break
+        return results
+
+    # archive -----------------------------------------------------------------------------
+    def _archive(self, object_name: str, items: Sequence[PushItem]) -> list[PushResult]:
+        nothing_to_do: list[PushResult] = []
+        targets: list[tuple[PushItem, str]] = []
+        lookup: list[PushItem] = []
+        for item in items:
+            if item.external_id:
+                targets.append((item, str(item.external_id)))
+            elif item.id_property and item.id_value:
+                lookup.append(item)
+            else:
+                nothing_to_do.append(PushResult(item.outbox_id))
+        found = self._resolve(object_name, lookup)
+        for item in lookup:
+            if item.outbox_id in found:
+                targets.append((item, found[item.outbox_id]))
+            else:
+                nothing_to_do.append(PushResult(item.outbox_id))
+        path = objects_path(object_name, "batch", "archive")
+        chunks = [targets[i : i + self.batch_size] for i in range(0, len(targets), self.batch_size)]
+
+        def send(chunk: list[tuple[PushItem, str]]) -> list[PushResult]:
+            ids = list(dict.fromkeys(hubspot_id for _, hubspot_id in chunk))
+            raise_for_call(self.call("POST", path, {"inputs": [{"id": i} for i in ids]}))
+            return [PushResult(item.outbox_id, external_id=hid) for item, hid in chunk]
+
+        return nothing_to_do + self._in_parts(chunks, send, lambda c: [item for item, _ in c])
+
+    def _resolve(self, object_name: str, items: Sequence[PushItem]) -> dict[int, str]:
+        """HubSpot ids of records known only by a unique property value (absent ones left out)."""
+        by_property: dict[str, list[PushItem]] = {}
+        for item in items:
+            by_property.setdefault(str(item.id_property), []).append(item)
+        found: dict[int, str] = {}
+        path = objects_path(object_name, "batch", "read")
+        for prop, group in by_property.items():
+            for start in range(0, len(group), self.batch_size):
+                chunk = group[start : start + self.batch_size]
+                values = list(dict.fromkeys(str(item.id_value) for item in chunk))
+                response = self.call(
+                    "POST",
+                    path,
+                    {
+                        "idProperty": prop,
+                        "inputs": [{"id": v} for v in values],
+                        "properties": [prop],
+                        "propertiesWithHistory": [],
+                    },
+                )
+                raise_for_call(response)
+                ids = {
+                    str((r.get("properties") or {}).get(prop, "")).strip().lower(): str(r["id"])
+                    for r in body_of(response).get("results") or []
+                    if isinstance(r, dict) and r.get("id") is not None
+                }
+                for item in chunk:
+                    hubspot_id = ids.get(str(item.id_value).strip().lower())
+                    if hubspot_id is not None:
+                        found[item.outbox_id] = hubspot_id
+        return found
+
+    # fields ------------------------------------------------------------------------------
+    def list_fields(self, object_name: str) -> set[str]:
+        response = self.call("GET", "/crm/v3/properties/" + quote(object_name, safe=""))
+        raise_for_call(response)
+        return {
+            str(p["name"])
+            for p in body_of(response).get("results") or []
+            if isinstance(p, dict) and p.get("name")
+        }
+
+
+def _expired(response: requests.Response) -> bool:
+    return category(body_of(response)) == "EXPIRED_AUTHENTICATION"
+
+
+def _batch_input(op: str, item: PushItem) -> dict[str, Any] | PushResult:
+    """The batch input for ``item``, or a failed result when it cannot be sent."""
+    properties = item.payload
+    if not isinstance(properties, dict):
+        error = PermanentError("hubspot: payload is not a property map", code="BAD_PAYLOAD")
+        return PushResult(item.outbox_id, error=error)
+    entry: dict[str, Any] = {"properties": properties, "objectWriteTraceId": str(item.outbox_id)}
+    if op == "create":
+        entry["associations"] = []
+        return entry
+    if op == "update" and item.external_id:
+        entry["id"] = str(item.external_id)
+        return entry
+    if item.id_property and item.id_value not in (None, ""):
+        entry["id"] = str(item.id_value)
+        entry["idProperty"] = item.id_property
+        return entry
+    error = PermanentError(
+        f"hubspot: {op} needs a value for the unique property {item.id_property!r}",
+        field=item.id_property,
+        code="MISSING_ID",
+    )
+    return PushResult(item.outbox_id, error=error)

@@ -1,0 +1,21 @@
+"""HubSpot CRM v3 defaults (API_NOTES §1): 100 inputs per batch call, 100 requests per 10 s."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from providers.base import ProviderDefaults
+
+MAX_BATCH = 100
+"""HubSpot rejects batch calls with more inputs than this."""
+
+DEFAULTS = ProviderDefaults(
+    base_url="https://api.hubapi.com",
+    batch_size=MAX_BATCH,
+    rate_limit_requests=100,
+    rate_limit_seconds=10,
+    objects=("contacts", "companies", "deals"),
+    id_property=MappingProxyType(
+        {"contacts": "email", "companies": "syncsvc_id", "deals": "syncsvc_id"}
+    ),
+)

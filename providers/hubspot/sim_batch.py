@@ -1,0 +1,234 @@
+"""The batch endpoints of the simulated account: ``/crm/v3/objects/{type}/batch/{op}``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.hubspot.sim_schema import Invalid
+from providers.hubspot.sim_store import ObjectStore, Record, now_iso
+
+MAX_INPUTS = 100
+Ack = Callable[[str, str | None, str], None]
+
+
+class BadBatch(Exception):
+    """The whole batch is refused with a 400 ``VALIDATION_ERROR``; nothing was written."""
+
+    def __init__(self, message: str, invalid: Sequence[Invalid] = (), code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.invalid = list(dict.fromkeys(invalid))
+        self.code = code
+
+    @classmethod
+    def for_values(cls, invalid: Sequence[Invalid]) -> BadBatch:
+        details = json.dumps([i.as_detail() for i in dict.fromkeys(invalid)], separators=(",", ":"))
+        return cls(f"Property values were not valid: {details}", invalid)
+
+    def details(self) -> list[dict[str, Any]]:
+        if not self.invalid:
+            return [{"message": self.message, "code": self.code or "INVALID_INPUT"}]
+        return [
+            {
+                "message": i.message,
+                "in": i.name,
+                "code": i.error,
+                "context": {"propertyName": [i.name]},
+            }
+            for i in self.invalid
+        ]
+
+
+def missing(attribute: str) -> BadBatch:
+    return BadBatch(
+        "Invalid input JSON on line 1, column 1: Cannot build batch input, some of required "
+        f"attributes are not set [{attribute}]"
+    )
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class _Answer:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+
+
+def _error(status: str, category: str, message: str, **context: list[str]) -> dict[str, Any]:
+    return {
+        "status": status,
+        "category": category,
+        "message": message,
+        "context": context,
+        "errors": [],
+        "links": {},
+    }
+
+
+class BatchRunner:
+    """Runs one batch call against ``store``; every applied write is acknowledged."""
+
+    def __init__(self, store: ObjectStore, ack: Ack) -> None:
+        self.store = store
+        self.ack = ack
+
+    def _ack(self, record: Record, op: str) -> None:
+        self.ack(self.store.object_name, record.properties.get("syncsvc_id") or record.id, op)
+
+    @staticmethod
+    def inputs(body: Any) -> list[dict[str, Any]]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+            raise missing("inputs")
+        if len(inputs) > MAX_INPUTS:
+            raise BadBatch(
+                f"Batch input of {len(inputs)} inputs exceeds the limit of {MAX_INPUTS}",
+                code="TOO_MANY_INPUTS",
+            )
+        return inputs
+
+    def run(self, op: str, body: Any) -> Outcome:
+        inputs = self.inputs(body)
+        started = now_iso()
+        if op == "archive":
+            self.archive(inputs)
+            return Outcome(204)
+        if op == "read":
+            answer = self.read(inputs, body)
+        else:
+            self.validate(op, inputs)
+            answer = self.write(op, inputs)
+        if answer.not_found:
+            label = self.store.label.upper()
+            message = (
+                f"Could not get some {label} objects, they may be deleted or not exist. "
+                "Check that ids are valid."
+            )
+            answer.errors.append(_error("404", "OBJECT_NOT_FOUND", message, ids=answer.not_found))
+        payload: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": answer.results,
+            "requestedAt": started,
+            "startedAt": started,
+            "completedAt": now_iso(),
+        }
+        if answer.errors:
+            payload.update(errors=answer.errors, numErrors=len(answer.errors))
+            return Outcome(207, payload)
+        return Outcome(201 if op == "create" else 200, payload)
+
+    # checks ------------------------------------------------------------------------------
+    def validate(self, op: str, inputs: list[dict[str, Any]]) -> None:
+        """Refuse the whole batch for bad shapes, ids or property values (nothing written)."""
+        invalid: list[Invalid] = []
+        seen: set[tuple[str, str]] = set()
+        duplicates: list[str] = []
+        for entry in inputs:
+            properties = entry.get("properties")
+            if not isinstance(properties, dict):
+                raise missing("properties")
+            invalid.extend(self.store.check(properties))
+            if op == "create":
+                continue
+            record_id, id_property = entry.get("id"), entry.get("idProperty")
+            if not isinstance(record_id, str) or not record_id:
+                raise missing("id")
+            if op == "upsert" and not id_property:
+                raise BadBatch("Upsert inputs need an idProperty", code="MISSING_ID_PROPERTY")
+            if id_property and id_property != "hs_object_id":
+                self._check_id_property(str(id_property))
+                invalid.extend(self.store.check({str(id_property): record_id}))
+            key = (
+                str(id_property or "hs_object_id"),
+                self.store.normalize(str(id_property), record_id),
+            )
+            if key in seen:
+                duplicates.append(record_id)
+            seen.add(key)
+        if duplicates:
+            raise BadBatch(f"Duplicate IDs found in batch input: {duplicates}", code="DUPLICATE_ID")
+        if invalid:
+            raise BadBatch.for_values(invalid)
+
+    def _check_id_property(self, name: str) -> None:
+        if name not in self.store.definitions:
+            message = f'Property "{name}" does not exist'
+            raise BadBatch.for_values([Invalid(name, "PROPERTY_DOESNT_EXIST", message)])
+        if not self.store.is_unique(name):
+            raise BadBatch(
+                f"{name} is not a unique identifier property (hasUniqueValue is false)",
+                code="INVALID_ID_PROPERTY",
+            )
+
+    # operations --------------------------------------------------------------------------
+    def write(self, op: str, inputs: list[dict[str, Any]]) -> _Answer:
+        answer = _Answer()
+        for entry in inputs:
+            properties: dict[str, str] = dict(entry["properties"])
+            trace = entry.get("objectWriteTraceId")
+            extra: dict[str, Any] = {} if trace is None else {"objectWriteTraceId": str(trace)}
+            record = None
+            if op != "create":
+                id_property = entry.get("idProperty")
+                record = self.store.find(entry["id"], id_property)
+                if id_property and op == "upsert":
+                    properties.setdefault(id_property, entry["id"])
+                if record is None and op == "update":
+                    answer.not_found.append(entry["id"])
+                    continue
+            clash = self.store.conflict(properties, record.id if record else None)
+            if clash is not None:
+                answer.errors.append(self._conflict(clash, trace))
+                continue
+            created = record is None
+            if record is None:
+                record = self.store.create(properties)
+            else:
+                self.store.update(record, properties)
+            if op == "upsert":
+                extra["new"] = created
+            self._ack(record, op)
+            answer.results.append(record.view(**extra))
+        return answer
+
+    def _conflict(self, clash: tuple[str, str], trace: Any) -> dict[str, Any]:
+        prop, owner = clash
+        context = {"propertyName": [prop]}
+        if trace is not None:
+            context["objectWriteTraceId"] = [str(trace)]
+        message = f"{self.store.label} already exists. Existing ID: {owner}"
+        return _error("409", "CONFLICT", message, **context)
+
+    def archive(self, inputs: list[dict[str, Any]]) -> None:
+        for entry in inputs:
+            if not isinstance(entry.get("id"), str):
+                raise missing("id")
+        for entry in inputs:
+            record = self.store.find(entry["id"])
+            if record is not None:
+                self._ack(record, "archive")
+                self.store.archive(record)
+
+    def read(self, inputs: list[dict[str, Any]], body: dict[str, Any]) -> _Answer:
+        id_property = body.get("idProperty")
+        if id_property and id_property != "hs_object_id":
+            self._check_id_property(str(id_property))
+        wanted = body.get("properties") or None
+        answer = _Answer()
+        for entry in inputs:
+            if not isinstance(entry.get("id"), str):
+                raise missing("id")
+            record = self.store.find(entry["id"], id_property)
+            if record is None:
+                answer.not_found.append(entry["id"])
+            else:
+                answer.results.append(record.view(only=wanted))
+        return answer

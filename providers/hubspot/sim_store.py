@@ -1,0 +1,158 @@
+"""Records of one object type in the simulated account. Callers hold the simulator's lock."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from providers.hubspot.sim_schema import MODIFIED_PROPERTY, Invalid, check_value
+
+_LABELS = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Record:
+    id: str
+    properties: dict[str, str]
+    created_at: str
+    updated_at: str
+
+    def view(self, only: Iterable[str] | None = None, **extra: Any) -> dict[str, Any]:
+        """The record as a ``SimplePublicObject``."""
+        properties = self.properties
+        if only is not None:
+            wanted = set(only) | {"hs_object_id", "createdate"}
+            properties = {k: v for k, v in properties.items() if k in wanted}
+        return {
+            "id": self.id,
+            "properties": dict(properties),
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "archived": False,
+            **extra,
+        }
+
+
+class ObjectStore:
+    def __init__(
+        self,
+        object_name: str,
+        properties: Iterable[Mapping[str, Any]],
+        ids: itertools.count[int],
+        strict_options: bool = True,
+    ) -> None:
+        self.object_name = object_name
+        self.definitions = {str(p["name"]): copy.deepcopy(dict(p)) for p in properties}
+        self.records: dict[str, Record] = {}
+        self.unique: dict[str, dict[str, str]] = {}
+        self.ids = ids
+        self.strict_options = strict_options
+        self.modified_property = MODIFIED_PROPERTY.get(object_name, "hs_lastmodifieddate")
+        self._index_unique()
+
+    @property
+    def label(self) -> str:
+        return _LABELS.get(self.object_name, self.object_name)
+
+    def _index_unique(self) -> None:
+        for name, definition in self.definitions.items():
+            if definition.get("hasUniqueValue"):
+                self.unique.setdefault(name, {})
+
+    def add_property(self, definition: dict[str, Any]) -> None:
+        self.definitions[str(definition["name"])] = definition
+        self._index_unique()
+
+    def is_unique(self, name: str) -> bool:
+        return name in self.unique
+
+    # reading -----------------------------------------------------------------------------
+    @staticmethod
+    def normalize(name: str, value: str) -> str:
+        return value.strip().lower() if name == "email" else value
+
+    def find(self, value: str, id_property: str | None = None) -> Record | None:
+        if not id_property or id_property == "hs_object_id":
+            return self.records.get(str(value))
+        owner = self.unique.get(id_property, {}).get(self.normalize(id_property, str(value)))
+        return self.records.get(owner) if owner is not None else None
+
+    def check(self, properties: Mapping[str, Any]) -> list[Invalid]:
+        """Every property in ``properties`` that cannot be written as given."""
+        problems: list[Invalid] = []
+        for name, value in properties.items():
+            definition = self.definitions.get(name)
+            if definition is None:
+                problems.append(
+                    Invalid(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+                )
+            elif definition["modificationMetadata"]["readOnlyValue"]:
+                problems.append(
+                    Invalid(name, "READ_ONLY_VALUE", f'Property "{name}" is a read only property')
+                )
+            elif not isinstance(value, str):
+                problems.append(Invalid(name, "INVALID_TYPE", f"{value!r} is not a string value"))
+            else:
+                problem = check_value(definition, value, self.strict_options)
+                if problem is not None:
+                    problems.append(problem)
+        return problems
+
+    def conflict(
+        self, properties: Mapping[str, str], record_id: str | None
+    ) -> tuple[str, str] | None:
+        """``(property, owner id)`` when a unique value belongs to another record."""
+        for name in self.unique.keys() & properties.keys():
+            owner = self.unique[name].get(self.normalize(name, properties[name]))
+            if owner is not None and owner != record_id:
+                return name, owner
+        return None
+
+    # writing -----------------------------------------------------------------------------
+    def _apply(self, record: Record, properties: Mapping[str, str]) -> None:
+        for name, raw in properties.items():
+            value = self.normalize(name, raw)
+            old = record.properties.get(name)
+            if name in self.unique and old is not None:
+                self.unique[name].pop(old, None)
+            if value == "":
+                record.properties.pop(name, None)
+                continue
+            record.properties[name] = value
+            if name in self.unique:
+                self.unique[name][value] = record.id
+
+    def create(self, properties: Mapping[str, str]) -> Record:
+        stamp = now_iso()
+        record_id = str(next(self.ids))
+        record = Record(record_id, {}, stamp, stamp)
+        self._apply(record, properties)
+        record.properties.update(
+            {"hs_object_id": record_id, "createdate": stamp, self.modified_property: stamp}
+        )
+        self.records[record_id] = record
+        return record
+
+    def update(self, record: Record, properties: Mapping[str, str]) -> None:
+        self._apply(record, properties)
+        record.updated_at = record.properties[self.modified_property] = now_iso()
+
+    def archive(self, record: Record) -> None:
+        for name in self.unique:
+            value = record.properties.get(name)
+            if value is not None:
+                self.unique[name].pop(value, None)
+        del self.records[record.id]
+
+    def clear(self) -> None:
+        self.records.clear()
+        for index in self.unique.values():
+            index.clear()

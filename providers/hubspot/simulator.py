@@ -1,0 +1,304 @@
+"""An in-memory HubSpot account speaking CRM v3 (the official OpenAPI shapes) over HTTP.
+
+Options (``make_simulator``; the limits and tokens also through ``POST /_sim/config``):
+``tokens`` accepted private-app tokens (default ``["demo-token"]``); ``oauth_clients``
+``{client_id: {"secret", "refresh_token"}}``; ``token_ttl`` seconds an OAuth access token lives
+(1800); ``rate_limit_requests`` / ``rate_limit_seconds`` the rolling window per app (100 / 10);
+``daily_limit`` (250000); ``send_retry_after`` add ``Retry-After`` to 429s (HubSpot may not);
+``custom_properties`` ``{object: [name | property dict]}``; ``strict_options`` refuse
+enumeration values outside the property's options, as HubSpot does (default true).
+``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from providers.hubspot.sim_auth import Refusal, SimAuth
+from providers.hubspot.sim_batch import BadBatch, BatchRunner, missing
+from providers.hubspot.sim_schema import DEFAULT_PROPERTIES, check_definition, custom_property
+from providers.hubspot.sim_store import ObjectStore, Record
+from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from syncsvc.errors import ConfigError
+
+OBJECT_TYPES = {
+    alias: name
+    for name, aliases in {
+        "contacts": ("contact", "0-1"),
+        "companies": ("company", "0-2"),
+        "deals": ("deal", "0-3"),
+    }.items()
+    for alias in (name, *aliases)
+}
+RUNTIME_OPTIONS = frozenset(
+    {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
+    | {"send_retry_after", "strict_options", "expire_tokens"}
+)
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_properties"}
+CATEGORIES = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    429: "RATE_LIMITS",
+}
+OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
+PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
+
+
+class UnknownObject(Exception):
+    pass
+
+
+class HubSpotSim(SimApp):
+    name = "hubspot"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"hubspot simulator: unknown option(s) {sorted(unknown)}")
+        self.auth = SimAuth(self.options)
+        self.ids = itertools.count(1001)
+        self.stores = self._new_stores()
+        self._register_api()
+
+    def _new_stores(self) -> dict[str, ObjectStore]:
+        custom = self.options.get("custom_properties") or {}
+        strict = bool(self.options.get("strict_options", True))
+        stores = {}
+        for object_name, defaults in DEFAULT_PROPERTIES.items():
+            extra = [custom_property(p) for p in custom.get(object_name, [])]
+            stores[object_name] = ObjectStore(object_name, [*defaults, *extra], self.ids, strict)
+        return stores
+
+    def store(self, object_type: str) -> ObjectStore:
+        name = OBJECT_TYPES.get(object_type.lower())
+        if name is None:
+            raise UnknownObject(object_type)
+        return self.stores[name]
+
+    # routing -----------------------------------------------------------------------------
+    def _register_api(self) -> None:
+        self.add_route("POST", "/oauth/v1/token", self._token)
+        api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
+            ("POST", OBJECT + r"/batch/(?P<op>create|update|upsert|archive|read)", self._batch),
+            ("POST", OBJECT, self._create_one),
+            ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
+            ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
+            ("DELETE", OBJECT + r"/(?P<id>[^/]+)", self._archive_one),
+            ("GET", PROPERTIES, self._list_properties),
+            ("POST", PROPERTIES, self._create_property),
+            ("GET", PROPERTIES + r"/(?P<name>[^/]+)", self._get_property),
+        ]
+        for method, pattern, handler in api:
+            self.add_route(method, pattern, self._guarded(handler))
+
+    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
+        """Authenticate and count the request; add rate-limit headers to the answer."""
+
+        def guarded(request: SimRequest) -> SimResponse:
+            with self.lock:
+                caller = self.auth.authenticate(request.header("authorization"))
+                if isinstance(caller, Refusal):
+                    return self.refusal(caller)
+                verdict = self.auth.admit(caller)
+            if isinstance(verdict, Refusal):
+                with self.lock:
+                    self.stats["throttled"] += 1
+                return self.refusal(verdict)
+            try:
+                response = handler(request)
+            except UnknownObject as exc:
+                response = self.error_response(400, f"Unable to infer object type from: {exc}")
+            except BadBatch as exc:
+                response = self.error_response(400, exc.message, errors=exc.details())
+            except json.JSONDecodeError as exc:
+                response = self.error_response(400, f"Invalid input JSON: {exc.msg}")
+            response.headers.update(verdict)
+            return response
+
+        return guarded
+
+    # envelopes ---------------------------------------------------------------------------
+    def error_response(
+        self, status: int, message: str, category: str | None = None, **extra: Any
+    ) -> SimResponse:
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": self.correlation_id(),
+            "category": category or CATEGORIES.get(status, "INTERNAL_ERROR"),
+            **extra,
+        }
+        return json_response(status, body)
+
+    def refusal(self, refusal: Refusal) -> SimResponse:
+        response = self.error_response(
+            refusal.status, refusal.message, refusal.category, **refusal.extra
+        )
+        response.headers.update(refusal.headers)
+        return response
+
+    def rate_limited_response(self) -> SimResponse:
+        with self.lock:
+            return self.refusal(self.auth.limited(daily=False))
+
+    # OAuth -------------------------------------------------------------------------------
+    def _token(self, request: SimRequest) -> SimResponse:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        with self.lock:
+            issued = self.auth.issue(form)
+        if isinstance(issued, Refusal):
+            body = {
+                "status": issued.category,
+                "message": issued.message,
+                "correlationId": self.correlation_id(),
+            }
+            return json_response(issued.status, body)
+        return json_response(200, issued)
+
+    # objects -----------------------------------------------------------------------------
+    def _batch(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        with self.lock:
+            store = self.store(request.params["object"])
+            outcome = BatchRunner(store, self.ack).run(request.params["op"], body)
+        if outcome.body is None:
+            return empty_response(outcome.status)
+        return json_response(outcome.status, outcome.body)
+
+    def _properties_of(self, request: SimRequest) -> dict[str, str]:
+        body = request.json()
+        properties = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(properties, dict):
+            raise missing("properties")
+        return properties
+
+    def _create_one(self, request: SimRequest) -> SimResponse:
+        properties = self._properties_of(request)
+        with self.lock:
+            store = self.store(request.params["object"])
+            invalid = store.check(properties)
+            if invalid:
+                raise BadBatch.for_values(invalid)
+            clash = store.conflict(properties, None)
+            if clash is not None:
+                message = f"{store.label} already exists. Existing ID: {clash[1]}"
+                return self.error_response(409, message)
+            record = store.create(properties)
+            self.ack(store.object_name, properties.get("syncsvc_id") or record.id, "create")
+            return json_response(201, record.view())
+
+    def _find(self, request: SimRequest) -> tuple[ObjectStore, Record | None]:
+        store = self.store(request.params["object"])
+        return store, store.find(request.params["id"], request.arg("idProperty"))
+
+    def _not_found(self, request: SimRequest) -> SimResponse:
+        return self.error_response(404, f"Object {request.params['id']} not found")
+
+    def _get_one(self, request: SimRequest) -> SimResponse:
+        wanted = request.arg("properties")
+        with self.lock:
+            _, record = self._find(request)
+            if record is None:
+                return self._not_found(request)
+            return json_response(200, record.view(only=wanted.split(",") if wanted else None))
+
+    def _update_one(self, request: SimRequest) -> SimResponse:
+        properties = self._properties_of(request)
+        with self.lock:
+            store, record = self._find(request)
+            if record is None:
+                return self._not_found(request)
+            invalid = store.check(properties)
+            if invalid:
+                raise BadBatch.for_values(invalid)
+            clash = store.conflict(properties, record.id)
+            if clash is not None:
+                message = f"{store.label} already exists. Existing ID: {clash[1]}"
+                return self.error_response(409, message)
+            store.update(record, properties)
+            self.ack(store.object_name, record.properties.get("syncsvc_id") or record.id, "update")
+            return json_response(200, record.view())
+
+    def _archive_one(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            store, record = self._find(request)
+            if record is not None:
+                key = record.properties.get("syncsvc_id") or record.id
+                self.ack(store.object_name, key, "archive")
+                store.archive(record)
+        return empty_response(204)
+
+    # properties --------------------------------------------------------------------------
+    def _list_properties(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            store = self.store(request.params["object"])
+            return json_response(200, {"results": list(store.definitions.values())})
+
+    def _get_property(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            definition = self.store(request.params["object"]).definitions.get(
+                request.params["name"]
+            )
+            if definition is None:
+                return self.error_response(404, f"Property {request.params['name']} does not exist")
+            return json_response(200, definition)
+
+    def _create_property(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        problem = check_definition(body)
+        if problem is not None:
+            return self.error_response(400, problem)
+        with self.lock:
+            store = self.store(request.params["object"])
+            if body["name"] in store.definitions:
+                return self.error_response(409, f"Property named '{body['name']}' already exists.")
+            definition = custom_property(body)
+            store.add_property(definition)
+            return json_response(201, definition)
+
+    # SimApp hooks ------------------------------------------------------------------------
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        try:
+            store = self.store(object_name)
+        except UnknownObject:
+            return []
+        return [record.view() for record in store.records.values()]
+
+    def reset(self) -> None:
+        self.stores = self._new_stores()
+        self.auth.reset_limits()
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"hubspot simulator: cannot change {sorted(unknown)} at run time")
+        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        self.auth.configure(options)
+        if "strict_options" in options:
+            for store in self.stores.values():
+                store.strict_options = bool(options["strict_options"])
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {
+            "max_in_window": self.auth.max_in_window(),
+            "rate_limit_requests": self.auth.limit,
+            "rate_limit_seconds": self.auth.seconds,
+            **self.auth.counts,
+            "records": {name: len(store.records) for name, store in self.stores.items()},
+        }
+
+
+def make_simulator(options: Mapping[str, Any] | None = None) -> HubSpotSim:
+    return HubSpotSim(options)
+
+
+__all__ = ["HubSpotSim", "json", "make_simulator"]

@@ -1,0 +1,299 @@
+"""The request/response model and the shared parts of every CRM simulator.
+
+A simulator is a ``SimApp`` subclass that registers its CRM's routes. The base gives it:
+fault injection, an acknowledgement log (for end-to-end latency), request statistics and the
+``/_sim/...`` control endpoints that tests, the demo and the benchmark use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+ACK_LOG_LIMIT = 2_000_000
+
+
+@dataclass
+class SimRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class SimResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds to wait before sending (the 'slow CRM' fault); the work is already done."""
+
+
+def json_response(
+    status: int, payload: Any, headers: Mapping[str, str] | None = None
+) -> SimResponse:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    merged = {"Content-Type": "application/json;charset=utf-8"}
+    merged.update(headers or {})
+    return SimResponse(status, body, merged)
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> SimResponse:
+    return SimResponse(status, b"", dict(headers or {}))
+
+
+Handler = Callable[[SimRequest], SimResponse]
+
+
+@dataclass
+class Fault:
+    """An injected misbehaviour, active until ``until`` (monotonic seconds)."""
+
+    mode: str = "none"
+    until: float = 0.0
+    status: int = 500
+    delay: float = 0.0
+
+    def active(self) -> bool:
+        return self.mode != "none" and time.monotonic() < self.until
+
+
+class RollingWindow:
+    """A rolling request window: at most ``limit`` hits in any ``seconds``."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.hits: deque[float] = deque()
+        self.max_seen = 0
+
+    def _trim(self, now: float) -> None:
+        while self.hits and self.hits[0] <= now - self.seconds:
+            self.hits.popleft()
+
+    def try_hit(self) -> bool:
+        now = time.monotonic()
+        self._trim(now)
+        if len(self.hits) >= self.limit:
+            return False
+        self.hits.append(now)
+        self.max_seen = max(self.max_seen, len(self.hits))
+        return True
+
+    def remaining(self) -> int:
+        self._trim(time.monotonic())
+        return max(0, self.limit - len(self.hits))
+
+    def reset_in(self) -> float:
+        """Seconds until the oldest hit leaves the window."""
+        now = time.monotonic()
+        self._trim(now)
+        if not self.hits:
+            return 0.0
+        return max(0.0, self.hits[0] + self.seconds - now)
+
+
+class SimApp:
+    """Base of every simulator: routing, faults, acks and control endpoints."""
+
+    name = "sim"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = dict(options or {})
+        self.lock = threading.RLock()
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.fault = Fault()
+        self.acks: deque[dict[str, Any]] = deque(maxlen=ACK_LOG_LIMIT)
+        self.ack_seq = 0
+        self.stats: dict[str, int] = {"requests": 0, "throttled": 0, "errors": 0, "faulted": 0}
+        self.refuse_hook: Callable[[float], None] | None = None
+        self._register_control_routes()
+
+    # routing -----------------------------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        compiled = re.compile("^" + pattern + "$")
+
+        def register(handler: Handler) -> Handler:
+            self.routes.append((method, compiled, handler))
+            return handler
+
+        return register
+
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        self.routes.append((method, re.compile("^" + pattern + "$"), handler))
+
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> SimResponse:
+        path, _, query = raw_path.partition("?")
+        request = SimRequest(method, path, parse_qs(query), headers, body)
+        is_control = path.startswith("/_sim/")
+        if not is_control:
+            with self.lock:
+                self.stats["requests"] += 1
+            faulted = self.apply_fault()
+            if faulted is not None:
+                with self.lock:
+                    self.stats["faulted"] += 1
+                return faulted
+        path_matched = False
+        for route_method, pattern, handler in self.routes:
+            match = pattern.match(path)
+            if not match:
+                continue
+            path_matched = True
+            if route_method != method:
+                continue
+            request.params = match.groupdict()
+            try:
+                response = handler(request)
+            except json.JSONDecodeError as exc:
+                response = self.error_response(400, f"Invalid JSON body: {exc.msg}")
+            if not is_control and self.fault.mode == "slow" and self.fault.active():
+                response.delay = self.fault.delay
+            if response.status >= 400:
+                with self.lock:
+                    self.stats["errors"] += 1
+            return response
+        if path_matched:
+            return self.error_response(405, f"Method {method} not allowed on {path}")
+        return self.error_response(404, f"Unable to route {method} {path}")
+
+    # hooks a CRM simulator overrides -----------------------------------------------------
+    def error_response(self, status: int, message: str) -> SimResponse:
+        """An error in this CRM's envelope."""
+        return json_response(status, {"status": "error", "message": message})
+
+    def rate_limited_response(self) -> SimResponse:
+        """What this CRM answers when it throttles (used by the ``rate_limit`` fault)."""
+        return self.error_response(429, "Too many requests")
+
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        """Everything stored for ``object_name`` (active records only)."""
+        return []
+
+    def reset(self) -> None:
+        """Forget all stored records."""
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Change limits or behaviour at run time (``POST /_sim/config``)."""
+        self.options.update(options)
+
+    # shared behaviour --------------------------------------------------------------------
+    def apply_fault(self) -> SimResponse | None:
+        fault = self.fault
+        if not fault.active():
+            return None
+        if fault.mode == "http_error":
+            return self.error_response(fault.status, "Injected server error")
+        if fault.mode == "rate_limit":
+            with self.lock:
+                self.stats["throttled"] += 1
+            return self.rate_limited_response()
+        return None
+
+    def ack(self, object_name: str, key: str | None, op: str) -> None:
+        """Record that a write was applied (for latency and duplicate checks)."""
+        with self.lock:
+            self.ack_seq += 1
+            self.acks.append(
+                {
+                    "seq": self.ack_seq,
+                    "object": object_name,
+                    "key": key,
+                    "op": op,
+                    "at": time.time(),
+                }
+            )
+
+    @staticmethod
+    def correlation_id() -> str:
+        return str(uuid.uuid4())
+
+    def _register_control_routes(self) -> None:
+        self.add_route(
+            "GET", "/_sim/health", lambda r: json_response(200, {"ok": True, "sim": self.name})
+        )
+        self.add_route("POST", "/_sim/faults", self._set_fault)
+        self.add_route("GET", "/_sim/records", self._records)
+        self.add_route("GET", "/_sim/acks", self._acks)
+        self.add_route("GET", "/_sim/stats", self._stats)
+        self.add_route("POST", "/_sim/reset", self._reset)
+        self.add_route("POST", "/_sim/config", self._configure)
+
+    def _set_fault(self, request: SimRequest) -> SimResponse:
+        spec = request.json() or {}
+        mode = spec.get("mode", "none")
+        seconds = float(spec.get("seconds", 0))
+        if mode not in ("none", "http_error", "rate_limit", "slow", "refuse"):
+            return json_response(400, {"error": f"unknown fault mode {mode!r}"})
+        if mode == "refuse":
+            if self.refuse_hook is None:
+                return json_response(400, {"error": "this server cannot refuse connections"})
+            self.refuse_hook(seconds)
+            return json_response(200, {"mode": mode, "seconds": seconds})
+        self.fault = Fault(
+            mode=mode,
+            until=time.monotonic() + seconds,
+            status=int(spec.get("status", 500)),
+            delay=float(spec.get("delay", 0)),
+        )
+        return json_response(200, {"mode": mode, "seconds": seconds})
+
+    def _records(self, request: SimRequest) -> SimResponse:
+        object_name = request.arg("object", "") or ""
+        with self.lock:
+            records = self.dump(object_name)
+        return json_response(200, {"object": object_name, "records": records})
+
+    def _acks(self, request: SimRequest) -> SimResponse:
+        since = int(request.arg("since", "0") or 0)
+        limit = int(request.arg("limit", "100000") or 100000)
+        with self.lock:
+            out = [a for a in self.acks if a["seq"] > since][:limit]
+        return json_response(200, {"acks": out, "last": self.ack_seq})
+
+    def _stats(self, _: SimRequest) -> SimResponse:
+        with self.lock:
+            return json_response(200, {**self.stats, **self.extra_stats()})
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {}
+
+    def _reset(self, _: SimRequest) -> SimResponse:
+        with self.lock:
+            self.reset()
+            self.acks.clear()
+            self.stats = dict.fromkeys(self.stats, 0)
+            self.fault = Fault()
+        return json_response(200, {"reset": True})
+
+    def _configure(self, request: SimRequest) -> SimResponse:
+        try:
+            with self.lock:
+                self.configure(request.json() or {})
+        except (TypeError, ValueError) as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(200, {"options": self.options})

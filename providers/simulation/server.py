@@ -1,0 +1,151 @@
+"""A small, fast threaded HTTP/1.1 server for simulators.
+
+Each response is written in one ``sendall`` with Nagle off: ``http.server``'s default two-write
+responses stall ~40 ms per request on loopback (DESIGN §4), which would make every benchmark
+measure the simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from providers.simulation.app import MAX_BODY_BYTES, SimApp
+
+log = logging.getLogger("syncsvc.simulator")
+POLL_SECONDS = 0.05
+"""How often ``serve_forever`` checks for ``shutdown`` (the default 0.5 s slows every stop)."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _SimHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(413, b'{"status":"error","message":"Request body too large"}', {})
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.app.handle(self.command, self.path, headers, body)
+        if response.delay > 0:
+            time.sleep(response.delay)
+        self._send(response.status, response.body, response.headers)
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Status"
+        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}"]
+        lines.extend(f"{k}: {v}" for k, v in headers.items())
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+
+class _SimHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: SimApp) -> None:
+        self.app = app
+        self.active: set[socket.socket] = set()
+        self.active_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, sock: socket.socket, alive: bool) -> None:
+        with self.active_lock:
+            if alive:
+                self.active.add(sock)
+            else:
+                self.active.discard(sock)
+
+    def drop_connections(self) -> None:
+        with self.active_lock:
+            for sock in list(self.active):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.active.clear()
+
+
+class SimServer:
+    """Runs a ``SimApp`` on a port; can stop listening for a while (the 'CRM down' fault)."""
+
+    def __init__(self, app: SimApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self._httpd = _SimHTTPServer((host, port), app)
+        self.port = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        app.refuse_hook = self.refuse_for
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SimServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.start()
+        while not self._stopped.wait(0.5):
+            pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._httpd.shutdown()
+        self._httpd.drop_connections()
+        self._httpd.server_close()
+
+    def refuse_for(self, seconds: float) -> None:
+        """Close the listening socket and every open connection, reopen after ``seconds``."""
+
+        def cycle() -> None:
+            time.sleep(0.05)  # let the control request's response go out first
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd.drop_connections()
+            log.warning("%s refusing connections for %.1fs", self.app.name, seconds)
+            time.sleep(seconds)
+            while not self._stopped.is_set():
+                try:
+                    self._httpd = _SimHTTPServer((self.host, self.port), self.app)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            self.start()
+            log.warning("%s accepting connections again", self.app.name)
+
+        threading.Thread(target=cycle, daemon=True).start()

@@ -1,0 +1,1 @@
+"""syncsvc: record-to-record sync from PostgreSQL to CRMs."""

@@ -1,0 +1,1 @@
+"""The trigger receiver: LISTEN/NOTIFY (with a poll fallback) → batched Celery chains."""

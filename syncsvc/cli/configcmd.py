@@ -1,0 +1,77 @@
+"""``config apply`` and ``config export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from syncsvc.cli import cli
+from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.config.check import check_remote_fields
+from syncsvc.config.loader import check_source_fields, load_config_file
+from syncsvc.config.store import apply_config, export_config
+from syncsvc.db import connect
+from syncsvc.errors import ConfigError
+
+
+@cli.group()
+def config() -> None:
+    """Load connections, rules and field mappings from YAML into the database."""
+
+
+@config.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also ask each CRM for its field list and report mappings to fields it does not have.",
+)
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> None:
+    """Check FILE completely, then store it (connections named in FILE are replaced)."""
+    try:
+        doc = load_config_file(file)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings = app.settings
+    problems = check_source_fields(doc, settings.internal_schema_dirs)
+    if check:
+        problems += check_remote_fields(doc, settings)
+    if problems:
+        for p in problems:
+            click.echo(f"error: {p}", err=True)
+        raise click.ClickException(f"{file}: {len(problems)} problem(s); nothing was applied")
+    if dry_run:
+        click.echo(f"{file}: OK ({len(doc.connections)} connection(s)); nothing written (--dry-run)")
+        return
+    with connect(settings.db_url) as db, db.transaction():
+        try:
+            result = apply_config(db, settings, doc)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+    for name in result.created:
+        click.echo(f"created connection {name}")
+    for name in result.updated:
+        click.echo(f"updated connection {name}")
+    if result.untouched:
+        click.echo(f"left as they are (not in {file.name}): {', '.join(result.untouched)}")
+
+
+@config.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@click.option("--connection", "names", multiple=True, help="Only these connections.")
+@pass_app
+def config_export(app: AppContext, output: Path | None, names: tuple[str, ...]) -> None:
+    """Write the stored config as YAML (credentials stay encrypted or as ${ENV} references)."""
+    with connect(app.settings.db_url) as db:
+        doc = export_config(db, list(names) or None)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {len(doc['connections'])} connection(s) to {output}")
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,53 @@
+"""What every command shares: settings resolved once, local servers started only when needed."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import click
+
+from syncsvc.embedded import ensure_local_servers
+from syncsvc.errors import ConfigError
+from syncsvc.settings import Settings, load_settings
+
+
+@dataclass
+class AppContext:
+    _settings: Settings | None = field(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        """Settings with both URLs set; starts the embedded servers when a URL is missing."""
+        if self._settings is None:
+            try:
+                self._settings = ensure_local_servers(load_settings())
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    @property
+    def raw_settings(self) -> Settings:
+        try:
+            return load_settings()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for processes we start: the resolved URLs, so they share our servers."""
+        env = dict(os.environ)
+        env["DATABASE_URL"] = self.settings.db_url
+        env["REDIS_URL"] = self.settings.broker_url
+        env["SYNCSVC_DATA_DIR"] = str(self.settings.data_dir)
+        return env
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,138 @@
+"""``run`` (the README's first command) and ``demo --duration``: the whole system, live."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import click
+import requests
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from providers.registry import get_provider
+from syncsvc.cli import cli
+from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.cli.status import status_table
+from syncsvc.db import connect
+from syncsvc.demo.system import (
+    DEMO_CONFIG,
+    prepare_database,
+    sim_url,
+    start_procfile,
+    stop_procfile,
+    wait_for_http,
+)
+from syncsvc.demo.writer import DemoWriter
+from syncsvc.errors import ConfigError
+from syncsvc.monitor import collect
+from syncsvc.settings import Settings
+
+console = Console()
+
+
+def simulator_counts(settings: Settings) -> dict[str, dict[str, int]]:
+    """Records held by each simulator a connection points at, per object."""
+    counts: dict[str, dict[str, int]] = {}
+    with connect(settings.db_url) as db:
+        rows = db.execute("SELECT name, provider, base_url FROM syncsvc.connection ORDER BY name").fetchall()
+    for r in rows:
+        per_object: dict[str, int] = {}
+        for obj in get_provider(r["provider"]).defaults.objects:
+            try:
+                resp = requests.get(f"{r['base_url']}/_sim/records", params={"object": obj}, timeout=2)
+                per_object[obj] = len(resp.json()["records"])
+            except (requests.RequestException, ValueError, KeyError):
+                per_object[obj] = -1
+        counts[r["name"]] = per_object
+    return counts
+
+
+def _view(settings: Settings, writer: DemoWriter, started: float, flower: str) -> Group:
+    with connect(settings.db_url) as db:
+        rows, backlog = collect(db, settings)
+    sims = Table("connection", "records in the CRM simulator", title="simulators")
+    for name, per_object in simulator_counts(settings).items():
+        sims.add_row(name, ", ".join(f"{o}: {n if n >= 0 else '?'}" for o, n in per_object.items()))
+    w = writer.stats
+    header = Text.assemble(
+        ("syncsvc demo ", "bold"),
+        f"— {time.monotonic() - started:.0f}s — wrote {w.total} changes "
+        f"({w.inserts} inserts, {w.updates} updates, {w.deletes} deletes, {w.invalid} invalid emails)\n",
+        f"Flower: {flower}   logs: {settings.data_dir / 'logs' / 'procfile.log'}   Ctrl-C to stop",
+    )
+    return Group(header, status_table(rows, backlog), sims)
+
+
+def _run_system(app: AppContext, duration: float | None, rate: float, config_file: Path) -> None:
+    settings = app.settings
+    console.print(f"[bold]PostgreSQL[/bold] {settings.db_url}\n[bold]Redis[/bold] {settings.broker_url}")
+    try:
+        prepare_database(settings, config_file)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print("migrated, captured demo tables, applied", config_file)
+    log_file = settings.data_dir / "logs" / "procfile.log"
+    proc = start_procfile(app.child_env(), log_file)
+    flower = "http://127.0.0.1:5555"
+    writer_stop = threading.Event()
+    try:
+        deadline = time.monotonic() + 90
+        wait_for_http(sim_url("hubspot") + "/_sim/health", deadline, proc)
+        wait_for_http(flower + "/healthcheck", deadline, proc)
+        console.print(f"processes up (bridge, workers, beat, simulators); Flower at [bold]{flower}[/bold]")
+        with connect(settings.db_url) as db:
+            writer = DemoWriter(db, rate=rate)
+            thread = threading.Thread(target=writer.run, args=(writer_stop,), daemon=True)
+            thread.start()
+            started = time.monotonic()
+            with Live(_view(settings, writer, started, flower), console=console, refresh_per_second=1) as live:
+                try:
+                    while duration is None or time.monotonic() - started < duration:
+                        if proc.poll() is not None:
+                            raise click.ClickException(f"processes exited; see {log_file}")
+                        time.sleep(1)
+                        live.update(_view(settings, writer, started, flower))
+                    writer_stop.set()
+                    thread.join(10)
+                    drain_deadline = time.monotonic() + 60
+                    while time.monotonic() < drain_deadline:
+                        with connect(settings.db_url) as db2:
+                            rows, backlog = collect(db2, settings)
+                        live.update(_view(settings, writer, started, flower))
+                        if backlog.undispatched + backlog.in_flight == 0 and all(r.pending == 0 for r in rows):
+                            break
+                        time.sleep(1)
+                except KeyboardInterrupt:
+                    pass
+            writer_stop.set()
+            console.print(_view(settings, writer, started, flower))
+    finally:
+        writer_stop.set()
+        stop_procfile(proc)
+    console.print("stopped. Local servers keep running; `python manage.py servers stop` stops them.")
+
+
+@cli.command()
+@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0.1, 10000), help="Changes per second.")
+@click.option("--config", "config_file", default=str(DEMO_CONFIG), show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@pass_app
+def run(app: AppContext, rate: float, config_file: Path) -> None:
+    """Run everything (servers, migrations, bridge, workers, beat, Flower, simulators) and write
+    demo changes, with a live view, until Ctrl-C."""
+    _run_system(app, None, rate, config_file)
+
+
+@cli.command()
+@click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(1, 86400), help="Seconds of writing.")
+@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0.1, 10000), help="Changes per second.")
+@click.option("--config", "config_file", default=str(DEMO_CONFIG), show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@pass_app
+def demo(app: AppContext, duration: float, rate: float, config_file: Path) -> None:
+    """Like `run`, but write for --duration seconds, wait for the backlog to drain, print a summary."""
+    _run_system(app, duration, rate, config_file)

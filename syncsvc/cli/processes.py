@@ -1,0 +1,177 @@
+"""Long-running processes: bridge, worker, beat, flower and the CRM simulators."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from providers.registry import get_provider, provider_names
+from providers.simulation import SimServer
+from syncsvc import stats
+from syncsvc.bridge.loop import Bridge
+from syncsvc.cli import cli
+from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.errors import ConfigError
+from syncsvc.pipeline.batch import Batch
+
+log = logging.getLogger("syncsvc.cli")
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@cli.command()
+@pass_app
+def bridge(app: AppContext) -> None:
+    """Run the trigger receiver: LISTEN/NOTIFY + poll → batched Celery chains."""
+    from tasks.app import configure
+    from tasks.chain import sync_chain
+
+    settings = app.settings
+    configure(settings)
+
+    def enqueue(provider: str, batch: Batch) -> None:
+        sync_chain(batch, provider).apply_async()
+
+    def captured(connection_id: int, count: int) -> None:
+        stats.incr(settings.broker_url, settings.redis_prefix, connection_id, "captured", count)
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    Bridge(settings, enqueue, captured, stop).run_forever()
+
+
+def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:
+    from tasks.queues import MAINTENANCE, push_queue, sync_queue
+
+    chosen: list[str] = []
+    if queues:
+        chosen += [q.strip() for q in queues.split(",") if q.strip()]
+    if sync:
+        chosen += [sync_queue(p) for p in provider_names()] + [MAINTENANCE]
+    for name in push:
+        if name == "all":
+            chosen += [push_queue(p) for p in provider_names()]
+        else:
+            try:
+                get_provider(name)
+            except ConfigError as exc:
+                raise click.BadParameter(str(exc), param_hint="--push") from None
+            chosen.append(push_queue(name))
+    return chosen
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--sync", is_flag=True, help="Consume every provider's validate/transform/persist queue.")
+@click.option(
+    "--push",
+    multiple=True,
+    metavar="PROVIDER",
+    help="Consume PROVIDER's push queue (repeatable, or 'all'). Uses a thread pool.",
+)
+@click.option("--queues", help="Comma-separated queue names, for anything else.")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), help="Default: CPUs (sync) / 8 (push).")
+@click.option("--name", help="Worker node name (default derives from the queues).")
+@pass_app
+def worker(
+    app: AppContext,
+    sync: bool,
+    push: tuple[str, ...],
+    queues: str | None,
+    concurrency: int | None,
+    name: str | None,
+) -> None:
+    """Run a Celery worker. Without options: --sync (CPU-bound steps, prefork pool)."""
+    from tasks.app import configure
+
+    if not (sync or push or queues):
+        sync = True
+    chosen = _queues(sync, push, queues)
+    threads = bool(push) and not sync
+    pool = "threads" if threads else "prefork"
+    workers = concurrency or (8 if threads else (os.cpu_count() or 2))
+    node = name or ("push-" + "-".join(push) if threads else "sync") + "@%h"
+    configure(app.settings).worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(chosen),
+            "--pool",
+            pool,
+            "--concurrency",
+            str(workers),
+            "--hostname",
+            node,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            logging.getLevelName(logging.getLogger().level),
+            "--events",
+        ]
+    )
+
+
+@cli.command()
+@pass_app
+def beat(app: AppContext) -> None:
+    """Run the scheduler (the outbox sweeper)."""
+    from tasks.app import configure
+
+    settings = app.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure(settings).start(
+        ["beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO"]
+    )
+
+
+@cli.command()
+@click.option("--port", default=5555, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", default="127.0.0.1", show_default=True)
+@pass_app
+def flower(app: AppContext, port: int, address: str) -> None:
+    """Run Flower, the Celery monitor (bounded task history: watch /metrics at full rate)."""
+    from tasks.app import configure
+
+    argv = ["flower", f"--port={port}", f"--address={address}", "--max_tasks=10000"]
+    configure(app.settings).start(argv)
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--rate-limit", help="REQUESTS/SECONDS, e.g. 100/10 (default: the CRM's).")
+@click.option("--token-ttl", type=click.IntRange(1, 86400 * 30), help="OAuth token lifetime (s).")
+def simulate(provider: str, port: int, host: str, rate_limit: str | None, token_ttl: int | None) -> None:
+    """Run PROVIDER's CRM simulator (a local HTTP server speaking the CRM's API)."""
+    try:
+        prov = get_provider(provider)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="PROVIDER") from None
+    options: dict[str, object] = {}
+    if rate_limit:
+        try:
+            requests_, seconds = (int(x) for x in rate_limit.split("/"))
+        except ValueError:
+            raise click.BadParameter("use REQUESTS/SECONDS, e.g. 100/10", param_hint="--rate-limit") from None
+        options.update(rate_limit_requests=requests_, rate_limit_seconds=seconds)
+    if token_ttl:
+        options["token_ttl"] = token_ttl
+    server = SimServer(prov.make_simulator(options), host=host, port=port)
+    click.echo(f"{provider} simulator listening on {server.url}", err=True)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    server.start()
+    stop.wait()
+    server.stop()

@@ -1,0 +1,44 @@
+"""``status``: per-connection counters, backlog and lag, printed once."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from syncsvc.cli import cli
+from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.db import connect
+from syncsvc.monitor import Backlog, ConnectionStatus, collect
+
+
+def status_table(rows: list[ConnectionStatus], backlog: Backlog) -> Table:
+    table = Table(
+        "connection", "provider", "mode", "captured", "pushed", "failed", "pending",
+        "dead letters", "oldest pending",
+        title=(
+            f"events: {backlog.undispatched} waiting, {backlog.in_flight} in flight"
+            + (f", oldest {backlog.oldest_seconds:.1f}s" if backlog.oldest_seconds else "")
+        ),
+    )  # fmt: skip
+    for r in rows:
+        table.add_row(
+            r.name + ("" if r.enabled else " (disabled)"),
+            r.provider,
+            r.mode,
+            str(r.captured),
+            str(r.pushed),
+            str(r.failed),
+            str(r.pending),
+            str(r.dead_letters),
+            f"{r.oldest_pending_seconds:.1f}s" if r.oldest_pending_seconds is not None else "-",
+        )
+    return table
+
+
+@cli.command()
+@pass_app
+def status(app: AppContext) -> None:
+    """Show captured / pushed / failed / pending per connection, and the event backlog."""
+    with connect(app.settings.db_url) as db:
+        rows, backlog = collect(db, app.settings)
+    Console().print(status_table(rows, backlog))

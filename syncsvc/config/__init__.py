@@ -1,0 +1,1 @@
+"""The declarative YAML config: load, check, apply into the database, export."""

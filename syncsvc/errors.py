@@ -1,0 +1,44 @@
+"""One error hierarchy for the whole service."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base of every error syncsvc raises on purpose."""
+
+
+class ConfigError(SyncError):
+    """Bad configuration: settings, YAML config, or a missing server."""
+
+
+class RetryableError(SyncError):
+    """A failure that may go away: timeouts, connection errors, 5xx."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """The CRM (or our own limiter) says wait ``retry_after`` seconds; not a failed attempt."""
+
+    def __init__(self, message: str, retry_after: float, daily: bool = False) -> None:
+        super().__init__(message, retry_after)
+        self.daily = daily
+
+
+class AuthExpired(RetryableError):
+    """The access token expired or was refused; refresh it and try again once."""
+
+
+class PermanentError(SyncError):
+    """A failure that repeats on every try: validation, 4xx other than 429."""
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+class BatchRejected(PermanentError):
+    """The CRM refused a whole batch because of (at least) one bad record in it."""

@@ -1,0 +1,1 @@
+"""Field mappings: internal row → CRM properties."""

@@ -1,0 +1,282 @@
+"""The service's tables as SQLAlchemy Core metadata (the migrations must produce exactly this).
+
+Hot paths use hand-written SQL (``syncsvc.outbox.sql`` and friends); these definitions are the
+reference schema, used by Alembic and by the schema test.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    Sequence,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql.base import ischema_names
+from sqlalchemy.types import UserDefinedType
+
+SCHEMA = "syncsvc"
+DEMO_SCHEMA = "demo"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id type."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: object) -> str:
+        return "XID8"
+
+
+ischema_names["xid8"] = Xid8  # so reflection (and the schema test) knows the type
+
+
+outbox_change_seq = Sequence("outbox_change_seq", schema=SCHEMA, metadata=metadata)
+config_generation_seq = Sequence("config_generation_seq", schema=SCHEMA, metadata=metadata)
+
+sync_event = Table(
+    "sync_event",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("tx", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
+    Column("table_name", Text, nullable=False),
+    Column("op", Text, nullable=False),
+    Column("pk", JSONB, nullable=False),
+    Column("row", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("dispatched_at", DateTime(timezone=True), nullable=True),
+    Column("targets", ARRAY(Integer), nullable=True),
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    CheckConstraint("op IN ('I', 'U', 'D')", name="op"),
+    Index(
+        "ix_sync_event_undispatched",
+        "id",
+        postgresql_where=text("dispatched_at IS NULL"),
+    ),
+    Index(
+        "ix_sync_event_dispatched",
+        "dispatched_at",
+        postgresql_where=text("dispatched_at IS NOT NULL"),
+    ),
+    schema=SCHEMA,
+)
+
+captured_table = Table(
+    "captured_table",
+    metadata,
+    Column("table_name", Text, primary_key=True),
+    Column("key_columns", ARRAY(Text), nullable=False),
+    Column("notify", Text, nullable=False, server_default=text("'throttled'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("notify IN ('off', 'throttled', 'always')", name="notify"),
+    schema=SCHEMA,
+)
+
+connection = Table(
+    "connection",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("provider", Text, nullable=False),
+    Column("mode", Text, nullable=False, server_default=text("'push'")),
+    Column("base_url", Text, nullable=True),
+    Column("credentials_enc", LargeBinary, nullable=True),
+    Column("credentials_ref", JSONB, nullable=True),
+    Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("rate_limit_requests", Integer, nullable=False),
+    Column("rate_limit_seconds", Integer, nullable=False),
+    Column("batch_size", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False, server_default=text("10")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("mode IN ('push', 'poll', 'both')", name="mode"),
+    CheckConstraint("rate_limit_requests > 0 AND rate_limit_seconds > 0", name="rate_limit"),
+    CheckConstraint("batch_size > 0", name="batch_size"),
+    schema=SCHEMA,
+)
+
+sync_rule = Table(
+    "sync_rule",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("source_table", Text, nullable=False),
+    Column("operations", ARRAY(Text), nullable=False),
+    Column("condition", JSONB, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("target_object", Text, nullable=False),
+    Column("id_property", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    CheckConstraint("action IN ('upsert', 'update', 'create', 'archive', 'skip')", name="action"),
+    UniqueConstraint("connection_id", "name"),
+    schema=SCHEMA,
+)
+
+field_mapping = Table(
+    "field_mapping",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("source", JSONB, nullable=True),
+    Column("transforms", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("required", Boolean, nullable=False, server_default=text("false")),
+    Column("custom", Boolean, nullable=False, server_default=text("false")),
+    UniqueConstraint("connection_id", "object", "target"),
+    schema=SCHEMA,
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object", Text, nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("source_table", Text, nullable=False),
+    Column("op", Text, nullable=False),
+    Column("id_property", Text, nullable=True),
+    Column("id_value", Text, nullable=True),
+    Column("payload", JSONB, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("delivered_version", BigInteger, nullable=True),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("lease_token", BigInteger, nullable=True),
+    Column("external_id", Text, nullable=True),
+    Column("change_tx", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
+    Column(
+        "change_seq",
+        BigInteger,
+        nullable=False,
+        server_default=text("nextval('syncsvc.outbox_change_seq')"),
+    ),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+    CheckConstraint("op IN ('upsert', 'update', 'create', 'archive')", name="op"),
+    UniqueConstraint("connection_id", "object", "record_key"),
+    Index(
+        "ix_outbox_due",
+        "connection_id",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_outbox_change", "connection_id", "change_tx", "change_seq"),
+    schema=SCHEMA,
+)
+
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("source_table", Text, nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("op", Text, nullable=False),
+    Column("object", Text, nullable=True),
+    Column("stage", Text, nullable=False),
+    Column("field", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("event", JSONB, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("replayed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("stage IN ('validate', 'transform', 'persist', 'push')", name="stage"),
+    Index("ix_dead_letter_connection_created", "connection_id", "created_at"),
+    schema=SCHEMA,
+)
+
+demo_contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column("email", Text, nullable=True),
+    Column("first_name", Text, nullable=True),
+    Column("last_name", Text, nullable=True),
+    Column("phone", Text, nullable=True),
+    Column("lifecycle_stage", Text, nullable=True),
+    Column("company_id", Integer, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=DEMO_SCHEMA,
+)
+
+demo_companies = Table(
+    "companies",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=True),
+    Column("domain", Text, nullable=True),
+    Column("industry", Text, nullable=True),
+    Column("city", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=DEMO_SCHEMA,
+)
+
+demo_deals = Table(
+    "deals",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=True),
+    Column("amount", Numeric(14, 2), nullable=True),
+    Column("stage", Text, nullable=True),
+    Column("close_date", Date, nullable=True),
+    Column("company_id", Integer, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=DEMO_SCHEMA,
+)

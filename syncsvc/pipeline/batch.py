@@ -1,0 +1,111 @@
+"""The JSON shapes that travel between the chain's tasks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NotRequired, TypedDict
+
+
+class EventRecord(TypedDict):
+    """One record's coalesced change: its key, latest op, and version (latest event id)."""
+
+    pk: dict[str, Any]
+    op: str
+    version: int
+    row: NotRequired[dict[str, Any] | None]
+    record_key: NotRequired[str]
+
+
+class Reject(TypedDict):
+    record_key: str
+    op: str
+    version: int
+    stage: str
+    field: str | None
+    reason: str
+    object: str | None
+    event: dict[str, Any]
+
+
+class OutboxItem(TypedDict):
+    object: str
+    record_key: str
+    source_table: str
+    op: str
+    id_property: str | None
+    id_value: str | None
+    payload: dict[str, Any]
+    version: int
+
+
+class Batch(TypedDict):
+    """What the bridge sends: one connection, one source table, up to a few hundred records."""
+
+    connection_id: int
+    table: str
+    event_ids: list[int]
+    records: list[EventRecord]
+    rejects: NotRequired[list[Reject]]
+    items: NotRequired[list[OutboxItem]]
+
+
+class PushGroup(TypedDict):
+    object: str
+    op: str
+    ids: list[int]
+
+
+class PushOrder(TypedDict):
+    connection_id: int
+    groups: list[PushGroup]
+
+
+def record_key(pk: dict[str, Any]) -> str:
+    """A record's key as text: the value itself for one key column, JSON for several."""
+    if len(pk) == 1:
+        value = next(iter(pk.values()))
+        return value if isinstance(value, str) else json.dumps(value)
+    return json.dumps(pk, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def reject(
+    record: EventRecord,
+    table: str,
+    stage: str,
+    field: str | None,
+    reason: str,
+    obj: str | None = None,
+) -> Reject:
+    return Reject(
+        record_key=record.get("record_key") or record_key(record["pk"]),
+        op=record["op"],
+        version=record["version"],
+        stage=stage,
+        field=field,
+        reason=reason[:2000],
+        object=obj,
+        event={
+            "table": table,
+            "pk": record["pk"],
+            "op": record["op"],
+            "version": record["version"],
+            "row": _clip(record.get("row")),
+        },
+    )
+
+
+MAX_KEPT_STRING = 10_000
+
+
+def _clip(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Dead letters keep the row, but not megabytes of one bad field."""
+    if row is None:
+        return None
+    return {
+        k: (
+            v[:MAX_KEPT_STRING] + f"…[{len(v)} chars]"
+            if isinstance(v, str) and len(v) > MAX_KEPT_STRING
+            else v
+        )
+        for k, v in row.items()
+    }

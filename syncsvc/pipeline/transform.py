@@ -1,0 +1,117 @@
+"""Stage 2: apply the connection's rules and field mappings, shape and check for the CRM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncsvc.config.runtime import CompiledRule, RuntimeConnection
+from syncsvc.errors import PermanentError, SyncError
+from syncsvc.pipeline.batch import Batch, EventRecord, OutboxItem, Reject, reject
+from syncsvc.validation.registry import destination_spec
+
+_ACTION_OPS = {"upsert": "upsert", "update": "update", "create": "create", "archive": "archive"}
+
+
+def _id_value_from_key(
+    conn: RuntimeConnection, rule: CompiledRule, record: EventRecord
+) -> str | None:
+    """For deletes: the id property's value when it is mapped straight from a key column."""
+    mapper = conn.mappers.get(rule.object)
+    if mapper is None or rule.id_property is None:
+        return None
+    for m in mapper.mappings:
+        if m.target == rule.id_property and len(m.source_fields) == 1:
+            value = record["pk"].get(m.source_fields[0])
+            if value is None:
+                return None
+            for transform in m.transforms:
+                value = transform(value)
+            return None if value is None else str(value)
+    return None
+
+
+def _item(
+    conn: RuntimeConnection, rule: CompiledRule, record: EventRecord, table: str
+) -> OutboxItem | Reject:
+    op = _ACTION_OPS[rule.action]
+    key = record.get("record_key", "")
+    if op == "archive":
+        return OutboxItem(
+            object=rule.object,
+            record_key=key,
+            source_table=table,
+            op=op,
+            id_property=rule.id_property,
+            id_value=_id_value_from_key(conn, rule, record),
+            payload={},
+            version=record["version"],
+        )
+    mapper = conn.mappers.get(rule.object)
+    if mapper is None:
+        return reject(
+            record, table, "transform", None, f"no field mappings for {rule.object}", rule.object
+        )
+    row: dict[str, Any] = record.get("row") or {}
+    properties, issues = mapper.apply(row)
+    if issues:
+        reason = "; ".join(f"{i.field}: {i.reason}" for i in issues)
+        return reject(record, table, "transform", issues[0].field, reason, rule.object)
+    id_value = properties.get(rule.id_property) if rule.id_property else None
+    if op == "upsert" and (id_value is None or id_value == ""):
+        return reject(
+            record, table, "transform", rule.id_property,
+            f"upsert needs a value for id property {rule.id_property!r}", rule.object,
+        )  # fmt: skip
+    try:
+        payload = conn.provider.transformer.shape(rule.object, properties)
+    except (SyncError, ValueError, TypeError) as exc:
+        field = exc.field if isinstance(exc, PermanentError) else None
+        return reject(record, table, "transform", field, f"cannot shape for {conn.provider.name}: {exc}", rule.object)
+    dest = destination_spec(conn.provider.destination_schema_path(rule.object))
+    if dest is not None:
+        problems = dest.check(payload)
+        if problems:
+            reason = "; ".join(f"{p.field}: {p.reason}" for p in problems)
+            return reject(record, table, "transform", problems[0].field, reason, rule.object)
+    return OutboxItem(
+        object=rule.object,
+        record_key=key,
+        source_table=table,
+        op=op,
+        id_property=rule.id_property,
+        id_value=None if id_value is None else str(id_value),
+        payload=payload,
+        version=record["version"],
+    )
+
+
+def transform_batch(conn: RuntimeConnection, batch: Batch) -> Batch:
+    """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops."""
+    table = batch["table"]
+    rules = conn.rules_for(table)
+    items: list[OutboxItem] = []
+    rejects: list[Reject] = list(batch.get("rejects", []))
+    for record in batch["records"]:
+        for rule in rules:
+            try:
+                matched = rule.matches(record["op"], record.get("row"))
+            except Exception as exc:  # a condition must never stop the batch
+                rejects.append(reject(record, table, "transform", None, f"condition failed: {exc}"))
+                break
+            if not matched:
+                continue
+            if rule.action == "skip":
+                break
+            out = _item(conn, rule, record, table)
+            if "stage" in out:
+                rejects.append(out)  # type: ignore[arg-type]
+            else:
+                items.append(out)  # type: ignore[arg-type]
+    return Batch(
+        connection_id=batch["connection_id"],
+        table=table,
+        event_ids=batch["event_ids"],
+        records=[],
+        rejects=rejects,
+        items=items,
+    )

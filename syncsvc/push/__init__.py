@@ -1,0 +1,1 @@
+"""Stage 4: lease outbox rows, send them to the CRM, record per-record results."""

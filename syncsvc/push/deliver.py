@@ -1,0 +1,218 @@
+"""Send leased outbox rows to the CRM and record what happened to each one."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from providers.base import ProviderClient, PushItem, PushResult
+from syncsvc.db import transaction
+from syncsvc.errors import PermanentError, RateLimited, SyncError
+from syncsvc.pipeline.batch import PushGroup
+from syncsvc.push import outbox_sql
+from syncsvc.push.retry import decide
+
+log = logging.getLogger("syncsvc.push")
+
+
+@dataclass
+class PushOutcome:
+    delivered: int = 0
+    dead: int = 0
+    retried: int = 0
+    waited: int = 0
+    again_now: list[PushGroup] = field(default_factory=list)
+    """Rows whose version moved while they were pushed: send them again right away."""
+    later: list[tuple[float, PushGroup]] = field(default_factory=list)
+    """Rows to try again after a delay (seconds)."""
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
+    return [
+        PushItem(
+            outbox_id=r["id"],
+            object=r["object"],
+            op=r["op"],
+            record_key=r["record_key"],
+            id_property=r["id_property"],
+            id_value=r["id_value"],
+            payload=r["payload"],
+            external_id=r["external_id"],
+            version=r["version"],
+        )
+        for r in rows
+    ]
+
+
+class Pusher:
+    """Pushes groups of outbox rows of one connection through one provider client."""
+
+    def __init__(
+        self,
+        dsn: str,
+        connection_id: int,
+        client: ProviderClient,
+        batch_size: int,
+        max_attempts: int,
+        lease_seconds: int,
+        on_count: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.connection_id = connection_id
+        self.client = client
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.lease_seconds = lease_seconds
+        self.on_count = on_count or (lambda _name, _n: None)
+
+    def run(self, groups: list[PushGroup]) -> PushOutcome:
+        outcome = PushOutcome()
+        pending = [(g, chunk) for g in groups for chunk in _chunks(g["ids"], self.batch_size)]
+        while pending:
+            group, ids = pending.pop(0)
+            wait = self._push_chunk(group, ids, outcome)
+            if wait is not None:
+                rest: dict[tuple[str, str], list[int]] = {}
+                for g, chunk in [(group, ids), *pending]:
+                    rest.setdefault((g["object"], g["op"]), []).extend(chunk)
+                outcome.later.extend(
+                    (wait, PushGroup(object=o, op=op, ids=i)) for (o, op), i in rest.items()
+                )
+                break
+        self.on_count("pushed", outcome.delivered)
+        self.on_count("failed", outcome.dead)
+        self.on_count("retried", outcome.retried)
+        self.on_count("rate_limit_waits", outcome.waited)
+        return outcome
+
+    def _lease(self, ids: list[int], token: int) -> list[dict[str, Any]]:
+        with transaction(self.dsn) as db:
+            return db.execute(
+                outbox_sql.LEASE,
+                {
+                    "ids": ids,
+                    "connection_id": self.connection_id,
+                    "token": token,
+                    "lease_seconds": self.lease_seconds,
+                },
+            ).fetchall()
+
+    def _push_chunk(self, group: PushGroup, ids: list[int], outcome: PushOutcome) -> float | None:
+        """Push one chunk; returns a wait in seconds when the connection is rate-limited."""
+        token = secrets.randbits(62)
+        rows = self._lease(ids, token)
+        if not rows:
+            return None
+        items = _items(rows)
+        attempts = {r["id"]: r["attempts"] for r in rows}
+        try:
+            results = self.client.push(group["object"], group["op"], items)
+        except RateLimited as exc:
+            self._reschedule(ids, token, exc.retry_after or 1.0, str(exc), count_attempt=False)
+            outcome.waited += len(items)
+            return exc.retry_after or 1.0
+        except SyncError as exc:
+            results = [PushResult(outbox_id=i.outbox_id, error=exc) for i in items]
+        except Exception as exc:  # a client bug must not lose rows: treat it as retryable
+            log.exception("provider client failed")
+            results = [PushResult(outbox_id=i.outbox_id, error=SyncError(repr(exc))) for i in items]
+        self._record(items, results, attempts, token, group, outcome)
+        return None
+
+    def _record(
+        self,
+        items: list[PushItem],
+        results: list[PushResult],
+        attempts: dict[int, int],
+        token: int,
+        group: PushGroup,
+        outcome: PushOutcome,
+    ) -> None:
+        by_id = {r.outbox_id: r for r in results}
+        versions = {i.outbox_id: i.version for i in items}
+        delivered: list[dict[str, Any]] = []
+        dead: list[dict[str, Any]] = []
+        retry: dict[tuple[float, bool], list[int]] = {}
+        for item in items:
+            result = by_id.get(item.outbox_id) or PushResult(
+                item.outbox_id, error=SyncError("the CRM returned no result for this record")
+            )
+            if result.error is None:
+                delivered.append(
+                    {
+                        "id": item.outbox_id,
+                        "version": item.version,
+                        "external_id": result.external_id,
+                    }
+                )
+                continue
+            decision = decide(result.error, attempts.get(item.outbox_id, 0), self.max_attempts)
+            if decision.kind == "dead":
+                field_name = (
+                    result.error.field if isinstance(result.error, PermanentError) else None
+                )
+                dead.append(
+                    {
+                        "id": item.outbox_id,
+                        "version": versions[item.outbox_id],
+                        "reason": decision.reason,
+                        "field": field_name,
+                    }
+                )
+            else:
+                key = (round(decision.delay, 3), decision.kind == "retry")
+                retry.setdefault(key, []).append(item.outbox_id)
+        with transaction(self.dsn) as db:
+            if delivered:
+                for r in db.execute(
+                    outbox_sql.RECORD_DELIVERED, {"results": Jsonb(delivered), "token": token}
+                ):
+                    if r["status"] == "pending":
+                        outcome.again_now.append(
+                            PushGroup(object=r["object"], op=r["op"], ids=[r["id"]])
+                        )
+            if dead:
+                db.execute(outbox_sql.MARK_DEAD, {"rows": Jsonb(dead), "token": token})
+            for delay, ids in retry.items():
+                errors = {str(by_id[i].error)[:2000] for i in ids if by_id.get(i)}
+                db.execute(
+                    outbox_sql.RESCHEDULE,
+                    {
+                        "ids": ids,
+                        "token": token,
+                        "delay": delay,
+                        "error": "; ".join(sorted(errors))[:2000] or None,
+                        "count_attempt": 1,
+                    },
+                )
+                outcome.later.append(
+                    (delay, PushGroup(object=group["object"], op=group["op"], ids=ids))
+                )
+        outcome.delivered += len(delivered)
+        outcome.dead += len(dead)
+        outcome.retried += sum(len(v) for v in retry.values())
+
+    def _reschedule(
+        self, ids: list[int], token: int, delay: float, error: str, count_attempt: bool
+    ) -> None:
+        with transaction(self.dsn) as db:
+            db.execute(
+                outbox_sql.RESCHEDULE,
+                {
+                    "ids": ids,
+                    "token": token,
+                    "delay": delay,
+                    "error": error[:2000],
+                    "count_attempt": 1 if count_attempt else 0,
+                },
+            )

@@ -1,0 +1,65 @@
+"""The push side's SQL on the outbox: lease, record success, reschedule, dead-letter."""
+
+from __future__ import annotations
+
+# A lease is a token plus a deadline; every result update checks the token, so a push whose
+# lease expired (and was taken over) cannot overwrite what the newer push recorded.
+LEASE = """
+UPDATE syncsvc.outbox AS o
+SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s
+WHERE o.id = ANY(%(ids)s) AND o.connection_id = %(connection_id)s AND o.status = 'pending'
+  AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
+RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
+          o.external_id, o.version, o.attempts
+"""
+
+# A row whose version moved on while it was being pushed stays pending and goes again (I-2).
+RECORD_DELIVERED = """
+UPDATE syncsvc.outbox AS o SET
+    delivered_version = r.version,
+    external_id = COALESCE(r.external_id, o.external_id),
+    status = CASE WHEN o.version = r.version THEN 'delivered' ELSE 'pending' END,
+    attempts = 0, next_attempt_at = now(), last_error = NULL,
+    lease_until = NULL, lease_token = NULL, updated_at = now()
+FROM jsonb_to_recordset(%(results)s) AS r(id bigint, version bigint, external_id text)
+WHERE o.id = r.id AND o.lease_token = %(token)s
+RETURNING o.id, o.object, o.op, o.status
+"""
+
+# Waits (rate limits) do not count as attempts; failures do. A row changed meanwhile was reset
+# by persist (attempts 0, due now) and keeps that.
+RESCHEDULE = """
+UPDATE syncsvc.outbox AS o SET
+    attempts = o.attempts + %(count_attempt)s,
+    next_attempt_at = now() + make_interval(secs => %(delay)s),
+    last_error = %(error)s, lease_until = NULL, lease_token = NULL, updated_at = now()
+WHERE o.id = ANY(%(ids)s) AND o.lease_token = %(token)s
+"""
+
+MARK_DEAD = """
+WITH dead AS (
+    UPDATE syncsvc.outbox AS o SET
+        status = CASE WHEN o.version = r.version THEN 'dead' ELSE 'pending' END,
+        last_error = r.reason, lease_until = NULL, lease_token = NULL, updated_at = now(),
+        attempts = 0, next_attempt_at = now()
+    FROM jsonb_to_recordset(%(rows)s) AS r(id bigint, version bigint, reason text, field text)
+    WHERE o.id = r.id AND o.lease_token = %(token)s
+    RETURNING o.*, r.reason, r.field, r.version AS failed_version
+)
+INSERT INTO syncsvc.dead_letter
+    (connection_id, source_table, record_key, op, object, stage, field, reason, event, version)
+SELECT connection_id, source_table, record_key, op, object, 'push', field, reason,
+       jsonb_build_object('outbox_id', id, 'payload', payload, 'id_property', id_property,
+                          'id_value', id_value, 'external_id', external_id),
+       failed_version
+FROM dead
+"""
+
+DUE_FOR_SWEEP = """
+SELECT o.id, o.object, o.op FROM syncsvc.outbox AS o
+WHERE o.connection_id = %(connection_id)s AND o.status = 'pending'
+  AND o.next_attempt_at < now() - make_interval(secs => %(grace)s)
+  AND (o.lease_until IS NULL OR o.lease_until < now())
+ORDER BY o.next_attempt_at
+LIMIT %(limit)s
+"""

@@ -1,0 +1,1 @@
+"""Sync rules: which change becomes which CRM action."""

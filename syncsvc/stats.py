@@ -1,0 +1,45 @@
+"""Per-connection counters in Redis (cheap, shared by every process; not a source of truth)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+
+from syncsvc.redisconn import client
+
+log = logging.getLogger("syncsvc.stats")
+COUNTERS = ("captured", "pushed", "failed", "retried", "rate_limit_waits")
+
+_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+
+
+def _client(url: str) -> redis.Redis:
+    with _lock:
+        if url not in _clients:
+            _clients[url] = client(url)
+        return _clients[url]
+
+
+def key(prefix: str, connection_id: int) -> str:
+    return f"{prefix}syncsvc:stats:{connection_id}"
+
+
+def incr(url: str, prefix: str, connection_id: int, counter: str, amount: int) -> None:
+    if amount <= 0:
+        return
+    try:
+        _client(url).hincrby(key(prefix, connection_id), counter, amount)
+    except redis.RedisError as exc:  # counters must never fail a sync
+        log.warning("cannot update counter %s: %s", counter, exc)
+
+
+def read(url: str, prefix: str, connection_id: int) -> dict[str, int]:
+    try:
+        raw = _client(url).hgetall(key(prefix, connection_id))
+    except redis.RedisError:
+        return dict.fromkeys(COUNTERS, 0)
+    values = {k.decode(): int(v) for k, v in raw.items()}
+    return {c: values.get(c, 0) for c in COUNTERS}

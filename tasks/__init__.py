@@ -1,0 +1,1 @@
+"""Celery tasks: the sync chain (validate → transform → persist → push) and maintenance."""

@@ -1,0 +1,47 @@
+"""Periodic work run by beat: re-enqueue outbox rows that are due but have no push in flight."""
+
+from __future__ import annotations
+
+import logging
+
+from syncsvc.db import transaction
+from syncsvc.pipeline.batch import PushGroup, PushOrder
+from syncsvc.push import outbox_sql
+from tasks.app import RUNTIME, app
+from tasks.push import enqueue_push
+
+log = logging.getLogger("syncsvc.sweep")
+SWEEP_LIMIT = 5_000
+ORDER_SIZE = 500
+
+
+@app.task(name="syncsvc.sweep")
+def sweep() -> int:
+    """Safety net for I-1: a push message lost with Redis or a killed worker is sent again."""
+    settings = RUNTIME.require_settings
+    total = 0
+    with transaction(settings.db_url) as db:
+        config = RUNTIME.config.get(db)
+        due: dict[int, list[dict[str, object]]] = {}
+        for conn in config.connections.values():
+            if conn.enabled and conn.pushes:
+                due[conn.id] = db.execute(
+                    outbox_sql.DUE_FOR_SWEEP,
+                    {"connection_id": conn.id, "grace": settings.sweep_grace_seconds, "limit": SWEEP_LIMIT},
+                ).fetchall()
+    for connection_id, rows in due.items():
+        groups: dict[tuple[str, str], list[int]] = {}
+        for r in rows:
+            groups.setdefault((str(r["object"]), str(r["op"])), []).append(int(str(r["id"])))
+        provider = config.connections[connection_id].provider.name
+        for (obj, op), ids in groups.items():
+            for start in range(0, len(ids), ORDER_SIZE):
+                chunk = ids[start : start + ORDER_SIZE]
+                enqueue_push(
+                    provider,
+                    PushOrder(connection_id=connection_id, groups=[PushGroup(object=obj, op=op, ids=chunk)]),
+                )
+                total += len(chunk)
+    if total:
+        log.info("sweeper re-enqueued %d due outbox rows", total)
+    return total

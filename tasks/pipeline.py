@@ -1,0 +1,63 @@
+"""The first three links of the chain; each carries one batch of one connection and table."""
+
+from __future__ import annotations
+
+import psycopg
+from celery import Task
+
+from syncsvc import stats
+from syncsvc.db import transaction
+from syncsvc.pipeline.batch import Batch, PushOrder
+from syncsvc.pipeline.persist import persist_batch
+from syncsvc.pipeline.transform import transform_batch
+from syncsvc.pipeline.validate import validate_batch
+from syncsvc.validation.registry import internal_spec
+from tasks.app import RUNTIME, app
+
+# A database that is restarting should not cost a whole re-dispatch timeout: retry soon.
+DB_RETRY = {
+    "autoretry_for": (psycopg.OperationalError, psycopg.errors.SerializationFailure),
+    "retry_backoff": 1,
+    "retry_backoff_max": 20,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@app.task(name="syncsvc.validate", bind=True, **DB_RETRY)
+def validate(self: Task, batch: Batch) -> Batch:
+    settings = RUNTIME.require_settings
+    spec = internal_spec(batch["table"], settings.internal_schema_dirs)
+    with transaction(settings.db_url) as db:
+        return validate_batch(db, batch, spec)
+
+
+@app.task(name="syncsvc.transform", bind=True, **DB_RETRY)
+def transform(self: Task, batch: Batch) -> Batch:
+    settings = RUNTIME.require_settings
+    with transaction(settings.db_url) as db:
+        config = RUNTIME.config.get(db)
+    conn = config.connections.get(batch["connection_id"])
+    if conn is None:
+        # The connection was deleted: nothing to send, but the events must still be released.
+        return Batch(
+            connection_id=batch["connection_id"],
+            table=batch["table"],
+            event_ids=batch["event_ids"],
+            records=[],
+        )
+    return transform_batch(conn, batch)
+
+
+@app.task(name="syncsvc.persist", bind=True, **DB_RETRY)
+def persist(self: Task, batch: Batch) -> PushOrder | None:
+    settings = RUNTIME.require_settings
+    with transaction(settings.db_url) as db:
+        groups = persist_batch(db, batch)
+        config = RUNTIME.config.get(db)
+    rejected = len(batch.get("rejects", []))
+    stats.incr(settings.broker_url, settings.redis_prefix, batch["connection_id"], "failed", rejected)
+    conn = config.connections.get(batch["connection_id"])
+    if not groups or conn is None or not conn.pushes:
+        return None
+    return PushOrder(connection_id=batch["connection_id"], groups=groups)

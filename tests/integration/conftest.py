@@ -1,0 +1,120 @@
+"""The end-to-end stack: a HubSpot simulator plus the real bridge, workers and beat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from providers.registry import get_provider
+from providers.simulation import SimServer
+from syncsvc import capture
+from syncsvc.config.loader import check_source_fields, load_config_file
+from syncsvc.config.store import apply_config
+from syncsvc.db import Row, connect
+from syncsvc.settings import Settings
+from syncsvc.processes import ProcessSet
+from tests.support.sim import SimControl
+from tests.support.wait import wait_until
+
+DEMO_TABLES = ("demo.contacts", "demo.companies", "demo.deals")
+
+
+@pytest.fixture(scope="session")
+def hubspot_server() -> Iterator[SimServer]:
+    server = SimServer(get_provider("hubspot").make_simulator({}), port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def hubspot(hubspot_server: SimServer) -> SimControl:
+    return SimControl(hubspot_server.url)
+
+
+@pytest.fixture(scope="session")
+def stack(
+    service_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProcessSet]:
+    procs = ProcessSet(service_env, tmp_path_factory.mktemp("logs"))
+    procs.start("bridge", "bridge")
+    procs.start("worker", "worker", "--sync", "--concurrency", "2")
+    procs.start("push", "worker", "--push", "all", "--concurrency", "6")
+    procs.start("beat", "beat")
+    yield procs
+    procs.stop_all()
+
+
+class Pipeline:
+    """Test-side handle on the running system: configure it, write to it, wait for it."""
+
+    def __init__(self, settings: Settings, procs: ProcessSet, tmp: Path) -> None:
+        self.settings = settings
+        self.procs = procs
+        self.tmp = tmp
+        self.db = connect(settings.db_url, autocommit=True)
+
+    def apply(self, config: dict[str, Any]) -> None:
+        path = self.tmp / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        doc = load_config_file(path)
+        assert check_source_fields(doc, self.settings.internal_schema_dirs) == []
+        with connect(self.settings.db_url) as db, db.transaction():
+            apply_config(db, self.settings, doc)
+
+    def idle(self) -> bool:
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM syncsvc.sync_event) AS events, "
+            "(SELECT count(*) FROM syncsvc.outbox WHERE status = 'pending') AS pending"
+        ).fetchone()
+        assert row is not None
+        return row["events"] == 0 and row["pending"] == 0
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        wait_until(self.idle, timeout, message=self.describe)
+
+    def describe(self) -> str:
+        rows = self.db.execute(
+            "SELECT status, count(*) AS n, max(last_error) AS err FROM syncsvc.outbox GROUP BY status"
+        ).fetchall()
+        events = self.db.execute("SELECT count(*) AS n FROM syncsvc.sync_event").fetchone()
+        logs = "\n".join(f"--- {n}\n{self.procs.log_tail(n, 15)}" for n in self.procs.procs)
+        return f"outbox={rows} events={events}\n{logs}"
+
+    def reset(self) -> None:
+        """Let in-flight work finish, then start from empty tables and no config."""
+        wait_until(self.idle, 90, message=self.describe)
+        self.db.execute(
+            "TRUNCATE demo.contacts, demo.companies, demo.deals, syncsvc.outbox, "
+            "syncsvc.dead_letter, syncsvc.sync_event"
+        )
+        self.db.execute("DELETE FROM syncsvc.connection")
+        self.db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+        for table in DEMO_TABLES:
+            capture.add_capture(self.db, table, notify="always")
+
+    def dead_letters(self) -> list[Row]:
+        return self.db.execute("SELECT * FROM syncsvc.dead_letter ORDER BY id").fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@pytest.fixture
+def pipeline(
+    settings: Settings, stack: ProcessSet, tmp_path: Path, hubspot: SimControl
+) -> Iterator[Pipeline]:
+    p = Pipeline(settings, stack, tmp_path)
+    p.reset()
+    hubspot.reset()
+    yield p
+    p.close()
+
+
+def execute(db: psycopg.Connection[Row], query: str, *params: Any) -> list[Row]:
+    cur = db.execute(query, params)
+    return cur.fetchall() if cur.description else []

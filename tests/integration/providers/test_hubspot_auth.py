@@ -1,0 +1,70 @@
+"""OAuth access tokens: fetched, refreshed ahead of expiry, and once on an expired-token 401."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from providers.base import PushItem
+from syncsvc.errors import ConfigError, PermanentError
+from tests.integration.providers.conftest import OAUTH, MakeClient, StartSim
+
+
+def deal(n: int) -> PushItem:
+    properties = {"dealname": f"Deal {n}", "syncsvc_id": str(n)}
+    return PushItem(
+        n, "deals", "upsert", str(n), "syncsvc_id", str(n), properties, None, 1
+    )
+
+
+def test_oauth_token_is_refreshed_when_it_expires_mid_run(
+    start_sim: StartSim, make_client: MakeClient
+) -> None:
+    server, sim = start_sim(token_ttl=2, rate_limit_requests=10_000)
+    client = make_client(credentials=OAUTH, server=server)
+    deadline = time.monotonic() + 10
+    pushed = 0
+    while sim.extra_stats()["tokens_issued"] < 3:
+        assert time.monotonic() < deadline, "the client never refreshed its token"
+        pushed += 1
+        assert client.push("deals", "upsert", [deal(pushed)])[0].ok
+        time.sleep(0.02)
+    assert sim.extra_stats()["auth_expired"] == 0, "refresh came after expiry, not before"
+    assert len(sim.dump("deals")) == pushed
+
+
+def test_an_expired_token_answer_triggers_one_refresh_and_the_call_goes_through(
+    start_sim: StartSim, make_client: MakeClient
+) -> None:
+    server, sim = start_sim()
+    client = make_client(credentials=OAUTH, server=server)
+    assert client.push("deals", "upsert", [deal(1)])[0].ok
+    sim.configure({"expire_tokens": True})
+
+    assert client.push("deals", "upsert", [deal(2)])[0].ok
+    stats = sim.extra_stats()
+    assert (stats["auth_expired"], stats["tokens_issued"]) == (1, 2)
+
+
+def test_a_refused_refresh_token_is_a_permanent_error(make_client: MakeClient) -> None:
+    client = make_client(credentials={**OAUTH, "refresh_token": "revoked"})
+    with pytest.raises(PermanentError) as caught:
+        client.push("deals", "upsert", [deal(1)])
+    assert caught.value.code == "BAD_REFRESH_TOKEN"
+
+
+def test_private_app_token_needs_no_token_endpoint(
+    start_sim: StartSim, make_client: MakeClient
+) -> None:
+    server, sim = start_sim(tokens=["pat-1"])
+    client = make_client(credentials={"access_token": "pat-1"}, server=server)
+    assert client.push("deals", "upsert", [deal(1)])[0].ok
+    assert sim.extra_stats()["tokens_issued"] == 0
+
+
+def test_credentials_without_a_token_or_oauth_client_fail_at_construction(
+    make_client: MakeClient,
+) -> None:
+    with pytest.raises(ConfigError):
+        make_client(credentials={"client_id": "only-this"})

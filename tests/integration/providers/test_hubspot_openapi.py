@@ -1,0 +1,139 @@
+"""The client's requests and the simulator's answers match HubSpot's official OpenAPI files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from providers.base import PushItem
+from providers.hubspot import HubSpotSim
+from providers.simulation import SimServer
+from syncsvc.errors import PermanentError, RateLimited
+from tests.integration.providers.conftest import OAUTH, MakeClient, StartSim
+from tests.integration.providers.hubspot_openapi import Recorder, check
+
+Sim = tuple[SimServer, HubSpotSim]
+AUTH = {"Authorization": "Bearer demo-token"}
+
+
+def item(
+    object_name: str, n: int, op: str, external_id: str | None = None, **props: str
+) -> PushItem:
+    id_property = "email" if object_name == "contacts" else "syncsvc_id"
+    properties = {"syncsvc_id": str(n), **props}
+    if object_name == "contacts":
+        properties.setdefault("email", f"c{n}@example.com")
+    id_value = properties.get(id_property)
+    return PushItem(
+        n,
+        object_name,
+        op,
+        str(n),
+        id_property,
+        id_value,
+        properties,
+        external_id,
+        1,
+    )
+
+
+def test_every_batch_exchange_of_a_full_scenario_matches_the_openapi_files(
+    start_sim: StartSim, make_client: MakeClient, recorder: Recorder
+) -> None:
+    client = make_client()
+    for object_name in ("contacts", "companies", "deals"):
+        created = client.push(
+            object_name, "upsert", [item(object_name, n, "upsert") for n in (1, 2)]
+        )
+        assert all(r.ok for r in created)
+        client.push(
+            object_name, "create", [item(object_name, 1, "create"), item(object_name, 3, "create")]
+        )
+        updates = [
+            item(object_name, 1, "update", external_id=created[0].external_id),
+            item(object_name, 9, "update", external_id="424242"),
+        ]
+        client.push(object_name, "update", updates)
+        client.push(
+            object_name,
+            "archive",
+            [item(object_name, 2, "archive"), item(object_name, 8, "archive")],
+        )
+    bad = [item("contacts", 5, "upsert"), item("contacts", 6, "upsert", email="nope")]
+    bad[1].id_value = "nope"
+    assert not client.push("contacts", "upsert", bad)[1].ok
+
+    tiny, _ = start_sim(rate_limit_requests=1)
+    limited = make_client(server=tiny)
+    limited.push("deals", "upsert", [item("deals", 1, "upsert")])
+    with pytest.raises(RateLimited):
+        limited.push("deals", "upsert", [item("deals", 2, "upsert")])
+    with pytest.raises(PermanentError):
+        make_client(credentials={"access_token": "wrong"}).push(
+            "deals", "upsert", [item("deals", 1, "upsert")]
+        )
+    make_client(credentials=OAUTH).push("companies", "upsert", [item("companies", 4, "upsert")])
+
+    exchanged = {
+        (r.request.url.rsplit("/", 1)[-1] if r.request.url else "", r.status_code)
+        for r in recorder.batch_exchanges()
+    }
+    expected = {("upsert", 200), ("upsert", 400), ("upsert", 429), ("upsert", 401)}
+    expected |= {("create", 207), ("update", 207), ("read", 207), ("archive", 204)}
+    assert expected <= exchanged
+    assert len(recorder.batch_exchanges()) >= 20
+    assert [str(p) for p in recorder.problems()] == []
+
+
+def _raw(server: SimServer, path: str, body: Any, headers: dict[str, str]) -> requests.Response:
+    """A hand-made exchange, recorded the way the client's are (not checked at teardown)."""
+    recorder = Recorder()
+    with recorder.attach(requests.Session()) as session:
+        session.post(server.url + path, json=body, headers=headers, timeout=5)
+    return recorder.responses[-1]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": [{"id": "a@example.com", "idProperty": "email"}]},
+        {"inputs": [{"id": "a@example.com", "idProperty": "email", "properties": {"age": 5}}]},
+        {"records": []},
+    ],
+    ids=["properties-missing", "value-not-a-string", "no-inputs"],
+)
+def test_a_request_body_that_breaks_the_spec_is_caught(hubspot_sim: Sim, body: Any) -> None:
+    response = _raw(hubspot_sim[0], "/crm/v3/objects/contacts/batch/upsert", body, AUTH)
+    problems = [str(p) for p in check(response)]
+    assert any(p.startswith("request") and "InvalidRequestBody" in p for p in problems), problems
+
+
+def test_a_request_without_a_bearer_token_is_caught(hubspot_sim: Sim) -> None:
+    response = _raw(hubspot_sim[0], "/crm/v3/objects/deals/batch/archive", {"inputs": []}, {})
+    problems = [str(p) for p in check(response)]
+    assert any(p.startswith("request") and "Security" in p for p in problems), problems
+
+
+def _tamper(result: dict[str, Any], how: str) -> None:
+    if how == "id-missing":
+        del result["id"]
+    elif how == "date-not-a-date-time":
+        result["createdAt"] = "yesterday"
+    else:
+        result["properties"]["amount"] = 10
+
+
+@pytest.mark.parametrize("how", ["id-missing", "date-not-a-date-time", "value-not-a-string"])
+def test_a_response_body_that_breaks_the_spec_is_caught(hubspot_sim: Sim, how: str) -> None:
+    body = {"inputs": [{"id": "1", "idProperty": "syncsvc_id", "properties": {"amount": "10"}}]}
+    response = _raw(hubspot_sim[0], "/crm/v3/objects/deals/batch/upsert", body, AUTH)
+    assert response.status_code == 200 and check(response) == []
+
+    tampered = response.json()
+    _tamper(tampered["results"][0], how)
+    response._content = json.dumps(tampered).encode()
+    problems = [str(p) for p in check(response)]
+    assert any(p.startswith("response") for p in problems), problems

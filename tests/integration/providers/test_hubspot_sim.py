@@ -1,0 +1,264 @@
+"""The HubSpot simulator's own behaviour, over raw HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+from providers.hubspot import HubSpotSim, make_simulator
+from providers.simulation import SimServer
+from syncsvc.errors import ConfigError
+from tests.integration.providers.conftest import StartSim
+
+Sim = tuple[SimServer, HubSpotSim]
+AUTH = {"Authorization": "Bearer demo-token"}
+BATCH = "/crm/v3/objects/{}/batch/{}"
+
+
+def post(
+    server: SimServer, path: str, body: Any, headers: dict[str, str] = AUTH
+) -> requests.Response:
+    return requests.post(server.url + path, json=body, headers=headers, timeout=5)
+
+
+def upsert_input(n: int, **props: str) -> dict[str, Any]:
+    email = props.pop("email", f"u{n}@example.com")
+    return {
+        "id": email,
+        "idProperty": "email",
+        "objectWriteTraceId": str(n),
+        "properties": {"email": email, "syncsvc_id": str(n), **props},
+    }
+
+
+def test_more_than_100_inputs_is_a_validation_error_and_writes_nothing(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    response = post(
+        server,
+        BATCH.format("contacts", "upsert"),
+        {"inputs": [upsert_input(n) for n in range(101)]},
+    )
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert sim.dump("contacts") == []
+
+
+def test_invalid_email_refuses_the_whole_batch_in_hubspot_words(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    inputs = [upsert_input(1), upsert_input(2, email="bad@")]
+    body = post(server, BATCH.format("contacts", "upsert"), {"inputs": inputs}).json()
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["message"] == (
+        'Property values were not valid: [{"isValid":false,"message":"Email address bad@ is '
+        'invalid","error":"INVALID_EMAIL","name":"email"}]'
+    )
+    assert body["errors"][0]["in"] == "email" and body["errors"][0]["context"]
+    assert sim.dump("contacts") == []
+
+
+def test_unknown_property_and_non_unique_id_property_are_refused(hubspot_sim: Sim) -> None:
+    server, _ = hubspot_sim
+    unknown = post(
+        server, BATCH.format("contacts", "upsert"), {"inputs": [upsert_input(1, shoe="9")]}
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["code"] == "PROPERTY_DOESNT_EXIST"
+    by_name = {"id": "Ada", "idProperty": "firstname", "properties": {}}
+    assert (
+        post(server, BATCH.format("contacts", "upsert"), {"inputs": [by_name]}).status_code == 400
+    )
+
+
+def test_enumeration_values_must_be_one_of_the_options(hubspot_sim: Sim) -> None:
+    server, _ = hubspot_sim
+    response = post(
+        server,
+        BATCH.format("contacts", "upsert"),
+        {"inputs": [upsert_input(1, lifecyclestage="Lead!")]},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "INVALID_OPTION"
+
+
+def test_create_of_an_existing_unique_value_answers_207_with_a_conflict_per_input(
+    hubspot_sim: Sim,
+) -> None:
+    server, _ = hubspot_sim
+    path = BATCH.format("contacts", "create")
+    first = {"properties": {"email": "a@example.com"}, "associations": []}
+    assert post(server, path, {"inputs": [first]}).status_code == 201
+    clash = {**first, "objectWriteTraceId": "77"}
+    fresh = {"properties": {"email": "b@example.com"}, "associations": []}
+    response = post(server, path, {"inputs": [clash, fresh]})
+    body = response.json()
+    assert response.status_code == 207 and body["numErrors"] == 1
+    [error] = body["errors"]
+    assert (error["status"], error["category"]) == ("409", "CONFLICT")
+    assert error["context"]["objectWriteTraceId"] == ["77"]
+    assert error["message"].startswith("Contact already exists. Existing ID: ")
+    assert [r["properties"]["email"] for r in body["results"]] == ["b@example.com"]
+
+
+def test_archive_answers_204_whatever_the_prior_state(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    created = post(
+        server,
+        BATCH.format("deals", "upsert"),
+        {"inputs": [{"id": "1", "idProperty": "syncsvc_id", "properties": {"dealname": "x"}}]},
+    ).json()
+    record_id = created["results"][0]["id"]
+    for ids in ([record_id], [record_id], ["123456789"]):
+        response = post(
+            server, BATCH.format("deals", "archive"), {"inputs": [{"id": i} for i in ids]}
+        )
+        assert (response.status_code, response.content) == (204, b"")
+    assert sim.dump("deals") == []
+    assert [(a["key"], a["op"]) for a in sim.acks] == [("1", "upsert"), ("1", "archive")]
+
+
+def test_rate_limit_headers_and_429_body_follow_hubspot(start_sim: StartSim) -> None:
+    server, sim = start_sim(rate_limit_requests=2, rate_limit_seconds=5, daily_limit=1000)
+    path = "/crm/v3/properties/deals"
+    first = requests.get(server.url + path, headers=AUTH, timeout=5)
+    assert first.headers["X-HubSpot-RateLimit-Max"] == "2"
+    assert first.headers["X-HubSpot-RateLimit-Remaining"] == "1"
+    assert first.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "5000"
+    assert first.headers["X-HubSpot-RateLimit-Daily"] == "1000"
+    assert first.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "999"
+    requests.get(server.url + path, headers=AUTH, timeout=5)
+    limited = requests.get(server.url + path, headers=AUTH, timeout=5)
+    assert limited.status_code == 429
+    body = limited.json()
+    assert body["message"] == "You have reached your ten_secondly_rolling limit."
+    assert (body["status"], body["errorType"], body["policyName"]) == (
+        "error",
+        "RATE_LIMIT",
+        "TEN_SECONDLY_ROLLING",
+    )
+    assert body["correlationId"] and body["groupName"].startswith("publicapi:")
+    assert "demo-token" not in body["groupName"]
+
+    faulted = sim.rate_limited_response()
+    assert faulted.status == 429
+    assert set(json.loads(faulted.body)) == set(body)
+
+
+def test_max_in_window_shows_the_limit_held_under_concurrent_load(start_sim: StartSim) -> None:
+    server, sim = start_sim(rate_limit_requests=15, rate_limit_seconds=1)
+    statuses: list[int] = []
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            for _ in range(15):
+                url = server.url + "/crm/v3/properties/contacts"
+                statuses.append(session.get(url, headers=AUTH, timeout=5).status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 429 in statuses and 200 in statuses
+    assert sim.extra_stats()["max_in_window"] == 15
+
+
+def test_concurrent_upserts_of_the_same_records_never_duplicate(start_sim: StartSim) -> None:
+    server, sim = start_sim(rate_limit_requests=10_000)
+    inputs = [upsert_input(n) for n in range(50)]
+
+    def send() -> None:
+        with requests.Session() as session:
+            for start in range(0, 50, 10):
+                body = {"inputs": inputs[start : start + 10]}
+                url = server.url + BATCH.format("contacts", "upsert")
+                assert session.post(url, json=body, headers=AUTH, timeout=5).status_code == 200
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sim.dump("contacts")) == 50
+    assert len(sim.acks) == 300
+
+
+def test_oauth_calls_get_no_daily_headers_and_bad_tokens_get_401(hubspot_sim: Sim) -> None:
+    server, _ = hubspot_sim
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "refresh_token": "demo-refresh-token",
+    }
+    token = requests.post(server.url + "/oauth/v1/token", data=form, timeout=5).json()
+    assert token["expires_in"] == 1800
+    oauth = {"Authorization": f"Bearer {token['access_token']}"}
+    response = requests.get(server.url + "/crm/v3/properties/deals", headers=oauth, timeout=5)
+    assert response.status_code == 200
+    assert "X-HubSpot-RateLimit-Max" in response.headers
+    assert "X-HubSpot-RateLimit-Daily" not in response.headers
+    missing = requests.get(server.url + "/crm/v3/properties/deals", timeout=5)
+    assert (missing.status_code, missing.json()["category"]) == (401, "INVALID_AUTHENTICATION")
+
+
+def test_single_object_routes_and_the_0_3_alias(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    objects = server.url + "/crm/v3/objects/0-3"
+    created = requests.post(
+        objects, json={"properties": {"dealname": "A", "syncsvc_id": "5"}}, headers=AUTH, timeout=5
+    )
+    assert created.status_code == 201
+    record_id = created.json()["id"]
+    url = f"{objects}/{record_id}"
+    patched = requests.patch(url, json={"properties": {"amount": "3"}}, headers=AUTH, timeout=5)
+    assert patched.json()["properties"]["amount"] == "3"
+    by_value = requests.get(
+        server.url + "/crm/v3/objects/deals/5?idProperty=syncsvc_id", headers=AUTH, timeout=5
+    )
+    assert by_value.json()["id"] == record_id
+    assert requests.delete(url, headers=AUTH, timeout=5).status_code == 204
+    assert requests.get(url, headers=AUTH, timeout=5).status_code == 404
+    assert [a["op"] for a in sim.acks] == ["create", "update", "archive"]
+
+
+def test_custom_properties_can_be_created_and_used_as_upsert_keys(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    definition = {
+        "name": "erp_id",
+        "label": "ERP id",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "companyinformation",
+        "hasUniqueValue": True,
+    }
+    url = server.url + "/crm/v3/properties/companies"
+    assert requests.post(url, json=definition, headers=AUTH, timeout=5).status_code == 201
+    assert requests.post(url, json=definition, headers=AUTH, timeout=5).status_code == 409
+    names = {p["name"] for p in requests.get(url, headers=AUTH, timeout=5).json()["results"]}
+    assert "erp_id" in names
+    body = {"inputs": [{"id": "E-1", "idProperty": "erp_id", "properties": {"name": "Acme"}}]}
+    result = post(server, BATCH.format("companies", "upsert"), body).json()["results"][0]
+    assert result["new"] is True and result["properties"]["erp_id"] == "E-1"
+    assert sim.acks[-1]["key"] == result["id"], "no syncsvc_id: acked by HubSpot id"
+
+
+def test_control_endpoints_configure_and_reset(hubspot_sim: Sim) -> None:
+    server, sim = hubspot_sim
+    post(server, BATCH.format("contacts", "upsert"), {"inputs": [upsert_input(1)]})
+    config = requests.post(
+        server.url + "/_sim/config", json={"rate_limit_requests": 500}, timeout=5
+    )
+    assert config.status_code == 200 and sim.extra_stats()["rate_limit_requests"] == 500
+    wrong = requests.post(server.url + "/_sim/config", json={"colour": "red"}, timeout=5)
+    assert wrong.status_code == 400
+    assert requests.post(server.url + "/_sim/reset", timeout=5).json() == {"reset": True}
+    assert sim.dump("contacts") == [] and sim.extra_stats()["max_in_window"] == 0
+
+
+def test_unknown_simulator_options_fail_loudly() -> None:
+    with pytest.raises(ConfigError, match="rate_limit"):
+        make_simulator({"rate_limit": 5})

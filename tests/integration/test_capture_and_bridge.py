@@ -1,0 +1,206 @@
+"""Capture triggers and the bridge on a real PostgreSQL (enqueue recorded instead of sent)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+
+from syncsvc import capture
+from syncsvc.bridge.loop import Bridge
+from syncsvc.db import Row, connect
+from syncsvc.errors import ConfigError
+from syncsvc.pipeline.batch import Batch
+from syncsvc.settings import Settings
+from tests.support.wait import wait_until
+
+
+@pytest.fixture
+def clean(db: psycopg.Connection[Row]) -> Iterator[psycopg.Connection[Row]]:
+    db.autocommit = True
+    db.execute("DROP TABLE IF EXISTS public.cap_composite, public.cap_nokey")
+    db.execute("TRUNCATE syncsvc.sync_event, demo.contacts")
+    db.execute("DELETE FROM syncsvc.connection")
+    db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+    yield db
+    db.execute("TRUNCATE syncsvc.sync_event")
+    db.execute("DELETE FROM syncsvc.connection")
+
+
+def events(db: psycopg.Connection[Row]) -> list[Row]:
+    return db.execute("SELECT table_name, op, pk FROM syncsvc.sync_event ORDER BY id").fetchall()
+
+
+def test_capture_records_keys_of_composite_primary_keys_and_key_changes(clean: psycopg.Connection[Row]) -> None:
+    db = clean
+    db.execute("CREATE TABLE public.cap_composite (a int, b text, v text, PRIMARY KEY (b, a))")
+    info = capture.add_capture(db, "public.cap_composite", notify="off")
+    assert info.key_columns == ["b", "a"]
+    db.execute("INSERT INTO public.cap_composite VALUES (1, 'x', 'v'), (2, 'y', 'w')")
+    db.execute("UPDATE public.cap_composite SET v = 'z' WHERE a = 2")
+    db.execute("UPDATE public.cap_composite SET b = 'q' WHERE a = 1")
+    db.execute("DELETE FROM public.cap_composite WHERE a = 2")
+    assert [(e["op"], e["pk"]) for e in events(db)] == [
+        ("I", {"a": 1, "b": "x"}),
+        ("I", {"a": 2, "b": "y"}),
+        ("U", {"a": 2, "b": "y"}),
+        ("U", {"a": 1, "b": "q"}),
+        ("D", {"a": 1, "b": "x"}),
+        ("D", {"a": 2, "b": "y"}),
+    ]
+    assert [c.table_name for c in capture.list_captures(db)].count("public.cap_composite") == 1
+    assert capture.remove_capture(db, "public.cap_composite")
+    db.execute("INSERT INTO public.cap_composite VALUES (3, 'z', 'v')")
+    assert len(events(db)) == 6
+
+
+def test_rolled_back_changes_produce_no_events(clean: psycopg.Connection[Row]) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="always")
+    db.autocommit = False
+    db.execute("INSERT INTO demo.contacts (email) VALUES ('gone@example.com')")
+    db.rollback()
+    db.autocommit = True
+    assert events(db) == []
+    db.execute("INSERT INTO demo.contacts (email) VALUES ('kept@example.com')")
+    assert [e["op"] for e in events(db)] == ["I"]
+
+
+def test_capture_refuses_tables_without_a_primary_key(clean: psycopg.Connection[Row]) -> None:
+    clean.execute("CREATE TABLE public.cap_nokey (v text)")
+    with pytest.raises(ConfigError, match="has no primary key"):
+        capture.add_capture(clean, "public.cap_nokey")
+    with pytest.raises(ConfigError, match="does not exist"):
+        capture.add_capture(clean, "public.nothing_here")
+
+
+def _hubspot_connection(db: psycopg.Connection[Row]) -> None:
+    row = db.execute(
+        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, rate_limit_seconds, batch_size) "
+        "VALUES ('bridge-test', 'hubspot', 'http://127.0.0.1:9', 100, 10, 100) RETURNING id"
+    ).fetchone()
+    assert row is not None
+    db.execute(
+        "INSERT INTO syncsvc.sync_rule (connection_id, name, position, source_table, operations, action, target_object) "
+        "VALUES (%s, 'c', 0, 'demo.contacts', ARRAY['insert','update','delete'], 'upsert', 'contacts')",
+        (row["id"],),
+    )
+    db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.batches: list[Batch] = []
+
+    def __call__(self, provider: str, batch: Batch) -> None:
+        assert provider == "hubspot"
+        with self.lock:
+            self.batches.append(batch)
+
+    def event_ids(self) -> list[int]:
+        with self.lock:
+            return [i for b in self.batches for i in b["event_ids"]]
+
+
+def test_two_bridges_dispatch_every_event_exactly_once(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    _hubspot_connection(db)
+    fast = replace(settings, bridge_batch_size=100, bridge_poll_max_ms=20)
+    recorder = Recorder()
+    stop = threading.Event()
+    bridges = [Bridge(fast, recorder, stop=stop) for _ in range(2)]
+    threads = [threading.Thread(target=b.run_forever, daemon=True) for b in bridges]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(20):
+            db.execute(
+                "INSERT INTO demo.contacts (email) SELECT 'b' || g || '@example.com' FROM generate_series(1, 100) g"
+            )
+        all_ids = {r["id"] for r in db.execute("SELECT id FROM syncsvc.sync_event")}
+        assert len(all_ids) == 2000
+        wait_until(lambda: set(recorder.event_ids()) >= all_ids, 30)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    dispatched = recorder.event_ids()
+    assert len(dispatched) == len(set(dispatched)) == 2000, "an event was dispatched twice"
+    assert all(b.stats.events > 0 for b in bridges), "both bridges should have shared the work"
+    undispatched = db.execute("SELECT count(*) AS n FROM syncsvc.sync_event WHERE dispatched_at IS NULL").fetchone()
+    assert undispatched is not None and undispatched["n"] == 0
+
+
+def test_bridge_coalesces_changes_of_one_record_into_its_latest(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    _hubspot_connection(db)
+    rid = db.execute("INSERT INTO demo.contacts (email) VALUES ('c@example.com') RETURNING id").fetchone()["id"]  # type: ignore[index]
+    for i in range(5):
+        db.execute("UPDATE demo.contacts SET first_name = %s WHERE id = %s", (str(i), rid))
+    db.execute("DELETE FROM demo.contacts WHERE id = %s", (rid,))
+    ids = [r["id"] for r in db.execute("SELECT id FROM syncsvc.sync_event ORDER BY id")]
+    recorder = Recorder()
+    bridge = Bridge(settings, recorder)
+    bridge._connect()
+    try:
+        assert bridge.step() == 7
+    finally:
+        bridge._close()
+    assert len(recorder.batches) == 1
+    batch = recorder.batches[0]
+    assert batch["records"] == [{"pk": {"id": rid}, "op": "D", "version": ids[-1]}]
+    assert sorted(batch["event_ids"]) == ids
+
+
+def test_bridge_survives_its_database_connections_being_killed(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="always")
+    _hubspot_connection(db)
+    recorder = Recorder()
+    stop = threading.Event()
+    bridge = Bridge(replace(settings, bridge_poll_max_ms=50), recorder, stop=stop)
+    thread = threading.Thread(target=bridge.run_forever, daemon=True)
+    thread.start()
+    try:
+        db.execute("INSERT INTO demo.contacts (email) VALUES ('before@example.com')")
+        wait_until(lambda: len(recorder.event_ids()) == 1, 20)
+        killed = db.execute(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = 'syncsvc-bridge'"
+        ).fetchone()
+        assert killed is not None and killed["n"] >= 1
+        db.execute("INSERT INTO demo.contacts (email) VALUES ('after@example.com')")
+        wait_until(lambda: len(recorder.event_ids()) == 2, 30)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_events_of_tables_no_rule_wants_are_dropped(clean: psycopg.Connection[Row], settings: Settings) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    db.execute("INSERT INTO demo.contacts (email) VALUES ('nobody@example.com')")
+    recorder = Recorder()
+    bridge = Bridge(settings, recorder)
+    with connect(settings.db_url) as _:
+        bridge._connect()
+        try:
+            assert bridge.step() == 1
+        finally:
+            bridge._close()
+    assert recorder.batches == []
+    assert events(db) == []
