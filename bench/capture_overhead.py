@@ -6,6 +6,7 @@ import multiprocessing as mp
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -17,13 +18,15 @@ ROWS = 10_000
 TABLE = "public.bench_capture"
 
 
-def _writer(url: str, seconds: float, counter: mp.Value) -> None:  # type: ignore[valid-type]
+def _writer(url: str, seconds: float, counter: Any) -> None:
     rng = random.Random()
     done = 0
     with psycopg.connect(url, autocommit=True) as conn:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            conn.execute("UPDATE public.bench_capture SET v = v + 1 WHERE id = %s", (rng.randrange(ROWS),))
+            conn.execute(
+                "UPDATE public.bench_capture SET v = v + 1 WHERE id = %s", (rng.randrange(ROWS),)
+            )
             done += 1
     with counter.get_lock():
         counter.value += done
@@ -49,8 +52,12 @@ def _round(url: str, seconds: float) -> float:
 def measure(url: str, seconds: float = 3.0) -> list[OverheadFigure]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS public.bench_capture")
-        conn.execute("CREATE TABLE public.bench_capture (id int PRIMARY KEY, v int NOT NULL DEFAULT 0)")
-        conn.execute("INSERT INTO public.bench_capture (id) SELECT g FROM generate_series(0, %s) g", (ROWS,))
+        conn.execute(
+            "CREATE TABLE public.bench_capture (id int PRIMARY KEY, v int NOT NULL DEFAULT 0)"
+        )
+        conn.execute(
+            "INSERT INTO public.bench_capture (id) SELECT g FROM generate_series(0, %s) g", (ROWS,)
+        )
     results: list[tuple[str, float]] = []
     for mode in ("none", "off", "throttled", "always"):
         with connect(url, autocommit=True) as conn:

@@ -26,7 +26,7 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
-from syncsvc.demo.system import DEMO_CONFIG
+from syncsvc.demo.system import example_config
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -59,12 +59,15 @@ def scratch_database(server_url: str) -> Iterator[str]:
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
     """The demo config's connection for ``provider``, pointed at ``base_url``, limits raised."""
-    doc = yaml.safe_load(DEMO_CONFIG.read_text())
+    source = example_config(provider)
+    doc = yaml.safe_load(source.read_text())
     for conn in doc["connections"]:
         if conn["provider"] == provider:
             conn = copy.deepcopy(conn)
@@ -72,14 +75,16 @@ def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
             conn["base_url"] = base_url
             conn["rate_limit"] = {"requests": 1_000_000, "per_seconds": 10}
             conn["rules"] = [r for r in conn["rules"] if r["source"] == "demo.contacts"]
-            return conn
-    raise ConfigError(f"{DEMO_CONFIG} has no connection for provider {provider!r}")
+            return dict(conn)
+    raise ConfigError(f"{source} has no connection for provider {provider!r}")
 
 
 class PipelineBench:
     """Starts simulator + bridge + workers once per run and drives records through them."""
 
-    def __init__(self, server_url: str, redis_url: str, provider: str, workdir: Path, progress: Progress):
+    def __init__(
+        self, server_url: str, redis_url: str, provider: str, workdir: Path, progress: Progress
+    ):
         self.server_url = server_url
         self.redis_url = redis_url
         self.provider = provider
@@ -103,7 +108,15 @@ class PipelineBench:
             procs = ProcessSet(env, self.workdir / "logs" / label.replace(" ", "-"))
             sim_url = f"http://127.0.0.1:{port}"
             try:
-                procs.start("sim", "simulate", self.provider, "--port", str(port), "--rate-limit", "1000000/10")
+                procs.start(
+                    "sim",
+                    "simulate",
+                    self.provider,
+                    "--port",
+                    str(port),
+                    "--rate-limit",
+                    "1000000/10",
+                )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
                 procs.start("bridge", "bridge")
@@ -111,8 +124,12 @@ class PipelineBench:
                 procs.start("push", "worker", "--push", self.provider, "--concurrency", "8")
                 self.progress(f"{label}: warming up")
                 self._drive(db_url, sim_url, 50, None, timeout=120)
-                self.progress(f"{label}: {records} records" + (f" at {rate:.0f}/s" if rate else " (burst)"))
-                committed, acked = self._drive(db_url, sim_url, records, rate, timeout=max(180.0, records / 20))
+                self.progress(
+                    f"{label}: {records} records" + (f" at {rate:.0f}/s" if rate else " (burst)")
+                )
+                committed, acked = self._drive(
+                    db_url, sim_url, records, rate, timeout=max(180.0, records / 20)
+                )
                 return figures(label, committed, acked)
             finally:
                 procs.stop_all()
@@ -122,7 +139,9 @@ class PipelineBench:
 
     def _configure(self, settings: Settings, sim_url: str) -> None:
         path = self.workdir / f"bench-{self.provider}.yaml"
-        path.write_text(yaml.safe_dump({"version": 1, "connections": [demo_connection(self.provider, sim_url)]}))
+        path.write_text(
+            yaml.safe_dump({"version": 1, "connections": [demo_connection(self.provider, sim_url)]})
+        )
         doc = load_config_file(path)
         with connect(settings.db_url) as db, db.transaction():
             capture.add_capture(db, "demo.contacts", notify="throttled", throttle_ms=50)
@@ -143,7 +162,9 @@ class PipelineBench:
         self, db_url: str, sim_url: str, records: int, rate: float | None, timeout: float
     ) -> tuple[dict[str, float], dict[str, float]]:
         http = requests.Session()
-        since = http.get(f"{sim_url}/_sim/acks", params={"since": 0, "limit": 0}, timeout=30).json()["last"]
+        since = http.get(
+            f"{sim_url}/_sim/acks", params={"since": 0, "limit": 0}, timeout=30
+        ).json()["last"]
         committed: dict[str, float] = {}
         with connect(db_url, autocommit=True) as db:
             started = time.monotonic()
@@ -153,7 +174,8 @@ class PipelineBench:
                 with db.transaction():
                     ids = db.execute(
                         "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-                        "SELECT 'bench' || g || '.' || %s || '@example.com', 'Bench', 'Mark' || g, 'lead' "
+                        "SELECT 'bench' || g || '.' || %s || '@example.com', 'Bench', "
+                        "'Mark' || g, 'lead' "
                         "FROM generate_series(1, %s) AS g RETURNING id",
                         (uuid.uuid4().hex[:8], n),
                     ).fetchall()
@@ -178,7 +200,8 @@ class PipelineBench:
                 time.sleep(0.2)
         if len(acked) < len(committed):
             raise ConfigError(
-                f"only {len(acked)} of {len(committed)} records reached the simulator in {timeout:.0f}s "
+                f"only {len(acked)} of {len(committed)} records reached the simulator "
+                f"in {timeout:.0f}s "
                 f"(logs: {self.workdir / 'logs'})"
             )
         return committed, acked

@@ -26,14 +26,19 @@ def runs_table(runs: list[RunFigures]) -> Table:
 
 
 def markdown(
-    command: str, provider: str, runs: list[RunFigures], overhead: list[OverheadFigure], ratio: float | None
+    command: str,
+    provider: str,
+    runs: list[RunFigures],
+    overhead: list[OverheadFigure],
+    ratio: float | None,
 ) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"### {now} — {provider}",
         "",
         f"Command: `{command}`  ",
-        f"Machine: {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
+        f"Machine: {os.cpu_count()} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()}, "
         f"{platform.system()} {platform.release()}",
         "",
         "| run | records | seconds | syncs/s | p50 ms | p95 ms | p99 ms | max ms |",
@@ -41,11 +46,15 @@ def markdown(
     ]
     for r in runs:
         lines.append(
-            f"| {r.label} | {r.records} | {r.seconds:.1f} | {r.syncs_per_second:,.0f} | {r.p50_ms:,.0f} "
+            f"| {r.label} | {r.records} | {r.seconds:.1f} | {r.syncs_per_second:,.0f} "
+            f"| {r.p50_ms:,.0f} "
             f"| {r.p95_ms:,.0f} | {r.p99_ms:,.0f} | {r.max_ms:,.0f} |"
         )
     if ratio is not None:
-        lines += ["", f"Batched chains vs one chain per record (same run): **{ratio:.1f}×** syncs/s."]
+        lines += [
+            "",
+            f"Batched chains vs one chain per record (same run): **{ratio:.1f}×** syncs/s.",
+        ]
     if overhead:
         lines += [
             "",

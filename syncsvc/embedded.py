@@ -56,7 +56,7 @@ def _start_postgres(data_dir: Path) -> tuple[str, int | None]:
         raise ConfigError("DATABASE_URL is unset and the pgserver package is missing") from exc
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     return str(server.get_uri()), server.get_pid()
 
 

@@ -56,7 +56,9 @@ class Backlog:
     oldest_seconds: float | None
 
 
-def collect(db: psycopg.Connection[Row], settings: Settings) -> tuple[list[ConnectionStatus], Backlog]:
+def collect(
+    db: psycopg.Connection[Row], settings: Settings
+) -> tuple[list[ConnectionStatus], Backlog]:
     dead = {r["connection_id"]: int(r["n"]) for r in db.execute(DEAD_LETTERS)}
     out: list[ConnectionStatus] = []
     for r in db.execute(OUTBOX_BY_CONNECTION):
@@ -75,7 +77,9 @@ def collect(db: psycopg.Connection[Row], settings: Settings) -> tuple[list[Conne
                 delivered_records=int(r["delivered"]),
                 dead_letters=dead.get(r["id"], 0),
                 oldest_pending_seconds=(
-                    float(r["oldest_pending_seconds"]) if r["oldest_pending_seconds"] is not None else None
+                    float(r["oldest_pending_seconds"])
+                    if r["oldest_pending_seconds"] is not None
+                    else None
                 ),
                 rate_limit_waits=counters["rate_limit_waits"],
             )

@@ -1,7 +1,8 @@
-"""Start the service's real processes (bridge, Celery workers, beat) as children: for tests and the benchmark."""
+"""Start the service's real processes (bridge, workers, beat) as children: tests, benchmark."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,10 +57,8 @@ class ProcessSet:
         """Signal the whole process group (a prefork worker's children die with it)."""
         proc = self.procs[name]
         if proc.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.popen.pid, sig)
-            except ProcessLookupError:
-                pass
             if sig == signal.SIGKILL:
                 proc.popen.wait(10)
 

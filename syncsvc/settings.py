@@ -40,6 +40,11 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
     return value
 
 
+def _schema_dirs(env: Mapping[str, str]) -> tuple[Path, ...]:
+    raw = env.get(PREFIX + "SCHEMA_PATH", "")
+    return tuple(Path(p).resolve() for p in raw.split(os.pathsep) if p)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know, resolved once at start."""
@@ -117,9 +122,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         http_connect_timeout=_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
         http_read_timeout=_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),
         max_attempts=_int(env, "MAX_ATTEMPTS", 10, 1),
-        internal_schema_dirs=tuple(
-            Path(p).resolve() for p in env.get(PREFIX + "SCHEMA_PATH", "").split(os.pathsep) if p
-        )
-        + (DEFAULT_INTERNAL_SCHEMAS,),
+        internal_schema_dirs=(*_schema_dirs(env), DEFAULT_INTERNAL_SCHEMAS),
         extra={k: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import cast
 
 import redis
 
@@ -38,7 +39,7 @@ def incr(url: str, prefix: str, connection_id: int, counter: str, amount: int) -
 
 def read(url: str, prefix: str, connection_id: int) -> dict[str, int]:
     try:
-        raw = _client(url).hgetall(key(prefix, connection_id))
+        raw = cast(dict[bytes, bytes], _client(url).hgetall(key(prefix, connection_id)))
     except redis.RedisError:
         return dict.fromkeys(COUNTERS, 0)
     values = {k.decode(): int(v) for k, v in raw.items()}

@@ -27,7 +27,11 @@ def sweep() -> int:
             if conn.enabled and conn.pushes:
                 due[conn.id] = db.execute(
                     outbox_sql.DUE_FOR_SWEEP,
-                    {"connection_id": conn.id, "grace": settings.sweep_grace_seconds, "limit": SWEEP_LIMIT},
+                    {
+                        "connection_id": conn.id,
+                        "grace": settings.sweep_grace_seconds,
+                        "limit": SWEEP_LIMIT,
+                    },
                 ).fetchall()
     for connection_id, rows in due.items():
         groups: dict[tuple[str, str], list[int]] = {}
@@ -39,7 +43,10 @@ def sweep() -> int:
                 chunk = ids[start : start + ORDER_SIZE]
                 enqueue_push(
                     provider,
-                    PushOrder(connection_id=connection_id, groups=[PushGroup(object=obj, op=op, ids=chunk)]),
+                    PushOrder(
+                        connection_id=connection_id,
+                        groups=[PushGroup(object=obj, op=op, ids=chunk)],
+                    ),
                 )
                 total += len(chunk)
     if total:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import psycopg
 from celery import Task
 
@@ -14,26 +17,32 @@ from syncsvc.pipeline.validate import validate_batch
 from syncsvc.validation.registry import internal_spec
 from tasks.app import RUNTIME, app
 
-# A database that is restarting should not cost a whole re-dispatch timeout: retry soon.
-DB_RETRY = {
-    "autoretry_for": (psycopg.OperationalError, psycopg.errors.SerializationFailure),
-    "retry_backoff": 1,
-    "retry_backoff_max": 20,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
+TaskFn = TypeVar("TaskFn", bound=Callable[..., Any])
 
 
-@app.task(name="syncsvc.validate", bind=True, **DB_RETRY)
-def validate(self: Task, batch: Batch) -> Batch:
+def db_task(name: str) -> Callable[[TaskFn], Task[Any, Any]]:
+    """A chain step; a database that is restarting is retried soon, not after a re-dispatch."""
+    return app.task(
+        name=name,
+        bind=True,
+        autoretry_for=(psycopg.OperationalError, psycopg.errors.SerializationFailure),
+        retry_backoff=1,
+        retry_backoff_max=20,
+        retry_jitter=True,
+        max_retries=8,
+    )
+
+
+@db_task("syncsvc.validate")
+def validate(self: Task[Any, Any], batch: Batch) -> Batch:
     settings = RUNTIME.require_settings
     spec = internal_spec(batch["table"], settings.internal_schema_dirs)
     with transaction(settings.db_url) as db:
         return validate_batch(db, batch, spec)
 
 
-@app.task(name="syncsvc.transform", bind=True, **DB_RETRY)
-def transform(self: Task, batch: Batch) -> Batch:
+@db_task("syncsvc.transform")
+def transform(self: Task[Any, Any], batch: Batch) -> Batch:
     settings = RUNTIME.require_settings
     with transaction(settings.db_url) as db:
         config = RUNTIME.config.get(db)
@@ -49,14 +58,16 @@ def transform(self: Task, batch: Batch) -> Batch:
     return transform_batch(conn, batch)
 
 
-@app.task(name="syncsvc.persist", bind=True, **DB_RETRY)
-def persist(self: Task, batch: Batch) -> PushOrder | None:
+@db_task("syncsvc.persist")
+def persist(self: Task[Any, Any], batch: Batch) -> PushOrder | None:
     settings = RUNTIME.require_settings
     with transaction(settings.db_url) as db:
         groups = persist_batch(db, batch)
         config = RUNTIME.config.get(db)
     rejected = len(batch.get("rejects", []))
-    stats.incr(settings.broker_url, settings.redis_prefix, batch["connection_id"], "failed", rejected)
+    stats.incr(
+        settings.broker_url, settings.redis_prefix, batch["connection_id"], "failed", rejected
+    )
     conn = config.connections.get(batch["connection_id"])
     if not groups or conn is None or not conn.pushes:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import partial
+from typing import Any
 
 import requests
 from celery import Task
@@ -57,11 +58,14 @@ def _client(settings: Settings, conn: RuntimeConnection, generation: int) -> Pro
 
 
 def enqueue_push(provider: str, order: PushOrder, countdown: float = 0.0) -> None:
-    push.apply_async((order,), queue=push_queue(provider), countdown=countdown or None)
+    if countdown > 0:
+        push.apply_async((order,), queue=push_queue(provider), countdown=countdown)
+    else:
+        push.apply_async((order,), queue=push_queue(provider))
 
 
 @app.task(name="syncsvc.push", bind=True)
-def push(self: Task, order: PushOrder | None) -> dict[str, int] | None:
+def push(self: Task[Any, Any], order: PushOrder | None) -> dict[str, int] | None:
     if not order or not order["groups"]:
         return None
     settings = RUNTIME.require_settings
@@ -88,7 +92,9 @@ def push(self: Task, order: PushOrder | None) -> dict[str, int] | None:
             by_delay.setdefault(delay, []).append(group)
     for delay, groups in by_delay.items():
         enqueue_push(
-            conn.provider.name, PushOrder(connection_id=conn.id, groups=groups), countdown=delay + 0.05
+            conn.provider.name,
+            PushOrder(connection_id=conn.id, groups=groups),
+            countdown=delay + 0.05,
         )
     return {
         "delivered": outcome.delivered,

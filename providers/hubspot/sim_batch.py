@@ -12,6 +12,7 @@ from providers.hubspot.sim_store import ObjectStore, Record, now_iso
 
 MAX_INPUTS = 100
 Ack = Callable[[str, str | None, str], None]
+RejectRule = Callable[[dict[str, Any]], str | None]
 
 
 class BadBatch(Exception):
@@ -76,9 +77,10 @@ def _error(status: str, category: str, message: str, **context: list[str]) -> di
 class BatchRunner:
     """Runs one batch call against ``store``; every applied write is acknowledged."""
 
-    def __init__(self, store: ObjectStore, ack: Ack) -> None:
+    def __init__(self, store: ObjectStore, ack: Ack, rejected: RejectRule | None = None) -> None:
         self.store = store
         self.ack = ack
+        self.rejected = rejected or (lambda _properties: None)
 
     def _ack(self, record: Record, op: str) -> None:
         self.ack(self.store.object_name, record.properties.get("syncsvc_id") or record.id, op)
@@ -136,6 +138,10 @@ class BatchRunner:
             if not isinstance(properties, dict):
                 raise missing("properties")
             invalid.extend(self.store.check(properties))
+            refused = self.rejected(properties)
+            if refused is not None:
+                message = f"{properties[refused]} was refused by a validation rule on {refused}"
+                invalid.append(Invalid(refused, "INVALID_VALUE", message))
             if op == "create":
                 continue
             record_id, id_property = entry.get("id"), entry.get("idProperty")

@@ -169,7 +169,9 @@ class HubSpotSim(SimApp):
         body = request.json()
         with self.lock:
             store = self.store(request.params["object"])
-            outcome = BatchRunner(store, self.ack).run(request.params["op"], body)
+            outcome = BatchRunner(store, self.ack, self.rejected_field).run(
+                request.params["op"], body
+            )
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
@@ -272,6 +274,12 @@ class HubSpotSim(SimApp):
         except UnknownObject:
             return []
         return [record.view() for record in store.records.values()]
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        return [
+            {"id": r["id"], "key": r["properties"].get("syncsvc_id"), "fields": r["properties"]}
+            for r in self.dump(object_name)
+        ]
 
     def reset(self) -> None:
         self.stores = self._new_stores()

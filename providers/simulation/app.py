@@ -129,6 +129,9 @@ class SimApp:
         self.ack_seq = 0
         self.stats: dict[str, int] = {"requests": 0, "throttled": 0, "errors": 0, "faulted": 0}
         self.refuse_hook: Callable[[float], None] | None = None
+        self.reject_values: frozenset[str] = frozenset()
+        """Values a CRM-side validation rule refuses: a record carrying one fails on its own,
+        in the CRM's native per-record error shape (set with ``/_sim/config``)."""
         self._register_control_routes()
 
     # routing -----------------------------------------------------------------------------
@@ -171,6 +174,10 @@ class SimApp:
                 response = handler(request)
             except json.JSONDecodeError as exc:
                 response = self.error_response(400, f"Invalid JSON body: {exc.msg}")
+            except (
+                Exception
+            ) as exc:  # a simulator bug must look like a CRM 500, not a dropped socket
+                response = self.error_response(500, f"Internal simulator error: {exc!r}")
             if not is_control and self.fault.mode == "slow" and self.fault.active():
                 response.delay = self.fault.delay
             if response.status >= 400:
@@ -191,8 +198,22 @@ class SimApp:
         return self.error_response(429, "Too many requests")
 
     def dump(self, object_name: str) -> list[dict[str, Any]]:
-        """Everything stored for ``object_name`` (active records only)."""
+        """Everything stored for ``object_name`` (active records only), in the CRM's own shape."""
         return []
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        """Active records as ``{"id": crm id, "key": upsert-key value, "fields": {flat}}``: the
+        same shape for every CRM, so one test suite can read any simulator."""
+        return []
+
+    def rejected_field(self, fields: Mapping[str, Any]) -> str | None:
+        """The first field whose value a validation rule refuses (see ``reject_values``)."""
+        if not self.reject_values:
+            return None
+        for name, value in fields.items():
+            if isinstance(value, str) and value in self.reject_values:
+                return name
+        return None
 
     def reset(self) -> None:
         """Forget all stored records."""
@@ -238,6 +259,7 @@ class SimApp:
         )
         self.add_route("POST", "/_sim/faults", self._set_fault)
         self.add_route("GET", "/_sim/records", self._records)
+        self.add_route("GET", "/_sim/view", self._view)
         self.add_route("GET", "/_sim/acks", self._acks)
         self.add_route("GET", "/_sim/stats", self._stats)
         self.add_route("POST", "/_sim/reset", self._reset)
@@ -268,6 +290,12 @@ class SimApp:
             records = self.dump(object_name)
         return json_response(200, {"object": object_name, "records": records})
 
+    def _view(self, request: SimRequest) -> SimResponse:
+        object_name = request.arg("object", "") or ""
+        with self.lock:
+            records = self.view(object_name)
+        return json_response(200, {"object": object_name, "records": records})
+
     def _acks(self, request: SimRequest) -> SimResponse:
         since = int(request.arg("since", "0") or 0)
         limit = int(request.arg("limit", "100000") or 100000)
@@ -288,12 +316,20 @@ class SimApp:
             self.acks.clear()
             self.stats = dict.fromkeys(self.stats, 0)
             self.fault = Fault()
+            self.reject_values = frozenset()
         return json_response(200, {"reset": True})
 
     def _configure(self, request: SimRequest) -> SimResponse:
+        options = dict(request.json() or {})
         try:
             with self.lock:
-                self.configure(request.json() or {})
+                if "reject_values" in options:
+                    values = options.pop("reject_values")
+                    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                        raise ValueError("reject_values must be a list of strings")
+                    self.reject_values = frozenset(values)
+                if options:
+                    self.configure(options)
         except (TypeError, ValueError) as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(200, {"options": self.options})

@@ -61,7 +61,9 @@ class Bridge:
     # connections -----------------------------------------------------------------------
     def _connect(self) -> None:
         self._close()
-        self._listen = connect(self.settings.db_url, autocommit=True, application_name="syncsvc-bridge")
+        self._listen = connect(
+            self.settings.db_url, autocommit=True, application_name="syncsvc-bridge"
+        )
         self._listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
         self._work = connect(self.settings.db_url, application_name="syncsvc-bridge")
         log.info("bridge connected and listening on %r", CHANNEL)
@@ -94,7 +96,9 @@ class Bridge:
             cap = self.settings.bridge_max_inflight
             if stale_after is None and in_flight(db, cap) >= cap:
                 if not self._throttled_logged:
-                    log.warning("%d events in flight: waiting for workers before claiming more", cap)
+                    log.warning(
+                        "%d events in flight: waiting for workers before claiming more", cap
+                    )
                     self._throttled_logged = True
                 return 0
             self._throttled_logged = False

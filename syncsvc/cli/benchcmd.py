@@ -21,7 +21,9 @@ console = Console()
 
 @cli.command()
 @click.option("--records", default=20_000, show_default=True, type=click.IntRange(100, 10_000_000))
-@click.option("--provider", default="hubspot", show_default=True, type=click.Choice(list(provider_names())))
+@click.option(
+    "--provider", default="hubspot", show_default=True, type=click.Choice(list(provider_names()))
+)
 @click.option(
     "--baseline-records",
     default=2_000,
@@ -29,7 +31,11 @@ console = Console()
     type=click.IntRange(0, 1_000_000),
     help="Records for the naive one-chain-per-record run (0 skips it).",
 )
-@click.option("--rate", type=click.FloatRange(1, 1_000_000), help="Write at this many records/s (default: burst).")
+@click.option(
+    "--rate",
+    type=click.FloatRange(1, 1_000_000),
+    help="Write at this many records/s (default: burst).",
+)
 @click.option("--capture-overhead/--no-capture-overhead", default=True, show_default=True)
 @click.option("--no-record", is_flag=True, help="Do not append the result to docs/benchmarks.md.")
 @pass_app
@@ -42,7 +48,7 @@ def bench(
     capture_overhead: bool,
     no_record: bool,
 ) -> None:
-    """Benchmark the whole path (trigger → bridge → chain → outbox → simulator) in a scratch database.
+    """Benchmark trigger → bridge → chain → outbox → simulator in a scratch database.
 
     Prints end-to-end syncs/s and commit-to-acknowledgement latency, for batched chains and for
     the naive one-chain-per-record baseline in the same run, plus what capture costs writers.
@@ -54,12 +60,16 @@ def bench(
     settings = app.settings
     command = "python manage.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="syncsvc-bench-") as tmp:
-        runner = PipelineBench(settings.db_url, settings.broker_url, provider, Path(tmp), console.print)
+        runner = PipelineBench(
+            settings.db_url, settings.broker_url, provider, Path(tmp), console.print
+        )
         runs = []
         try:
             runs.append(runner.run("batched chains", records, chain_size=0, rate=rate))
             if baseline_records:
-                runs.append(runner.run("one chain per record", baseline_records, chain_size=1, rate=rate))
+                runs.append(
+                    runner.run("one chain per record", baseline_records, chain_size=1, rate=rate)
+                )
             overhead = []
             if capture_overhead:
                 console.print("capture overhead: 8 writers × 4 modes × 3 s")
@@ -72,7 +82,9 @@ def bench(
     if ratio is not None:
         console.print(f"batched / per-record: [bold]{ratio:.1f}×[/bold]")
     if overhead:
-        table = Table("capture", "commits/s", "vs none", title="8 concurrent single-row UPDATE writers")
+        table = Table(
+            "capture", "commits/s", "vs none", title="8 concurrent single-row UPDATE writers"
+        )
         for o in overhead:
             table.add_row(o.mode, f"{o.commits_per_second:,.0f}", f"{o.ratio:.2f}")
         console.print(table)

@@ -46,7 +46,9 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
             click.echo(f"error: {p}", err=True)
         raise click.ClickException(f"{file}: {len(problems)} problem(s); nothing was applied")
     if dry_run:
-        click.echo(f"{file}: OK ({len(doc.connections)} connection(s)); nothing written (--dry-run)")
+        click.echo(
+            f"{file}: OK ({len(doc.connections)} connection(s)); nothing written (--dry-run)"
+        )
         return
     with connect(settings.db_url) as db, db.transaction():
         try:
@@ -62,7 +64,9 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
 
 
 @config.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
 @click.option("--connection", "names", multiple=True, help="Only these connections.")
 @pass_app
 def config_export(app: AppContext, output: Path | None, names: tuple[str, ...]) -> None:

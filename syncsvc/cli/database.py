@@ -81,7 +81,9 @@ def capture_list(app: AppContext) -> None:
         rows = capture_mod.list_captures(db)
     table = Table("table", "key", "notify", "triggers")
     for r in rows:
-        table.add_row(r.table_name, ", ".join(r.key_columns), r.notify, "ok" if r.installed else "MISSING")
+        table.add_row(
+            r.table_name, ", ".join(r.key_columns), r.notify, "ok" if r.installed else "MISSING"
+        )
     console.print(table if rows else "no captured tables")
 
 

@@ -19,7 +19,7 @@ from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.cli.status import status_table
 from syncsvc.db import connect
 from syncsvc.demo.system import (
-    DEMO_CONFIG,
+    example_configs,
     prepare_database,
     sim_url,
     start_procfile,
@@ -38,12 +38,16 @@ def simulator_counts(settings: Settings) -> dict[str, dict[str, int]]:
     """Records held by each simulator a connection points at, per object."""
     counts: dict[str, dict[str, int]] = {}
     with connect(settings.db_url) as db:
-        rows = db.execute("SELECT name, provider, base_url FROM syncsvc.connection ORDER BY name").fetchall()
+        rows = db.execute(
+            "SELECT name, provider, base_url FROM syncsvc.connection ORDER BY name"
+        ).fetchall()
     for r in rows:
         per_object: dict[str, int] = {}
         for obj in get_provider(r["provider"]).defaults.objects:
             try:
-                resp = requests.get(f"{r['base_url']}/_sim/records", params={"object": obj}, timeout=2)
+                resp = requests.get(
+                    f"{r['base_url']}/_sim/records", params={"object": obj}, timeout=2
+                )
                 per_object[obj] = len(resp.json()["records"])
             except (requests.RequestException, ValueError, KeyError):
                 per_object[obj] = -1
@@ -61,20 +65,26 @@ def _view(settings: Settings, writer: DemoWriter, started: float, flower: str) -
     header = Text.assemble(
         ("syncsvc demo ", "bold"),
         f"— {time.monotonic() - started:.0f}s — wrote {w.total} changes "
-        f"({w.inserts} inserts, {w.updates} updates, {w.deletes} deletes, {w.invalid} invalid emails)\n",
+        f"({w.inserts} inserts, {w.updates} updates, {w.deletes} deletes, "
+        f"{w.invalid} invalid emails)\n",
         f"Flower: {flower}   logs: {settings.data_dir / 'logs' / 'procfile.log'}   Ctrl-C to stop",
     )
     return Group(header, status_table(rows, backlog), sims)
 
 
-def _run_system(app: AppContext, duration: float | None, rate: float, config_file: Path) -> None:
+def _run_system(
+    app: AppContext, duration: float | None, rate: float, config_files: tuple[Path, ...]
+) -> None:
     settings = app.settings
-    console.print(f"[bold]PostgreSQL[/bold] {settings.db_url}\n[bold]Redis[/bold] {settings.broker_url}")
+    console.print(
+        f"[bold]PostgreSQL[/bold] {settings.db_url}\n[bold]Redis[/bold] {settings.broker_url}"
+    )
+    files = list(config_files) or example_configs()
     try:
-        prepare_database(settings, config_file)
+        prepare_database(settings, files)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    console.print("migrated, captured demo tables, applied", config_file)
+    console.print("migrated, captured demo tables, applied " + ", ".join(str(f) for f in files))
     log_file = settings.data_dir / "logs" / "procfile.log"
     proc = start_procfile(app.child_env(), log_file)
     flower = "http://127.0.0.1:5555"
@@ -83,13 +93,17 @@ def _run_system(app: AppContext, duration: float | None, rate: float, config_fil
         deadline = time.monotonic() + 90
         wait_for_http(sim_url("hubspot") + "/_sim/health", deadline, proc)
         wait_for_http(flower + "/healthcheck", deadline, proc)
-        console.print(f"processes up (bridge, workers, beat, simulators); Flower at [bold]{flower}[/bold]")
+        console.print(
+            f"processes up (bridge, workers, beat, simulators); Flower at [bold]{flower}[/bold]"
+        )
         with connect(settings.db_url) as db:
             writer = DemoWriter(db, rate=rate)
             thread = threading.Thread(target=writer.run, args=(writer_stop,), daemon=True)
             thread.start()
             started = time.monotonic()
-            with Live(_view(settings, writer, started, flower), console=console, refresh_per_second=1) as live:
+            with Live(
+                _view(settings, writer, started, flower), console=console, refresh_per_second=1
+            ) as live:
                 try:
                     while duration is None or time.monotonic() - started < duration:
                         if proc.poll() is not None:
@@ -103,7 +117,9 @@ def _run_system(app: AppContext, duration: float | None, rate: float, config_fil
                         with connect(settings.db_url) as db2:
                             rows, backlog = collect(db2, settings)
                         live.update(_view(settings, writer, started, flower))
-                        if backlog.undispatched + backlog.in_flight == 0 and all(r.pending == 0 for r in rows):
+                        if backlog.undispatched + backlog.in_flight == 0 and all(
+                            r.pending == 0 for r in rows
+                        ):
                             break
                         time.sleep(1)
                 except KeyboardInterrupt:
@@ -113,26 +129,49 @@ def _run_system(app: AppContext, duration: float | None, rate: float, config_fil
     finally:
         writer_stop.set()
         stop_procfile(proc)
-    console.print("stopped. Local servers keep running; `python manage.py servers stop` stops them.")
+    console.print(
+        "stopped. Local servers keep running; `python manage.py servers stop` stops them."
+    )
+
+
+CONFIG_HELP = "Config file to apply (repeatable; default: every file in examples/connections/)."
 
 
 @cli.command()
-@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0.1, 10000), help="Changes per second.")
-@click.option("--config", "config_file", default=str(DEMO_CONFIG), show_default=True,
+@click.option(
+    "--rate",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 10000),
+    help="Changes per second.",
+)
+@click.option("--config", "config_files", multiple=True, help=CONFIG_HELP,
               type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
 @pass_app
-def run(app: AppContext, rate: float, config_file: Path) -> None:
+def run(app: AppContext, rate: float, config_files: tuple[Path, ...]) -> None:
     """Run everything (servers, migrations, bridge, workers, beat, Flower, simulators) and write
     demo changes, with a live view, until Ctrl-C."""
-    _run_system(app, None, rate, config_file)
+    _run_system(app, None, rate, config_files)
 
 
 @cli.command()
-@click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(1, 86400), help="Seconds of writing.")
-@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0.1, 10000), help="Changes per second.")
-@click.option("--config", "config_file", default=str(DEMO_CONFIG), show_default=True,
+@click.option(
+    "--duration",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 86400),
+    help="Seconds of writing.",
+)
+@click.option(
+    "--rate",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 10000),
+    help="Changes per second.",
+)
+@click.option("--config", "config_files", multiple=True, help=CONFIG_HELP,
               type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
 @pass_app
-def demo(app: AppContext, duration: float, rate: float, config_file: Path) -> None:
-    """Like `run`, but write for --duration seconds, wait for the backlog to drain, print a summary."""
-    _run_system(app, duration, rate, config_file)
+def demo(app: AppContext, duration: float, rate: float, config_files: tuple[Path, ...]) -> None:
+    """Like `run`, but write for --duration seconds, let the backlog drain, print a summary."""
+    _run_system(app, duration, rate, config_files)

@@ -73,7 +73,9 @@ def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
-@click.option("--sync", is_flag=True, help="Consume every provider's validate/transform/persist queue.")
+@click.option(
+    "--sync", is_flag=True, help="Consume every provider's validate/transform/persist queue."
+)
 @click.option(
     "--push",
     multiple=True,
@@ -81,7 +83,9 @@ def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:
     help="Consume PROVIDER's push queue (repeatable, or 'all'). Uses a thread pool.",
 )
 @click.option("--queues", help="Comma-separated queue names, for anything else.")
-@click.option("--concurrency", "-c", type=click.IntRange(1, 256), help="Default: CPUs (sync) / 8 (push).")
+@click.option(
+    "--concurrency", "-c", type=click.IntRange(1, 256), help="Default: CPUs (sync) / 8 (push)."
+)
 @click.option("--name", help="Worker node name (default derives from the queues).")
 @pass_app
 def worker(
@@ -153,7 +157,9 @@ def flower(app: AppContext, port: int, address: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--rate-limit", help="REQUESTS/SECONDS, e.g. 100/10 (default: the CRM's).")
 @click.option("--token-ttl", type=click.IntRange(1, 86400 * 30), help="OAuth token lifetime (s).")
-def simulate(provider: str, port: int, host: str, rate_limit: str | None, token_ttl: int | None) -> None:
+def simulate(
+    provider: str, port: int, host: str, rate_limit: str | None, token_ttl: int | None
+) -> None:
     """Run PROVIDER's CRM simulator (a local HTTP server speaking the CRM's API)."""
     try:
         prov = get_provider(provider)
@@ -164,7 +170,9 @@ def simulate(provider: str, port: int, host: str, rate_limit: str | None, token_
         try:
             requests_, seconds = (int(x) for x in rate_limit.split("/"))
         except ValueError:
-            raise click.BadParameter("use REQUESTS/SECONDS, e.g. 100/10", param_hint="--rate-limit") from None
+            raise click.BadParameter(
+                "use REQUESTS/SECONDS, e.g. 100/10", param_hint="--rate-limit"
+            ) from None
         options.update(rate_limit_requests=requests_, rate_limit_seconds=seconds)
     if token_ttl:
         options["token_ttl"] = token_ttl

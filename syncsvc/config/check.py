@@ -34,7 +34,9 @@ def check_remote_fields(doc: ConfigDocument, settings: Settings) -> list[str]:
                 try:
                     known = client.list_fields(obj)
                 except (SyncError, ConfigError) as exc:
-                    errors.append(f"{doc.source}: connections[{ci}]: cannot list {obj} fields: {exc}")
+                    errors.append(
+                        f"{doc.source}: connections[{ci}]: cannot list {obj} fields: {exc}"
+                    )
                     continue
                 for mi, mapping in enumerate(mappings):
                     if mapping["target"] not in known:

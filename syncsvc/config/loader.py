@@ -227,7 +227,8 @@ def _rules(raw: Any, path: str, where: _Where, provider: Provider) -> tuple[Rule
         if obj not in provider.defaults.objects:
             raise where.fail(
                 f"{rpath}.object",
-                f"{provider.name} has no object {obj!r} (known: {', '.join(provider.defaults.objects)})",
+                f"{provider.name} has no object {obj!r} "
+                f"(known: {', '.join(provider.defaults.objects)})",
             )
         when = spec.get("when")
         if when is not None:

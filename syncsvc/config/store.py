@@ -177,7 +177,8 @@ def export_config(db: psycopg.Connection[Row], names: list[str] | None = None) -
             doc["options"] = c["options"]
         objects: dict[str, Any] = {}
         for m in db.execute(
-            "SELECT * FROM syncsvc.field_mapping WHERE connection_id = %s ORDER BY object, position",
+            "SELECT * FROM syncsvc.field_mapping WHERE connection_id = %s "
+            "ORDER BY object, position",
             (c["id"],),
         ):
             objects.setdefault(m["object"], {"mappings": []})["mappings"].append(

@@ -19,7 +19,21 @@ from syncsvc.errors import ConfigError
 from syncsvc.settings import REPO_ROOT, Settings
 
 DEMO_TABLES = ("demo.contacts", "demo.companies", "demo.deals")
-DEMO_CONFIG = REPO_ROOT / "examples" / "demo.yaml"
+EXAMPLES = REPO_ROOT / "examples" / "connections"
+
+
+def example_configs() -> list[Path]:
+    """One config file per provider: the demo syncs to every one of them."""
+    return sorted(EXAMPLES.glob("*.yaml"))
+
+
+def example_config(provider: str) -> Path:
+    path = EXAMPLES / f"{provider}.yaml"
+    if not path.exists():
+        raise ConfigError(f"no example config for provider {provider!r} ({path})")
+    return path
+
+
 SIM_PORTS = {"hubspot": 8101, "salesforce": 8102, "pipedrive": 8103, "zoho": 8104, "dynamics": 8105}
 
 
@@ -28,17 +42,18 @@ def sim_url(provider: str) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def prepare_database(settings: Settings, config_file: Path = DEMO_CONFIG) -> None:
-    """Migrate, capture the demo tables and apply the demo config."""
+def prepare_database(settings: Settings, config_files: list[Path]) -> None:
+    """Migrate, capture the demo tables and apply the config files."""
     migrate.upgrade(settings.db_url)
-    doc = load_config_file(config_file)
-    problems = check_source_fields(doc, settings.internal_schema_dirs)
+    docs = [load_config_file(f) for f in config_files]
+    problems = [p for doc in docs for p in check_source_fields(doc, settings.internal_schema_dirs)]
     if problems:
         raise ConfigError("\n".join(problems))
     with connect(settings.db_url) as db, db.transaction():
         for table in DEMO_TABLES:
             capture.add_capture(db, table, notify="throttled")
-        apply_config(db, settings, doc)
+        for doc in docs:
+            apply_config(db, settings, doc)
 
 
 def start_procfile(env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
@@ -47,15 +62,15 @@ def start_procfile(env: dict[str, str], log_file: Path) -> subprocess.Popen[byte
     env = dict(env)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["PYTHONUNBUFFERED"] = "1"
+    procfile = str(REPO_ROOT / "Procfile")
     with log_file.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "honcho", "-f", str(REPO_ROOT / "Procfile"), "-d", str(REPO_ROOT),
-             "start"],
+            [sys.executable, "-m", "honcho", "-f", procfile, "-d", str(REPO_ROOT), "start"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
 
 def stop_procfile(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -72,7 +87,9 @@ def stop_procfile(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def wait_for_http(url: str, deadline: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise ConfigError(f"the process group exited (code {proc.returncode}) before {url} came up")
+            raise ConfigError(
+                f"the process group exited (code {proc.returncode}) before {url} came up"
+            )
         try:
             if requests.get(url, timeout=1).status_code < 500:
                 return

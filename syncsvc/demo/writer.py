@@ -12,11 +12,28 @@ from psycopg import sql
 
 from syncsvc.db import Row
 
-FIRST = ["Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Edsger", "Margaret", "Dennis", "Frances"]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Linus",
+    "Barbara",
+    "Ken",
+    "Edsger",
+    "Margaret",
+    "Dennis",
+    "Frances",
+]
 LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Thompson", "Dijkstra", "Hamilton"]
 CITIES = ["Berlin", "Lisbon", "Austin", "Pune", "Osaka", "Lagos", "Lyon", "Toronto"]
 INDUSTRIES = ["software", "retail", "finance", "health", "logistics"]
-STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "contractsent", "closedwon"]
+STAGES = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "contractsent",
+    "closedwon",
+]
 LIFECYCLE = ["subscriber", "lead", "opportunity", "customer"]
 
 
@@ -71,7 +88,12 @@ class DemoWriter:
             row = self.db.execute(
                 "INSERT INTO demo.companies (name, domain, industry, city) VALUES (%s, %s, %s, %s) "
                 "RETURNING id",
-                (name, name.lower().replace(" ", "") + ".example", r.choice(INDUSTRIES), r.choice(CITIES)),
+                (
+                    name,
+                    name.lower().replace(" ", "") + ".example",
+                    r.choice(INDUSTRIES),
+                    r.choice(CITIES),
+                ),
             ).fetchone()
         else:
             company = r.choice(self.ids["companies"]) if self.ids["companies"] else None
@@ -97,7 +119,8 @@ class DemoWriter:
             )
         elif table == "companies":
             self.db.execute(
-                "UPDATE demo.companies SET city = %s, industry = %s, updated_at = now() WHERE id = %s",
+                "UPDATE demo.companies SET city = %s, industry = %s, updated_at = now() "
+                "WHERE id = %s",
                 (r.choice(CITIES), r.choice(INDUSTRIES), target),
             )
         else:

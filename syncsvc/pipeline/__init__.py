@@ -1,1 +1,1 @@
-"""The chain's stages as plain functions: validate → transform → persist (push is in syncsvc.push)."""
+"""The chain's stages as plain functions: validate → transform → persist (push: syncsvc.push)."""

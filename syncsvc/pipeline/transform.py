@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.errors import PermanentError, SyncError
@@ -66,7 +66,14 @@ def _item(
         payload = conn.provider.transformer.shape(rule.object, properties)
     except (SyncError, ValueError, TypeError) as exc:
         field = exc.field if isinstance(exc, PermanentError) else None
-        return reject(record, table, "transform", field, f"cannot shape for {conn.provider.name}: {exc}", rule.object)
+        return reject(
+            record,
+            table,
+            "transform",
+            field,
+            f"cannot shape for {conn.provider.name}: {exc}",
+            rule.object,
+        )
     dest = destination_spec(conn.provider.destination_schema_path(rule.object))
     if dest is not None:
         problems = dest.check(payload)
@@ -104,9 +111,9 @@ def transform_batch(conn: RuntimeConnection, batch: Batch) -> Batch:
                 break
             out = _item(conn, rule, record, table)
             if "stage" in out:
-                rejects.append(out)  # type: ignore[arg-type]
+                rejects.append(cast(Reject, out))
             else:
-                items.append(out)  # type: ignore[arg-type]
+                items.append(out)
     return Batch(
         connection_id=batch["connection_id"],
         table=table,

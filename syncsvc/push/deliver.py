@@ -183,7 +183,7 @@ class Pusher:
                         )
             if dead:
                 db.execute(outbox_sql.MARK_DEAD, {"rows": Jsonb(dead), "token": token})
-            for delay, ids in retry.items():
+            for (delay, counts), ids in retry.items():
                 errors = {str(by_id[i].error)[:2000] for i in ids if by_id.get(i)}
                 db.execute(
                     outbox_sql.RESCHEDULE,
@@ -192,15 +192,17 @@ class Pusher:
                         "token": token,
                         "delay": delay,
                         "error": "; ".join(sorted(errors))[:2000] or None,
-                        "count_attempt": 1,
+                        "count_attempt": 1 if counts else 0,
                     },
                 )
-                outcome.later.append(
-                    (delay, PushGroup(object=group["object"], op=group["op"], ids=ids))
-                )
+                group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
+                outcome.later.append((delay, group_ids))
+                if counts:
+                    outcome.retried += len(ids)
+                else:
+                    outcome.waited += len(ids)
         outcome.delivered += len(delivered)
         outcome.dead += len(dead)
-        outcome.retried += sum(len(v) for v in retry.values())
 
     def _reschedule(
         self, ids: list[int], token: int, delay: float, error: str, count_attempt: bool

@@ -19,9 +19,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from syncsvc.errors import ConfigError
 
@@ -50,7 +50,13 @@ _OPTIONS = {
     "choices",
     "description",
 }
-_ADDITIONAL = {"allow": INCLUDE, "reject": RAISE, "string": INCLUDE, "ignore": EXCLUDE}
+Unknown = Literal["exclude", "include", "raise"]
+_ADDITIONAL: dict[str, Unknown] = {
+    "allow": "include",
+    "reject": "raise",
+    "string": "include",
+    "ignore": "exclude",
+}
 MAX_SPEC_FIELDS = 2_000
 
 

@@ -16,8 +16,8 @@ from syncsvc import capture
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import Row, connect
-from syncsvc.settings import Settings
 from syncsvc.processes import ProcessSet
+from syncsvc.settings import Settings
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 

@@ -34,7 +34,9 @@ def events(db: psycopg.Connection[Row]) -> list[Row]:
     return db.execute("SELECT table_name, op, pk FROM syncsvc.sync_event ORDER BY id").fetchall()
 
 
-def test_capture_records_keys_of_composite_primary_keys_and_key_changes(clean: psycopg.Connection[Row]) -> None:
+def test_capture_records_keys_of_composite_primary_keys_and_key_changes(
+    clean: psycopg.Connection[Row],
+) -> None:
     db = clean
     db.execute("CREATE TABLE public.cap_composite (a int, b text, v text, PRIMARY KEY (b, a))")
     info = capture.add_capture(db, "public.cap_composite", notify="off")
@@ -134,7 +136,9 @@ def test_two_bridges_dispatch_every_event_exactly_once(
     dispatched = recorder.event_ids()
     assert len(dispatched) == len(set(dispatched)) == 2000, "an event was dispatched twice"
     assert all(b.stats.events > 0 for b in bridges), "both bridges should have shared the work"
-    undispatched = db.execute("SELECT count(*) AS n FROM syncsvc.sync_event WHERE dispatched_at IS NULL").fetchone()
+    undispatched = db.execute(
+        "SELECT count(*) AS n FROM syncsvc.sync_event WHERE dispatched_at IS NULL"
+    ).fetchone()
     assert undispatched is not None and undispatched["n"] == 0
 
 
@@ -144,7 +148,9 @@ def test_bridge_coalesces_changes_of_one_record_into_its_latest(
     db = clean
     capture.add_capture(db, "demo.contacts", notify="off")
     _hubspot_connection(db)
-    rid = db.execute("INSERT INTO demo.contacts (email) VALUES ('c@example.com') RETURNING id").fetchone()["id"]  # type: ignore[index]
+    rid = db.execute(
+        "INSERT INTO demo.contacts (email) VALUES ('c@example.com') RETURNING id"
+    ).fetchone()["id"]  # type: ignore[index]
     for i in range(5):
         db.execute("UPDATE demo.contacts SET first_name = %s WHERE id = %s", (str(i), rid))
     db.execute("DELETE FROM demo.contacts WHERE id = %s", (rid,))
@@ -190,7 +196,9 @@ def test_bridge_survives_its_database_connections_being_killed(
         thread.join(10)
 
 
-def test_events_of_tables_no_rule_wants_are_dropped(clean: psycopg.Connection[Row], settings: Settings) -> None:
+def test_events_of_tables_no_rule_wants_are_dropped(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
     db = clean
     capture.add_capture(db, "demo.contacts", notify="off")
     db.execute("INSERT INTO demo.contacts (email) VALUES ('nobody@example.com')")

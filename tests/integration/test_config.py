@@ -83,15 +83,25 @@ def test_bad_config_files_are_rejected_with_file_path_and_reason(
     assert str(info.value).startswith(str(path))
 
 
-def test_unknown_source_fields_and_tables_without_a_spec_are_reported(tmp_path: Path, settings: Settings) -> None:
+def test_unknown_source_fields_and_tables_without_a_spec_are_reported(
+    tmp_path: Path, settings: Settings
+) -> None:
     doc = with_change(
-        ["connections", 0, "objects"], {"contacts": {"mappings": [{"source": "e_mail", "target": "email"}]}}
+        ["connections", 0, "objects"],
+        {"contacts": {"mappings": [{"source": "e_mail", "target": "email"}]}},
     )
     doc["connections"][0]["rules"].append(  # type: ignore[index]
-        {"name": "x", "source": "demo.nothing", "operations": ["insert"], "action": "upsert", "object": "contacts"}
+        {
+            "name": "x",
+            "source": "demo.nothing",
+            "operations": ["insert"],
+            "action": "upsert",
+            "object": "contacts",
+        }
     )
     problems = check_source_fields(
-        load_config_file(write(tmp_path, doc), env={"TEST_HUBSPOT_TOKEN": "t"}), settings.internal_schema_dirs
+        load_config_file(write(tmp_path, doc), env={"TEST_HUBSPOT_TOKEN": "t"}),
+        settings.internal_schema_dirs,
     )
     assert any("rules[2].source: no field spec demo.nothing.json" in p for p in problems)
     assert any("mappings[0].source: demo.contacts has no field 'e_mail'" in p for p in problems)
@@ -115,7 +125,9 @@ def test_apply_stores_encrypted_credentials_and_export_round_trips(
     assert conn["credentials"] == {"access_token": "${TEST_HUBSPOT_TOKEN}"}
     assert conn["rules"][0]["when"] == VALID["connections"][0]["rules"][0]["when"]  # type: ignore[index]
     assert {m["target"] for m in conn["objects"]["contacts"]["mappings"]} >= {"email"}
-    again = load_config_file(write(tmp_path, exported, "exported.yaml"), env={"TEST_HUBSPOT_TOKEN": "x"})
+    again = load_config_file(
+        write(tmp_path, exported, "exported.yaml"), env={"TEST_HUBSPOT_TOKEN": "x"}
+    )
     assert again.connections[0].rules == doc.connections[0].rules
     assert again.connections[0].objects == doc.connections[0].objects
     db.execute("DELETE FROM syncsvc.connection WHERE name = 'hs-config-test'")
@@ -125,7 +137,9 @@ def test_apply_stores_encrypted_credentials_and_export_round_trips(
 def test_literal_credentials_export_encrypted_and_apply_again(
     tmp_path: Path, settings: Settings, db: psycopg.Connection[Row]
 ) -> None:
-    literal = with_change(["connections", 0, "credentials"], {"access_token": "plain-literal-token"})
+    literal = with_change(
+        ["connections", 0, "credentials"], {"access_token": "plain-literal-token"}
+    )
     with db.transaction():
         apply_config(db, settings, load_config_file(write(tmp_path, literal), env={}))
     exported = export_config(db, ["hs-config-test"])

@@ -50,12 +50,24 @@ def hubspot_config(
     )
     for table, obj in (("demo.companies", "companies"), ("demo.deals", "deals")):
         rules.append(
-            {"name": obj, "source": table, "operations": ["insert", "update"], "action": "upsert",
-             "object": obj, "id_property": "syncsvc_id"}  # fmt: skip
+            {
+                "name": obj,
+                "source": table,
+                "operations": ["insert", "update"],
+                "action": "upsert",
+                "object": obj,
+                "id_property": "syncsvc_id",
+            }
         )
         rules.append(
-            {"name": f"{obj}-deleted", "source": table, "operations": ["delete"], "action": "archive",
-             "object": obj, "id_property": "syncsvc_id"}  # fmt: skip
+            {
+                "name": f"{obj}-deleted",
+                "source": table,
+                "operations": ["delete"],
+                "action": "archive",
+                "object": obj,
+                "id_property": "syncsvc_id",
+            }
         )
     return {
         "version": 1,
@@ -93,10 +105,12 @@ def test_inserts_updates_and_deletes_reach_the_crm_with_mapped_values(
         )
     ]
     company = execute(
-        db, "INSERT INTO demo.companies (name, domain, city) VALUES ('Analytical Engines', 'ae.example', 'London') RETURNING id"
+        db,
+        "INSERT INTO demo.companies (name, domain, city) VALUES ('Analytical Engines', 'ae.example', 'London') RETURNING id",
     )[0]["id"]
     deal = execute(
-        db, "INSERT INTO demo.deals (name, amount, stage, close_date) VALUES ('Engine', 1234.5, 'qualifiedtobuy', '2026-12-24') RETURNING id"
+        db,
+        "INSERT INTO demo.deals (name, amount, stage, close_date) VALUES ('Engine', 1234.5, 'qualifiedtobuy', '2026-12-24') RETURNING id",
     )[0]["id"]
 
     contacts = wait_until(lambda: c if len(c := by_key(hubspot, "contacts")) == 3 else None, 60)
@@ -104,13 +118,21 @@ def test_inserts_updates_and_deletes_reach_the_crm_with_mapped_values(
     assert ada["email"] == "ada@example.com"  # lower-cased by the mapping
     assert (ada["firstname"], ada["lastname"], ada["lifecyclestage"]) == ("Ada", "Lovelace", "lead")
     companies = wait_until(lambda: by_key(hubspot, "companies").get(str(company)), 60)
-    assert (companies["name"], companies["domain"], companies["city"]) == ("Analytical Engines", "ae.example", "London")
+    assert (companies["name"], companies["domain"], companies["city"]) == (
+        "Analytical Engines",
+        "ae.example",
+        "London",
+    )
     deals = wait_until(lambda: by_key(hubspot, "deals").get(str(deal)), 60)
     assert deals["dealname"] == "Engine"
     assert float(deals["amount"]) == 1234.5
     assert deals["closedate"].startswith("2026-12-24")
 
-    execute(db, "UPDATE demo.contacts SET last_name = 'King', lifecycle_stage = 'customer' WHERE id = %s", ids[0])
+    execute(
+        db,
+        "UPDATE demo.contacts SET last_name = 'King', lifecycle_stage = 'customer' WHERE id = %s",
+        ids[0],
+    )
     wait_until(lambda: by_key(hubspot, "contacts")[str(ids[0])]["lastname"] == "King", 60)
     assert by_key(hubspot, "contacts")[str(ids[0])]["lifecyclestage"] == "customer"
 
@@ -129,10 +151,17 @@ def test_ten_rapid_updates_of_one_record_end_with_its_latest_values(
     pipeline.apply(hubspot_config(hubspot.base_url))
     db = pipeline.db
     rid = execute(
-        db, "INSERT INTO demo.contacts (email, first_name, lifecycle_stage) VALUES ('r@example.com', 'v0', 'lead') RETURNING id"
+        db,
+        "INSERT INTO demo.contacts (email, first_name, lifecycle_stage) VALUES ('r@example.com', 'v0', 'lead') RETURNING id",
     )[0]["id"]
     for i in range(1, 11):
-        execute(db, "UPDATE demo.contacts SET first_name = %s, email = %s WHERE id = %s", f"v{i}", f"r{i}@example.com", rid)
+        execute(
+            db,
+            "UPDATE demo.contacts SET first_name = %s, email = %s WHERE id = %s",
+            f"v{i}",
+            f"r{i}@example.com",
+            rid,
+        )
     wait_until(lambda: by_key(hubspot, "contacts").get(str(rid), {}).get("firstname") == "v10", 60)
     pipeline.wait_idle()
     final = by_key(hubspot, "contacts")
@@ -167,7 +196,10 @@ def test_invalid_email_goes_to_dead_letters_and_does_not_hold_back_the_others(
 
 def test_a_rule_condition_filters_records(pipeline: Pipeline, hubspot: SimControl) -> None:
     pipeline.apply(
-        hubspot_config(hubspot.base_url, when={"field": "lifecycle_stage", "op": "in", "value": ["lead", "customer"]})
+        hubspot_config(
+            hubspot.base_url,
+            when={"field": "lifecycle_stage", "op": "in", "value": ["lead", "customer"]},
+        )
     )
     rows = execute(
         pipeline.db,

@@ -14,7 +14,12 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"include_schemas": True, "compare_type": True, "version_table_schema": "syncsvc"}
+                conn,
+                opts={
+                    "include_schemas": True,
+                    "compare_type": True,
+                    "version_table_schema": "syncsvc",
+                },
             )
             diff = [
                 d

@@ -32,7 +32,9 @@ class SimControl:
 
     def fault(self, mode: str, seconds: float = 0, **extra: Any) -> None:
         resp = self.http.post(
-            f"{self.base_url}/_sim/faults", json={"mode": mode, "seconds": seconds, **extra}, timeout=10
+            f"{self.base_url}/_sim/faults",
+            json={"mode": mode, "seconds": seconds, **extra},
+            timeout=10,
         )
         resp.raise_for_status()
 

@@ -24,13 +24,42 @@ from syncsvc.rules.conditions import compile_condition
         ({"field": "e", "op": "is_null"}, {"e": None}, True),
         ({"field": "e", "op": "not_null"}, {"e": ""}, True),
         ({"field": "e", "op": "matches", "value": "^a+$"}, {"e": "aaa"}, True),
-        ({"all": [{"field": "a", "op": "eq", "value": 1}, {"field": "b", "op": "eq", "value": 2}]}, {"a": 1, "b": 2}, True),
-        ({"all": [{"field": "a", "op": "eq", "value": 1}, {"field": "b", "op": "eq", "value": 2}]}, {"a": 1, "b": 3}, False),
-        ({"any": [{"field": "a", "op": "eq", "value": 1}, {"field": "b", "op": "eq", "value": 2}]}, {"a": 0, "b": 2}, True),
+        (
+            {
+                "all": [
+                    {"field": "a", "op": "eq", "value": 1},
+                    {"field": "b", "op": "eq", "value": 2},
+                ]
+            },
+            {"a": 1, "b": 2},
+            True,
+        ),
+        (
+            {
+                "all": [
+                    {"field": "a", "op": "eq", "value": 1},
+                    {"field": "b", "op": "eq", "value": 2},
+                ]
+            },
+            {"a": 1, "b": 3},
+            False,
+        ),
+        (
+            {
+                "any": [
+                    {"field": "a", "op": "eq", "value": 1},
+                    {"field": "b", "op": "eq", "value": 2},
+                ]
+            },
+            {"a": 0, "b": 2},
+            True,
+        ),
         ({"not": {"field": "a", "op": "eq", "value": 1}}, {"a": 1}, False),
     ],
 )
-def test_conditions_evaluate(spec: dict[str, object], row: dict[str, object], expected: bool) -> None:
+def test_conditions_evaluate(
+    spec: dict[str, object], row: dict[str, object], expected: bool
+) -> None:
     assert compile_condition(spec)(row) is expected
 
 
@@ -43,7 +72,15 @@ def test_conditions_evaluate(spec: dict[str, object], row: dict[str, object], ex
         ({"field": "a", "op": "in", "value": "x"}, "needs a list"),
         ({"op": "eq", "value": 1}, "when.field"),
         ({"any": []}, "when.any: must be a non-empty list"),
-        ({"all": [{"field": "a", "op": "eq", "value": 1}, {"field": "b", "op": "nope", "value": 1}]}, "when.all[1].op"),
+        (
+            {
+                "all": [
+                    {"field": "a", "op": "eq", "value": 1},
+                    {"field": "b", "op": "nope", "value": 1},
+                ]
+            },
+            "when.all[1].op",
+        ),
         ({"field": "a", "op": "matches", "value": "("}, "invalid regex"),
         ({"field": "a", "op": "eq", "value": 1, "extra": 2}, "unknown key"),
         ("a == 1", "must be a mapping"),

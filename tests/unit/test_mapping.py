@@ -9,21 +9,37 @@ from syncsvc.mapping.mapper import compile_mapper
 def test_mappings_apply_sources_templates_and_transforms() -> None:
     mapper = compile_mapper(
         [
-            {"source": "email", "target": "email", "transforms": ["strip", "lower"], "required": True},
+            {
+                "source": "email",
+                "target": "email",
+                "transforms": ["strip", "lower"],
+                "required": True,
+            },
             {"template": "{first} {last}", "target": "full_name", "custom": True},
             {"source": ["first", "last"], "target": "joined", "transforms": [{"concat": "-"}]},
             {"target": "origin", "transforms": [{"constant": "syncsvc"}]},
             {"source": "close", "target": "closedate", "transforms": [{"date": "%d/%m/%Y"}]},
             {"source": "at", "target": "at_ms", "transforms": ["epoch_ms"]},
-            {"source": "stage", "target": "stage", "transforms": [{"map": {"1": "lead", "2": "customer"}}]},
+            {
+                "source": "stage",
+                "target": "stage",
+                "transforms": [{"map": {"1": "lead", "2": "customer"}}],
+            },
             {"source": "missing", "target": "fallback", "transforms": [{"default": "n/a"}]},
             {"source": "id", "target": "key", "transforms": ["to_string"]},
         ],
         "mappings",
     )
     props, issues = mapper.apply(
-        {"email": "  A@B.COM ", "first": "Ada", "last": None, "close": "2026-01-31",
-         "at": "1970-01-01T00:00:01+00:00", "stage": 2, "id": 7}  # fmt: skip
+        {
+            "email": "  A@B.COM ",
+            "first": "Ada",
+            "last": None,
+            "close": "2026-01-31",
+            "at": "1970-01-01T00:00:01+00:00",
+            "stage": 2,
+            "id": 7,
+        }
     )
     assert issues == []
     assert props == {
@@ -58,7 +74,10 @@ def test_missing_required_values_and_bad_values_are_reported_per_field() -> None
     ("specs", "message"),
     [
         ([{"source": "a"}], r"m\[0\].target"),
-        ([{"source": "a", "target": "x", "transforms": ["shout"]}], r"m\[0\].transforms\[0\]: unknown transform 'shout'"),
+        (
+            [{"source": "a", "target": "x", "transforms": ["shout"]}],
+            r"m\[0\].transforms\[0\]: unknown transform 'shout'",
+        ),
         ([{"source": "a", "target": "x", "transforms": ["date"]}], "needs a parameter"),
         ([{"source": "a", "target": "x", "bogus": 1}], "unknown key"),
         ([{"template": "{a.__class__}", "target": "x"}], "plain field name"),
