@@ -202,6 +202,7 @@ outbox = Table(
     ),
     Column("last_error", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("poll_version", BigInteger, nullable=True),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     CheckConstraint("op IN ('upsert', 'update', 'create', 'archive')", name="op"),
     UniqueConstraint("connection_id", "object", "record_key"),
@@ -239,6 +240,62 @@ dead_letter = Table(
     Column("replayed_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("stage IN ('validate', 'transform', 'persist', 'push')", name="stage"),
     Index("ix_dead_letter_connection_created", "connection_id", "created_at"),
+    schema=SCHEMA,
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("scope", Text, nullable=False),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("prefix", Text, nullable=False),
+    Column("rate_limit", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("scope IN ('read', 'write')", name="scope"),
+    Index("ix_api_key_connection_id", "connection_id"),
+    schema=SCHEMA,
+)
+
+# The poll feed's acknowledged position per connection: (tx, seq) of the last change the
+# poller confirmed. It only moves forward; changes at or before it are never served again.
+poll_cursor = Table(
+    "poll_cursor",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tx", Xid8(), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("acked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=SCHEMA,
+)
+
+# Client event ids seen by ``POST /v1/events`` (sync_event rows are deleted once persisted, so
+# the ids are remembered here, per connection, for the retention period).
+api_event_id = Table(
+    "api_event_id",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("client_event_id", Text, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_api_event_id_created_at", "created_at"),
     schema=SCHEMA,
 )
 

@@ -21,58 +21,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# The capture trigger function. Statement-level, with transition tables, keys only (DESIGN §4).
-# Arguments: notify mode ('off' | 'throttled' | 'always'), throttle interval in ms, then the
-# primary-key columns. A key change is captured as a delete of the old key plus an update of
-# the new one. Identifiers are quoted with format('%I'), literals with '%L'.
-CAPTURE_V1 = r"""
-CREATE OR REPLACE FUNCTION syncsvc.capture_v1() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    key_expr text := '';
-    tbl text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
-    i integer;
-    now_ms bigint;
-    last_ms bigint;
-BEGIN
-    FOR i IN 2 .. TG_NARGS - 1 LOOP
-        key_expr := key_expr || CASE WHEN i > 2 THEN ', ' ELSE '' END
-                    || format('%L, r.%I', TG_ARGV[i], TG_ARGV[i]);
-    END LOOP;
-    key_expr := 'jsonb_build_object(' || key_expr || ')';
-    IF TG_OP = 'INSERT' THEN
-        EXECUTE format(
-            'INSERT INTO syncsvc.sync_event (table_name, op, pk) '
-            'SELECT $1, ''I'', %s FROM syncsvc_new r', key_expr) USING tbl;
-    ELSIF TG_OP = 'UPDATE' THEN
-        EXECUTE format(
-            'INSERT INTO syncsvc.sync_event (table_name, op, pk) '
-            'SELECT $1, ''U'', %s FROM syncsvc_new r', key_expr) USING tbl;
-        EXECUTE format(
-            'INSERT INTO syncsvc.sync_event (table_name, op, pk) '
-            'SELECT $1, ''D'', k FROM (SELECT %1$s AS k FROM syncsvc_old r '
-            'EXCEPT SELECT %1$s FROM syncsvc_new r) AS gone', key_expr) USING tbl;
-    ELSIF TG_OP = 'DELETE' THEN
-        EXECUTE format(
-            'INSERT INTO syncsvc.sync_event (table_name, op, pk) '
-            'SELECT $1, ''D'', %s FROM syncsvc_old r', key_expr) USING tbl;
-    END IF;
-    IF TG_ARGV[0] = 'always' THEN
-        PERFORM pg_notify('syncsvc', tbl);
-    ELSIF TG_ARGV[0] = 'throttled' THEN
-        now_ms := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
-        last_ms := coalesce(nullif(current_setting('syncsvc.last_notify_ms', true), '')::bigint, 0);
-        IF now_ms - last_ms >= TG_ARGV[1]::integer THEN
-            PERFORM pg_notify('syncsvc', tbl);
-            PERFORM set_config('syncsvc.last_notify_ms', now_ms::text, false);
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-"""
-
-
 def upgrade() -> None:
     op.execute("CREATE SCHEMA IF NOT EXISTS syncsvc")
     op.execute("CREATE SCHEMA IF NOT EXISTS demo")
@@ -406,11 +354,8 @@ def upgrade() -> None:
         schema="syncsvc",
     )
 
-    op.execute(CAPTURE_V1)
-
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS syncsvc.capture_v1() CASCADE")
     op.drop_table("sync_rule", schema="syncsvc")
     op.drop_index(
         "ix_outbox_due",

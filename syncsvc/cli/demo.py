@@ -96,7 +96,7 @@ def _run_system(
         console.print(
             f"processes up (bridge, workers, beat, simulators); Flower at [bold]{flower}[/bold]"
         )
-        with connect(settings.db_url) as db:
+        with connect(settings.db_url, autocommit=True) as db:
             writer = DemoWriter(db, rate=rate)
             thread = threading.Thread(target=writer.run, args=(writer_stop,), daemon=True)
             thread.start()
@@ -125,7 +125,6 @@ def _run_system(
                 except KeyboardInterrupt:
                     pass
             writer_stop.set()
-            console.print(_view(settings, writer, started, flower))
     finally:
         writer_stop.set()
         stop_procfile(proc)

@@ -49,8 +49,8 @@ def test_capture_records_keys_of_composite_primary_keys_and_key_changes(
         ("I", {"a": 1, "b": "x"}),
         ("I", {"a": 2, "b": "y"}),
         ("U", {"a": 2, "b": "y"}),
-        ("U", {"a": 1, "b": "q"}),
         ("D", {"a": 1, "b": "x"}),
+        ("U", {"a": 1, "b": "q"}),
         ("D", {"a": 2, "b": "y"}),
     ]
     assert [c.table_name for c in capture.list_captures(db)].count("public.cap_composite") == 1

@@ -29,8 +29,3 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
-
-
-def test_capture_function_is_installed(db) -> None:  # type: ignore[no-untyped-def]
-    row = db.execute("SELECT to_regprocedure('syncsvc.capture_v1()') IS NOT NULL AS ok").fetchone()
-    assert row["ok"]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
+from syncsvc.capture import trigger_v1
+from syncsvc.capture.tables import primary_key_columns, split_table_name
 from syncsvc.db import Row
 from syncsvc.errors import ConfigError
 
 NOTIFY_MODES = ("off", "throttled", "always")
-TRIGGER_FUNCTION = "capture_v1"
 _TRIGGERS = {
     "INSERT": ("syncsvc_capture_ins", "REFERENCING NEW TABLE AS syncsvc_new"),
     "UPDATE": (
@@ -21,7 +21,7 @@ _TRIGGERS = {
     ),
     "DELETE": ("syncsvc_capture_del", "REFERENCING OLD TABLE AS syncsvc_old"),
 }
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+KEY_TRIGGER = "syncsvc_capture_key"
 
 
 @dataclass(frozen=True)
@@ -30,39 +30,6 @@ class CapturedTable:
     key_columns: list[str]
     notify: str
     installed: bool
-
-
-def split_table_name(name: str) -> tuple[str, str]:
-    """``schema.table`` (or ``table``, meaning ``public``) split and checked."""
-    parts = name.split(".")
-    if len(parts) == 1:
-        parts = ["public", parts[0]]
-    if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
-        raise ConfigError(f"not a table name: {name!r} (expected SCHEMA.TABLE)")
-    return parts[0], parts[1]
-
-
-def primary_key_columns(conn: psycopg.Connection[Row], table: str) -> list[str]:
-    schema, name = split_table_name(table)
-    row = conn.execute(
-        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-        (schema, name),
-    ).fetchone()
-    if row is None:
-        raise ConfigError(f"table {schema}.{name} does not exist")
-    oid = row["oid"]
-    cols = conn.execute(
-        "SELECT a.attname FROM pg_index i "
-        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-        "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
-        (oid,),
-    ).fetchall()
-    keys = [c["attname"] for c in cols]
-    if not keys:
-        raise ConfigError(f"table {schema}.{name} has no primary key; capture needs one")
-    return keys
 
 
 def add_capture(
@@ -79,22 +46,36 @@ def add_capture(
     schema, name = split_table_name(table)
     keys = primary_key_columns(conn, table)
     target = sql.Identifier(schema, name)
-    args = sql.SQL(", ").join(sql.Literal(a) for a in [notify, str(throttle_ms), *keys])
-    for event, (trigger, referencing) in _TRIGGERS.items():
+    conn.execute(trigger_v1.create_function(conn, schema, name, keys, notify, throttle_ms))
+    function = sql.Identifier("syncsvc", trigger_v1.function_name(schema, name))
+    conn.execute(trigger_v1.create_key_change_function(conn, schema, name, keys))
+    for trigger in (*(t for t, _ in _TRIGGERS.values()), KEY_TRIGGER):
         conn.execute(
             sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(trigger), target)
         )
+    conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER {trigger} AFTER UPDATE OF {columns} ON {target} FOR EACH ROW "
+            "WHEN ({changed}) EXECUTE FUNCTION {function}()"
+        ).format(
+            trigger=sql.Identifier(KEY_TRIGGER),
+            columns=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+            target=target,
+            changed=trigger_v1.key_changed(keys),
+            function=sql.Identifier("syncsvc", trigger_v1.key_change_function_name(schema, name)),
+        )
+    )
+    for event, (trigger, referencing) in _TRIGGERS.items():
         conn.execute(
             sql.SQL(
                 "CREATE TRIGGER {trigger} AFTER {event} ON {target} {referencing} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION {function}({args})"
+                "FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
             ).format(
                 trigger=sql.Identifier(trigger),
                 event=sql.SQL(event),
                 target=target,
                 referencing=sql.SQL(referencing),
-                function=sql.Identifier("syncsvc", TRIGGER_FUNCTION),
-                args=args,
+                function=function,
             )
         )
     conn.execute(
@@ -111,12 +92,19 @@ def remove_capture(conn: psycopg.Connection[Row], table: str) -> bool:
     schema, name = split_table_name(table)
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (f"{schema}.{name}",)).fetchone()
     if row and row["ok"]:
-        for trigger, _ in _TRIGGERS.values():
+        for trigger in (*(t for t, _ in _TRIGGERS.values()), KEY_TRIGGER):
             conn.execute(
                 sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
                     sql.Identifier(trigger), sql.Identifier(schema, name)
                 )
             )
+    for function in (
+        trigger_v1.function_name(schema, name),
+        trigger_v1.key_change_function_name(schema, name),
+    ):
+        conn.execute(
+            sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier("syncsvc", function))
+        )
     cur = conn.execute(
         "DELETE FROM syncsvc.captured_table WHERE table_name = %s", (f"{schema}.{name}",)
     )
@@ -127,7 +115,7 @@ def list_captures(conn: psycopg.Connection[Row]) -> list[CapturedTable]:
     rows = conn.execute(
         "SELECT c.table_name, c.key_columns, c.notify, "
         "  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = to_regclass(c.table_name) "
-        "     AND t.tgname LIKE 'syncsvc_capture_%%') = 3 AS installed "
+        "     AND t.tgname LIKE 'syncsvc_capture_%%') = 4 AS installed "
         "FROM syncsvc.captured_table c ORDER BY c.table_name"
     ).fetchall()
     return [
