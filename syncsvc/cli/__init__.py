@@ -31,6 +31,15 @@ def cli(ctx: click.Context, log_level: str) -> None:
 
 
 def main() -> None:
-    from syncsvc.cli import benchcmd, configcmd, database, demo, processes, status  # noqa: F401
+    from syncsvc.cli import (  # noqa: F401
+        api,
+        benchcmd,
+        configcmd,
+        database,
+        demo,
+        dlq,
+        processes,
+        status,
+    )
 
     cli(prog_name="manage.py")

@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from providers.registry import get_provider
+from providers.registry import get_provider, provider_names
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.cli.status import status_table
@@ -28,10 +28,12 @@ from syncsvc.demo.system import (
 )
 from syncsvc.demo.writer import DemoWriter
 from syncsvc.errors import ConfigError
+from syncsvc.flower_auth import flower_credentials
 from syncsvc.monitor import collect
 from syncsvc.settings import Settings
 
 console = Console()
+API_URL = "http://127.0.0.1:8000"
 
 
 def simulator_counts(settings: Settings) -> dict[str, dict[str, int]]:
@@ -90,11 +92,16 @@ def _run_system(
     flower = "http://127.0.0.1:5555"
     writer_stop = threading.Event()
     try:
-        deadline = time.monotonic() + 90
-        wait_for_http(sim_url("hubspot") + "/_sim/health", deadline, proc)
+        deadline = time.monotonic() + 120
+        for provider in provider_names():
+            wait_for_http(sim_url(provider) + "/_sim/health", deadline, proc)
         wait_for_http(flower + "/healthcheck", deadline, proc)
+        wait_for_http(API_URL + "/healthz", deadline, proc)
+        user, password = flower_credentials(settings)
         console.print(
-            f"processes up (bridge, workers, beat, simulators); Flower at [bold]{flower}[/bold]"
+            "processes up (bridge, workers, beat, API, simulators)\n"
+            f"Flower: [bold]{flower}[/bold] (user [bold]{user}[/bold], "
+            f"password [bold]{password}[/bold])   API: [bold]{API_URL}[/bold]"
         )
         with connect(settings.db_url, autocommit=True) as db:
             writer = DemoWriter(db, rate=rate)

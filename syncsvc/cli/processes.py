@@ -17,6 +17,7 @@ from syncsvc.bridge.loop import Bridge
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
+from syncsvc.flower_auth import flower_credentials
 from syncsvc.pipeline.batch import Batch
 
 log = logging.getLogger("syncsvc.cli")
@@ -144,10 +145,18 @@ def beat(app: AppContext) -> None:
 @click.option("--address", default="127.0.0.1", show_default=True)
 @pass_app
 def flower(app: AppContext, port: int, address: str) -> None:
-    """Run Flower, the Celery monitor (bounded task history: watch /metrics at full rate)."""
+    """Run Flower, the Celery monitor, behind basic auth (SYNCSVC_FLOWER_USER / _PASSWORD, or
+    generated into the data folder). Task history is bounded: at full rate watch /metrics."""
     from tasks.app import configure
 
-    argv = ["flower", f"--port={port}", f"--address={address}", "--max_tasks=10000"]
+    user, password = flower_credentials(app.settings)
+    argv = [
+        "flower",
+        f"--port={port}",
+        f"--address={address}",
+        "--max_tasks=10000",
+        f"--basic-auth={user}:{password}",
+    ]
     configure(app.settings).start(argv)
 
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import yaml
 
-from providers.registry import get_provider
+from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
 from syncsvc import capture
 from syncsvc.config.loader import check_source_fields, load_config_file
@@ -43,7 +43,8 @@ def stack(
     procs = ProcessSet(service_env, tmp_path_factory.mktemp("logs"))
     procs.start("bridge", "bridge")
     procs.start("worker", "worker", "--sync", "--concurrency", "2")
-    procs.start("push", "worker", "--push", "all", "--concurrency", "6")
+    for name in provider_names():  # one push worker per CRM, as in the Procfile (I-4)
+        procs.start(f"push-{name}", "worker", "--push", name, "--concurrency", "4")
     procs.start("beat", "beat")
     yield procs
     procs.stop_all()
@@ -82,8 +83,11 @@ class Pipeline:
             "SELECT status, count(*) AS n, max(last_error) AS err FROM syncsvc.outbox GROUP BY status"
         ).fetchall()
         events = self.db.execute("SELECT count(*) AS n FROM syncsvc.sync_event").fetchone()
+        letters = [
+            (d["record_key"], d["stage"], d["field"], d["reason"][:80]) for d in self.dead_letters()
+        ]
         logs = "\n".join(f"--- {n}\n{self.procs.log_tail(n, 15)}" for n in self.procs.procs)
-        return f"outbox={rows} events={events}\n{logs}"
+        return f"outbox={rows} events={events} dead_letters={letters}\n{logs}"
 
     def reset(self) -> None:
         """Let in-flight work finish, then start from empty tables and no config."""

@@ -79,7 +79,7 @@ def hubspot_config(
                 "credentials": {"access_token": "demo-token"},
                 "rate_limit": {"requests": rate_limit[0], "per_seconds": rate_limit[1]},
                 "batch_size": batch_size,
-                "objects": {"contacts": {"mappings": CONTACT_MAPPINGS}},
+                "objects": {"contacts": {"mappings": [dict(m) for m in CONTACT_MAPPINGS]}},
                 "rules": rules,
             }
         ],
