@@ -19,7 +19,9 @@ task_soft_time_limit = 540
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None
 broker_heartbeat = 0
-worker_cancel_long_running_tasks_on_connection_loss = True
+# True crashes the worker on reconnection (celery/celery#9250); the outbox leases and the
+# bridge's re-dispatch cover tasks whose acknowledgement is lost with the connection.
+worker_cancel_long_running_tasks_on_connection_loss = False
 worker_lost_wait = 20
 enable_utc = True
 timezone = "UTC"

@@ -115,6 +115,9 @@ class ProviderClient(abc.ABC):
         """Called before every HTTP request; raises ``RateLimited`` when our window is full."""
 
     def url(self, path: str) -> str:
+        """``path`` under the connection's base URL; absolute URLs (token endpoints) pass."""
+        if path.startswith(("https://", "http://")):
+            return path
         return self.connection.base_url.rstrip("/") + path
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -128,6 +131,10 @@ class ProviderClient(abc.ABC):
         except requests.ConnectionError as exc:
             raise RetryableError(
                 f"{self.connection.provider}: cannot connect for {method} {path}: {exc}"
+            ) from exc
+        except requests.RequestException as exc:
+            raise RetryableError(
+                f"{self.connection.provider}: {method} {path} failed: {exc}"
             ) from exc
 
     @abc.abstractmethod

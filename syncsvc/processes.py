@@ -72,6 +72,11 @@ class ProcessSet:
         except subprocess.TimeoutExpired:
             self.kill(name, signal.SIGKILL)
 
+    def discard(self, name: str) -> None:
+        """Stop ``name`` and forget it."""
+        self.stop(name)
+        self.procs.pop(name, None)
+
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.stop(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlparse
 
 import redis
@@ -25,3 +26,17 @@ def limits_storage_url(url: str) -> str:
 
 def client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+
+
+def eviction_warning(url: str) -> str | None:
+    """A warning when Redis may evict keys: a broker that evicts loses messages silently."""
+    try:
+        answer = cast(dict[str, str], client(url).config_get("maxmemory-policy"))
+        policy = answer.get("maxmemory-policy")
+    except redis.RedisError as exc:  # managed Redis often forbids CONFIG
+        return f"cannot read Redis maxmemory-policy ({exc}); it must be noeviction"
+    if policy != "noeviction":
+        return (
+            f"Redis maxmemory-policy is {policy!r}: set it to 'noeviction' or messages may be lost"
+        )
+    return None

@@ -68,6 +68,10 @@ class Settings:
     http_read_timeout: float = 30.0
     max_attempts: int = 10
     internal_schema_dirs: tuple[Path, ...] = (DEFAULT_INTERNAL_SCHEMAS,)
+    fault_pause_before_mark: float = 0.0
+    """Fault-injection hook for the test suite: the bridge sleeps this long between enqueueing a
+    claim's chains and marking its events (so a test can kill it exactly there). Never set it in
+    production."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -123,5 +127,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         http_read_timeout=_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),
         max_attempts=_int(env, "MAX_ATTEMPTS", 10, 1),
         internal_schema_dirs=(*_schema_dirs(env), DEFAULT_INTERNAL_SCHEMAS),
+        fault_pause_before_mark=_float(env, "FAULT_PAUSE_BEFORE_MARK", 0.0, 0.0),
         extra={k: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -110,6 +110,11 @@ class Bridge:
             claim: Claim = plan(events, config, chain_size)
             for provider, batch in claim.batches:
                 self.enqueue(provider, batch)
+            if self.settings.fault_pause_before_mark:
+                log.warning(
+                    "fault hook: enqueued %d batches, pausing before mark", len(claim.batches)
+                )
+                time.sleep(self.settings.fault_pause_before_mark)
             mark(db, claim)
         self.stats.claims += 1
         self.stats.events += claim.events

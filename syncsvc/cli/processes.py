@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -19,8 +20,17 @@ from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
 from syncsvc.flower_auth import flower_credentials
 from syncsvc.pipeline.batch import Batch
+from syncsvc.redisconn import eviction_warning
+from syncsvc.settings import REPO_ROOT
+from syncsvc.supervise import is_child, supervise
 
 log = logging.getLogger("syncsvc.cli")
+
+
+def warn_about_eviction(url: str) -> None:
+    warning = eviction_warning(url)
+    if warning:
+        log.warning(warning)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -41,6 +51,7 @@ def bridge(app: AppContext) -> None:
 
     settings = app.settings
     configure(settings)
+    warn_about_eviction(settings.broker_url)
 
     def enqueue(provider: str, batch: Batch) -> None:
         sync_chain(batch, provider).apply_async()
@@ -97,9 +108,12 @@ def worker(
     concurrency: int | None,
     name: str | None,
 ) -> None:
-    """Run a Celery worker. Without options: --sync (CPU-bound steps, prefork pool)."""
+    """Run a Celery worker (restarted if it dies of an error). Without options: --sync."""
     from tasks.app import configure
 
+    if not is_child():
+        raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
+    warn_about_eviction(app.settings.broker_url)
     if not (sync or push or queues):
         sync = True
     chosen = _queues(sync, push, queues)
@@ -130,9 +144,11 @@ def worker(
 @cli.command()
 @pass_app
 def beat(app: AppContext) -> None:
-    """Run the scheduler (the outbox sweeper)."""
+    """Run the scheduler (the outbox sweeper), restarted if it dies of an error."""
     from tasks.app import configure
 
+    if not is_child():
+        raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
     settings = app.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure(settings).start(

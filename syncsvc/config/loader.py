@@ -155,7 +155,8 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     enabled = spec.get("enabled", True)
     if not isinstance(enabled, bool):
         raise where.fail(f"{path}.enabled", "must be true or false")
-    options = dict(where.mapping(spec.get("options", {}), f"{path}.options"))
+    raw_options = dict(where.mapping(spec.get("options", {}), f"{path}.options"))
+    options = dict(where.resolve(raw_options, env, f"{path}.options"))
     creds, creds_ref, creds_enc = _credentials(
         spec.get("credentials"), f"{path}.credentials", where, env
     )

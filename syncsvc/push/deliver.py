@@ -108,25 +108,37 @@ class Pusher:
             ).fetchall()
 
     def _push_chunk(self, group: PushGroup, ids: list[int], outcome: PushOutcome) -> float | None:
-        """Push one chunk; returns a wait in seconds when the connection is rate-limited."""
+        """Push one chunk; returns a wait in seconds when the connection is rate-limited.
+
+        Rows are sent with the op and object they have now (read with the lease), not the ones
+        they had when the push was ordered: a record deleted meanwhile must go as an archive.
+        """
         token = secrets.randbits(62)
         rows = self._lease(ids, token)
-        if not rows:
-            return None
-        items = _items(rows)
-        attempts = {r["id"]: r["attempts"] for r in rows}
-        try:
-            results = self.client.push(group["object"], group["op"], items)
-        except RateLimited as exc:
-            self._reschedule(ids, token, exc.retry_after or 1.0, str(exc), count_attempt=False)
-            outcome.waited += len(items)
-            return exc.retry_after or 1.0
-        except SyncError as exc:
-            results = [PushResult(outbox_id=i.outbox_id, error=exc) for i in items]
-        except Exception as exc:  # a client bug must not lose rows: treat it as retryable
-            log.exception("provider client failed")
-            results = [PushResult(outbox_id=i.outbox_id, error=SyncError(repr(exc))) for i in items]
-        self._record(items, results, attempts, token, group, outcome)
+        by_kind: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_kind.setdefault((row["object"], row["op"]), []).append(row)
+        kinds = list(by_kind.items())
+        for index, ((obj, op), kind_rows) in enumerate(kinds):
+            items = _items(kind_rows)
+            attempts = {r["id"]: r["attempts"] for r in kind_rows}
+            try:
+                results = self.client.push(obj, op, items)
+            except RateLimited as exc:
+                unsent = [r["id"] for _, later in kinds[index:] for r in later]
+                wait = exc.retry_after or 1.0
+                self._reschedule(unsent, token, wait, str(exc), count_attempt=False)
+                outcome.waited += len(unsent)
+                return wait
+            except SyncError as exc:
+                results = [PushResult(outbox_id=i.outbox_id, error=exc) for i in items]
+            except Exception as exc:  # a client bug must not lose rows: treat it as retryable
+                log.exception("provider client failed")
+                error = SyncError(repr(exc))
+                results = [PushResult(outbox_id=i.outbox_id, error=error) for i in items]
+            self._record(
+                items, results, attempts, token, PushGroup(object=obj, op=op, ids=[]), outcome
+            )
         return None
 
     def _record(

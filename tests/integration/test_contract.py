@@ -168,7 +168,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed(fresh: Pipeline, crm: Crm
 
 
 def test_native_rate_limit_answers_are_honoured(fresh: Pipeline, crm: Crm) -> None:
-    crm.sim.fault("rate_limit", seconds=3)
+    crm.sim.fault("rate_limit", seconds=10)
     ids = insert_contacts(fresh, 20)
     wait_until(
         lambda: {str(i) for i in ids} <= set(crm.view("demo.contacts")), 90, message=fresh.describe

@@ -13,9 +13,7 @@ from tests.integration.providers.conftest import OAUTH, MakeClient, StartSim
 
 def deal(n: int) -> PushItem:
     properties = {"dealname": f"Deal {n}", "syncsvc_id": str(n)}
-    return PushItem(
-        n, "deals", "upsert", str(n), "syncsvc_id", str(n), properties, None, 1
-    )
+    return PushItem(n, "deals", "upsert", str(n), "syncsvc_id", str(n), properties, None, 1)
 
 
 def test_oauth_token_is_refreshed_when_it_expires_mid_run(

@@ -36,9 +36,7 @@ def contact(n: int, email: str | None = None, **extra: Any) -> PushItem:
 
 def deal(n: int, op: str = "upsert", external_id: str | None = None, **props: str) -> PushItem:
     properties = {"dealname": f"Deal {n}", "syncsvc_id": str(n), **props}
-    return PushItem(
-        n, "deals", op, str(n), "syncsvc_id", str(n), properties, external_id, 1
-    )
+    return PushItem(n, "deals", op, str(n), "syncsvc_id", str(n), properties, external_id, 1)
 
 
 def by_id(results: list[Any]) -> dict[int, Any]:

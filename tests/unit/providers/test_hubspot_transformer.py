@@ -167,6 +167,4 @@ def test_default_mappings_compile_map_a_demo_row_and_pass_the_destination_schema
 def test_default_contact_mapping_normalises_the_email() -> None:
     mapper = compile_mapper(DEFAULT_MAPPINGS["contacts"], "defaults.contacts")
     properties, _ = mapper.apply(DEMO_ROWS["contacts"])
-    assert PROVIDER.transformer.shape("contacts", properties)["email"] == (
-        "ada@example.com"
-    )
+    assert PROVIDER.transformer.shape("contacts", properties)["email"] == ("ada@example.com")

@@ -1,0 +1,198 @@
+"""Dynamics 365 / Dataverse Web API client: upserts by alternate key in ``$batch`` calls.
+
+Why ``$batch`` and not ``UpsertMultiple``: on standard tables a bulk message rolls back entirely
+when one record fails, and its error does not say which one, so one bad record would cost a
+bisection of the whole call. A ``$batch`` of independent requests (no change sets) sent with
+``Prefer: odata.continue-on-error`` runs every request and answers each with its own status, in
+order: bad records fail alone, good ones land, in one HTTP request of up to 1000 operations that
+counts once against the 6000-requests-per-5-minutes limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import requests
+
+from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.dynamics import multipart
+from providers.dynamics.auth import TokenSource, token_settings
+from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
+from providers.dynamics.odata import key_literal
+from providers.dynamics.operations import Planned, Table, plan, result
+from providers.dynamics.responses import classify, describe, error_of, failure, raise_for_call
+from syncsvc.errors import AuthExpired, ConfigError, PermanentError, RetryableError, SyncError
+
+T = TypeVar("T")
+KNOWN_OPTIONS = frozenset({"token_url", "scope", "logical_names"})
+"""``token_url``/``scope`` for the token request; ``logical_names`` maps extra entity sets to
+their tables (``{"new_projects": "new_project"}``)."""
+
+
+class DynamicsClient(ProviderClient):
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(connection, session, timeouts, throttle)
+        unknown = set(connection.options) - KNOWN_OPTIONS
+        if unknown:
+            known = ", ".join(sorted(KNOWN_OPTIONS))
+            raise ConfigError(f"dynamics: unknown option(s) {sorted(unknown)} (known: {known})")
+        self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
+        self.api = urlparse(connection.base_url).path.rstrip("/") + API_PATH
+        extra = connection.options.get("logical_names") or {}
+        if not isinstance(extra, dict):
+            raise ConfigError("dynamics: options.logical_names must map entity sets to tables")
+        self.logical_names = {**LOGICAL_NAMES, **{str(k): str(v) for k, v in extra.items()}}
+        token_url, scope = token_settings(
+            connection.base_url, connection.credentials, connection.options
+        )
+        self.auth = TokenSource(connection.credentials, token_url, scope, self._post_form)
+
+    # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """API paths hang off the base URL; the token endpoint is an absolute URL elsewhere."""
+        return path if path.startswith(("https://", "http://")) else super().url(path)
+
+    def _post_form(self, url: str, form: dict[str, str]) -> requests.Response:
+        return self.send("POST", url, data=form, headers={"Accept": "application/json"})
+
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One authenticated call; a 401 mints a new token and repeats the call once."""
+        token = self.auth.token()
+        response = self._send_authed(token, method, path, headers, kwargs)
+        if response.status_code == 401:
+            response = self._send_authed(
+                self.auth.refresh(stale=token), method, path, headers, kwargs
+            )
+            if response.status_code == 401:
+                code, message = error_of(response.content)
+                raise AuthExpired(describe(401, code, message or "token refused twice"))
+        return response
+
+    def _send_authed(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        merged = {**ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})}
+        return self.send(method, path, headers=merged, **kwargs)
+
+    def table(self, object_name: str) -> Table:
+        logical = self.logical_names.get(object_name)
+        if logical is None:
+            known = ", ".join(sorted(self.logical_names))
+            raise PermanentError(
+                f"dynamics: unknown entity set {object_name!r} (known: {known})",
+                code="UNKNOWN_OBJECT",
+            )
+        return Table(self.api, object_name, logical)
+
+    # push --------------------------------------------------------------------------------
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        if op not in OPS:
+            raise PermanentError(f"dynamics: unknown op {op!r}", code="UNKNOWN_OP")
+        table = self.table(object_name)
+        done: list[PushResult] = []
+        planned: list[Planned] = []
+        for item in items:
+            step = plan(table, op, item)
+            if isinstance(step, PushResult):
+                done.append(step)
+            else:
+                planned.append(step)
+        size = self.batch_size
+        chunks = [planned[i : i + size] for i in range(0, len(planned), size)]
+        return done + _in_parts(
+            chunks, lambda chunk: self._batch(table, chunk), lambda chunk: (p.item for p in chunk)
+        )
+
+    def _batch(self, table: Table, chunk: list[Planned]) -> list[PushResult]:
+        content_type, body = multipart.write([p.message for p in chunk])
+        response = self.call(
+            "POST",
+            f"{self.api}/$batch",
+            headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+            data=body.encode("utf-8"),
+        )
+        answer_type = response.headers.get("Content-Type")
+        if multipart.is_multipart(answer_type) and response.status_code < 500:
+            text = response.content.decode("utf-8", "replace")
+            try:
+                answers = multipart.flatten(multipart.read(answer_type, text))
+            except ValueError as exc:
+                raise RetryableError(f"dynamics: unreadable $batch answer: {exc}") from exc
+            return [
+                result(table, p, answers[i] if i < len(answers) else None)
+                for i, p in enumerate(chunk)
+            ]
+        if response.status_code == 400:
+            return self._split(table, chunk, response)
+        if response.status_code < 300:
+            raise RetryableError(f"dynamics: $batch answered {answer_type!r}, not multipart")
+        raise failure(response)
+
+    def _split(
+        self, table: Table, chunk: list[Planned], response: requests.Response
+    ) -> list[PushResult]:
+        """The whole batch was refused (400): isolate the request that breaks it."""
+        if len(chunk) == 1:
+            code, message = error_of(response.content)
+            fields = chunk[0].item.payload.keys() if isinstance(chunk[0].item.payload, dict) else ()
+            error = classify(400, code, message, fields=fields)
+            return [PushResult(chunk[0].item.outbox_id, error=error)]
+        half = len(chunk) // 2
+        return _in_parts(
+            [chunk[:half], chunk[half:]],
+            lambda part: self._batch(table, part),
+            lambda part: (p.item for p in part),
+        )
+
+    # fields ------------------------------------------------------------------------------
+    def list_fields(self, object_name: str) -> set[str]:
+        """Attribute logical names: ``EntityDefinitions(LogicalName='contact')/Attributes``."""
+        logical = self.table(object_name).logical_name
+        path = (
+            f"{self.api}/EntityDefinitions(LogicalName={key_literal(logical)})/Attributes"
+            "?$select=LogicalName"
+        )
+        response = self.call("GET", path)
+        raise_for_call(response)
+        try:
+            values = response.json().get("value") or []
+        except (ValueError, AttributeError) as exc:
+            raise RetryableError(f"dynamics: unreadable attribute list: {exc}") from exc
+        return {
+            str(a["LogicalName"]) for a in values if isinstance(a, dict) and a.get("LogicalName")
+        }
+
+
+def _in_parts(
+    parts: Sequence[T],
+    send: Callable[[T], list[PushResult]],
+    items_of: Callable[[T], Iterable[PushItem]],
+) -> list[PushResult]:
+    """Send parts in turn. A failure after some part went through is reported per item for the
+    parts not sent, so the results already in hand are not thrown away."""
+    results: list[PushResult] = []
+    for number, part in enumerate(parts):
+        try:
+            results.extend(send(part))
+        except SyncError as exc:
+            if not results:
+                raise
+            for rest in parts[number:]:
+                results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
+            break
+    return results

@@ -1,0 +1,138 @@
+"""Rows of one table in the simulated environment. Callers hold the simulator's lock."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from providers.dynamics.defaults import KEY_ATTRIBUTE
+from providers.dynamics.odata import Key
+from providers.dynamics.sim_schema import TableDef
+
+Index = dict[tuple[str, ...], dict[tuple[str, ...], str]]
+Snapshot = tuple[dict[str, "Record"], Index]
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Record:
+    id: str
+    values: dict[str, Any]
+    created_on: str
+    modified_on: str
+    version: int
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+
+class BadKey(Exception):
+    """A key segment that names no alternate key of the table."""
+
+
+class TableStore:
+    def __init__(self, table: TableDef, versions: itertools.count[int]) -> None:
+        self.table = table
+        self.versions = versions
+        self.records: dict[str, Record] = {}
+        self.indexes: Index = {key: {} for key in table.keys}
+
+    # reading -----------------------------------------------------------------------------
+    def key_columns(self, key: Mapping[str, Any]) -> tuple[str, ...]:
+        columns = tuple(sorted(key))
+        for defined in self.indexes:
+            if tuple(sorted(defined)) == columns:
+                return defined
+        raise BadKey(
+            f"The key attributes {', '.join(columns)} are not defined as an alternate key for "
+            f"the {self.table.logical_name} table."
+        )
+
+    def find(self, key: Key) -> Record | None:
+        if isinstance(key, str):
+            return self.records.get(key.lower())
+        columns = self.key_columns(key)
+        owner = self.indexes[columns].get(tuple(str(key[c]) for c in columns))
+        return self.records.get(owner) if owner is not None else None
+
+    def conflict(self, values: Mapping[str, Any], record_id: str | None) -> tuple[str, ...] | None:
+        """The alternate key (columns) whose values already belong to another record."""
+        for columns, index in self.indexes.items():
+            merged = dict(self.records[record_id].values) if record_id in self.records else {}
+            merged.update(values)
+            if any(merged.get(c) in (None, "") for c in columns):
+                continue
+            owner = index.get(tuple(str(merged[c]) for c in columns))
+            if owner is not None and owner != record_id:
+                return columns
+        return None
+
+    # writing -----------------------------------------------------------------------------
+    def _unindex(self, record: Record) -> None:
+        for columns, index in self.indexes.items():
+            if all(record.values.get(c) not in (None, "") for c in columns):
+                index.pop(tuple(str(record.values[c]) for c in columns), None)
+
+    def _index(self, record: Record) -> None:
+        for columns, index in self.indexes.items():
+            if all(record.values.get(c) not in (None, "") for c in columns):
+                index[tuple(str(record.values[c]) for c in columns)] = record.id
+
+    def _apply(self, record: Record, values: Mapping[str, Any]) -> None:
+        self._unindex(record)
+        for name, value in values.items():
+            if value is None:
+                record.values.pop(name, None)
+            else:
+                record.values[name] = value
+        if self.table.logical_name == "contact":
+            parts = [record.values.get("firstname"), record.values.get("lastname")]
+            record.values["fullname"] = " ".join(str(p) for p in parts if p)
+        record.version = next(self.versions)
+        self._index(record)
+
+    def create(self, values: Mapping[str, Any], record_id: str | None = None) -> Record:
+        stamp = now_iso()
+        record = Record(record_id or str(uuid.uuid4()), {}, stamp, stamp, 0)
+        self._apply(record, values)
+        self.records[record.id] = record
+        return record
+
+    def update(self, record: Record, values: Mapping[str, Any]) -> None:
+        self._apply(record, values)
+        record.modified_on = now_iso()
+
+    def delete(self, record: Record) -> None:
+        self._unindex(record)
+        del self.records[record.id]
+
+    def snapshot(self) -> Snapshot:
+        return copy.deepcopy((self.records, self.indexes))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.records, self.indexes = snapshot
+
+    # shapes ------------------------------------------------------------------------------
+    def native(self, record: Record, select: Iterable[str] | None = None) -> dict[str, Any]:
+        """The record as the Web API returns it (``$select`` limits the columns)."""
+        full = {
+            **record.values,
+            "createdon": record.created_on,
+            "modifiedon": record.modified_on,
+        }
+        if select is not None:
+            full = {k: v for k, v in full.items() if k in set(select)}
+        return {"@odata.etag": record.etag, self.table.primary_key: record.id, **full}
+
+    def key_of(self, record: Record) -> str | None:
+        value = record.values.get(KEY_ATTRIBUTE)
+        return None if value is None else str(value)

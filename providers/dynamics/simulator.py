@@ -1,0 +1,187 @@
+"""An in-memory Dataverse environment speaking the Web API (v9.2) over HTTP, plus its Entra
+token endpoint.
+
+Tables ``contacts``, ``accounts`` and ``opportunities`` each have an alternate key on the custom
+column ``syncsvc_externalid``. Options (``make_simulator``; all but ``clients`` and
+``custom_attributes`` also through ``POST /_sim/config``): ``clients`` ``{client_id: {"secret",
+"tenant_id"}}`` (default ``demo-client``/``demo-secret``/``demo-tenant``); ``token_ttl`` seconds
+(3599); ``rate_limit_requests``/``rate_limit_seconds`` an extra short request window (off by
+default); ``protection_requests``/``protection_seconds`` the service-protection window (6000 /
+300); ``concurrent_limit`` (52); ``execution_ms_limit`` (1,200,000); ``penalty_seconds`` added to
+a refused user's wait per request sent while refused (0); ``max_batch`` (1000);
+``enforce_required`` refuse creates without the required columns (true); ``custom_attributes``
+``{entity set: [column, …]}``. ``{"expire_tokens": true}`` expires every issued token now.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from providers.dynamics.defaults import API_PATH, MAX_BATCH
+from providers.dynamics.sim_api import Context, DataApi, dv_error
+from providers.dynamics.sim_auth import Refusal, SimAuth
+from providers.dynamics.sim_batch import BatchRunner
+from providers.dynamics.sim_limits import REQUESTS_CODE, Limits, Throttle, requests_message
+from providers.dynamics.sim_schema import TABLES
+from providers.dynamics.sim_store import TableStore
+from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from syncsvc.errors import ConfigError
+
+RUNTIME_OPTIONS = frozenset(
+    {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
+    | {"protection_seconds", "concurrent_limit", "execution_ms_limit", "penalty_seconds"}
+    | {"max_batch", "enforce_required", "expire_tokens"}
+)
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"clients", "custom_attributes"}
+ERROR_CODES = {400: "0x80048d19", 401: "0x8005f101", 404: "0x8006088a", 405: "0x80060888"}
+"""Envelope codes for answers the base class builds (routing misses, injected faults)."""
+
+
+class DynamicsSim(SimApp):
+    name = "dynamics"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"dynamics simulator: unknown option(s) {sorted(unknown)}")
+        self.auth = SimAuth(self.options)
+        self.limits = Limits(self.options)
+        self.versions = itertools.count(1000)
+        self.data = DataApi(
+            self._new_stores(),
+            self.rejected_field,
+            bool(self.options.get("enforce_required", True)),
+            int(self.options.get("max_batch", MAX_BATCH)),
+        )
+        self.batches = BatchRunner(self.data)
+        self.add_route("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", self._token)
+        self.add_route("POST", API_PATH + r"/\$batch", self._guarded(self._batch))
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            self.add_route(method, API_PATH + r"/(?P<resource>.+)", self._guarded(self._resource))
+
+    def _new_stores(self) -> dict[str, TableStore]:
+        custom = self.options.get("custom_attributes") or {}
+        return {
+            name: TableStore(table.with_custom(custom.get(name, [])), self.versions)
+            for name, table in TABLES.items()
+        }
+
+    # plumbing ----------------------------------------------------------------------------
+    @staticmethod
+    def _root(request: SimRequest) -> str:
+        return f"http://{request.header('host') or 'localhost'}{API_PATH}"
+
+    def _guarded(self, handler: Callable[[SimRequest, Context], SimResponse]) -> Callable[..., Any]:
+        """Authenticate, apply the service-protection limits, run, acknowledge the writes."""
+
+        def guarded(request: SimRequest) -> SimResponse:
+            root = self._root(request)
+            with self.lock:
+                caller = self.auth.authenticate(
+                    request.header("authorization"), root[: -len(API_PATH)]
+                )
+                if isinstance(caller, Refusal):
+                    return empty_response(caller.status, caller.headers)
+                throttle = self.limits.admit(caller)
+                if throttle is not None:
+                    self.stats["throttled"] += 1
+                    return self._throttled(throttle, self.limits.headers(caller))
+            started = time.perf_counter()
+            ctx = Context(root)
+            try:
+                with self.lock:
+                    response = handler(request, ctx)
+                    for object_name, key, op in ctx.acks:
+                        self.ack(object_name, key, op)
+            finally:
+                with self.lock:
+                    self.limits.done(caller, (time.perf_counter() - started) * 1000)
+                    limit_headers = self.limits.headers(caller)
+            response.headers.update(limit_headers)
+            response.headers.setdefault("REQ_ID", self.correlation_id())
+            return response
+
+        return guarded
+
+    def _throttled(self, throttle: Throttle, headers: Mapping[str, str]) -> SimResponse:
+        response = dv_error(429, throttle.code, throttle.message)
+        response.headers.update(headers)
+        response.headers["Retry-After"] = throttle.header
+        return response
+
+    def _batch(self, request: SimRequest, ctx: Context) -> SimResponse:
+        return self.batches.run(request.headers, request.body, ctx)
+
+    def _resource(self, request: SimRequest, ctx: Context) -> SimResponse:
+        body = request.body.decode("utf-8", "replace")
+        return self.data.handle(
+            request.method, request.params["resource"], request.query, request.headers, body, ctx
+        )
+
+    def _token(self, request: SimRequest) -> SimResponse:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        with self.lock:
+            status, body = self.auth.issue(request.params["tenant"], form)
+        return json_response(status, body, {"Cache-Control": "no-store, no-cache"})
+
+    # SimApp hooks ------------------------------------------------------------------------
+    def error_response(self, status: int, message: str) -> SimResponse:
+        return dv_error(status, ERROR_CODES.get(status, "0x80040216"), message)
+
+    def rate_limited_response(self) -> SimResponse:
+        wait = max(1.0, self.fault.until - time.monotonic())
+        limit, seconds = self.limits.protection_requests, self.limits.protection_seconds
+        throttle = Throttle(REQUESTS_CODE, requests_message(limit, seconds), math.ceil(wait))
+        return self._throttled(throttle, {"x-ms-ratelimit-burst-remaining-xrm-requests": "0"})
+
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        store = self.data.stores.get(object_name)
+        return [] if store is None else [store.native(r) for r in store.records.values()]
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        store = self.data.stores.get(object_name)
+        if store is None:
+            return []
+        return [
+            {"id": r.id, "key": store.key_of(r), "fields": dict(r.values)}
+            for r in store.records.values()
+        ]
+
+    def reset(self) -> None:
+        self.data.stores = self._new_stores()
+        self.data.counts = dict.fromkeys(self.data.counts, 0)
+        self.limits.reset()
+        self.auth.reset_counts()
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"dynamics simulator: cannot change {sorted(unknown)} at run time")
+        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        self.auth.configure(options)
+        self.limits.configure(options)
+        if "enforce_required" in options:
+            self.data.enforce_required = bool(options["enforce_required"])
+        if "max_batch" in options:
+            self.data.max_batch = int(options["max_batch"])
+
+    def extra_stats(self) -> dict[str, Any]:
+        limit, seconds = self.limits.window
+        return {
+            "max_in_window": self.limits.max_in_window(),
+            "rate_limit_requests": limit,
+            "rate_limit_seconds": seconds,
+            **self.auth.counts,
+            **self.data.counts,
+            "records": {name: len(s.records) for name, s in self.data.stores.items()},
+        }
+
+
+def make_simulator(options: Mapping[str, Any] | None = None) -> DynamicsSim:
+    return DynamicsSim(options)

@@ -1,0 +1,124 @@
+"""Default field mappings for the demo tables and Dataverse's value conventions.
+
+Values keep their JSON types (Dataverse wants numbers for Money/Integer/choice columns and
+``YYYY-MM-DD`` strings for date-only columns); ``null`` clears a column. Choice (option set)
+columns take integers, so the mappings translate the demo's labels with ``map``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from providers.base import Transformer
+from providers.dynamics.defaults import KEY_ATTRIBUTE
+from syncsvc.errors import PermanentError
+
+INDUSTRY_CODES = {
+    "software": 6,  # Business Services
+    "retail": 25,  # Service Retail
+    "finance": 16,  # Financial
+    "health": 11,  # Doctor's Offices and Clinics
+    "logistics": 30,  # Transportation
+}
+"""Demo industries → ``account.industrycode`` (the standard choice values 1–33)."""
+SALES_STAGES = {
+    "appointmentscheduled": 0,  # Qualify
+    "qualifiedtobuy": 0,
+    "presentationscheduled": 1,  # Develop
+    "decisionmakerboughtin": 2,  # Propose
+    "contractsent": 2,
+    "closedwon": 3,  # Close
+    "closedlost": 3,
+}
+"""Demo deal stages → ``opportunity.salesstage`` (0 Qualify, 1 Develop, 2 Propose, 3 Close)."""
+
+
+def _key() -> dict[str, Any]:
+    """Our record id in the alternate-key column: the upsert key that makes retries harmless."""
+    return {"source": "id", "target": KEY_ATTRIBUTE, "transforms": ["to_string"], "required": True}
+
+
+DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
+    "contacts": [
+        _key(),
+        {"source": "first_name", "target": "firstname", "transforms": ["strip"]},
+        {
+            "source": "last_name",
+            "target": "lastname",
+            "transforms": ["strip", {"default": "(unknown)"}],
+        },
+        {"source": "email", "target": "emailaddress1", "transforms": ["strip", "lower"]},
+        {"source": "phone", "target": "telephone1", "transforms": ["strip"]},
+    ],
+    "accounts": [
+        _key(),
+        {"source": "name", "target": "name", "transforms": ["strip", {"default": "(unnamed)"}]},
+        {"source": "domain", "target": "websiteurl", "transforms": ["strip", "lower"]},
+        {
+            "source": "industry",
+            "target": "industrycode",
+            "transforms": ["lower", {"map": INDUSTRY_CODES}],
+        },
+        {"source": "city", "target": "address1_city", "transforms": ["strip"]},
+    ],
+    "opportunities": [
+        _key(),
+        {"source": "name", "target": "name", "transforms": ["strip", {"default": "(unnamed)"}]},
+        {"source": "amount", "target": "estimatedvalue", "transforms": ["to_number"]},
+        {
+            "source": "close_date",
+            "target": "estimatedclosedate",
+            "transforms": [{"date": "%Y-%m-%d"}],
+        },
+        {"source": "stage", "target": "salesstage", "transforms": ["lower", {"map": SALES_STAGES}]},
+    ],
+}
+
+
+def _number(value: float | Decimal, name: str) -> int | float:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise PermanentError(f"dynamics: {name} is {value}, not a number", name, "NAN")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if not math.isfinite(value):
+        raise PermanentError(f"dynamics: {name} is {value}, not a number", name, "NAN")
+    return value
+
+
+def _datetime(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def dataverse_value(value: Any, name: str = "value") -> Any:
+    """One column value as the Web API takes it in JSON."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float | Decimal):
+        return _number(value, name)
+    if isinstance(value, dt.datetime):
+        return _datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+        return ",".join(str(dataverse_value(v, name)) for v in value)  # multi-select choices
+    return str(value)
+
+
+class DynamicsTransformer(Transformer):
+    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
+
+    def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """Flat column values; the client sends them as the body of one request each."""
+        return {str(k): dataverse_value(v, str(k)) for k, v in properties.items()}

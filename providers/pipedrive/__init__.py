@@ -1,0 +1,23 @@
+"""Pipedrive API v2: persons, organizations and deals, one record per request."""
+
+from providers.base import Provider
+from providers.pipedrive.client import PipedriveClient
+from providers.pipedrive.defaults import DEFAULTS
+from providers.pipedrive.simulator import PipedriveSim, make_simulator
+from providers.pipedrive.transformer import PipedriveTransformer
+
+PROVIDER = Provider(
+    name="pipedrive",
+    defaults=DEFAULTS,
+    client_class=PipedriveClient,
+    transformer=PipedriveTransformer(),
+    make_simulator=make_simulator,
+)
+
+__all__ = [
+    "PROVIDER",
+    "PipedriveClient",
+    "PipedriveSim",
+    "PipedriveTransformer",
+    "make_simulator",
+]

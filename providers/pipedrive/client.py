@@ -1,0 +1,270 @@
+"""Pipedrive API v2 client: one request per record, idempotent upserts without an upsert API.
+
+Upsert (I-3): the record's Pipedrive id from our outbox (``PushItem.external_id``) → ``PATCH``;
+without one (or when that record is gone), look the record up by our key in its custom field
+(``GET /api/v2/{object}/search?fields=custom_fields&exact_match=true``, every hit confirmed
+by reading that field back) → ``PATCH`` the hit or ``POST`` a new record. Archive deletes by
+id, looked up by key when unknown; a record that was never synced or is already gone is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import requests
+
+from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.pipedrive.auth import TokenSource
+from providers.pipedrive.defaults import FIELDS_PATH, KEY_FIELD, OBJECTS, SEARCH_LIMIT, TOKEN_URL
+from providers.pipedrive.fields import (
+    RECHECK_SECONDS,
+    FieldCatalog,
+    ObjectFields,
+    build_body,
+    fetch_all,
+)
+from providers.pipedrive.lookup import Finder, SearchWindow, object_path
+from providers.pipedrive.responses import body_of, describe, error_path, raise_for_call
+from syncsvc.config.envref import has_reference, resolve
+from syncsvc.errors import AuthExpired, PermanentError, RetryableError, SyncError
+
+log = logging.getLogger("syncsvc.providers.pipedrive")
+
+KNOWN_OPTIONS = frozenset({"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"})
+ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD", "SEARCH_REFUSED"})
+"""Problems of one record (its fields, its key); any other error is the whole call's."""
+
+
+def _resolved(url: str) -> str:
+    """``${VAR:-default}`` left in ``options.token_url`` (the config loader resolves base_url
+    and credentials only), resolved from this process's environment."""
+    return str(resolve(url, os.environ, "options.token_url")) if has_reference(url) else url
+
+
+class PipedriveClient(ProviderClient):
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(connection, session, timeouts, throttle)
+        options = connection.options or {}
+        unknown = sorted(set(options) - KNOWN_OPTIONS)
+        if unknown:
+            log.warning(
+                "pipedrive connection %s: ignoring unknown options %s", connection.name, unknown
+            )
+        self.token_url = _resolved(str(options.get("token_url") or TOKEN_URL))
+        self.auth = TokenSource(connection.credentials, self._post_token)
+        self.fields = FieldCatalog(lambda o: fetch_all(self._get_json, FIELDS_PATH[o]))
+        window = SearchWindow(
+            int(options.get("search_rate_limit_requests", SEARCH_LIMIT[0])),
+            float(options.get("search_rate_limit_seconds", SEARCH_LIMIT[1])),
+        )
+        self.finder = Finder(self.call, self.fields, window)
+
+    # transport ---------------------------------------------------------------------------
+    def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
+        """The token endpoint is on another host and outside the API's limits: no throttle."""
+        try:
+            return self.session.post(
+                self.token_url,
+                data=form,
+                auth=basic,
+                headers={"Accept": "application/json"},
+                timeout=self.timeouts.as_tuple(),
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableError(f"pipedrive: cannot reach {self.token_url}: {exc}") from exc
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> requests.Response:
+        """One authenticated call. Raises for 401/429/5xx (and Cloudflare's HTML 403); other
+        answers are returned. An OAuth token refused with 401 is refreshed and the call repeated
+        once."""
+        headers, token = self.auth.headers()
+        response = self._send_authed(headers, method, path, params, body)
+        if response.status_code == 401 and self.auth.refreshable:
+            fresh = self.auth.refresh(stale=token)
+            response = self._send_authed(
+                {"Authorization": f"Bearer {fresh}"}, method, path, params, body
+            )
+            if response.status_code == 401:
+                raise AuthExpired(describe(response))
+        status = response.status_code
+        if status in (401, 429) or status >= 500 or (status == 403 and not body_of(response)):
+            raise_for_call(response)
+        return response
+
+    def _send_authed(
+        self,
+        headers: dict[str, str],
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+    ) -> requests.Response:
+        headers = {**headers, "Accept": "application/json"}
+        if body is None:
+            return self.send(method, path, headers=headers, params=params)
+        return self.send(method, path, headers=headers, params=params, json=body)
+
+    # push --------------------------------------------------------------------------------
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        """One request per item, in order. A failure of the whole connection (throttling, auth,
+        5xx) stops the call: raised when nothing was written yet, else the items not reached
+        get it as their result, so the records already written keep their results."""
+        if op not in OPS:
+            raise PermanentError(f"pipedrive: unknown op {op!r}", code="UNKNOWN_OP")
+        if object_name not in OBJECTS:
+            raise PermanentError(
+                f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
+            )
+        results: list[PushResult] = []
+        for index, item in enumerate(items):
+            try:
+                results.append(self._push_one(object_name, op, item))
+            except SyncError as exc:
+                if not results:
+                    raise
+                results.extend(PushResult(i.outbox_id, error=exc) for i in items[index:])
+                break
+        return results
+
+    def _push_one(self, object_name: str, op: str, item: PushItem) -> PushResult:
+        if op == "archive":
+            return self._archive(object_name, item)
+        if not isinstance(item.payload, dict):
+            error = PermanentError("pipedrive: payload is not a field map", code="BAD_PAYLOAD")
+            return PushResult(item.outbox_id, error=error)
+        try:
+            fields, body = self._body(object_name, item.payload)
+        except PermanentError as exc:
+            return _item_failed(item, exc)
+        if op == "create":
+            return self._create(fields, object_name, item, body)
+        if item.external_id:
+            path = object_path(object_name, str(item.external_id))
+            done = self._write(fields, "PATCH", path, item, body)
+            if done is not None:
+                return done
+        try:
+            found = self._lookup(object_name, item)
+        except PermanentError as exc:
+            return _item_failed(item, exc)
+        if found is not None:
+            done = self._write(fields, "PATCH", object_path(object_name, found), item, body)
+            if done is not None:
+                return done
+        if op == "update":
+            key_field, key = self._key(item)
+            error = PermanentError(
+                f"pipedrive: no {object_name} record with {key_field} = {key!r} to update",
+                field=key_field,
+                code="NOT_FOUND",
+            )
+            return PushResult(item.outbox_id, error=error)
+        return self._create(fields, object_name, item, body)
+
+    def _create(
+        self, fields: ObjectFields, object_name: str, item: PushItem, body: dict[str, Any]
+    ) -> PushResult:
+        done = self._write(fields, "POST", object_path(object_name), item, body)
+        assert done is not None  # only a PATCH answers "gone"
+        return done
+
+    def _body(
+        self, object_name: str, payload: dict[str, Any]
+    ) -> tuple[ObjectFields, dict[str, Any]]:
+        fields = self.fields.get(object_name)
+        try:
+            return fields, build_body(fields, payload)
+        except PermanentError as exc:
+            if exc.code != "UNKNOWN_FIELD":
+                raise
+        fields = self.fields.get(object_name, fresher_than=RECHECK_SECONDS)
+        return fields, build_body(fields, payload)
+
+    def _write(
+        self, fields: ObjectFields, method: str, path: str, item: PushItem, body: dict[str, Any]
+    ) -> PushResult | None:
+        """POST or PATCH one record; ``None`` when the PATCHed record does not exist (any more)."""
+        response = self.call(method, path, body=body)
+        answer = body_of(response)
+        if response.status_code < 300:
+            data = answer.get("data")
+            record_id = data.get("id") if isinstance(data, dict) else None
+            if record_id is None:
+                error = RetryableError(f"pipedrive: {method} {path} answered without a record id")
+                return PushResult(item.outbox_id, error=error)
+            return PushResult(item.outbox_id, external_id=str(record_id), created=method == "POST")
+        if method == "PATCH" and response.status_code in (404, 410):
+            return None
+        code = str(answer.get("code") or answer.get("errorCode") or f"HTTP_{response.status_code}")
+        field = fields.target_of(error_path(answer))
+        return PushResult(
+            item.outbox_id, error=PermanentError(describe(response, answer), field=field, code=code)
+        )
+
+    # lookup by key -----------------------------------------------------------------------
+    @staticmethod
+    def _key(item: PushItem) -> tuple[str, str | None]:
+        key_field = item.id_property or KEY_FIELD
+        value = item.id_value
+        if value in (None, "") and isinstance(item.payload, dict):
+            raw = item.payload.get(key_field)
+            value = None if raw in (None, "") else str(raw)
+        return key_field, value
+
+    def _lookup(self, object_name: str, item: PushItem) -> str | None:
+        key_field, key = self._key(item)
+        return None if key is None else self.finder.find(object_name, key_field, key)
+
+    # archive -----------------------------------------------------------------------------
+    def _archive(self, object_name: str, item: PushItem) -> PushResult:
+        target = item.external_id
+        if not target:
+            try:
+                target = self._lookup(object_name, item)
+            except PermanentError as exc:
+                return _item_failed(item, exc)
+        if not target:
+            return PushResult(item.outbox_id)  # never synced: nothing to delete
+        response = self.call("DELETE", object_path(object_name, str(target)))
+        if response.status_code < 300 or response.status_code in (404, 410):
+            return PushResult(item.outbox_id, external_id=str(target))
+        answer = body_of(response)
+        code = str(answer.get("code") or answer.get("errorCode") or f"HTTP_{response.status_code}")
+        return PushResult(
+            item.outbox_id, error=PermanentError(describe(response, answer), code=code)
+        )
+
+    # fields ------------------------------------------------------------------------------
+    def _get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = self.call("GET", path, params=params)
+        raise_for_call(response)
+        return body_of(response)
+
+    def list_fields(self, object_name: str) -> set[str]:
+        if object_name not in OBJECTS:
+            raise PermanentError(
+                f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
+            )
+        return self.fields.get(object_name, fresher_than=0.0).names()
+
+
+def _item_failed(item: PushItem, error: PermanentError) -> PushResult:
+    """The result for a record-level problem; a call-level one (auth, scope) is raised."""
+    if error.code not in ITEM_CODES:
+        raise error
+    return PushResult(item.outbox_id, error=error)

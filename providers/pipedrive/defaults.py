@@ -1,0 +1,81 @@
+"""Pipedrive defaults (API_NOTES §3): one record per request, a rolling 2-second burst window.
+
+Pipedrive has no batch write and no upsert, so ``batch_size`` is how many outbox rows one
+``push`` call works through (one request each, plus a search for rows we have no id for).
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+
+from providers.base import ProviderDefaults
+
+OBJECTS = ("persons", "organizations", "deals")
+KEY_FIELD = "syncsvc_id"
+"""Our record key lives in this custom field on every object (looked up by name)."""
+
+MAX_PER_REQUEST = 1
+"""Pipedrive takes one record per create/update/delete request."""
+DEFAULT_BATCH = 50
+"""Rows per ``push`` call: each is its own request, so keep a call well inside a lease."""
+
+TOKEN_URL = "https://oauth.pipedrive.com/oauth/token"  # noqa: S105 - a URL
+SEARCH_LIMIT = (10, 2.0)
+"""The search endpoints have their own burst limit on every plan: 10 requests per 2 s."""
+SEARCH_MAX_RESULTS = 500
+
+CUSTOM_KEY_RE = re.compile(r"^[0-9a-f]{40}$")
+
+FIELDS_PATH = MappingProxyType(
+    {
+        "persons": "/v1/personFields",
+        "organizations": "/v1/organizationFields",
+        "deals": "/v1/dealFields",
+    }
+)
+
+STANDARD_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
+    {
+        "persons": frozenset(
+            {"name", "owner_id", "org_id", "emails", "phones", "visible_to", "label_ids"}
+            | {"marketing_status", "add_time", "update_time"}
+        ),
+        "organizations": frozenset(
+            {"name", "owner_id", "address", "visible_to", "label_ids", "website", "linkedin"}
+            | {"industry", "annual_revenue", "employee_count", "add_time", "update_time"}
+        ),
+        "deals": frozenset(
+            {"title", "owner_id", "person_id", "org_id", "pipeline_id", "stage_id", "value"}
+            | {"currency", "status", "probability", "lost_reason", "visible_to", "label_ids"}
+            | {"expected_close_date", "close_time", "won_time", "lost_time", "is_archived"}
+            | {"archive_time", "add_time", "update_time"}
+        ),
+    }
+)
+"""The API v2 body keys (not custom fields) each object accepts on create and update."""
+
+SEARCH_FIELDS: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
+    {
+        "persons": MappingProxyType({"name": "name", "emails": "email", "phones": "phone"}),
+        "organizations": MappingProxyType({"name": "name", "address": "address"}),
+        "deals": MappingProxyType({"title": "title"}),
+    }
+)
+"""Standard fields a key may live in, and the ``fields`` value that searches them."""
+
+NUMERIC_FIELDS = frozenset(
+    {"owner_id", "org_id", "person_id", "pipeline_id", "stage_id", "visible_to", "value"}
+    | {"probability", "annual_revenue", "employee_count", "industry"}
+)
+"""v2 does not turn strings into numbers: these must be sent as JSON numbers."""
+
+DEFAULTS = ProviderDefaults(
+    base_url="https://api.pipedrive.com",
+    batch_size=DEFAULT_BATCH,
+    rate_limit_requests=20,
+    rate_limit_seconds=2,
+    objects=OBJECTS,
+    id_property=MappingProxyType(dict.fromkeys(OBJECTS, KEY_FIELD)),
+)
+"""20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that)."""

@@ -1,0 +1,270 @@
+"""An in-memory Pipedrive account speaking API v2 (persons, organizations, deals) over HTTP.
+
+Options (``make_simulator``; most also through ``POST /_sim/config``): ``api_tokens`` accepted
+personal API tokens (``["demo-api-token"]``); ``oauth_clients`` ``{client_id: {"secret",
+"refresh_token"}}``; ``token_ttl`` seconds an access token lives (3600); ``rate_limit_requests``
+/ ``rate_limit_seconds`` the burst window per token (80 / 2, the lowest plan's OAuth limit);
+``search_rate_limit_requests`` / ``_seconds`` (10 / 2); ``daily_budget`` tokens per day
+(1,000,000), spent at Pipedrive's per-endpoint costs; ``send_retry_after`` add ``Retry-After``
+to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"name",
+"field_type"}]}`` beyond the default ``syncsvc_id`` (all objects) and ``lifecycle_stage``
+(persons). ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from providers.pipedrive.sim_auth import Caller, Refusal, SimAuth
+from providers.pipedrive.sim_checks import Invalid, check_body
+from providers.pipedrive.sim_fields import FieldSet, new_field_sets
+from providers.pipedrive.sim_http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim_store import SEARCH_FIELDS, ObjectStore, scalar
+from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from syncsvc.errors import ConfigError
+
+RUNTIME_OPTIONS = frozenset(
+    {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
+    | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
+    | {"expire_tokens"}
+)
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields"}
+OBJ = r"(?P<object>persons|organizations|deals)"
+FIELD_LISTS = {
+    "personFields": "persons",
+    "organizationFields": "organizations",
+    "dealFields": "deals",
+}
+LABELS = {"persons": "Person", "organizations": "Organization", "deals": "Deal"}
+COST = {"get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 20, "field": 10}
+"""Token costs per endpoint (API v2 ``x-token-cost``; v1 field endpoints at v1 prices)."""
+
+
+class PipedriveSim(SimApp):
+    name = "pipedrive"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"pipedrive simulator: unknown option(s) {sorted(unknown)}")
+        self.auth = SimAuth(self.options)
+        self.field_sets: dict[str, FieldSet] = {}
+        self.stores: dict[str, ObjectStore] = {}
+        self.reset()
+        self._register_api()
+
+    # routing -----------------------------------------------------------------------------
+    def _register_api(self) -> None:
+        self.add_route("POST", "/oauth/token", self._token)
+        fields = r"(?:/api)?/v1/(?P<list>personFields|organizationFields|dealFields)"
+        api: list[tuple[str, str, str, Callable[[SimRequest], SimResponse]]] = [
+            ("GET", fields, "fields", self._list_fields),
+            ("POST", fields, "field", self._add_field),
+            ("GET", rf"/api/v2/{OBJ}/search", "search", self._search),
+            ("GET", rf"/api/v2/{OBJ}", "list", self._list),
+            ("POST", rf"/api/v2/{OBJ}", "write", self._create),
+            ("GET", rf"/api/v2/{OBJ}/(?P<id>\d+)", "get", self._get),
+            ("PATCH", rf"/api/v2/{OBJ}/(?P<id>\d+)", "write", self._update),
+            ("DELETE", rf"/api/v2/{OBJ}/(?P<id>\d+)", "delete", self._delete),
+        ]
+        for method, pattern, cost, handler in api:
+            self.add_route(method, pattern, self._guarded(cost, handler))
+
+    def _guarded(
+        self, cost: str, handler: Callable[[SimRequest], SimResponse]
+    ) -> Callable[[SimRequest], SimResponse]:
+        """Authenticate and count the request; add the rate-limit headers to the answer."""
+
+        def guarded(request: SimRequest) -> SimResponse:
+            with self.lock:
+                caller = self.auth.authenticate(request.headers, request.arg("api_token"))
+                verdict: dict[str, str] | Refusal = (
+                    caller
+                    if isinstance(caller, Refusal)
+                    else self.auth.admit(caller, COST[cost], search=cost == "search")
+                )
+                if isinstance(verdict, Refusal):
+                    if verdict.status == 429:
+                        self.stats["throttled"] += 1
+                    return self.refusal(verdict, caller)
+                response = handler(request)
+            response.headers.update(verdict)
+            return response
+
+        return guarded
+
+    # envelopes ---------------------------------------------------------------------------
+    def error_response(self, status: int, message: str, **extra: Any) -> SimResponse:
+        return error(status, message, **extra)
+
+    def refusal(self, refusal: Refusal, caller: Caller | Refusal | None = None) -> SimResponse:
+        response = error(refusal.status, refusal.message, errorCode=refusal.status)
+        response.headers.update(refusal.headers)
+        if refusal.status == 401 and isinstance(caller, Refusal):
+            response.headers["x-401-by-gw"] = "true"
+        return response
+
+    def rate_limited_response(self) -> SimResponse:
+        with self.lock:
+            return self.refusal(self.auth.limited())
+
+    # OAuth -------------------------------------------------------------------------------
+    def _token(self, request: SimRequest) -> SimResponse:
+        if "application/x-www-form-urlencoded" not in (request.header("content-type") or ""):
+            message = "Invalid request: content must be application/x-www-form-urlencoded"
+            return error(400, message)
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        with self.lock:
+            issued = self.auth.issue(form, request.header("authorization"))
+        if isinstance(issued, str):
+            return error(400, issued)
+        host = request.header("host") or "127.0.0.1"
+        return json_response(200, {**issued, "api_domain": f"http://{host}"})
+
+    # fields ------------------------------------------------------------------------------
+    def _list_fields(self, request: SimRequest) -> SimResponse:
+        return list_fields(self.field_sets[FIELD_LISTS[request.params["list"]]], request)
+
+    def _add_field(self, request: SimRequest) -> SimResponse:
+        return add_field(self.field_sets[FIELD_LISTS[request.params["list"]]], request)
+
+    # records -----------------------------------------------------------------------------
+    def _body(self, request: SimRequest) -> dict[str, Any] | SimResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            # one record per request: an array of records (a "batch") is refused
+            return invalid(Invalid("body", "must be an object (one record per request)"))
+        return body
+
+    def _refused(self, store: ObjectStore, body: dict[str, Any]) -> SimResponse | None:
+        """The ``reject_values`` rule: a record carrying a refused value fails on its own."""
+        flat: dict[str, Any] = {k: scalar(v) for k, v in body.items() if k != "custom_fields"}
+        codes: dict[str, str] = {}
+        for key, value in (body.get("custom_fields") or {}).items():
+            name = str(store.fields.custom[key]["name"])  # keys were checked already
+            flat[name], codes[name] = scalar(value), key
+        field = self.rejected_field(flat)
+        if field is None:
+            return None
+        code = codes.get(field)
+        message = f"value {flat[field]!r} is refused by a validation rule"
+        return invalid(Invalid(f"custom_fields.{code}" if code else field, message, code))
+
+    def _write(self, request: SimRequest, record_id: int | None) -> SimResponse:
+        body = self._body(request)
+        if isinstance(body, SimResponse):
+            return body
+        store = self.stores[request.params["object"]]
+        record = None if record_id is None else store.get(record_id)
+        if record_id is not None and record is None:
+            return self.not_found(store)
+        problem = check_body(store.object_name, body, store.fields, creating=record is None)
+        if problem is not None:
+            return invalid(problem)
+        refused = self._refused(store, body)
+        if refused is not None:
+            return refused
+        if record is None:
+            record = store.create(body)
+            self.ack(store.object_name, store.key_of(record) or str(record.id), "create")
+        else:
+            store.update(record, body)
+            self.ack(store.object_name, store.key_of(record) or str(record.id), "update")
+        return ok(store.data(record))
+
+    def _create(self, request: SimRequest) -> SimResponse:
+        return self._write(request, None)
+
+    def _update(self, request: SimRequest) -> SimResponse:
+        return self._write(request, int(request.params["id"]))
+
+    def not_found(self, store: ObjectStore) -> SimResponse:
+        return self.error_response(404, f"{LABELS[store.object_name]} not found")
+
+    def _get(self, request: SimRequest) -> SimResponse:
+        store = self.stores[request.params["object"]]
+        record = store.get(int(request.params["id"]))
+        if record is None:
+            return self.not_found(store)
+        wanted = request.arg("custom_fields")
+        keys = [k for k in wanted.split(",") if k] if wanted else None
+        if keys is not None and len(keys) > 15:
+            return error(400, "custom_fields: a maximum of 15 keys is allowed")
+        return ok(store.data(record, keys))
+
+    def _delete(self, request: SimRequest) -> SimResponse:
+        store = self.stores[request.params["object"]]
+        record = store.get(int(request.params["id"]))
+        if record is None:
+            return self.not_found(store)
+        store.delete(record)
+        self.ack(store.object_name, store.key_of(record) or str(record.id), "archive")
+        return ok({"id": record.id})
+
+    def _list(self, request: SimRequest) -> SimResponse:
+        store = self.stores[request.params["object"]]
+        rows = page([store.data(r) for r in store.active()], request)
+        if isinstance(rows, SimResponse):
+            return rows
+        return ok(rows[0], {"next_cursor": rows[1]})
+
+    def _search(self, request: SimRequest) -> SimResponse:
+        store = self.stores[request.params["object"]]
+        term = request.arg("term")
+        exact = (request.arg("exact_match") or "false").lower() == "true"
+        if not term or (len(term) < 2 and not exact):
+            return self.error_response(
+                400, "Validation failed: term: must be at least 2 characters"
+            )
+        allowed = SEARCH_FIELDS[store.object_name]
+        fields = set((request.arg("fields") or ",".join(sorted(allowed))).split(","))
+        if not fields <= allowed:
+            bad = sorted(fields - allowed)[0]
+            return error(400, f"Validation failed: fields: {bad!r} is not allowed")
+        hits = page(store.search(term, fields, exact), request)
+        if isinstance(hits, SimResponse):
+            return hits
+        return ok({"items": hits[0]}, {"next_cursor": hits[1]})
+
+    # SimApp hooks ------------------------------------------------------------------------
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        store = self.stores.get(object_name)
+        return [] if store is None else [store.data(r) for r in store.active()]
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        store = self.stores.get(object_name)
+        if store is None:
+            return []
+        return [
+            {"id": str(r.id), "key": store.key_of(r), "fields": store.flat(r)}
+            for r in store.active()
+        ]
+
+    def reset(self) -> None:
+        self.field_sets = new_field_sets(self.options.get("custom_fields"))
+        self.stores = {name: ObjectStore(name, fs) for name, fs in self.field_sets.items()}
+        self.auth.reset_limits()
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"pipedrive simulator: cannot change {sorted(unknown)} at run time")
+        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        self.auth.configure(options)
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {
+            "max_in_window": self.auth.max_in_window(),
+            "rate_limit_requests": self.auth.limit,
+            "rate_limit_seconds": self.auth.seconds,
+            "daily_tokens_used": self.auth.used_today,
+            **self.auth.counts,
+            "records": {name: len(store.active()) for name, store in self.stores.items()},
+        }
+
+
+def make_simulator(options: Mapping[str, Any] | None = None) -> PipedriveSim:
+    return PipedriveSim(options)

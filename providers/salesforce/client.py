@@ -1,0 +1,257 @@
+"""Salesforce REST client: sObject Collections writes of up to 200 records, per-record results.
+
+``upsert`` goes through ``PATCH /composite/sobjects/{SObject}/{ExternalIdField}`` (never a blind
+create), ``create``/``update`` through ``POST``/``PATCH /composite/sobjects``, ``archive``
+through ``DELETE /composite/sobjects?ids=``. Records known only by our key are found with SOQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import requests
+
+from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.salesforce.auth import TokenSource
+from providers.salesforce.batches import CollectionWriter, Entry, entry, in_parts
+from providers.salesforce.defaults import API_VERSION, KEY_FIELD, MAX_BATCH, api_path
+from providers.salesforce.lookup import KeyLookup, identifier
+from providers.salesforce.responses import (
+    GONE_CODES,
+    SHORT_RETRY_AFTER,
+    body_of,
+    describe,
+    limit_info,
+    raise_for_call,
+    record_error,
+)
+from syncsvc.errors import AuthExpired, PermanentError, RetryableError, SyncError
+
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+"""A base URL on these hosts means: call the ``instance_url`` the token answer names."""
+
+
+def _sobject(name: str) -> str:
+    return quote(identifier(name), safe="")
+
+
+class SalesforceClient(ProviderClient):
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(connection, session, timeouts, throttle)
+        options = connection.options
+        self.api = api_path(str(options.get("api_version") or API_VERSION))
+        self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
+        self.short_wait = max(1.0, min(float(connection.rate_limit_seconds), SHORT_RETRY_AFTER))
+        self.auth = TokenSource(connection.credentials, options, self._post_token)
+        host = urlparse(connection.base_url).hostname or ""
+        self.use_instance_url = bool(options.get("use_instance_url", host in LOGIN_HOSTS))
+        self.api_usage: tuple[int, int] | None = None
+        """``(used, allocation)`` from the last ``Sforce-Limit-Info`` header."""
+        self.lookup = KeyLookup(lambda path: self.call("GET", path), self.api, self.short_wait)
+
+    # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        base = self.connection.base_url
+        if self.use_instance_url and self.auth.instance_url:
+            base = self.auth.instance_url
+        return base.rstrip("/") + path
+
+    def _post_token(self, url: str, form: dict[str, str]) -> requests.Response:
+        """The token endpoint lives on another host and does not count as an API call."""
+        if url.startswith("/"):
+            url = self.connection.base_url.rstrip("/") + url
+        try:
+            return self.session.post(url, data=form, timeout=self.timeouts.as_tuple())
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableError(f"salesforce: token endpoint {url} unreachable: {exc}") from exc
+
+    def call(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
+        """One authenticated call. Raises for 401/403/5xx; other answers are returned. A session
+        Salesforce calls invalid is refreshed and the call repeated once."""
+        token = self.auth.token()
+        response = self._send_authed(token, method, path, body)
+        if response.status_code == 401 and self.auth.refreshable:
+            response = self._send_authed(self.auth.refresh(stale=token), method, path, body)
+            if response.status_code == 401:
+                raise AuthExpired(describe(response))
+        usage = limit_info(response)
+        if usage is not None:
+            self.api_usage = usage
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            raise_for_call(response, self.short_wait)
+        return response
+
+    def _send_authed(
+        self, token: str, method: str, path: str, body: bytes | None
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body is None:
+            return self.send(method, path, headers=headers)
+        headers["Content-Type"] = "application/json"
+        return self.send(method, path, headers=headers, data=body)
+
+    def _write_call(self, method: str, path: str, body: bytes) -> requests.Response:
+        return self.call(method, path, body)
+
+    # push --------------------------------------------------------------------------------
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        if op not in OPS:
+            raise PermanentError(f"salesforce: unknown op {op!r}", code="UNKNOWN_OP")
+        if op == "archive":
+            return self._archive(object_name, items)
+        results: list[PushResult] = []
+        if op == "update":
+            targets, results = self._targets(object_name, items, missing_is_error=True)
+            prepared = [_update_fields(item, record_id) for item, record_id in targets]
+        else:
+            prepared = [_upsert_fields(op, item) for item in items]
+        groups: dict[str, list[Entry]] = {}
+        for one in prepared:
+            if isinstance(one, PushResult):
+                results.append(one)
+                continue
+            item, fields, key, field = one
+            made = entry(item, {"attributes": {"type": object_name}, **fields}, key)
+            if isinstance(made, PushResult):
+                results.append(made)
+            else:
+                groups.setdefault(field, []).append(made)
+        return results + in_parts(
+            list(groups.items()),
+            lambda group: self._writer(object_name, op, group[0]).write(group[1], self.batch_size),
+            lambda group: [e.item for e in group[1]],
+        )
+
+    def _writer(self, object_name: str, op: str, field: str) -> CollectionWriter:
+        collections = f"{self.api}/composite/sobjects"
+        if op == "upsert":
+            path = f"{collections}/{_sobject(object_name)}/{quote(identifier(field), safe='')}"
+            return CollectionWriter(self._write_call, "PATCH", path, op, field)
+        method = "POST" if op == "create" else "PATCH"
+        return CollectionWriter(self._write_call, method, collections, op, field)
+
+    def _targets(
+        self, object_name: str, items: Sequence[PushItem], missing_is_error: bool
+    ) -> tuple[list[tuple[PushItem, str]], list[PushResult]]:
+        """Record ids for items: the one we stored, else found by key. Items without one get a
+        result: success for deletes (nothing to remove), an error for updates."""
+        targets: list[tuple[PushItem, str]] = []
+        done: list[PushResult] = []
+        by_field: dict[str, list[PushItem]] = {}
+        for item in items:
+            if item.external_id:
+                targets.append((item, str(item.external_id)))
+            elif item.id_property and item.id_value not in (None, ""):
+                by_field.setdefault(item.id_property, []).append(item)
+            elif missing_is_error:
+                message = "salesforce: update needs a record id or a key value"
+                error = PermanentError(message, field=item.id_property, code="MISSING_ID")
+                done.append(PushResult(item.outbox_id, error=error))
+            else:
+                done.append(PushResult(item.outbox_id))
+        for field, group in by_field.items():
+            found = self.lookup.ids(object_name, field, [str(i.id_value) for i in group])
+            for item in group:
+                ids = found.get(str(item.id_value), [])
+                if len(ids) == 1:
+                    targets.append((item, ids[0]))
+                elif len(ids) > 1:
+                    message = (
+                        f"salesforce: {len(ids)} {object_name} records have "
+                        f"{field}={item.id_value}: {ids}"
+                    )
+                    error = PermanentError(message, field=field, code="DUPLICATE_EXTERNAL_ID")
+                    done.append(PushResult(item.outbox_id, error=error))
+                elif missing_is_error:
+                    message = f"salesforce: no {object_name} has {field}={item.id_value}"
+                    error = PermanentError(message, field=field, code="NOT_FOUND")
+                    done.append(PushResult(item.outbox_id, error=error))
+                else:
+                    done.append(PushResult(item.outbox_id))
+        return targets, done
+
+    # archive -----------------------------------------------------------------------------
+    def _archive(self, object_name: str, items: Sequence[PushItem]) -> list[PushResult]:
+        targets, done = self._targets(object_name, items, missing_is_error=False)
+        chunks = [targets[i : i + self.batch_size] for i in range(0, len(targets), self.batch_size)]
+        return done + in_parts(chunks, self._delete, lambda part: [item for item, _ in part])
+
+    def _delete(self, part: list[tuple[PushItem, str]]) -> list[PushResult]:
+        ids = list(dict.fromkeys(record_id for _, record_id in part))
+        listed = ",".join(quote(i, safe="") for i in ids)
+        path = f"{self.api}/composite/sobjects?ids={listed}&allOrNone=false"
+        response = self.call("DELETE", path)
+        answer = body_of(response)
+        if response.status_code != 200 or not isinstance(answer, list):
+            raise_for_call(response, self.short_wait)
+            raise RetryableError(f"salesforce: unexpected delete answer: {describe(response)}")
+        outcome: dict[str, SyncError | None] = {}
+        for index, record_id in enumerate(ids):
+            result = answer[index] if index < len(answer) else None
+            if not isinstance(result, dict):
+                outcome[record_id] = RetryableError(f"salesforce: no delete result for {record_id}")
+                continue
+            errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
+            codes = {str(e.get("statusCode")) for e in errors}
+            gone = result.get("success") is True or (bool(codes) and codes <= GONE_CODES)
+            outcome[record_id] = None if gone else record_error(errors)
+        return [
+            PushResult(item.outbox_id, external_id=record_id, error=outcome[record_id])
+            for item, record_id in part
+        ]
+
+    # fields ------------------------------------------------------------------------------
+    def list_fields(self, object_name: str) -> set[str]:
+        """Fields a mapping may write: createable or updateable in the object's describe."""
+        response = self.call("GET", f"{self.api}/sobjects/{_sobject(object_name)}/describe")
+        raise_for_call(response, self.short_wait)
+        body = body_of(response)
+        fields = body.get("fields") if isinstance(body, dict) else None
+        return {
+            str(f["name"])
+            for f in fields or []
+            if isinstance(f, dict)
+            and f.get("name")
+            and (f.get("createable") or f.get("updateable"))
+        }
+
+
+Prepared = tuple[PushItem, dict[str, Any], str | None, str]
+"""``(item, record fields, key that must be unique per request, external id field)``."""
+
+
+def _payload(item: PushItem) -> dict[str, Any] | PushResult:
+    if isinstance(item.payload, dict):
+        return item.payload
+    error = PermanentError("salesforce: payload is not a field map", code="BAD_PAYLOAD")
+    return PushResult(item.outbox_id, error=error)
+
+
+def _upsert_fields(op: str, item: PushItem) -> Prepared | PushResult:
+    """A create or upsert record; upserts carry our key in the external id field."""
+    payload = _payload(item)
+    if isinstance(payload, PushResult):
+        return payload
+    field = item.id_property or KEY_FIELD
+    value = item.id_value if item.id_value not in (None, "") else payload.get(field)
+    if op == "create":
+        return item, dict(payload), None if value in (None, "") else str(value), field
+    if value in (None, ""):
+        message = f"salesforce: {op} needs a value for the external id field {field!r}"
+        return PushResult(item.outbox_id, error=PermanentError(message, field, "MISSING_ID"))
+    return item, {**payload, field: str(value)}, str(value), field
+
+
+def _update_fields(item: PushItem, record_id: str) -> Prepared | PushResult:
+    payload = _payload(item)
+    if isinstance(payload, PushResult):
+        return payload
+    return item, {"id": record_id, **payload}, record_id, item.id_property or KEY_FIELD

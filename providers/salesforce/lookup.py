@@ -1,0 +1,105 @@
+"""Finding record ids by our key: ``SELECT Id, Key FROM Obj WHERE Key IN ('1','2')`` (SOQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from urllib.parse import quote
+
+import requests
+
+from providers.salesforce.responses import body_of, raise_for_call
+from syncsvc.errors import PermanentError, RetryableError
+
+Get = Callable[[str], requests.Response]
+"""``GET path`` (query string included) through the authenticated transport."""
+
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+MAX_VALUES = 200
+MAX_IN_CHARS = 3_500
+"""Keep the ``IN (...)`` list well inside SOQL's WHERE-clause and URL length limits."""
+_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def soql_string(value: str) -> str:
+    """A SOQL string literal: quotes and backslashes escaped, so a value cannot end it early."""
+    return "'" + "".join(_ESCAPES.get(c, c) for c in value) + "'"
+
+
+def identifier(name: str) -> str:
+    """``name`` when it is an API name; anything else would change the URL or query."""
+    if not IDENTIFIER.match(name):
+        message = f"salesforce: {name!r} is not an object or field API name"
+        raise PermanentError(message, field=name, code="INVALID_NAME")
+    return name
+
+
+def key_query(object_name: str, field: str, values: Sequence[str]) -> str:
+    obj, key = identifier(object_name), identifier(field)
+    listed = ",".join(soql_string(v) for v in values)
+    # names are checked identifiers, values escaped literals: nothing can leave its place
+    return f"SELECT Id, {key} FROM {obj} WHERE {key} IN ({listed})"  # noqa: S608
+
+
+def value_chunks(values: Sequence[str]) -> list[list[str]]:
+    """Distinct values in groups short enough for one query each."""
+    chunks: list[list[str]] = []
+    size = 0
+    for value in dict.fromkeys(values):
+        cost = len(soql_string(value)) + 1
+        if not chunks or len(chunks[-1]) >= MAX_VALUES or size + cost > MAX_IN_CHARS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(value)
+        size += cost
+    return chunks
+
+
+class KeyLookup:
+    def __init__(self, get: Get, api: str, short_wait: float) -> None:
+        self.get = get
+        self.api = api
+        self.short_wait = short_wait
+
+    def ids(self, object_name: str, field: str, values: Sequence[str]) -> dict[str, list[str]]:
+        """Record ids per key value (absent values left out). Text comparison in SOQL ignores
+        case, so the answer is matched back exactly first, then case-insensitively."""
+        found: dict[str, list[str]] = {}
+        for group in value_chunks(values):
+            query = key_query(object_name, field, group)
+            path = f"{self.api}/query?q={quote(query, safe='')}"
+            exact = {v: v for v in group}
+            folded = {v.casefold(): v for v in group}
+            for key, record_id in self._rows(path, field):
+                wanted = exact.get(key) or folded.get(key.casefold())
+                if wanted is not None:
+                    found.setdefault(wanted, []).append(record_id)
+        return found
+
+    def _rows(self, path: str, field: str) -> list[tuple[str, str]]:
+        """``(key value, Id)`` of every row of a query, following ``nextRecordsUrl`` pages."""
+        rows: list[tuple[str, str]] = []
+        next_path: str | None = path
+        while next_path:
+            response = self.get(next_path)
+            raise_for_call(response, self.short_wait)
+            body = body_of(response)
+            if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+                raise RetryableError(f"salesforce: unexpected query answer from {next_path}")
+            rows.extend(
+                (str(r[field]), str(r["Id"]))
+                for r in body["records"]
+                if isinstance(r, dict) and r.get("Id") and r.get(field) is not None
+            )
+            more = body.get("nextRecordsUrl")
+            next_path = str(more) if more and not body.get("done", True) else None
+        return rows

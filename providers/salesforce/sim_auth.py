@@ -1,0 +1,139 @@
+"""Who may call the simulated org, and how often: sessions, the OAuth token endpoint, limits.
+
+Limits: the org's daily API allocation (``daily_limit``; ``Sforce-Limit-Info`` on every answer,
+403 ``TotalRequests Limit exceeded.`` past it) and a short request window
+(``rate_limit_requests`` per ``rate_limit_seconds``) standing in for Salesforce's concurrency
+limit, refused with 403 ``ConcurrentPerOrgLongTxn Limit exceeded.``. Not thread-safe: the
+simulator holds its lock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.simulation import RollingWindow
+
+DEFAULT_OAUTH_CLIENTS = {
+    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
+}
+ORG_ID = "00D5g000004SIMXEAW"
+USER_ID = "0055g00000SIMUSQAW"
+
+
+@dataclass
+class Refusal:
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> list[dict[str, Any]]:
+        return [{"message": self.message, "errorCode": self.code}]
+
+
+@dataclass
+class TokenError:
+    """An OAuth error of the token endpoint: ``{"error", "error_description"}``."""
+
+    status: int
+    error: str
+    description: str
+
+
+class SimAuth:
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.static_tokens = {str(t) for t in options.get("tokens", ["demo-token"])}
+        self.clients: dict[str, dict[str, str]] = {
+            str(k): dict(v) for k, v in options.get("oauth_clients", DEFAULT_OAUTH_CLIENTS).items()
+        }
+        self.token_ttl = float(options.get("token_ttl", 7200))
+        self.limit = int(options.get("rate_limit_requests", 25))
+        self.seconds = float(options.get("rate_limit_seconds", 1))
+        self.daily_limit = int(options.get("daily_limit", 100_000))
+        self.window = RollingWindow(self.limit, self.seconds)
+        self.used = 0
+        self.issued: dict[str, float] = {}
+        """Access token → monotonic expiry."""
+        self.counts = {"tokens_issued": 0, "auth_expired": 0, "auth_invalid": 0}
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        if "tokens" in options:
+            self.static_tokens = {str(t) for t in options["tokens"]}
+        if "token_ttl" in options:
+            self.token_ttl = float(options["token_ttl"])
+        if "daily_limit" in options:
+            self.daily_limit = int(options["daily_limit"])
+        if "rate_limit_requests" in options or "rate_limit_seconds" in options:
+            self.limit = int(options.get("rate_limit_requests", self.limit))
+            self.seconds = float(options.get("rate_limit_seconds", self.seconds))
+            self.window = RollingWindow(self.limit, self.seconds)  # a new measurement
+        if options.get("expire_tokens"):
+            now = time.monotonic()
+            self.issued = {token: min(expiry, now) for token, expiry in self.issued.items()}
+
+    def reset_limits(self) -> None:
+        self.window = RollingWindow(self.limit, self.seconds)
+        self.used = 0
+        self.counts = dict.fromkeys(self.counts, 0)
+
+    # sessions ----------------------------------------------------------------------------
+    def authenticate(self, authorization: str | None) -> Refusal | None:
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() in ("bearer", "oauth") and token in self.static_tokens:
+            return None
+        expiry = self.issued.get(token) if scheme.lower() in ("bearer", "oauth") else None
+        if expiry is not None and time.monotonic() < expiry:
+            return None
+        self.counts["auth_expired" if expiry is not None else "auth_invalid"] += 1
+        refusal = Refusal(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        refusal.headers["WWW-Authenticate"] = 'Token realm="Salesforce"'
+        return refusal
+
+    def issue(self, form: Mapping[str, str], instance_url: str) -> dict[str, Any] | TokenError:
+        """``POST /services/oauth2/token``: refresh_token and client_credentials grants."""
+        grant = form.get("grant_type")
+        if grant not in ("refresh_token", "client_credentials"):
+            return TokenError(400, "unsupported_grant_type", "grant type not supported")
+        client = self.clients.get(form.get("client_id", ""))
+        if client is None:
+            return TokenError(400, "invalid_client_id", "client identifier invalid")
+        if not secrets.compare_digest(client.get("secret", ""), form.get("client_secret", "")):
+            return TokenError(400, "invalid_client", "invalid client credentials")
+        if grant == "refresh_token" and form.get("refresh_token") != client.get("refresh_token"):
+            return TokenError(400, "invalid_grant", "expired access/refresh token")
+        token = f"{ORG_ID[:15]}!" + secrets.token_urlsafe(40)
+        self.issued[token] = time.monotonic() + self.token_ttl
+        self.counts["tokens_issued"] += 1
+        return {
+            "access_token": token,
+            "signature": secrets.token_urlsafe(32),
+            "scope": "api refresh_token" if grant == "refresh_token" else "api",
+            "instance_url": instance_url,
+            "id": f"https://login.salesforce.com/id/{ORG_ID}/{USER_ID}",
+            "token_type": "Bearer",
+            "issued_at": str(int(time.time() * 1000)),
+        }
+
+    # limits ------------------------------------------------------------------------------
+    def limit_info(self) -> dict[str, str]:
+        return {"Sforce-Limit-Info": f"api-usage={self.used}/{self.daily_limit}"}
+
+    def admit(self) -> Refusal | None:
+        """Count one API request, or refuse it (daily allocation first, then the window)."""
+        if self.used >= self.daily_limit:
+            return self.limited(daily=True)
+        if not self.window.try_hit():
+            return self.limited(daily=False)
+        self.used += 1
+        return None
+
+    def limited(self, daily: bool) -> Refusal:
+        which = "TotalRequests" if daily else "ConcurrentPerOrgLongTxn"
+        refusal = Refusal(403, "REQUEST_LIMIT_EXCEEDED", f"{which} Limit exceeded.")
+        refusal.headers.update(self.limit_info())
+        return refusal

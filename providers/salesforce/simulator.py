@@ -1,0 +1,300 @@
+"""An in-memory Salesforce org speaking the REST API (sObject Collections, describe, SOQL, OAuth).
+
+Options (``make_simulator``; the runtime ones also through ``POST /_sim/config``):
+``tokens`` accepted fixed session ids (``["demo-token"]``); ``oauth_clients``
+``{client_id: {"secret", "refresh_token"}}``; ``token_ttl`` seconds a session lives (7200);
+``rate_limit_requests`` / ``rate_limit_seconds`` the short window (25 / 1 s, refused like the
+concurrency limit); ``daily_limit`` the API allocation (100,000); ``custom_fields``
+``{SObject: [name | {"name", "type", "length", "externalId", "unique"}]}``;
+``unique_external_ids`` (true: ``Syncsvc_Id__c`` is unique; false lets duplicates exist, so
+upserts meet ``DUPLICATE_EXTERNAL_ID``); ``strict_picklists`` (true: StageName is restricted);
+``lock_failures`` the next N record writes fail ``UNABLE_TO_LOCK_ROW``; ``expire_tokens``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from providers.salesforce.defaults import KEY_FIELD, OBJECTS, TOKEN_PATH
+from providers.salesforce.sim_auth import Refusal, SimAuth, TokenError
+from providers.salesforce.sim_query import run_query
+from providers.salesforce.sim_schema import OBJECTS as SCHEMA
+from providers.salesforce.sim_schema import object_fields
+from providers.salesforce.sim_store import ObjectStore
+from providers.salesforce.sim_writes import BadRequest, Runner
+from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from syncsvc.errors import ConfigError
+
+RUNTIME_OPTIONS = frozenset(
+    {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
+    | {"expire_tokens", "lock_failures", "strict_picklists"}
+)
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+    "oauth_clients",
+    "custom_fields",
+    "unique_external_ids",
+}
+CODES = {
+    400: "JSON_PARSER_ERROR",
+    401: "INVALID_SESSION_ID",
+    403: "INSUFFICIENT_ACCESS",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    500: "UNKNOWN_EXCEPTION",
+}
+V = r"/services/data/(?P<version>v\d+\.\d)"
+NOT_FOUND = "The requested resource does not exist"
+
+
+class SalesforceSim(SimApp):
+    name = "salesforce"
+    version = "v62.0"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"salesforce simulator: unknown option(s) {sorted(unknown)}")
+        self.auth = SimAuth(self.options)
+        self.lock_failures = int(self.options.get("lock_failures", 0))
+        self._current = threading.local()
+        self.ids = itertools.count(1)
+        """Shared by every object and kept across resets: Salesforce never reuses an id."""
+        self.stores = self._new_stores()
+        self._register_api()
+
+    def _new_stores(self) -> dict[str, ObjectStore]:
+        custom = self.options.get("custom_fields") or {}
+        strict = bool(self.options.get("strict_picklists", True))
+        unique = bool(self.options.get("unique_external_ids", True))
+        stores = {}
+        for name in OBJECTS:
+            prefix, plural, _ = SCHEMA[name]
+            fields = object_fields(name, KEY_FIELD, custom.get(name, []), strict)
+            stores[name] = ObjectStore(name, prefix, plural, fields, self.ids, unique)
+        return stores
+
+    def store(self, name: str) -> ObjectStore:
+        for store_name, store in self.stores.items():
+            if store_name.lower() == name.lower():
+                return store
+        raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
+
+    def runner(self) -> Runner:
+        return Runner(self.stores, self.ack, self.rejected_field, KEY_FIELD, self._lock_failure)
+
+    def _lock_failure(self) -> bool:
+        if self.lock_failures <= 0:
+            return False
+        self.lock_failures -= 1
+        return True
+
+    # routing -----------------------------------------------------------------------------
+    def _register_api(self) -> None:
+        self.add_route("POST", TOKEN_PATH, self._token)
+        api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
+            ("GET", V + r"/sobjects/(?P<object>\w+)/describe/?", self._describe),
+            ("GET", V + r"/sobjects/(?P<object>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", self._by_key),
+            ("GET", V + r"/sobjects/(?P<object>\w+)/(?P<id>\w+)", self._by_id),
+            ("POST", V + r"/composite/sobjects/?", self._create),
+            ("PATCH", V + r"/composite/sobjects/?", self._update),
+            ("DELETE", V + r"/composite/sobjects/?", self._delete),
+            ("PATCH", V + r"/composite/sobjects/(?P<object>\w+)/(?P<field>\w+)", self._upsert),
+            ("GET", V + r"/query/?", self._query),
+            ("GET", V + r"/limits/?", self._limits),
+        ]
+        for method, pattern, handler in api:
+            self.add_route(method, pattern, self._guarded(handler))
+
+    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
+        """Authenticate, count against the limits, answer with ``Sforce-Limit-Info``."""
+
+        def guarded(request: SimRequest) -> SimResponse:
+            with self.lock:
+                refusal = self.auth.authenticate(request.header("authorization"))
+                if refusal is None:
+                    refusal = self.auth.admit()
+                    if refusal is not None:
+                        self.stats["throttled"] += 1
+                if refusal is not None:
+                    return self.refusal(refusal)
+                try:
+                    response = handler(request)
+                except BadRequest as exc:
+                    response = self.error_response(exc.status, exc.message, exc.code)
+                except json.JSONDecodeError as exc:
+                    message = f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]"
+                    response = self.error_response(400, message, "JSON_PARSER_ERROR")
+                response.headers.update(self.auth.limit_info())
+                return response
+
+        return guarded
+
+    # faults ------------------------------------------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> SimResponse:
+        self._current.path = raw_path.partition("?")[0]
+        return super().handle(method, raw_path, headers, body)
+
+    def apply_fault(self) -> SimResponse | None:
+        """The token endpoint is login.salesforce.com's in reality: API throttling (the
+        ``rate_limit`` fault) never reaches it; outages (``http_error``) do."""
+        token_request = getattr(self._current, "path", "") == TOKEN_PATH
+        if token_request and self.fault.mode == "rate_limit":
+            return None
+        return super().apply_fault()
+
+    # envelopes ---------------------------------------------------------------------------
+    def error_response(self, status: int, message: str, code: str | None = None) -> SimResponse:
+        default = "SERVER_UNAVAILABLE" if status in (502, 503, 504) else "UNKNOWN_EXCEPTION"
+        code = code or CODES.get(status, default)
+        return json_response(status, [{"message": message, "errorCode": code}])
+
+    def refusal(self, refusal: Refusal) -> SimResponse:
+        return json_response(refusal.status, refusal.body(), refusal.headers)
+
+    def rate_limited_response(self) -> SimResponse:
+        with self.lock:
+            return self.refusal(self.auth.limited(daily=False))
+
+    # OAuth -------------------------------------------------------------------------------
+    def _token(self, request: SimRequest) -> SimResponse:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        instance = f"http://{request.header('host', '127.0.0.1')}"
+        with self.lock:
+            issued = self.auth.issue(form, instance)
+        if isinstance(issued, TokenError):
+            body = {"error": issued.error, "error_description": issued.description}
+            return json_response(issued.status, body)
+        return json_response(200, issued)
+
+    # REST --------------------------------------------------------------------------------
+    def _describe(self, request: SimRequest) -> SimResponse:
+        store = self.store(request.params["object"])
+        base = f"/services/data/{request.params['version']}/sobjects/{store.name}"
+        urls = {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+        flags = dict.fromkeys(("createable", "updateable", "deletable", "queryable"), True)
+        body: dict[str, Any] = {"name": store.name, "label": store.name}
+        body["labelPlural"] = store.plural
+        body.update(keyPrefix=store.prefix, custom=False, **flags, urls=urls)
+        body["fields"] = [d.describe() for d in store.definitions.values()]
+        return json_response(200, body)
+
+    def _by_id(self, request: SimRequest) -> SimResponse:
+        store = self.store(request.params["object"])
+        record = store.get(request.params["id"])
+        if record is None:
+            raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
+        return json_response(200, store.native(record, request.params["version"]))
+
+    def _by_key(self, request: SimRequest) -> SimResponse:
+        store = self.store(request.params["object"])
+        field, value = request.params["field"], unquote(request.params["value"])
+        definition = store.definitions.get(field)
+        if definition is None or not (definition.external_id or definition.type == "email"):
+            raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
+        found = store.matching(field, value)
+        version = request.params["version"]
+        if not found:
+            raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
+        if len(found) > 1:
+            return json_response(300, [store.url(version, r.id) for r in found])
+        return json_response(200, store.native(found[0], version))
+
+    def _create(self, request: SimRequest) -> SimResponse:
+        return json_response(200, self.runner().write("create", _text(request), request.json()))
+
+    def _update(self, request: SimRequest) -> SimResponse:
+        return json_response(200, self.runner().write("update", _text(request), request.json()))
+
+    def _upsert(self, request: SimRequest) -> SimResponse:
+        if float(request.params["version"][1:]) < 46.0:
+            raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
+        store = self.store(request.params["object"])
+        field = request.params["field"]
+        definition = store.definitions.get(field)
+        if definition is None or not definition.external_id:
+            message = f"Provided external ID field does not exist or is not accessible: {field}"
+            raise BadRequest(404, "NOT_FOUND", message)
+        body = request.json()
+        results = self.runner().write("upsert", _text(request), body, store.name, field)
+        return json_response(200, results)
+
+    def _delete(self, request: SimRequest) -> SimResponse:
+        ids = [i for i in (request.arg("ids") or "").split(",") if i]
+        all_or_none = (request.arg("allOrNone") or "false").lower() == "true"
+        return json_response(200, self.runner().delete(ids, all_or_none))
+
+    def _query(self, request: SimRequest) -> SimResponse:
+        text = request.arg("q")
+        if not text:
+            raise BadRequest(400, "MALFORMED_QUERY", "A query string has to be specified")
+        return json_response(200, run_query(text, self.stores, request.params["version"]))
+
+    def _limits(self, _: SimRequest) -> SimResponse:
+        daily = {"Max": self.auth.daily_limit, "Remaining": self.auth.daily_limit - self.auth.used}
+        return json_response(200, {"DailyApiRequests": daily})
+
+    # SimApp hooks ------------------------------------------------------------------------
+    def _known(self, object_name: str) -> ObjectStore | None:
+        try:
+            return self.store(object_name)
+        except BadRequest:
+            return None
+
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        store = self._known(object_name)
+        if store is None:
+            return []
+        return [store.native(r, self.version) for r in store.records.values()]
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        store = self._known(object_name)
+        if store is None:
+            return []
+        return [
+            {"id": r.id, "key": r.fields.get(KEY_FIELD), "fields": dict(r.fields)}
+            for r in store.records.values()
+        ]
+
+    def reset(self) -> None:
+        self.stores = self._new_stores()
+        self.auth.reset_limits()
+        self.lock_failures = 0
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"salesforce simulator: cannot change {sorted(unknown)} at run time")
+        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        self.auth.configure(options)
+        if "lock_failures" in options:
+            self.lock_failures = int(options["lock_failures"])
+        if "strict_picklists" in options:
+            for store in self.stores.values():
+                store.restrict("StageName", bool(options["strict_picklists"]))
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {
+            "max_in_window": self.auth.window.max_seen,
+            "rate_limit_requests": self.auth.limit,
+            "rate_limit_seconds": self.auth.seconds,
+            "api_usage": self.auth.used,
+            "daily_limit": self.auth.daily_limit,
+            **self.auth.counts,
+            "records": {name: len(store.records) for name, store in self.stores.items()},
+        }
+
+
+def _text(request: SimRequest) -> str:
+    return request.body.decode("utf-8", "replace")
+
+
+def make_simulator(options: Mapping[str, Any] | None = None) -> SalesforceSim:
+    return SalesforceSim(options)

@@ -1,0 +1,135 @@
+"""Default field mappings for the demo tables and Salesforce's value conventions (JSON types)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from providers.base import Transformer
+from providers.salesforce.defaults import KEY_FIELD
+from syncsvc.errors import PermanentError
+
+STAGES = {
+    "appointmentscheduled": "Prospecting",
+    "qualifiedtobuy": "Qualification",
+    "presentationscheduled": "Value Proposition",
+    "decisionmakerboughtin": "Proposal/Price Quote",
+    "contractsent": "Negotiation/Review",
+    "closedwon": "Closed Won",
+    "closedlost": "Closed Lost",
+}
+"""The demo's (HubSpot-style) deal stages → Salesforce's standard StageName picklist values."""
+
+INDUSTRIES = {
+    "software": "Technology",
+    "retail": "Retail",
+    "finance": "Finance",
+    "health": "Healthcare",
+    "logistics": "Transportation",
+}
+"""Demo industries → Salesforce's standard Industry picklist values (others pass unchanged)."""
+
+UNKNOWN_LAST_NAME = "[not provided]"
+"""LastName is required on Contact; a contact without one still syncs under this name."""
+OPEN_CLOSE_DATE = "2099-12-31"
+"""CloseDate is required on Opportunity; a deal without one gets this placeholder."""
+
+
+def _key() -> dict[str, Any]:
+    """Our record id in the unique External ID field: the upsert key that makes retries harmless."""
+    return {"source": "id", "target": KEY_FIELD, "transforms": ["to_string"], "required": True}
+
+
+DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
+    "Contact": [
+        _key(),
+        {"source": "first_name", "target": "FirstName", "transforms": ["strip", {"truncate": 40}]},
+        {
+            "source": "last_name",
+            "target": "LastName",
+            "transforms": ["strip", {"truncate": 80}, {"default": UNKNOWN_LAST_NAME}],
+            "required": True,
+        },
+        {"source": "email", "target": "Email", "transforms": ["strip", "lower", "empty_to_null"]},
+        {"source": "phone", "target": "Phone", "transforms": ["strip", {"truncate": 40}]},
+    ],
+    "Account": [
+        _key(),
+        {"source": "name", "target": "Name", "transforms": ["strip"], "required": True},
+        {"source": "domain", "target": "Website", "transforms": ["strip", "lower"]},
+        {"source": "industry", "target": "Industry", "transforms": ["lower", {"map": INDUSTRIES}]},
+        {"source": "city", "target": "BillingCity", "transforms": ["strip", {"truncate": 40}]},
+    ],
+    "Opportunity": [
+        _key(),
+        {
+            "source": "name",
+            "target": "Name",
+            "transforms": ["strip", {"truncate": 120}],
+            "required": True,
+        },
+        {"source": "amount", "target": "Amount", "transforms": ["to_number"]},
+        {
+            "source": "stage",
+            "target": "StageName",
+            "transforms": ["lower", {"map": STAGES}, {"default": "Prospecting"}],
+            "required": True,
+        },
+        {
+            "source": "close_date",
+            "target": "CloseDate",
+            "transforms": [{"date": "%Y-%m-%d"}, {"default": OPEN_CLOSE_DATE}],
+            "required": True,
+        },
+    ],
+}
+
+
+def _number(value: float | Decimal, name: str) -> int | float:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise PermanentError(f"salesforce: {name} is {value}, not a number", name, "NAN")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if not math.isfinite(value):
+        raise PermanentError(f"salesforce: {name} is {value}, not a number", name, "NAN")
+    return value
+
+
+def _datetime(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def salesforce_value(value: Any, name: str = "value") -> Any:
+    """One field value as the REST API takes it in JSON: numbers stay numbers, ``None`` clears
+    the field, dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC, multi-select picklists are
+    ``;``-joined strings."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float | Decimal):
+        return _number(value, name)
+    if isinstance(value, dt.datetime):
+        return _datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+        return ";".join(str(salesforce_value(v, name)) for v in value if v is not None)
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return str(value)
+
+
+class SalesforceTransformer(Transformer):
+    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
+
+    def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """Flat fields keyed by API name; the client wraps them into collection records."""
+        return {str(k): salesforce_value(v, str(k)) for k, v in properties.items()}

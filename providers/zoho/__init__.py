@@ -1,0 +1,17 @@
+"""Zoho CRM v8: Contacts, Accounts and Deals through the record API (upsert by ``Syncsvc_Id``)."""
+
+from providers.base import Provider
+from providers.zoho.client import ZohoClient
+from providers.zoho.defaults import DEFAULTS
+from providers.zoho.simulator import ZohoSim, make_simulator
+from providers.zoho.transformer import ZohoTransformer
+
+PROVIDER = Provider(
+    name="zoho",
+    defaults=DEFAULTS,
+    client_class=ZohoClient,
+    transformer=ZohoTransformer(),
+    make_simulator=make_simulator,
+)
+
+__all__ = ["PROVIDER", "ZohoClient", "ZohoSim", "ZohoTransformer", "make_simulator"]

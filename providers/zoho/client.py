@@ -1,0 +1,255 @@
+"""Zoho CRM v8 client: upserts by our key, updates, inserts and deletes of up to 100 records,
+with per-record results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.zoho.auth import TokenSource
+from providers.zoho.batching import Pair, by_id_property, chunk_pairs, id_chunks, in_parts, key_of
+from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
+from providers.zoho.lookup import find_ids
+from providers.zoho.responses import body_of, code_of, describe, entries, field_of, raise_for_call
+from providers.zoho.results import match_deletes, match_writes
+from syncsvc.errors import AuthExpired, ConfigError, PermanentError, RetryableError
+
+WRITE_METHOD = {"upsert": "POST", "create": "POST", "update": "PUT"}
+WHOLE_CALL_CODES = frozenset(
+    {"INVALID_MODULE", "AUTHORIZATION_FAILED", "INVALID_REQUEST_METHOD", "INVALID_URL_PATTERN"}
+    | {"NO_PERMISSION", "OAUTH_SCOPE_MISMATCH", "NOT_SUPPORTED", "FEATURE_NOT_ENABLED"}
+)
+"""Refusals that are about the call, not a record: splitting the batch would not help."""
+CALL_LEVEL_FIELDS = frozenset({"data", "duplicate_check_fields", "trigger"})
+"""A top-level error naming one of these is about the request, not about a record."""
+KNOWN_OPTIONS = frozenset({"token_url", "trigger"})
+
+
+def _failed(item: PushItem, message: str, code: str, field: str | None = None) -> PushResult:
+    return PushResult(item.outbox_id, error=PermanentError(message, field=field, code=code))
+
+
+class ZohoClient(ProviderClient):
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        session: requests.Session | None = None,
+        timeouts: HttpTimeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(connection, session, timeouts, throttle)
+        unknown = set(connection.options) - KNOWN_OPTIONS
+        if unknown:
+            raise ConfigError(
+                f"zoho: unknown option(s) {sorted(unknown)} (known: {sorted(KNOWN_OPTIONS)})"
+            )
+        self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
+        self.window = float(connection.rate_limit_seconds)
+        self.trigger = connection.options.get("trigger")
+        """Zoho runs workflows, approvals and blueprints on API writes unless told otherwise;
+        ``options: {trigger: []}`` turns them off, ``[workflow]`` keeps only workflows."""
+        self.auth = TokenSource(connection.credentials, connection.options, self._post_token)
+
+    # transport ---------------------------------------------------------------------------
+    def _post_token(self, url: str, params: dict[str, str]) -> requests.Response:
+        """The Accounts server is not the CRM API: no API throttle, same timeouts."""
+        try:
+            return self.session.post(url, params=params, timeout=self.timeouts.as_tuple())
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableError(f"zoho: token endpoint {url} unreachable: {exc}") from exc
+
+    def call(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> requests.Response:
+        """One authenticated call; raises for 401/403/429/5xx, returns every other answer.
+
+        An access token Zoho calls invalid (expired or revoked) is refreshed and the call
+        repeated once.
+        """
+        token = self.auth.token()
+        response = self._send_authed(token, method, path, body, params)
+        if response.status_code == 401 and self.auth.refreshable and _invalid_token(response):
+            token = self.auth.refresh(stale=token)
+            response = self._send_authed(token, method, path, body, params)
+            if response.status_code == 401 and _invalid_token(response):
+                raise AuthExpired(describe(response))
+        if response.status_code in (401, 403, 429) or response.status_code >= 500:
+            raise_for_call(response, self.window)
+        return response
+
+    def _send_authed(
+        self, token: str, method: str, path: str, body: Any, params: dict[str, str] | None
+    ) -> requests.Response:
+        headers = {"Authorization": f"Zoho-oauthtoken {token}", "Accept": "application/json"}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if params:
+            kwargs["params"] = params
+        if body is not None:
+            kwargs["json"] = body
+        return self.send(method, path, **kwargs)
+
+    # push --------------------------------------------------------------------------------
+    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+        if op not in OPS:
+            raise PermanentError(f"zoho: unknown op {op!r}", code="UNKNOWN_OP")
+        if op == "archive":
+            return self._archive(object_name, items)
+        ids = self._zoho_ids(object_name, items) if op == "update" else {}
+        results: list[PushResult] = []
+        pairs: list[Pair] = []
+        for item in items:
+            record = _record(op, item, ids)
+            if isinstance(record, PushResult):
+                results.append(record)
+            else:
+                pairs.append((item, record))
+        groups = list(by_id_property(op, pairs).items())
+        return results + in_parts(
+            groups,
+            lambda group: self._write_all(object_name, op, group[0], group[1]),
+            lambda group: [item for item, _ in group[1]],
+        )
+
+    def _write_all(
+        self, module: str, op: str, id_property: str | None, pairs: list[Pair]
+    ) -> list[PushResult]:
+        chunks = chunk_pairs(pairs, self.batch_size, key_of(op, id_property))
+        return in_parts(
+            chunks,
+            lambda chunk: self._write(module, op, id_property, chunk),
+            lambda chunk: [item for item, _ in chunk],
+        )
+
+    def _zoho_ids(self, module: str, items: Sequence[PushItem]) -> dict[int, str]:
+        """Zoho ids for an update: the known external id, else found by our key."""
+        ids = {i.outbox_id: str(i.external_id) for i in items if i.external_id}
+        unknown = [i for i in items if not i.external_id and i.id_property and i.id_value]
+        ids.update(self._resolve(module, unknown))
+        return ids
+
+    def _write(
+        self, module: str, op: str, id_property: str | None, pairs: list[Pair]
+    ) -> list[PushResult]:
+        body: dict[str, Any] = {"data": [record for _, record in pairs]}
+        if op == "upsert" and id_property:
+            body["duplicate_check_fields"] = [id_property]
+        if self.trigger is not None:
+            body["trigger"] = list(self.trigger)
+        rest = ("upsert",) if op == "upsert" else ()
+        response = self.call(WRITE_METHOD[op], module_path(quote(module, safe=""), *rest), body)
+        answer = body_of(response)
+        data = entries(answer)
+        items = [item for item, _ in pairs]
+        whole_call = code_of(answer) or (code_of(data[0]) if data and len(data) == 1 else "")
+        if response.status_code == 400 and (
+            whole_call in WHOLE_CALL_CODES or field_of(answer) in CALL_LEVEL_FIELDS
+        ):
+            raise PermanentError(describe(response, answer), field_of(answer), whole_call)
+        if data is not None and (response.status_code < 300 or len(data) == len(pairs)):
+            return match_writes(op, items, data)
+        if response.status_code == 400 and len(pairs) > 1:
+            # Refused as a whole, no per-record answer: halve until the culprit is alone.
+            half = len(pairs) // 2
+            return in_parts(
+                [pairs[:half], pairs[half:]],
+                lambda part: self._write(module, op, id_property, part),
+                lambda part: [item for item, _ in part],
+            )
+        if response.status_code == 400:
+            field, code = field_of(answer), code_of(answer) or None
+            error = PermanentError(describe(response, answer), field=field, code=code)
+            return [PushResult(items[0].outbox_id, error=error)]
+        raise_for_call(response, self.window)
+        message = f"zoho: the {op} answer has no per-record data"
+        return [PushResult(item.outbox_id, error=RetryableError(message)) for item in items]
+
+    # archive -----------------------------------------------------------------------------
+    def _archive(self, module: str, items: Sequence[PushItem]) -> list[PushResult]:
+        """Delete by Zoho id; records known only by our key are looked up first. A record
+        that is not in Zoho (never synced, or already deleted) counts as archived."""
+        nothing_to_do: list[PushResult] = []
+        targets: list[tuple[PushItem, str]] = []
+        lookup: list[PushItem] = []
+        for item in items:
+            if item.external_id:
+                targets.append((item, str(item.external_id)))
+            elif item.id_property and item.id_value:
+                lookup.append(item)
+            else:
+                nothing_to_do.append(PushResult(item.outbox_id))
+        found = self._resolve(module, lookup)
+        for item in lookup:
+            if item.outbox_id in found:
+                targets.append((item, found[item.outbox_id]))
+            else:
+                nothing_to_do.append(PushResult(item.outbox_id))
+        path = module_path(quote(module, safe=""))
+
+        def send(chunk: list[tuple[PushItem, str]]) -> list[PushResult]:
+            ids = list(dict.fromkeys(zoho_id for _, zoho_id in chunk))
+            response = self.call("DELETE", path, params={"ids": ",".join(ids)})
+            answer = body_of(response)
+            data = entries(answer)
+            if data is None and code_of(answer) == "LIMIT_EXCEEDED" and len(ids) > 1:
+                half = ids[: len(ids) // 2]
+                parts = [[t for t in chunk if t[1] in half], [t for t in chunk if t[1] not in half]]
+                return in_parts(parts, send, lambda c: [item for item, _ in c])
+            if data is None:
+                raise_for_call(response, self.window)
+                data = []
+            return match_deletes(chunk, data)
+
+        chunks = id_chunks(targets, self.batch_size)
+        return nothing_to_do + in_parts(chunks, send, lambda c: [item for item, _ in c])
+
+    def _resolve(self, module: str, items: Sequence[PushItem]) -> dict[int, str]:
+        """Zoho ids of records known only by our key (absent ones left out)."""
+        by_property: dict[str, list[PushItem]] = {}
+        for item in items:
+            by_property.setdefault(str(item.id_property), []).append(item)
+        found: dict[int, str] = {}
+        for prop, group in by_property.items():
+            values = [str(i.id_value) for i in group]
+            ids = find_ids(self.call, module, prop, values, self.window)
+            found.update(
+                {i.outbox_id: ids[str(i.id_value)] for i in group if str(i.id_value) in ids}
+            )
+        return found
+
+    # fields ------------------------------------------------------------------------------
+    def list_fields(self, object_name: str) -> set[str]:
+        path = f"/crm/{API_VERSION}/settings/fields"
+        response = self.call("GET", path, params={"module": object_name})
+        raise_for_call(response, self.window)
+        return {
+            str(f["api_name"])
+            for f in body_of(response).get("fields") or []
+            if isinstance(f, dict) and f.get("api_name")
+        }
+
+
+def _invalid_token(response: requests.Response) -> bool:
+    return code_of(body_of(response)) == "INVALID_TOKEN"
+
+
+def _record(op: str, item: PushItem, ids: dict[int, str]) -> dict[str, Any] | PushResult:
+    """The Zoho record for ``item``, or a failed result when it cannot be sent."""
+    if not isinstance(item.payload, dict):
+        return _failed(item, "zoho: payload is not a field map", "BAD_PAYLOAD")
+    record = dict(item.payload)
+    if op == "update":
+        zoho_id = ids.get(item.outbox_id)
+        if zoho_id is None:
+            message = f"zoho: no record with {item.id_property} = {item.id_value!r} to update"
+            return _failed(item, message, "NOT_FOUND", item.id_property)
+        record["id"] = zoho_id
+    elif op == "upsert":
+        if not item.id_property or item.id_value in (None, ""):
+            message = f"zoho: upsert needs a value for the key field {item.id_property!r}"
+            return _failed(item, message, "MISSING_ID", item.id_property)
+        record[item.id_property] = item.id_value
+    return record

@@ -1,0 +1,36 @@
+"""Zoho CRM v8 defaults (API_NOTES §4): 100 records per write call, OAuth tokens of one hour.
+
+Zoho meters API credits over a rolling 24 hours and concurrent calls per org and app; it has no
+published short window. Our per-connection window (100 requests / 10 s) keeps a busy connection
+well inside the concurrency cap; credit exhaustion shows up as a ``daily`` ``RateLimited``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from providers.base import ProviderDefaults
+
+MAX_BATCH = 100
+"""Zoho refuses insert/update/upsert calls with more records than this, and deletes of more ids."""
+MAX_COQL_IN = 50
+"""Values per COQL ``in (...)`` lookup (Zoho caps ``in`` lists; 50 is safe for v2.1 and later)."""
+API_VERSION = "v8"
+KEY_FIELD = "Syncsvc_Id"
+"""Our record key: a unique custom field (\"Do not allow duplicate values\") on every module."""
+TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"  # noqa: S105 - a URL, not a secret
+MODULES = ("Contacts", "Accounts", "Deals")
+
+DEFAULTS = ProviderDefaults(
+    base_url="https://www.zohoapis.com",
+    batch_size=MAX_BATCH,
+    rate_limit_requests=100,
+    rate_limit_seconds=10,
+    objects=MODULES,
+    id_property=MappingProxyType(dict.fromkeys(MODULES, KEY_FIELD)),
+)
+
+
+def module_path(module: str, *rest: str) -> str:
+    """``/crm/v8/{module}/...`` (module API names are plain identifiers)."""
+    return "/".join((f"/crm/{API_VERSION}", module, *rest))

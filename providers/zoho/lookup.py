@@ -1,0 +1,58 @@
+"""Finding Zoho record ids by our key with COQL (``POST /crm/v8/coql``).
+
+COQL rather than the Search API: search results come from an index that lags behind writes
+(Zoho documents a ``204`` right after a create or edit), and its ``equals`` behaves like
+*contains*. COQL reads the records themselves and compares exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import requests
+
+from providers.zoho.defaults import API_VERSION, MAX_COQL_IN
+from providers.zoho.responses import body_of, raise_for_call
+from syncsvc.errors import PermanentError
+
+COQL_PATH = f"/crm/{API_VERSION}/coql"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+
+Call = Callable[[str, str, object], requests.Response]
+"""``call(method, path, json_body)``: one authenticated request that raises for 401/429/5xx."""
+
+
+def quote(value: str) -> str:
+    """A COQL string literal: backslashes and single quotes escaped with a backslash."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def select_by_key(module: str, field: str, values: Iterable[str]) -> str:
+    for name in (module, field):
+        if not _NAME.match(name):
+            raise PermanentError(f"zoho: {name!r} is not an API name", field=field, code="BAD_NAME")
+    listed = ", ".join(quote(v) for v in values)
+    # Names are checked against _NAME above and every value is a quoted literal.
+    return f"select id, {field} from {module} where {field} in ({listed}) limit 200"  # noqa: S608
+
+
+def find_ids(
+    call: Call, module: str, field: str, values: Iterable[str], window: float
+) -> dict[str, str]:
+    """Zoho ids of the records whose ``field`` equals one of ``values`` (absent ones left out)."""
+    wanted = list(dict.fromkeys(str(v) for v in values))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), MAX_COQL_IN):
+        chunk = wanted[start : start + MAX_COQL_IN]
+        response = call("POST", COQL_PATH, {"select_query": select_by_key(module, field, chunk)})
+        if response.status_code == 204:
+            continue
+        raise_for_call(response, window)
+        for row in body_of(response).get("data") or []:
+            if not isinstance(row, dict) or row.get("id") is None:
+                continue
+            key = row.get(field)
+            if key is not None and str(key) in chunk:
+                found.setdefault(str(key), str(row["id"]))
+    return found

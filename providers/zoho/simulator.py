@@ -1,0 +1,285 @@
+"""An in-memory Zoho CRM org speaking the v8 record API over HTTP.
+
+Options (``make_simulator``; the limits and tokens also through ``POST /_sim/config``):
+``oauth_clients`` ``{client_id: {"secret", "refresh_token"}}`` (default ``demo-client`` /
+``demo-secret`` / ``demo-refresh-token``); ``tokens`` access tokens that never expire (default
+none); ``token_ttl`` seconds an access token lives (3600); ``token_issue_limit`` tokens per
+refresh token per 10 minutes, then Zoho's "Access Denied" (0 = off; Zoho's is about 10);
+``rate_limit_requests`` / ``rate_limit_seconds`` a rolling window (100 / 10; Zoho publishes
+none, the contract suite sets one); ``concurrency`` calls in flight (20, Enterprise);
+``api_credits`` credits per rolling 24 hours (5,000,000; writes cost 1 per 10 records);
+``strict_fields`` refuse unknown field API names (true); ``max_batch`` the records (or ids)
+one write call may carry (100, Zoho's; lower it to see callers split).
+``POST /_sim/config {"expire_tokens": true}`` expires every issued access token at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.zoho.defaults import KEY_FIELD, MAX_BATCH, MODULES
+from providers.zoho.sim_auth import Refusal, SimAuth, zoho_error
+from providers.zoho.sim_query import QueryError, parse_criteria, parse_select
+from providers.zoho.sim_records import BadCall, Outcome, WriteRunner, credits_for
+from providers.zoho.sim_schema import error
+from providers.zoho.sim_store import ModuleStore
+from syncsvc.errors import ConfigError
+
+RUNTIME_OPTIONS = frozenset(
+    {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
+    | {"concurrency", "api_credits", "strict_fields", "expire_tokens", "max_batch"}
+)
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients"}
+CODES = {
+    400: "INVALID_DATA",
+    401: "AUTHENTICATION_FAILURE",
+    403: "NO_PERMISSION",
+    404: "INVALID_URL_PATTERN",
+    429: "TOO_MANY_REQUESTS",
+}
+API = r"/crm/v[0-9.]+"
+MODULE = API + r"/(?P<module>[A-Za-z][A-Za-z0-9_]*)"
+
+
+class UnknownModule(Exception):
+    pass
+
+
+class ZohoSim(SimApp):
+    name = "zoho"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        unknown = set(self.options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"zoho simulator: unknown option(s) {sorted(unknown)}")
+        self.auth = SimAuth(self.options)
+        self.ids = itertools.count(1001)
+        self.stores = self._new_stores()
+        self._register_api()
+
+    def _new_stores(self) -> dict[str, ModuleStore]:
+        strict = bool(self.options.get("strict_fields", True))
+        return {m: ModuleStore(m, self.ids, strict) for m in MODULES}
+
+    def store(self, module: str) -> ModuleStore:
+        for name, store in self.stores.items():
+            if name.lower() == module.lower():
+                return store
+        raise UnknownModule(module)
+
+    # routing -----------------------------------------------------------------------------
+    def _register_api(self) -> None:
+        self.add_route("POST", "/oauth/v2/token", self._token)
+        api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
+            ("POST", API + "/coql", self._coql),
+            ("GET", API + "/settings/fields", self._fields),
+            ("POST", MODULE + "/upsert", self._write("upsert")),
+            ("GET", MODULE + "/search", self._search),
+            ("GET", MODULE + r"/(?P<id>\d+)", self._get_one),
+            ("POST", MODULE, self._write("insert")),
+            ("PUT", MODULE, self._write("update")),
+            ("DELETE", MODULE, self._delete),
+        ]
+        for method, pattern, handler in api:
+            self.add_route(method, pattern, self._guarded(handler))
+
+    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
+        """Authenticate, admit (credits, concurrency, window) and answer in Zoho's envelope."""
+
+        def guarded(request: SimRequest) -> SimResponse:
+            with self.lock:
+                refusal = self.auth.authenticate(request.header("authorization"))
+                if refusal is None:
+                    refusal = self.auth.admit()
+                    if refusal is not None:
+                        self.stats["throttled"] += 1
+            if refusal is not None:
+                return self.refusal(refusal)
+            try:
+                response = handler(request)
+            except UnknownModule:
+                body = error("INVALID_MODULE", "the module name given seems to be invalid",
+                             resource_path_index=0)  # fmt: skip
+                response = json_response(400, body)
+            except BadCall as exc:
+                response = json_response(exc.status, exc.entry)
+            except json.JSONDecodeError:
+                response = json_response(400, zoho_error("INVALID_DATA", "body is not valid JSON"))
+            finally:
+                with self.lock:
+                    self.auth.done()
+            with self.lock:
+                response.headers.update(self.auth.headers())
+            return response
+
+        return guarded
+
+    # envelopes ---------------------------------------------------------------------------
+    def error_response(self, status: int, message: str) -> SimResponse:
+        if status == 405:
+            return json_response(400, zoho_error("INVALID_REQUEST_METHOD", message))
+        code = CODES.get(status, "INTERNAL_ERROR")
+        return json_response(status, zoho_error(code, message))
+
+    def refusal(self, refusal: Refusal) -> SimResponse:
+        return json_response(refusal.status, refusal.body, refusal.headers)
+
+    def rate_limited_response(self) -> SimResponse:
+        with self.lock:
+            return self.refusal(self.auth.throttled("window"))
+
+    # OAuth -------------------------------------------------------------------------------
+    def _token(self, request: SimRequest) -> SimResponse:
+        params = {k: v[0] for k, v in request.query.items()}
+        form = parse_qs(request.body.decode("utf-8", "replace"))
+        params.update({k: v[0] for k, v in form.items()})
+        api_domain = "http://" + (request.header("host") or "127.0.0.1")
+        with self.lock:
+            status, body = self.auth.issue(params, api_domain)
+            if body.get("error") == "Access Denied":
+                self.stats["throttled"] += 1
+        return json_response(status, body)
+
+    # records -----------------------------------------------------------------------------
+    def _runner(self, module: str) -> WriteRunner:
+        ceiling = int(self.options.get("max_batch", MAX_BATCH))
+        return WriteRunner(self.store(module), self.ack, self.rejected_field, ceiling)
+
+    def _answer(self, outcome: Outcome) -> SimResponse:
+        self.auth.charge(credits_for(outcome.records) - 1)
+        return json_response(outcome.status, outcome.body)
+
+    def _write(self, kind: str) -> Callable[[SimRequest], SimResponse]:
+        def handler(request: SimRequest) -> SimResponse:
+            body = request.json()
+            with self.lock:
+                runner = self._runner(request.params["module"])
+                return self._answer(getattr(runner, kind)(body))
+
+        return handler
+
+    def _delete(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            return self._answer(self._runner(request.params["module"]).delete(request.arg("ids")))
+
+    def _get_one(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            record = self.store(request.params["module"]).get(request.params["id"])
+            if record is None:
+                return SimResponse(204)
+            return json_response(200, {"data": [record.native()]})
+
+    def _found(self, rows: list[dict[str, Any]], page_size: int, page: int = 1) -> SimResponse:
+        if not rows:
+            return SimResponse(204)
+        start = (page - 1) * page_size
+        chosen = rows[start : start + page_size]
+        info = {"per_page": page_size, "count": len(chosen), "page": page,
+                "more_records": start + page_size < len(rows)}  # fmt: skip
+        return json_response(200, {"data": chosen, "info": info})
+
+    def _search(self, request: SimRequest) -> SimResponse:
+        criteria = request.arg("criteria")
+        if not criteria:
+            body = zoho_error("REQUIRED_PARAM_MISSING", "mandatory param missing")
+            return json_response(400, body)
+        try:
+            predicate = parse_criteria(criteria)
+        except QueryError as exc:
+            return json_response(400, zoho_error("INVALID_QUERY", f"invalid query formed: {exc}"))
+        page = int(request.arg("page", "1") or 1)
+        per_page = min(200, int(request.arg("per_page", "200") or 200))
+        with self.lock:
+            store = self.store(request.params["module"])
+            rows = [r.native() for r in store.records.values() if predicate(r.fields)]
+        return self._found(rows, per_page, page)
+
+    def _coql(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        query = body.get("select_query") if isinstance(body, dict) else None
+        if not isinstance(query, str):
+            return json_response(400, error("MANDATORY_NOT_FOUND", "select_query missing",
+                                            "select_query"))  # fmt: skip
+        try:
+            select = parse_select(query)
+        except QueryError as exc:
+            return json_response(400, zoho_error("SYNTAX_ERROR", f"error in query: {exc}"))
+        if not 1 <= select.limit <= 2000:
+            return json_response(400, zoho_error("LIMIT_EXCEEDED", "limit must be 1 to 2000"))
+        with self.lock:
+            store = self.store(select.module)
+            hits = [r for r in store.records.values() if select.where({"id": r.id, **r.fields})]
+        rows = [
+            {name: (r.id if name == "id" else r.fields.get(name)) for name in select.fields}
+            | {"id": r.id}
+            for r in hits[select.offset : select.offset + select.limit]
+        ]
+        if not rows:
+            return SimResponse(204)
+        more = select.offset + select.limit < len(hits)
+        return json_response(
+            200, {"data": rows, "info": {"count": len(rows), "more_records": more}}
+        )
+
+    def _fields(self, request: SimRequest) -> SimResponse:
+        module = request.arg("module")
+        if not module:
+            body = error("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                         param_name="module")  # fmt: skip
+            return json_response(400, body)
+        with self.lock:
+            return json_response(200, {"fields": list(self.store(module).definitions.values())})
+
+    # SimApp hooks ------------------------------------------------------------------------
+    def dump(self, object_name: str) -> list[dict[str, Any]]:
+        try:
+            store = self.store(object_name)
+        except UnknownModule:
+            return []
+        return [record.native() for record in store.records.values()]
+
+    def view(self, object_name: str) -> list[dict[str, Any]]:
+        try:
+            store = self.store(object_name)
+        except UnknownModule:
+            return []
+        return [
+            {"id": r.id, "key": r.fields.get(KEY_FIELD), "fields": dict(r.fields)}
+            for r in store.records.values()
+        ]
+
+    def reset(self) -> None:
+        self.stores = self._new_stores()
+        self.auth.reset_limits()
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"zoho simulator: cannot change {sorted(unknown)} at run time")
+        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        self.auth.configure(options)
+        if "strict_fields" in options:
+            for store in self.stores.values():
+                store.strict_fields = bool(options["strict_fields"])
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {
+            "max_in_window": self.auth.window.max_seen,
+            "rate_limit_requests": self.auth.limit,
+            "rate_limit_seconds": self.auth.seconds,
+            "credits_used": self.auth.credits_used,
+            "api_credits": self.auth.credit_limit,
+            "max_batch": int(self.options.get("max_batch", MAX_BATCH)),
+            **self.auth.counts,
+            "records": {name: len(store.records) for name, store in self.stores.items()},
+        }
+
+
+def make_simulator(options: Mapping[str, Any] | None = None) -> ZohoSim:
+    return ZohoSim(options)

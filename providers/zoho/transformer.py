@@ -1,0 +1,116 @@
+"""Default field mappings for the demo tables and Zoho's value conventions (JSON types)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from providers.base import Transformer
+from providers.zoho.defaults import KEY_FIELD
+from syncsvc.errors import PermanentError
+
+DEAL_STAGES = {
+    "appointmentscheduled": "Qualification",
+    "qualifiedtobuy": "Needs Analysis",
+    "presentationscheduled": "Value Proposition",
+    "decisionmakerboughtin": "Proposal/Price Quote",
+    "contractsent": "Negotiation/Review",
+    "closedwon": "Closed Won",
+    "closedlost": "Closed Lost",
+}
+"""Demo stages → the standard Zoho Deals ``Stage`` picklist values."""
+NO_CLOSING_DATE = "2099-12-31"
+"""Zoho requires a closing date on every deal; a source row without one gets this."""
+NO_LAST_NAME = "Unknown"
+"""Zoho requires a last name on every contact."""
+
+
+def _key() -> dict[str, Any]:
+    """Our record id in the unique custom field ``Syncsvc_Id``: the upsert key (I-3)."""
+    return {"source": "id", "target": KEY_FIELD, "transforms": ["to_string"], "required": True}
+
+
+DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
+    "Contacts": [
+        _key(),
+        {"source": "email", "target": "Email", "transforms": ["strip", "lower"]},
+        {"source": "first_name", "target": "First_Name", "transforms": ["strip"]},
+        {
+            "source": "last_name",
+            "target": "Last_Name",
+            "transforms": ["strip", {"default": NO_LAST_NAME}],
+        },
+        {"source": "phone", "target": "Phone", "transforms": ["strip"]},
+    ],
+    "Accounts": [
+        _key(),
+        {"source": "name", "target": "Account_Name", "transforms": ["strip"], "required": True},
+        {"source": "domain", "target": "Website", "transforms": ["strip", "lower"]},
+        {"source": "industry", "target": "Industry", "transforms": ["strip", "title"]},
+        {"source": "city", "target": "Billing_City", "transforms": ["strip"]},
+    ],
+    "Deals": [
+        _key(),
+        {"source": "name", "target": "Deal_Name", "transforms": ["strip"], "required": True},
+        {"source": "amount", "target": "Amount", "transforms": ["to_number"]},
+        {
+            "source": "stage",
+            "target": "Stage",
+            "transforms": ["lower", {"map": DEAL_STAGES}, {"default": "Qualification"}],
+        },
+        {
+            "source": "close_date",
+            "target": "Closing_Date",
+            "transforms": [{"date": "%Y-%m-%d"}, {"default": NO_CLOSING_DATE}],
+        },
+    ],
+}
+
+
+def _number(value: float | Decimal, name: str) -> int | float:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise PermanentError(f"zoho: {name} is {value}, not a number", field=name, code="NAN")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if not math.isfinite(value):
+        raise PermanentError(f"zoho: {name} is {value}, not a number", field=name, code="NAN")
+    return value
+
+
+def _datetime(value: dt.datetime) -> str:
+    """Zoho date-times: ``yyyy-MM-ddTHH:mm:ss±HH:mm`` (no fractions)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.replace(microsecond=0).isoformat()
+
+
+def zoho_value(value: Any, name: str = "value") -> Any:
+    """One field value as Zoho's JSON wants it: numbers as numbers, dates as ISO strings,
+    multi-select values as lists, lookups as ``{"id": ...}`` objects, None clears."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float | Decimal):
+        return _number(value, name)
+    if isinstance(value, dt.datetime):
+        return _datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): zoho_value(v, f"{name}.{k}") for k, v in value.items()}
+    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+        return [zoho_value(v, name) for v in value]
+    return str(value)
+
+
+class ZohoTransformer(Transformer):
+    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
+
+    def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """The flat record the client sends in ``data[]`` (field API names as keys)."""
+        return {str(k): zoho_value(v, str(k)) for k, v in properties.items()}
