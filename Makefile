@@ -4,12 +4,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo bench lint typecheck check clean stop help
+.PHONY: run test demo bench faults lint typecheck check clean stop help
 
 help:
 	@echo "make run    - start everything (local PostgreSQL + Redis if no URLs) and show records flowing"
 	@echo "make test   - run the test suite (uses 127.0.0.1 PostgreSQL/Redis when reachable, else embedded)"
 	@echo "make bench  - manage.py bench --records 20000"
+	@echo "make faults - the fault suite alone; writes docs/reliability.md"
 	@echo "make check  - ruff + mypy"
 	@echo "make stop   - stop the local servers started by make run"
 
@@ -25,8 +26,12 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py demo --duration 30
 
-test: $(STAMP)
+test: $(STAMP) check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+faults: $(STAMP)
+	SYNCSVC_RELIABILITY_REPORT=docs/reliability.md SYNCSVC_RELIABILITY_COMMAND="make faults" \
+		$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) manage.py bench --records 20000

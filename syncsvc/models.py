@@ -59,7 +59,15 @@ ischema_names["xid8"] = Xid8  # so reflection (and the schema test) knows the ty
 
 
 outbox_change_seq = Sequence("outbox_change_seq", schema=SCHEMA, metadata=metadata)
-config_generation_seq = Sequence("config_generation_seq", schema=SCHEMA, metadata=metadata)
+
+config_state = Table(
+    "config_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False, server_default=text("0")),
+    CheckConstraint("id = 1", name="single_row"),
+    schema=SCHEMA,
+)
 
 sync_event = Table(
     "sync_event",

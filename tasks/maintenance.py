@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from syncsvc.db import transaction
-from syncsvc.pipeline.batch import PushGroup, PushOrder
+from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push import outbox_sql
 from tasks.app import RUNTIME, app
 from tasks.push import enqueue_push
@@ -34,21 +34,14 @@ def sweep() -> int:
                     },
                 ).fetchall()
     for connection_id, rows in due.items():
-        groups: dict[tuple[str, str], list[int]] = {}
-        for r in rows:
-            groups.setdefault((str(r["object"]), str(r["op"])), []).append(int(str(r["id"])))
         provider = config.connections[connection_id].provider.name
-        for (obj, op), ids in groups.items():
-            for start in range(0, len(ids), ORDER_SIZE):
-                chunk = ids[start : start + ORDER_SIZE]
-                enqueue_push(
-                    provider,
-                    PushOrder(
-                        connection_id=connection_id,
-                        groups=[PushGroup(object=obj, op=op, ids=chunk)],
-                    ),
-                )
-                total += len(chunk)
+        found = [
+            PushGroup(object=str(r["object"]), op=str(r["op"]), ids=[int(str(r["id"]))])
+            for r in rows
+        ]
+        for groups in merge_groups(found, ORDER_SIZE):
+            enqueue_push(provider, PushOrder(connection_id=connection_id, groups=groups))
+            total += len(groups[0]["ids"])
     if total:
         log.info("sweeper re-enqueued %d due outbox rows", total)
     return total

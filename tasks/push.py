@@ -14,7 +14,7 @@ from providers.base import HttpTimeouts, ProviderClient
 from syncsvc import stats
 from syncsvc.config.runtime import RuntimeConnection
 from syncsvc.db import transaction
-from syncsvc.pipeline.batch import PushGroup, PushOrder
+from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
 from syncsvc.ratelimit import ConnectionLimiter
 from syncsvc.settings import Settings
@@ -84,8 +84,8 @@ def push(self: Task[Any, Any], order: PushOrder | None) -> dict[str, int] | None
         on_count=partial(stats.incr, settings.broker_url, settings.redis_prefix, conn.id),
     )
     outcome = pusher.run(order["groups"])
-    if outcome.again_now:
-        enqueue_push(conn.provider.name, PushOrder(connection_id=conn.id, groups=outcome.again_now))
+    for groups in merge_groups(outcome.again_now):
+        enqueue_push(conn.provider.name, PushOrder(connection_id=conn.id, groups=groups))
     by_delay: dict[float, list[PushGroup]] = {}
     for delay, group in outcome.later:
         if delay <= MAX_COUNTDOWN:

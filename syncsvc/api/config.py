@@ -62,6 +62,8 @@ class ApiSettings:
     event_id_retention_hours: int = 7 * 24
     db_timeout: float = 5.0
     """Seconds to wait for a pooled database connection before answering 503."""
+    pool_size: int = 8
+    """Database connections per API process (the server sets it to its threads + 1)."""
     cursor_key: bytes = b""
     openapi_path: Path = OPENAPI_PATH
 
@@ -69,9 +71,7 @@ class ApiSettings:
 def load_api_settings(settings: Settings) -> ApiSettings:
     env = settings.extra
     unknown = sorted(
-        k
-        for k in env
-        if k.startswith(PREFIX + "API_") and k[len(PREFIX) :] not in _OPTIONS
+        k for k in env if k.startswith(PREFIX + "API_") and k[len(PREFIX) :] not in _OPTIONS
     )
     if unknown:
         raise ConfigError(f"unknown API setting(s) {unknown} (known: {sorted(_OPTIONS)})")

@@ -1,7 +1,7 @@
 """The stored config, compiled for the hot path and cached per process.
 
-The cache is keyed by ``config_generation_seq``: ``config apply`` bumps it, and every process
-reloads on its next batch.
+The cache is keyed by ``config_state.generation``: ``config apply`` bumps it in the transaction
+that writes the config, and every process reloads on its next batch.
 """
 
 from __future__ import annotations
@@ -97,10 +97,7 @@ class RuntimeConfig:
 
 
 def _generation(db: psycopg.Connection[Row]) -> int:
-    row = db.execute(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS g "
-        "FROM syncsvc.config_generation_seq"
-    ).fetchone()
+    row = db.execute("SELECT generation AS g FROM syncsvc.config_state WHERE id = 1").fetchone()
     return int(row["g"]) if row else 0
 
 

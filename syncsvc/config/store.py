@@ -124,9 +124,17 @@ def apply_config(
             "SELECT name FROM syncsvc.connection WHERE NOT (name = ANY(%s)) ORDER BY name", (names,)
         )
     ]
-    gen = db.execute("SELECT nextval('syncsvc.config_generation_seq') AS g").fetchone()
-    assert gen is not None
-    return ApplyResult(created, updated, untouched, int(gen["g"]))
+    return ApplyResult(created, updated, untouched, bump_generation(db))
+
+
+def bump_generation(db: psycopg.Connection[Row]) -> int:
+    """Tell every process to reload the config once the caller's transaction commits."""
+    row = db.execute(
+        "UPDATE syncsvc.config_state SET generation = generation + 1 WHERE id = 1 "
+        "RETURNING generation"
+    ).fetchone()
+    assert row is not None
+    return int(row["generation"])
 
 
 def _source_of(mapping: dict[str, Any]) -> dict[str, Any] | None:

@@ -109,3 +109,15 @@ def _clip(row: dict[str, Any] | None) -> dict[str, Any] | None:
         )
         for k, v in row.items()
     }
+
+
+def merge_groups(groups: list[PushGroup], order_size: int = 500) -> list[list[PushGroup]]:
+    """Rows of the same (object, op) together, cut into push orders of at most ``order_size``."""
+    merged: dict[tuple[str, str], list[int]] = {}
+    for g in groups:
+        merged.setdefault((g["object"], g["op"]), []).extend(g["ids"])
+    return [
+        [PushGroup(object=obj, op=op, ids=ids[start : start + order_size])]
+        for (obj, op), ids in merged.items()
+        for start in range(0, len(ids), order_size)
+    ]

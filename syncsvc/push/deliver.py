@@ -18,6 +18,7 @@ from syncsvc.push import outbox_sql
 from syncsvc.push.retry import decide
 
 log = logging.getLogger("syncsvc.push")
+RELEASE_LIMIT = 5_000
 
 
 @dataclass
@@ -184,6 +185,7 @@ class Pusher:
             else:
                 key = (round(decision.delay, 3), decision.kind == "retry")
                 retry.setdefault(key, []).append(item.outbox_id)
+        recovered = any(attempts.get(d["id"], 0) > 0 for d in delivered)
         with transaction(self.dsn) as db:
             if delivered:
                 for r in db.execute(
@@ -193,6 +195,14 @@ class Pusher:
                         outcome.again_now.append(
                             PushGroup(object=r["object"], op=r["op"], ids=[r["id"]])
                         )
+            if recovered:
+                released = db.execute(
+                    outbox_sql.RELEASE_BACKOFF,
+                    {"connection_id": self.connection_id, "limit": RELEASE_LIMIT},
+                ).fetchall()
+                outcome.again_now.extend(
+                    PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]) for r in released
+                )
             if dead:
                 db.execute(outbox_sql.MARK_DEAD, {"rows": Jsonb(dead), "token": token})
             for (delay, counts), ids in retry.items():

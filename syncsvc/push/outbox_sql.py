@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 # A lease is a token plus a deadline; every result update checks the token, so a push whose
-# lease expired (and was taken over) cannot overwrite what the newer push recorded.
+# lease expired (and was taken over) cannot overwrite what the newer push recorded. A version the
+# poll feed claimed (mode 'both', syncsvc.api.feed) is the poller's: push skips it.
 LEASE = """
 UPDATE syncsvc.outbox AS o
 SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s
 WHERE o.id = ANY(%(ids)s) AND o.connection_id = %(connection_id)s AND o.status = 'pending'
   AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
+  AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
           o.external_id, o.version, o.attempts
 """
@@ -60,6 +62,20 @@ SELECT o.id, o.object, o.op FROM syncsvc.outbox AS o
 WHERE o.connection_id = %(connection_id)s AND o.status = 'pending'
   AND o.next_attempt_at < now() - make_interval(secs => %(grace)s)
   AND (o.lease_until IS NULL OR o.lease_until < now())
+  AND (o.poll_version IS NULL OR o.poll_version < o.version)
 ORDER BY o.next_attempt_at
 LIMIT %(limit)s
+"""
+
+# A success after failures means the CRM is back: rows of the connection still waiting out
+# their backoff go now instead of minutes later (rate-limit waits are left alone).
+RELEASE_BACKOFF = """
+UPDATE syncsvc.outbox AS o SET next_attempt_at = now()
+WHERE o.id IN (
+    SELECT id FROM syncsvc.outbox
+    WHERE connection_id = %(connection_id)s AND status = 'pending' AND attempts > 0
+      AND next_attempt_at > now() AND (lease_until IS NULL OR lease_until < now())
+    LIMIT %(limit)s
+)
+RETURNING o.id, o.object, o.op
 """

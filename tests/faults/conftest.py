@@ -79,13 +79,17 @@ class FaultWorld:
             return None
         if counts["events"] or counts["pending"]:
             return None
-        verdicts = compare(expected_state(self.db_url), {n: (s[1], s[2]) for n, s in self.sims.items()})
+        verdicts = compare(
+            expected_state(self.db_url), {n: (s[1], s[2]) for n, s in self.sims.items()}
+        )
         return verdicts if all(v.ok for v in verdicts.values()) else None
 
     def describe(self) -> str:
         try:
             counts = self.counts()
-            verdicts = compare(expected_state(self.db_url), {n: (s[1], s[2]) for n, s in self.sims.items()})
+            verdicts = compare(
+                expected_state(self.db_url), {n: (s[1], s[2]) for n, s in self.sims.items()}
+            )
         except psycopg.Error as exc:
             return f"database unavailable: {exc}"
         lines = [f"{counts}"] + [f"{crm}: {v.summary()}" for crm, v in verdicts.items()]
@@ -116,7 +120,7 @@ class FaultWorld:
                 "TRUNCATE demo.contacts, demo.companies, demo.deals, syncsvc.outbox, "
                 "syncsvc.dead_letter, syncsvc.sync_event"
             )
-            for server, sim, _ in self.sims.values():
+            for _server, sim, _ in self.sims.values():
                 sim.reset()
             for table in DEMO_TABLES:
                 capture.add_capture(db, table, notify="throttled", throttle_ms=100)
@@ -164,7 +168,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
         server = SimServer(get_provider(name).make_simulator({}), port=0).start()
         doc = _pointed_at(name, server.url)
         objects = {
-            r["source"]: r["object"] for r in doc["connections"][0]["rules"] if r["action"] == "upsert"
+            r["source"]: r["object"]
+            for r in doc["connections"][0]["rules"]
+            if r["action"] == "upsert"
         }
         (config_dir / f"{name}.yaml").write_text(yaml.safe_dump(doc))
         sims[name] = (server, SimControl(server.url), objects)

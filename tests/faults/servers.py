@@ -40,6 +40,8 @@ class PrivatePostgres:
         os.kill(pid, signal.SIGQUIT)  # immediate shutdown: like a crash, recovery on start
         wait_until(lambda: not _alive(pid), 30, interval=0.05, message="postgres did not stop")
         time.sleep(down_seconds)  # the outage: clients see connection refused meanwhile
+        # pgserver caches one handle per data folder and would believe the server still runs.
+        pgserver.PostgresServer._instances.pop(self.data_dir.resolve(), None)
         self.server = pgserver.get_server(self.data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
         self.url = str(self.server.get_uri())
         wait_until(self._accepts, 60, interval=0.1, message="postgres did not come back")

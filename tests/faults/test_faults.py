@@ -21,6 +21,7 @@ from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.faults
 
+
 def _all_sims(world: FaultWorld, mode: str, seconds: float, **extra: object) -> None:
     for _, sim, _ in world.sims.values():
         sim.fault(mode, seconds=seconds, **extra)
@@ -143,7 +144,9 @@ def test_ten_rapid_updates_to_each_of_100_records_while_workers_race(world: Faul
             for _ in range(10):
                 rng.shuffle(ids)
                 for rid in ids:
-                    conn.execute("UPDATE demo.contacts SET last_name = %s WHERE id = %s", (token(), rid))
+                    conn.execute(
+                        "UPDATE demo.contacts SET last_name = %s WHERE id = %s", (token(), rid)
+                    )
                     writes += 1
             ended = now()
         verdicts = wait_until(world.settled, 300, interval=2.0, message=world.describe)

@@ -172,7 +172,9 @@ def compare(
     for crm, (sim, objects) in sims.items():
         verdict = Verdict()
         for table, rows in expected.items():
-            resp = sim.http.get(f"{sim.base_url}/_sim/view", params={"object": objects[table]}, timeout=30)
+            resp = sim.http.get(
+                f"{sim.base_url}/_sim/view", params={"object": objects[table]}, timeout=30
+            )
             resp.raise_for_status()
             records = resp.json()["records"]
             keys = [str(r["key"]) for r in records]

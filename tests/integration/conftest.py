@@ -41,6 +41,7 @@ def stack(
     service_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProcessSet]:
     procs = ProcessSet(service_env, tmp_path_factory.mktemp("logs"))
+    _RUNNING_STACKS.append(procs)
     procs.start("bridge", "bridge")
     procs.start("worker", "worker", "--sync", "--concurrency", "2")
     for name in provider_names():  # one push worker per CRM, as in the Procfile (I-4)
@@ -48,6 +49,22 @@ def stack(
     procs.start("beat", "beat")
     yield procs
     procs.stop_all()
+    _RUNNING_STACKS.remove(procs)
+
+
+_RUNNING_STACKS: list[ProcessSet] = []
+
+
+@pytest.fixture
+def stack_bridge_paused() -> Iterator[None]:
+    """For tests that run their own in-process bridge: the shared stack's bridge (if a stack
+    is running) would claim their events, so it is stopped meanwhile."""
+    paused = [p for p in _RUNNING_STACKS if "bridge" in p.procs and p.alive("bridge")]
+    for procs in paused:
+        procs.stop("bridge")
+    yield
+    for procs in paused:
+        procs.start("bridge", "bridge")
 
 
 class Pipeline:
@@ -97,7 +114,7 @@ class Pipeline:
             "syncsvc.dead_letter, syncsvc.sync_event"
         )
         self.db.execute("DELETE FROM syncsvc.connection")
-        self.db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+        self.db.execute("UPDATE syncsvc.config_state SET generation = generation + 1")
         for table in DEMO_TABLES:
             capture.add_capture(self.db, table, notify="always")
 

@@ -19,12 +19,14 @@ from tests.support.wait import wait_until
 
 
 @pytest.fixture
-def clean(db: psycopg.Connection[Row]) -> Iterator[psycopg.Connection[Row]]:
+def clean(
+    db: psycopg.Connection[Row], stack_bridge_paused: None
+) -> Iterator[psycopg.Connection[Row]]:
     db.autocommit = True
     db.execute("DROP TABLE IF EXISTS public.cap_composite, public.cap_nokey")
     db.execute("TRUNCATE syncsvc.sync_event, demo.contacts")
     db.execute("DELETE FROM syncsvc.connection")
-    db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+    db.execute("UPDATE syncsvc.config_state SET generation = generation + 1")
     yield db
     db.execute("TRUNCATE syncsvc.sync_event")
     db.execute("DELETE FROM syncsvc.connection")
@@ -90,7 +92,7 @@ def _hubspot_connection(db: psycopg.Connection[Row]) -> None:
         "VALUES (%s, 'c', 0, 'demo.contacts', ARRAY['insert','update','delete'], 'upsert', 'contacts')",
         (row["id"],),
     )
-    db.execute("SELECT nextval('syncsvc.config_generation_seq')")
+    db.execute("UPDATE syncsvc.config_state SET generation = generation + 1")
 
 
 class Recorder:

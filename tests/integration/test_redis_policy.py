@@ -20,7 +20,10 @@ def test_an_evicting_redis_is_reported_and_noeviction_is_not() -> None:
     )  # fmt: skip
     try:
         url = f"redis://127.0.0.1:{port}/0"
-        warning = wait_until(lambda: eviction_warning(url) if "allkeys" in (eviction_warning(url) or "") else None, 20)
+        warning = wait_until(
+            lambda: eviction_warning(url) if "allkeys" in (eviction_warning(url) or "") else None,
+            20,
+        )
         assert "'allkeys-lru'" in warning
         import redis
 

@@ -1,0 +1,59 @@
+"""The WSGI app: ``create_app(settings)`` (settings are passed in, never read at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+from falcon.routing import map_http_methods
+
+from syncsvc.api import errors
+from syncsvc.api.auth import AuthMiddleware
+from syncsvc.api.config import ApiSettings, load_api_settings
+from syncsvc.api.context import ApiContext
+from syncsvc.api.ratelimit import KeyLimiter
+from syncsvc.api.resources.changes import AckResource, ChangesResource
+from syncsvc.api.resources.ingest import EventsResource
+from syncsvc.api.resources.ops import HealthResource, MetricsResource, OpenApiResource
+from syncsvc.settings import Settings
+
+ROUTES: tuple[tuple[str, Callable[[ApiContext], Any]], ...] = (
+    ("/v1/connections/{name}/changes", ChangesResource),
+    ("/v1/connections/{name}/ack", AckResource),
+    ("/v1/events", EventsResource),
+    ("/healthz", HealthResource),
+    ("/metrics", MetricsResource),
+    ("/openapi.json", OpenApiResource),
+)
+
+
+class _NoOptions:
+    """No implicit OPTIONS responder: every method the API answers is in the OpenAPI document."""
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        if req.method == "OPTIONS" and resource is not None:
+            allowed = sorted(m for m in map_http_methods(resource) if m != "OPTIONS")
+            raise falcon.HTTPMethodNotAllowed(allowed)
+
+
+def create_app(
+    settings: Settings, api: ApiSettings | None = None
+) -> falcon.App[falcon.Request, falcon.Response]:
+    api = api or load_api_settings(settings)
+    ctx = ApiContext(
+        settings=settings,
+        api=api,
+        limiter=KeyLimiter(settings.broker_url, settings.redis_prefix, api.rate_limit),
+    )
+    middleware: list[Any] = [_NoOptions(), AuthMiddleware(ctx)]
+    app = falcon.App(middleware=middleware)
+    app.req_options.keep_blank_qs_values = True
+    app.req_options.auto_parse_qs_csv = False
+    app.resp_options.secure_cookies_by_default = True
+    errors.install(app)
+    for template, resource in ROUTES:
+        app.add_route(template, resource(ctx))
+    return app
