@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import psycopg
 from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
@@ -112,3 +113,25 @@ def servers_stop(app: AppContext) -> None:
 def secret_key() -> None:
     """Print a new key for SYNCSVC_SECRET_KEY."""
     click.echo(Fernet.generate_key().decode())
+
+
+@cli.command("sql")
+@click.argument("statement")
+@pass_app
+def run_sql(app: AppContext, statement: str) -> None:
+    """Run one SQL STATEMENT on the service's database and print its rows (an operator's tool:
+    handy with the local servers, which have no psql of their own)."""
+    with connect(app.settings.db_url) as db:
+        try:
+            with db.transaction():
+                cur = db.execute(statement.encode())
+                rows = cur.fetchall() if cur.description else []
+        except psycopg.Error as exc:
+            raise click.ClickException(str(exc).strip()) from None
+    if not rows:
+        click.echo(f"{cur.rowcount} row(s) affected" if cur.rowcount >= 0 else "ok")
+        return
+    table = Table(*rows[0].keys())
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import requests
@@ -140,23 +142,33 @@ def _run_system(
     )
 
 
-CONFIG_HELP = "Config file to apply (repeatable; default: every file in examples/connections/)."
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def demo_options(fn: F) -> F:
+    """--rate and --config, shared by `run` and `demo`."""
+    fn = click.option(
+        "--config",
+        "config_files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Config file to apply (repeatable; default: every file in examples/connections/).",
+    )(fn)
+    return click.option(
+        "--rate",
+        default=20.0,
+        show_default=True,
+        type=click.FloatRange(0.1, 10000),
+        help="Changes per second.",
+    )(fn)
 
 
 @cli.command()
-@click.option(
-    "--rate",
-    default=20.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 10000),
-    help="Changes per second.",
-)
-@click.option("--config", "config_files", multiple=True, help=CONFIG_HELP,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@demo_options
 @pass_app
 def run(app: AppContext, rate: float, config_files: tuple[Path, ...]) -> None:
-    """Run everything (servers, migrations, bridge, workers, beat, Flower, simulators) and write
-    demo changes, with a live view, until Ctrl-C."""
+    """Run everything (servers, migrations, bridge, workers, beat, API, Flower, simulators) and
+    write demo changes, with a live view, until Ctrl-C."""
     _run_system(app, None, rate, config_files)
 
 
@@ -168,15 +180,7 @@ def run(app: AppContext, rate: float, config_files: tuple[Path, ...]) -> None:
     type=click.FloatRange(1, 86400),
     help="Seconds of writing.",
 )
-@click.option(
-    "--rate",
-    default=20.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 10000),
-    help="Changes per second.",
-)
-@click.option("--config", "config_files", multiple=True, help=CONFIG_HELP,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@demo_options
 @pass_app
 def demo(app: AppContext, duration: float, rate: float, config_files: tuple[Path, ...]) -> None:
     """Like `run`, but write for --duration seconds, let the backlog drain, print a summary."""

@@ -9,13 +9,16 @@ A spec file looks like::
 
 Field types: string, integer, number, boolean, email, date, datetime, uuid, url, enum (with
 ``choices``). Options: required, nullable (default: not required), max_length, min_length,
-minimum, maximum, pattern, choices. ``additional_fields`` is ``allow`` (kept, unchecked),
+minimum, maximum, pattern, choices, allow_control_characters (text refuses C0 control characters
+other than tab and newlines unless this is true; text without max_length is capped at 65,536
+characters). ``additional_fields`` is ``allow`` (kept, unchecked),
 ``reject`` or ``string`` (kept, must be strings: CRM custom properties).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +52,19 @@ _OPTIONS = {
     "pattern",
     "choices",
     "description",
+    "allow_control_characters",
 }
+_TEXT_TYPES = {"string", "email", "url", "enum", "uuid"}
+DEFAULT_MAX_LENGTH = 65_536
+"""Text without an explicit max_length is still bounded (every input is size-limited)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(value: Any) -> None:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValidationError("contains control characters")
+
+
 Unknown = Literal["exclude", "include", "raise"]
 _ADDITIONAL: dict[str, Unknown] = {
     "allow": "include",
@@ -116,6 +131,10 @@ def _field(name: str, spec: Mapping[str, Any], where: str) -> fields.Field[Any]:
     validators: list[Any] = []
     if "max_length" in spec or "min_length" in spec:
         validators.append(validate.Length(min=spec.get("min_length"), max=spec.get("max_length")))
+    elif kind in _TEXT_TYPES:
+        validators.append(validate.Length(max=DEFAULT_MAX_LENGTH))
+    if kind in _TEXT_TYPES and not spec.get("allow_control_characters", False):
+        validators.append(_no_control_characters)
     if "minimum" in spec or "maximum" in spec:
         validators.append(validate.Range(min=spec.get("minimum"), max=spec.get("maximum")))
     if "pattern" in spec:
