@@ -10,11 +10,11 @@ import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 
-from syncsvc.errors import RetryableError, SyncError
+from syncsvc.errors import ConfigError, RetryableError, SyncError
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -101,6 +101,16 @@ class ProviderClient(abc.ABC):
     (timeouts, 5xx), ``PermanentError`` (4xx for the whole call).
     """
 
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
+    """The connection ``options`` this client understands; any other is a configuration error."""
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        unknown = sorted(set(options) - cls.OPTIONS)
+        if unknown:
+            known = ", ".join(sorted(cls.OPTIONS)) or "none"
+            raise ConfigError(f"unknown option(s) {unknown} (known: {known})")
+
     def __init__(
         self,
         connection: ConnectionInfo,
@@ -108,11 +118,17 @@ class ProviderClient(abc.ABC):
         timeouts: HttpTimeouts | None = None,
         throttle: Callable[[], None] | None = None,
     ) -> None:
+        self.check_options(connection.options)
         self.connection = connection
         self.session = session or requests.Session()
         self.timeouts = timeouts or HttpTimeouts()
         self.throttle = throttle or (lambda: None)
         """Called before every HTTP request; raises ``RateLimited`` when our window is full."""
+        self.setup()
+
+    @abc.abstractmethod
+    def setup(self) -> None:
+        """Read the connection's options and credentials (runs at the end of ``__init__``)."""
 
     def url(self, path: str) -> str:
         """``path`` under the connection's base URL; absolute URLs (token endpoints) pass."""
@@ -135,6 +151,16 @@ class ProviderClient(abc.ABC):
         except requests.RequestException as exc:
             raise RetryableError(
                 f"{self.connection.provider}: {method} {path} failed: {exc}"
+            ) from exc
+
+    def post_token(self, url: str, **kwargs: Any) -> requests.Response:
+        """POST to a token endpoint on another host: outside the API's limits (no throttle),
+        with the same timeouts; network failures are retryable."""
+        try:
+            return self.session.post(url, timeout=self.timeouts.as_tuple(), **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableError(
+                f"{self.connection.provider}: token endpoint {url} unreachable: {exc}"
             ) from exc
 
     @abc.abstractmethod

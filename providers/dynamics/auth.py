@@ -8,8 +8,6 @@ expiry, and once more when the API answers 401.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,9 +15,10 @@ from urllib.parse import urlparse
 
 import requests
 
+from providers.answers import body_of, seconds
 from providers.dynamics.defaults import TOKEN_URL
-from providers.dynamics.responses import classify, seconds
-from syncsvc.config import envref
+from providers.dynamics.responses import classify
+from providers.oauth import Issued, TokenCache, resolve_option
 from syncsvc.errors import ConfigError, PermanentError
 
 REFRESH_MARGIN = 120.0
@@ -38,15 +37,9 @@ def _http_url(value: str, what: str) -> str:
 def token_settings(
     base_url: str, credentials: Mapping[str, Any], options: Mapping[str, Any]
 ) -> tuple[str, str]:
-    """``(token URL, scope)`` from the connection: options win over the defaults.
-
-    The config loader resolves ``${VAR:-default}`` in base_url and credentials but not in
-    options, so a reference left in ``token_url`` is resolved here from the environment.
-    """
+    """``(token URL, scope)`` from the connection: options win over the defaults."""
     tenant = str(credentials.get("tenant_id") or "")
-    token_url = str(options.get("token_url") or "")
-    if envref.has_reference(token_url):
-        token_url = str(envref.resolve(token_url, os.environ, "dynamics: options.token_url"))
+    token_url = resolve_option(str(options.get("token_url") or ""), "dynamics: options.token_url")
     if not token_url:
         if not tenant:
             raise ConfigError("dynamics: credentials need tenant_id (or options.token_url)")
@@ -56,7 +49,7 @@ def token_settings(
     return _http_url(token_url, "options.token_url"), scope
 
 
-class TokenSource:
+class TokenSource(TokenCache):
     """Hands out a bearer token; thread-safe; one token request at a time."""
 
     def __init__(
@@ -78,47 +71,21 @@ class TokenSource:
         }
         self._token_url = token_url
         self._post_form = post_form
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token = ""
-        self._expires_at = 0.0
-        self._margin = REFRESH_MARGIN
+        super().__init__(self._request, clock=clock, max_margin=REFRESH_MARGIN, margin_share=0.25)
 
-    def token(self) -> str:
-        with self._lock:
-            if self._token and self._clock() < self._expires_at - self._margin:
-                return self._token
-        return self.refresh(stale=self._token)
-
-    def refresh(self, stale: str) -> str:
-        """A new token, unless another thread already replaced ``stale`` with a fresh one."""
-        with self._lock:
-            fresh = self._clock() < self._expires_at - self._margin
-            if self._token and self._token != stale and fresh:
-                return self._token
-            response = self._post_form(self._token_url, self._form)
-            body = _json(response)
-            if response.status_code >= 300:
-                raise _token_error(response, body)
-            token = body.get("access_token")
-            expires_in = seconds(str(body.get("expires_in", "")))
-            if not isinstance(token, str) or not token or expires_in is None:
-                raise PermanentError(
-                    "dynamics: the token endpoint answered without access_token/expires_in",
-                    code="BAD_TOKEN_RESPONSE",
-                )
-            self._token = token
-            self._expires_at = self._clock() + expires_in
-            self._margin = min(REFRESH_MARGIN, expires_in / 4)
-            return token
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+    def _request(self) -> Issued:
+        response = self._post_form(self._token_url, self._form)
+        body = body_of(response)
+        if response.status_code >= 300:
+            raise _token_error(response, body)
+        token = body.get("access_token")
+        expires_in = seconds(str(body.get("expires_in", "")))
+        if not isinstance(token, str) or not token or expires_in is None:
+            raise PermanentError(
+                "dynamics: the token endpoint answered without access_token/expires_in",
+                code="BAD_TOKEN_RESPONSE",
+            )
+        return Issued(token, expires_in)
 
 
 def _token_error(response: requests.Response, body: dict[str, Any]) -> Exception:

@@ -10,40 +10,32 @@ counts once against the 6000-requests-per-5-minutes limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
-from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.batching import chunks, in_halves, in_parts, partition
 from providers.dynamics import multipart
 from providers.dynamics.auth import TokenSource, token_settings
 from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
 from providers.dynamics.odata import key_literal
 from providers.dynamics.operations import Planned, Table, plan, result
 from providers.dynamics.responses import classify, describe, error_of, failure, raise_for_call
-from syncsvc.errors import AuthExpired, ConfigError, PermanentError, RetryableError, SyncError
-
-T = TypeVar("T")
-KNOWN_OPTIONS = frozenset({"token_url", "scope", "logical_names"})
-"""``token_url``/``scope`` for the token request; ``logical_names`` maps extra entity sets to
-their tables (``{"new_projects": "new_project"}``)."""
+from providers.oauth import call_with_refresh, unauthorized
+from syncsvc.errors import ConfigError, PermanentError, RetryableError
 
 
 class DynamicsClient(ProviderClient):
-    def __init__(
-        self,
-        connection: ConnectionInfo,
-        session: requests.Session | None = None,
-        timeouts: HttpTimeouts | None = None,
-        throttle: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(connection, session, timeouts, throttle)
-        unknown = set(connection.options) - KNOWN_OPTIONS
-        if unknown:
-            known = ", ".join(sorted(KNOWN_OPTIONS))
-            raise ConfigError(f"dynamics: unknown option(s) {sorted(unknown)} (known: {known})")
+    OPTIONS = frozenset({"token_url", "scope", "logical_names"})
+    """``token_url``/``scope`` for the token request; ``logical_names`` maps extra entity sets to
+    their tables (``{"new_projects": "new_project"}``)."""
+
+    def setup(self) -> None:
+        connection = self.connection
         self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
         self.api = urlparse(connection.base_url).path.rstrip("/") + API_PATH
         extra = connection.options.get("logical_names") or {}
@@ -56,35 +48,24 @@ class DynamicsClient(ProviderClient):
         self.auth = TokenSource(connection.credentials, token_url, scope, self._post_form)
 
     # transport ---------------------------------------------------------------------------
-    def url(self, path: str) -> str:
-        """API paths hang off the base URL; the token endpoint is an absolute URL elsewhere."""
-        return path if path.startswith(("https://", "http://")) else super().url(path)
-
     def _post_form(self, url: str, form: dict[str, str]) -> requests.Response:
-        return self.send("POST", url, data=form, headers={"Accept": "application/json"})
+        """Entra ID is another host: its requests do not count against Dataverse's limits."""
+        return self.post_token(url, data=form, headers={"Accept": "application/json"})
 
     def call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> requests.Response:
         """One authenticated call; a 401 mints a new token and repeats the call once."""
-        token = self.auth.token()
-        response = self._send_authed(token, method, path, headers, kwargs)
-        if response.status_code == 401:
-            response = self._send_authed(
-                self.auth.refresh(stale=token), method, path, headers, kwargs
-            )
-            if response.status_code == 401:
-                code, message = error_of(response.content)
-                raise AuthExpired(describe(401, code, message or "token refused twice"))
-        return response
+        send = partial(self._send_authed, method, path, headers, kwargs)
+        return call_with_refresh(self.auth, send, unauthorized, _refused_twice)
 
     def _send_authed(
         self,
-        token: str,
         method: str,
         path: str,
         headers: dict[str, str] | None,
         kwargs: dict[str, Any],
+        token: str,
     ) -> requests.Response:
         merged = {**ODATA_HEADERS, "Authorization": f"Bearer {token}", **(headers or {})}
         return self.send(method, path, headers=merged, **kwargs)
@@ -104,18 +85,11 @@ class DynamicsClient(ProviderClient):
         if op not in OPS:
             raise PermanentError(f"dynamics: unknown op {op!r}", code="UNKNOWN_OP")
         table = self.table(object_name)
-        done: list[PushResult] = []
-        planned: list[Planned] = []
-        for item in items:
-            step = plan(table, op, item)
-            if isinstance(step, PushResult):
-                done.append(step)
-            else:
-                planned.append(step)
-        size = self.batch_size
-        chunks = [planned[i : i + size] for i in range(0, len(planned), size)]
-        return done + _in_parts(
-            chunks, lambda chunk: self._batch(table, chunk), lambda chunk: (p.item for p in chunk)
+        planned, done = partition(plan(table, op, item) for item in items)
+        return done + in_parts(
+            chunks(planned, self.batch_size),
+            partial(self._batch, table),
+            lambda chunk: (p.item for p in chunk),
         )
 
     def _batch(self, table: Table, chunk: list[Planned]) -> list[PushResult]:
@@ -152,12 +126,7 @@ class DynamicsClient(ProviderClient):
             fields = chunk[0].item.payload.keys() if isinstance(chunk[0].item.payload, dict) else ()
             error = classify(400, code, message, fields=fields)
             return [PushResult(chunk[0].item.outbox_id, error=error)]
-        half = len(chunk) // 2
-        return _in_parts(
-            [chunk[:half], chunk[half:]],
-            lambda part: self._batch(table, part),
-            lambda part: (p.item for p in part),
-        )
+        return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
 
     # fields ------------------------------------------------------------------------------
     def list_fields(self, object_name: str) -> set[str]:
@@ -178,21 +147,6 @@ class DynamicsClient(ProviderClient):
         }
 
 
-def _in_parts(
-    parts: Sequence[T],
-    send: Callable[[T], list[PushResult]],
-    items_of: Callable[[T], Iterable[PushItem]],
-) -> list[PushResult]:
-    """Send parts in turn. A failure after some part went through is reported per item for the
-    parts not sent, so the results already in hand are not thrown away."""
-    results: list[PushResult] = []
-    for number, part in enumerate(parts):
-        try:
-            results.extend(send(part))
-        except SyncError as exc:
-            if not results:
-                raise
-            for rest in parts[number:]:
-                results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
-            break
-    return results
+def _refused_twice(response: requests.Response) -> str:
+    code, message = error_of(response.content)
+    return describe(401, code, message or "token refused twice")

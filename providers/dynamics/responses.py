@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
 
+from providers.answers import seconds
 from syncsvc.errors import PermanentError, RateLimited, RetryableError, SyncError
 
 DEFAULT_RETRY_AFTER = 5.0
@@ -50,14 +50,6 @@ def field_in(message: str, names: Iterable[str]) -> str | None:
         if candidate.lower() in wanted:
             return wanted[candidate.lower()]
     return None
-
-
-def seconds(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def describe(status: int, code: str, message: str) -> str:

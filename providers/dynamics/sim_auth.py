@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
 
 DEFAULT_CLIENTS = {"demo-client": {"secret": "demo-secret", "tenant_id": "demo-tenant"}}
 DEFAULT_TTL = 3599.0
@@ -25,13 +26,6 @@ DEFAULT_TTL = 3599.0
 class Refusal:
     status: int
     headers: dict[str, str]
-
-
-@dataclass
-class _Issued:
-    client_id: str
-    tenant: str
-    expires_at: float
 
 
 def _entra_error(status: int, error: str, number: int, text: str) -> tuple[int, dict[str, Any]]:
@@ -54,19 +48,12 @@ def _entra_error(status: int, error: str, number: int, text: str) -> tuple[int, 
 
 class SimAuth:
     def __init__(self, options: Mapping[str, Any]) -> None:
-        clients = options.get("clients", DEFAULT_CLIENTS)
-        self.clients = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in clients.items()}
-        self.token_ttl = float(options.get("token_ttl", DEFAULT_TTL))
-        self.issued: dict[str, _Issued] = {}
+        self.clients = oauth_clients(options, "clients", DEFAULT_CLIENTS)
+        self.tokens = TokenIssuer(float(options.get("token_ttl", DEFAULT_TTL)))
         self.counts = {"tokens_issued": 0, "auth_expired": 0, "auth_invalid": 0}
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        if "token_ttl" in options:
-            self.token_ttl = float(options["token_ttl"])
-        if options.get("expire_tokens"):
-            now = time.monotonic()
-            for issued in self.issued.values():
-                issued.expires_at = min(issued.expires_at, now)
+        self.tokens.configure(options)
 
     def reset_counts(self) -> None:
         self.counts = dict.fromkeys(self.counts, 0)
@@ -92,7 +79,7 @@ class SimAuth:
                 f"Application with identifier '{client_id}' was not found in the directory "
                 f"'{tenant}'.",
             )  # fmt: skip
-        if not secrets.compare_digest(client.get("secret", ""), form.get("client_secret", "")):
+        if not secret_matches(client, form.get("client_secret", "")):
             return _entra_error(
                 401, "invalid_client", 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is "
@@ -113,9 +100,8 @@ class SimAuth:
                 "(application ID URI).",
             )  # fmt: skip
         token = "sim-" + secrets.token_urlsafe(24)
-        self.issued[token] = _Issued(client_id, tenant, time.monotonic() + self.token_ttl)
+        ttl = self.tokens.issue(token, client_id, tenant)
         self.counts["tokens_issued"] += 1
-        ttl = int(self.token_ttl) if self.token_ttl.is_integer() else self.token_ttl
         return 200, {
             "token_type": "Bearer", "expires_in": ttl, "ext_expires_in": ttl,
             "access_token": token,
@@ -124,7 +110,7 @@ class SimAuth:
     def authenticate(self, authorization: str | None, resource: str) -> str | Refusal:
         """The caller (the application user) or the 401 to send."""
         scheme, _, token = (authorization or "").partition(" ")
-        issued = self.issued.get(token.strip()) if scheme.lower() == "bearer" else None
+        issued = self.tokens.find(token.strip()) if scheme.lower() == "bearer" else None
         tenant = issued.tenant if issued else next(iter(self.clients.values()), {}).get(
             "tenant_id", "common")  # fmt: skip
         challenge = (
@@ -134,7 +120,7 @@ class SimAuth:
         if issued is None:
             self.counts["auth_invalid"] += 1
             return Refusal(401, {"WWW-Authenticate": f"Bearer {challenge}"})
-        if time.monotonic() >= issued.expires_at:
+        if issued.overdue() >= 0:
             self.counts["auth_expired"] += 1
             error = 'error="invalid_token", error_description="The access token is expired"'
             return Refusal(401, {"WWW-Authenticate": f"Bearer {error}, {challenge}"})

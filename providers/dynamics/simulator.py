@@ -30,7 +30,6 @@ from providers.dynamics.sim_limits import REQUESTS_CODE, Limits, Throttle, reque
 from providers.dynamics.sim_schema import TABLES
 from providers.dynamics.sim_store import TableStore
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
-from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
@@ -44,12 +43,11 @@ ERROR_CODES = {400: "0x80048d19", 401: "0x8005f101", 404: "0x8006088a", 405: "0x
 
 class DynamicsSim(SimApp):
     name = "dynamics"
+    known_options = OPTIONS
+    runtime_options = RUNTIME_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"dynamics simulator: unknown option(s) {sorted(unknown)}")
         self.auth = SimAuth(self.options)
         self.limits = Limits(self.options)
         self.versions = itertools.count(1000)
@@ -160,10 +158,7 @@ class DynamicsSim(SimApp):
         self.auth.reset_counts()
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - RUNTIME_OPTIONS
-        if unknown:
-            raise ValueError(f"dynamics simulator: cannot change {sorted(unknown)} at run time")
-        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        super().configure(options)
         self.auth.configure(options)
         self.limits.configure(options)
         if "enforce_required" in options:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -17,7 +16,7 @@ from typing import Any
 
 from providers.base import Transformer
 from providers.dynamics.defaults import KEY_ATTRIBUTE
-from syncsvc.errors import PermanentError
+from providers.values import is_multi, json_number, utc_timestamp
 
 INDUSTRY_CODES = {
     "software": 6,  # Business Services
@@ -81,37 +80,21 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _number(value: float | Decimal, name: str) -> int | float:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise PermanentError(f"dynamics: {name} is {value}, not a number", name, "NAN")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if not math.isfinite(value):
-        raise PermanentError(f"dynamics: {name} is {value}, not a number", name, "NAN")
-    return value
-
-
-def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def dataverse_value(value: Any, name: str = "value") -> Any:
     """One column value as the Web API takes it in JSON."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float | Decimal):
-        return _number(value, name)
+        return json_number(value, name, "dynamics")
     if isinstance(value, dt.datetime):
-        return _datetime(value)
+        return utc_timestamp(value, "seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Mapping):
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+    if is_multi(value):
         return ",".join(str(dataverse_value(v, name)) for v in value)  # multi-select choices
     return str(value)
 

@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from providers.base import (
-    OPS,
-    ConnectionInfo,
-    HttpTimeouts,
-    ProviderClient,
-    PushItem,
-    PushResult,
-)
+from providers.answers import body_of
+from providers.archive import delete_targets
+from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
-from providers.hubspot.responses import (
-    body_of,
-    category,
-    describe,
-    error_code,
-    error_field,
-    raise_for_call,
-)
+from providers.hubspot.responses import category, describe, error_code, error_field, raise_for_call
 from providers.hubspot.results import match
-from syncsvc.errors import AuthExpired, PermanentError, SyncError
+from providers.oauth import call_with_refresh
+from syncsvc.errors import PermanentError
 
 Pair = tuple[PushItem, dict[str, Any]]
 """An item and the batch input built from it."""
-T = TypeVar("T")
 
 
 def objects_path(object_name: str, *rest: str) -> str:
     return "/".join(("/crm/v3/objects", quote(object_name, safe=""), *rest))
 
 
-def _input_key(entry: dict[str, Any]) -> tuple[str, str] | None:
+def _input_key(pair: Pair) -> tuple[str, str] | None:
+    entry = pair[1]
     if "id" not in entry:
         return None
     return (str(entry.get("idProperty") or "hs_object_id"), str(entry["id"]).strip().lower())
@@ -46,34 +37,13 @@ def _input_key(entry: dict[str, Any]) -> tuple[str, str] | None:
 
 def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
     """Chunks of at most ``size``; one record id appears at most once per chunk."""
-    chunks: list[list[Pair]] = []
-    keys: list[set[tuple[str, str]]] = []
-    for pair in pairs:
-        key = _input_key(pair[1])
-        for chunk, seen in zip(chunks, keys, strict=True):
-            if len(chunk) < size and (key is None or key not in seen):
-                break
-        else:
-            chunk, seen = [], set()
-            chunks.append(chunk)
-            keys.append(seen)
-        chunk.append(pair)
-        if key is not None:
-            seen.add(key)
-    return chunks
+    return unique_chunks(pairs, size, _input_key)
 
 
 class HubSpotClient(ProviderClient):
-    def __init__(
-        self,
-        connection: ConnectionInfo,
-        session: requests.Session | None = None,
-        timeouts: HttpTimeouts | None = None,
-        throttle: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(connection, session, timeouts, throttle)
-        self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
-        self.auth = TokenSource(connection.credentials, self._post_form)
+    def setup(self) -> None:
+        self.batch_size = max(1, min(self.connection.batch_size, MAX_BATCH))
+        self.auth = TokenSource(self.connection.credentials, self._post_form)
 
     # transport ---------------------------------------------------------------------------
     def _post_form(self, path: str, form: dict[str, str]) -> requests.Response:
@@ -84,17 +54,13 @@ class HubSpotClient(ProviderClient):
 
         An OAuth token the API calls expired is refreshed and the call repeated once.
         """
-        token = self.auth.token()
-        response = self._send_authed(token, method, path, body)
-        if response.status_code == 401 and self.auth.refreshable and _expired(response):
-            response = self._send_authed(self.auth.refresh(stale=token), method, path, body)
-            if response.status_code == 401 and _expired(response):
-                raise AuthExpired(describe(response))
+        send = partial(self._send_authed, method, path, body)
+        response = call_with_refresh(self.auth, send, _expired, describe)
         if response.status_code in (401, 403, 429) or response.status_code >= 500:
             raise_for_call(response)
         return response
 
-    def _send_authed(self, token: str, method: str, path: str, body: Any) -> requests.Response:
+    def _send_authed(self, method: str, path: str, body: Any, token: str) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if body is None:
             return self.send(method, path, headers=headers)
@@ -106,18 +72,12 @@ class HubSpotClient(ProviderClient):
             raise PermanentError(f"hubspot: unknown op {op!r}", code="UNKNOWN_OP")
         if op == "archive":
             return self._archive(object_name, items)
-        pairs: list[Pair] = []
-        refused: list[PushResult] = []
-        for item in items:
-            entry = _batch_input(op, item)
-            if isinstance(entry, PushResult):
-                refused.append(entry)
-            else:
-                pairs.append((item, entry))
-        chunks = chunk_pairs(pairs, self.batch_size)
+        pairs, refused = partition(_batch_input(op, item) for item in items)
         path = objects_path(object_name, "batch", op)
-        return refused + self._in_parts(
-            chunks, lambda chunk: self._write(path, op, chunk), lambda chunk: [p[0] for p in chunk]
+        return refused + in_parts(
+            chunk_pairs(pairs, self.batch_size),
+            partial(self._write, path, op),
+            lambda chunk: [p[0] for p in chunk],
         )
 
     def _write(self, path: str, op: str, pairs: list[Pair]) -> list[PushResult]:
@@ -153,60 +113,20 @@ class HubSpotClient(ProviderClient):
                 rest = [p for p in pairs if p[0].outbox_id not in hit_ids]
                 failed = [PushResult(item.outbox_id, error=error) for item, _ in hit]
                 return failed + (self._write(path, op, rest) if rest else [])
-        half = len(pairs) // 2
-        return self._in_parts(
-            [pairs[:half], pairs[half:]],
-            lambda part: self._write(path, op, part),
-            lambda part: [p[0] for p in part],
-        )
-
-    @staticmethod
-    def _in_parts(
-        parts: Sequence[T],
-        send: Callable[[T], list[PushResult]],
-        items_of: Callable[[T], Iterable[PushItem]],
-    ) -> list[PushResult]:
-        """Send parts in turn. A failure after some part went through is reported per item
-        for the parts not sent, so the results already in hand are not thrown away."""
-        results: list[PushResult] = []
-        for number, part in enumerate(parts):
-            try:
-                results.extend(send(part))
-            except SyncError as exc:
-                if not results:
-                    raise
-                for rest in parts[number:]:
-                    results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
-                break
-        return results
+        return in_halves(pairs, partial(self._write, path, op), lambda p: p[0])
 
     # archive -----------------------------------------------------------------------------
     def _archive(self, object_name: str, items: Sequence[PushItem]) -> list[PushResult]:
-        nothing_to_do: list[PushResult] = []
-        targets: list[tuple[PushItem, str]] = []
-        lookup: list[PushItem] = []
-        for item in items:
-            if item.external_id:
-                targets.append((item, str(item.external_id)))
-            elif item.id_property and item.id_value:
-                lookup.append(item)
-            else:
-                nothing_to_do.append(PushResult(item.outbox_id))
-        found = self._resolve(object_name, lookup)
-        for item in lookup:
-            if item.outbox_id in found:
-                targets.append((item, found[item.outbox_id]))
-            else:
-                nothing_to_do.append(PushResult(item.outbox_id))
+        targets, nothing_to_do = delete_targets(items, partial(self._resolve, object_name))
         path = objects_path(object_name, "batch", "archive")
-        chunks = [targets[i : i + self.batch_size] for i in range(0, len(targets), self.batch_size)]
 
         def send(chunk: list[tuple[PushItem, str]]) -> list[PushResult]:
             ids = list(dict.fromkeys(hubspot_id for _, hubspot_id in chunk))
             raise_for_call(self.call("POST", path, {"inputs": [{"id": i} for i in ids]}))
             return [PushResult(item.outbox_id, external_id=hid) for item, hid in chunk]
 
-        return nothing_to_do + self._in_parts(chunks, send, lambda c: [item for item, _ in c])
+        parts = chunks(targets, self.batch_size)
+        return nothing_to_do + in_parts(parts, send, lambda c: [item for item, _ in c])
 
     def _resolve(self, object_name: str, items: Sequence[PushItem]) -> dict[int, str]:
         """HubSpot ids of records known only by a unique property value (absent ones left out)."""
@@ -216,8 +136,7 @@ class HubSpotClient(ProviderClient):
         found: dict[int, str] = {}
         path = objects_path(object_name, "batch", "read")
         for prop, group in by_property.items():
-            for start in range(0, len(group), self.batch_size):
-                chunk = group[start : start + self.batch_size]
+            for chunk in chunks(group, self.batch_size):
                 values = list(dict.fromkeys(str(item.id_value) for item in chunk))
                 response = self.call(
                     "POST",
@@ -253,11 +172,11 @@ class HubSpotClient(ProviderClient):
 
 
 def _expired(response: requests.Response) -> bool:
-    return category(body_of(response)) == "EXPIRED_AUTHENTICATION"
+    return response.status_code == 401 and category(body_of(response)) == "EXPIRED_AUTHENTICATION"
 
 
-def _batch_input(op: str, item: PushItem) -> dict[str, Any] | PushResult:
-    """The batch input for ``item``, or a failed result when it cannot be sent."""
+def _batch_input(op: str, item: PushItem) -> Pair | PushResult:
+    """``item`` with its batch input, or a failed result when it cannot be sent."""
     properties = item.payload
     if not isinstance(properties, dict):
         error = PermanentError("hubspot: payload is not a property map", code="BAD_PAYLOAD")
@@ -265,14 +184,14 @@ def _batch_input(op: str, item: PushItem) -> dict[str, Any] | PushResult:
     entry: dict[str, Any] = {"properties": properties, "objectWriteTraceId": str(item.outbox_id)}
     if op == "create":
         entry["associations"] = []
-        return entry
+        return item, entry
     if op == "update" and item.external_id:
         entry["id"] = str(item.external_id)
-        return entry
+        return item, entry
     if item.id_property and item.id_value not in (None, ""):
         entry["id"] = str(item.id_value)
         entry["idProperty"] = item.id_property
-        return entry
+        return item, entry
     error = PermanentError(
         f"hubspot: {op} needs a value for the unique property {item.id_property!r}",
         field=item.id_property,

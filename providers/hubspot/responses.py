@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import requests
 
+from providers.answers import body_of, seconds
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 
 DEFAULT_RETRY_AFTER = 10.0
@@ -15,15 +15,6 @@ DAILY_RETRY_AFTER = 3600.0
 """A DAILY 429 lasts until midnight in the account's time zone (unknown here): look hourly."""
 
 _FIELD_CONTEXT_KEYS = ("propertyName", "propertyNames", "property", "name")
-
-
-def body_of(response: requests.Response) -> dict[str, Any]:
-    """The JSON object in ``response``, or ``{}`` when there is none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def category(body: dict[str, Any]) -> str:
@@ -78,23 +69,15 @@ def describe(response: requests.Response, body: dict[str, Any] | None = None) ->
     return f"hubspot: {label}: {message}"
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
-
-
 def rate_limited(response: requests.Response) -> RateLimited:
     """A ``RateLimited`` for a 429: Retry-After, else the window length, else 10 s."""
     body = body_of(response)
     daily = body.get("policyName") == "DAILY"
-    retry_after = _seconds(response.headers.get("Retry-After"))
+    retry_after = seconds(response.headers.get("Retry-After"))
     if retry_after is None and daily:
         retry_after = DAILY_RETRY_AFTER
     if retry_after is None:
-        interval_ms = _seconds(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        interval_ms = seconds(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         retry_after = interval_ms / 1000 if interval_ms else DEFAULT_RETRY_AFTER
     return RateLimited(describe(response, body), retry_after=retry_after, daily=daily)
 
@@ -107,6 +90,6 @@ def raise_for_call(response: requests.Response) -> None:
     if status == 429:
         raise rate_limited(response)
     if status >= 500:
-        raise RetryableError(describe(response), _seconds(response.headers.get("Retry-After")))
+        raise RetryableError(describe(response), seconds(response.headers.get("Retry-After")))
     body = body_of(response)
     raise PermanentError(describe(response, body), field=error_field(body), code=error_code(body))

@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
+from providers.simulation.tokens import Caller, TokenIssuer, oauth_clients, secret_matches
 
-DEFAULT_OAUTH_CLIENTS = {
-    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
-}
 NO_CREDENTIALS = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -28,14 +25,6 @@ def _app_id(caller: Caller | None) -> str:
 
 
 @dataclass
-class Caller:
-    """An authenticated caller: the account/app whose limits a request counts against."""
-
-    principal: str
-    oauth: bool
-
-
-@dataclass
 class Refusal:
     status: int
     category: str
@@ -44,35 +33,24 @@ class Refusal:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Issued:
-    client_id: str
-    expires_at: float
-
-
 class SimAuth:
     """Bearer tokens and per-caller limits. Not thread-safe: the simulator holds its lock."""
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self.static_tokens = {str(t) for t in options.get("tokens", ["demo-token"])}
-        self.clients: dict[str, dict[str, str]] = {
-            str(k): dict(v) for k, v in options.get("oauth_clients", DEFAULT_OAUTH_CLIENTS).items()
-        }
-        self.token_ttl = float(options.get("token_ttl", 1800))
+        self.tokens = TokenIssuer(
+            float(options.get("token_ttl", 1800)), options.get("tokens", ["demo-token"])
+        )
+        self.clients = oauth_clients(options)
         self.limit = int(options.get("rate_limit_requests", 100))
         self.seconds = float(options.get("rate_limit_seconds", 10))
         self.daily_limit = int(options.get("daily_limit", 250_000))
         self.send_retry_after = bool(options.get("send_retry_after", False))
-        self.issued: dict[str, _Issued] = {}
         self.windows: dict[str, RollingWindow] = {}
         self.daily: dict[str, int] = {}
         self.counts = {"tokens_issued": 0, "auth_expired": 0, "auth_invalid": 0}
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        if "tokens" in options:
-            self.static_tokens = {str(t) for t in options["tokens"]}
-        if "token_ttl" in options:
-            self.token_ttl = float(options["token_ttl"])
+        self.tokens.configure(options)
         if "rate_limit_requests" in options:
             self.limit = int(options["rate_limit_requests"])
         if "rate_limit_seconds" in options:
@@ -84,14 +62,6 @@ class SimAuth:
         if "rate_limit_requests" in options or "rate_limit_seconds" in options:
             for window in self.windows.values():  # a new limit starts a new measurement
                 window.limit, window.seconds, window.max_seen = self.limit, self.seconds, 0
-        if options.get("expire_tokens"):
-            self.expire_tokens()
-
-    def expire_tokens(self) -> None:
-        """Make every issued OAuth access token expire now (clients must refresh)."""
-        now = time.monotonic()
-        for issued in self.issued.values():
-            issued.expires_at = min(issued.expires_at, now)
 
     def reset_limits(self) -> None:
         self.windows.clear()
@@ -105,15 +75,15 @@ class SimAuth:
         if scheme.lower() != "bearer" or not token:
             self.counts["auth_invalid"] += 1
             return Refusal(401, "INVALID_AUTHENTICATION", NO_CREDENTIALS)
-        if token in self.static_tokens:
+        if token in self.tokens.fixed:
             return Caller("private-app:" + token, oauth=False)
-        issued = self.issued.get(token)
+        issued = self.tokens.find(token)
         if issued is None:
             self.counts["auth_invalid"] += 1
             return Refusal(
                 401, "INVALID_AUTHENTICATION", "The OAuth token used to make this call is invalid."
             )
-        overdue = time.monotonic() - issued.expires_at
+        overdue = issued.overdue()
         if overdue >= 0:
             self.counts["auth_expired"] += 1
             seconds = math.ceil(overdue)
@@ -128,14 +98,13 @@ class SimAuth:
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             return Refusal(400, "BAD_CLIENT_ID", "missing or invalid client_id")
-        if not secrets.compare_digest(client.get("secret", ""), form.get("client_secret", "")):
+        if not secret_matches(client, form.get("client_secret", "")):
             return Refusal(400, "BAD_CLIENT_SECRET", "missing or invalid client_secret")
         if form.get("refresh_token") != client.get("refresh_token"):
             return Refusal(400, "BAD_REFRESH_TOKEN", "missing or unknown refresh token")
         token = "sim-" + secrets.token_urlsafe(24)
-        self.issued[token] = _Issued(form["client_id"], time.monotonic() + self.token_ttl)
+        expires_in = self.tokens.issue(token, form["client_id"])
         self.counts["tokens_issued"] += 1
-        expires_in: float = int(self.token_ttl) if self.token_ttl.is_integer() else self.token_ttl
         return {
             "token_type": "bearer",
             "refresh_token": client["refresh_token"],

@@ -23,7 +23,6 @@ from providers.hubspot.sim_batch import BadBatch, BatchRunner, missing
 from providers.hubspot.sim_schema import DEFAULT_PROPERTIES, check_definition, custom_property
 from providers.hubspot.sim_store import ObjectStore, Record
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
-from syncsvc.errors import ConfigError
 
 OBJECT_TYPES = {
     alias: name
@@ -58,12 +57,11 @@ class UnknownObject(Exception):
 
 class HubSpotSim(SimApp):
     name = "hubspot"
+    known_options = OPTIONS
+    runtime_options = RUNTIME_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"hubspot simulator: unknown option(s) {sorted(unknown)}")
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
         self.stores = self._new_stores()
@@ -286,10 +284,7 @@ class HubSpotSim(SimApp):
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - RUNTIME_OPTIONS
-        if unknown:
-            raise ValueError(f"hubspot simulator: cannot change {sorted(unknown)} at run time")
-        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        super().configure(options)
         self.auth.configure(options)
         if "strict_options" in options:
             for store in self.stores.values():

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
+from providers.values import is_multi, utc_timestamp
 from syncsvc.errors import PermanentError
 
 
@@ -54,12 +55,6 @@ def _number(value: int | float | Decimal, name: str) -> str:
     return format(decimal, "f")
 
 
-def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def hubspot_value(value: Any, name: str = "value") -> str:
     """One property value as HubSpot wants it: a string ("" clears the property)."""
     if value is None:
@@ -71,12 +66,12 @@ def hubspot_value(value: Any, name: str = "value") -> str:
     if isinstance(value, int | float | Decimal):
         return _number(value, name)
     if isinstance(value, dt.datetime):
-        return _datetime(value)
+        return utc_timestamp(value, "milliseconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+    if is_multi(value):
         return ";".join(hubspot_value(v, name) for v in value)
     if isinstance(value, Mapping):
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)

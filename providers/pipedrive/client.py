@@ -10,13 +10,15 @@ id, looked up by key when unknown; a record that was never synced or is already 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import requests
 
-from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.answers import body_of
+from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.batching import in_parts
+from providers.oauth import call_with_refresh, resolve_option, unauthorized
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.defaults import FIELDS_PATH, KEY_FIELD, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
@@ -27,39 +29,22 @@ from providers.pipedrive.fields import (
     fetch_all,
 )
 from providers.pipedrive.lookup import Finder, SearchWindow, object_path
-from providers.pipedrive.responses import body_of, describe, error_path, raise_for_call
-from syncsvc.config.envref import has_reference, resolve
-from syncsvc.errors import AuthExpired, PermanentError, RetryableError, SyncError
+from providers.pipedrive.responses import describe, error_path, raise_for_call
+from syncsvc.errors import PermanentError, RetryableError
 
 log = logging.getLogger("syncsvc.providers.pipedrive")
 
-KNOWN_OPTIONS = frozenset({"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"})
 ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD", "SEARCH_REFUSED"})
 """Problems of one record (its fields, its key); any other error is the whole call's."""
 
 
-def _resolved(url: str) -> str:
-    """``${VAR:-default}`` left in ``options.token_url`` (the config loader resolves base_url
-    and credentials only), resolved from this process's environment."""
-    return str(resolve(url, os.environ, "options.token_url")) if has_reference(url) else url
-
-
 class PipedriveClient(ProviderClient):
-    def __init__(
-        self,
-        connection: ConnectionInfo,
-        session: requests.Session | None = None,
-        timeouts: HttpTimeouts | None = None,
-        throttle: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(connection, session, timeouts, throttle)
+    OPTIONS = frozenset({"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"})
+
+    def setup(self) -> None:
+        connection = self.connection
         options = connection.options or {}
-        unknown = sorted(set(options) - KNOWN_OPTIONS)
-        if unknown:
-            log.warning(
-                "pipedrive connection %s: ignoring unknown options %s", connection.name, unknown
-            )
-        self.token_url = _resolved(str(options.get("token_url") or TOKEN_URL))
+        self.token_url = resolve_option(str(options.get("token_url") or TOKEN_URL))
         self.auth = TokenSource(connection.credentials, self._post_token)
         self.fields = FieldCatalog(lambda o: fetch_all(self._get_json, FIELDS_PATH[o]))
         window = SearchWindow(
@@ -70,17 +55,8 @@ class PipedriveClient(ProviderClient):
 
     # transport ---------------------------------------------------------------------------
     def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
-        """The token endpoint is on another host and outside the API's limits: no throttle."""
-        try:
-            return self.session.post(
-                self.token_url,
-                data=form,
-                auth=basic,
-                headers={"Accept": "application/json"},
-                timeout=self.timeouts.as_tuple(),
-            )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableError(f"pipedrive: cannot reach {self.token_url}: {exc}") from exc
+        headers = {"Accept": "application/json"}
+        return self.post_token(self.token_url, data=form, auth=basic, headers=headers)
 
     def call(
         self,
@@ -92,15 +68,12 @@ class PipedriveClient(ProviderClient):
         """One authenticated call. Raises for 401/429/5xx (and Cloudflare's HTML 403); other
         answers are returned. An OAuth token refused with 401 is refreshed and the call repeated
         once."""
-        headers, token = self.auth.headers()
-        response = self._send_authed(headers, method, path, params, body)
-        if response.status_code == 401 and self.auth.refreshable:
-            fresh = self.auth.refresh(stale=token)
-            response = self._send_authed(
-                {"Authorization": f"Bearer {fresh}"}, method, path, params, body
-            )
-            if response.status_code == 401:
-                raise AuthExpired(describe(response))
+        response = call_with_refresh(
+            self.auth,
+            lambda token: self._send_authed(self.auth.headers(token), method, path, params, body),
+            unauthorized,
+            describe,
+        )
         status = response.status_code
         if status in (401, 429) or status >= 500 or (status == 403 and not body_of(response)):
             raise_for_call(response)
@@ -130,16 +103,7 @@ class PipedriveClient(ProviderClient):
             raise PermanentError(
                 f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
             )
-        results: list[PushResult] = []
-        for index, item in enumerate(items):
-            try:
-                results.append(self._push_one(object_name, op, item))
-            except SyncError as exc:
-                if not results:
-                    raise
-                results.extend(PushResult(i.outbox_id, error=exc) for i in items[index:])
-                break
-        return results
+        return in_parts(items, lambda item: [self._push_one(object_name, op, item)], lambda i: [i])
 
     def _push_one(self, object_name: str, op: str, item: PushItem) -> PushResult:
         if op == "archive":

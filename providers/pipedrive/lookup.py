@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 import requests
 
+from providers.answers import body_of
 from providers.pipedrive.defaults import SEARCH_FIELDS
 from providers.pipedrive.fields import RECHECK_SECONDS, FieldCatalog
-from providers.pipedrive.responses import body_of, describe, raise_for_call
+from providers.pipedrive.responses import describe, raise_for_call
 from syncsvc.errors import PermanentError, RateLimited
 
 SEARCH_PAGE = 100

@@ -4,12 +4,12 @@ call-level failures."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from typing import Any
 
 import requests
 
+from providers.answers import body_of, seconds
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 
 BURST_WINDOW = 2.0
@@ -20,15 +20,6 @@ BLOCKED_RETRY_AFTER = 60.0
 """A non-JSON 403 is Cloudflare blocking a client that kept sending after 429s: back off."""
 
 _VALIDATION_RE = re.compile(r"^\s*(?:Validation failed:\s*)?([A-Za-z_][\w.\[\]]*)\s*:")
-
-
-def body_of(response: requests.Response) -> dict[str, Any]:
-    """The JSON object in ``response``, or ``{}`` when there is none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _code(body: dict[str, Any]) -> str:
@@ -55,14 +46,6 @@ def error_path(body: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
-
-
 def _until_midnight_utc() -> float:
     now = dt.datetime.now(dt.UTC)
     tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -73,7 +56,7 @@ def daily_exhausted(response: requests.Response, body: dict[str, Any]) -> bool:
     """A 429 from the daily token budget (or the old daily POST/PUT allowance): a remaining
     count of 0 in the headers, or an error that says so."""
     for header in ("x-daily-ratelimit-token-remaining", "x-daily-requests-left"):
-        left = _seconds(response.headers.get(header))
+        left = seconds(response.headers.get(header))
         if left is not None and left <= 0:
             return True
     message = str(body.get("error") or "").lower()
@@ -86,9 +69,9 @@ def rate_limited(response: requests.Response) -> RateLimited:
     if daily_exhausted(response, body):
         wait = min(DAILY_RETRY_CAP, max(1.0, _until_midnight_utc()))
         return RateLimited(describe(response, body) + " [daily budget]", wait, daily=True)
-    retry_after = _seconds(response.headers.get("Retry-After"))
+    retry_after = seconds(response.headers.get("Retry-After"))
     if retry_after is None:
-        retry_after = _seconds(response.headers.get("x-ratelimit-reset"))
+        retry_after = seconds(response.headers.get("x-ratelimit-reset"))
     if not retry_after:
         retry_after = BURST_WINDOW
     return RateLimited(describe(response, body), retry_after=retry_after)
@@ -102,7 +85,7 @@ def raise_for_call(response: requests.Response) -> None:
     if status == 429:
         raise rate_limited(response)
     if status >= 500:
-        raise RetryableError(describe(response), _seconds(response.headers.get("Retry-After")))
+        raise RetryableError(describe(response), seconds(response.headers.get("Retry-After")))
     body = body_of(response)
     if status == 403 and not body:
         raise RetryableError(describe(response, body), BLOCKED_RETRY_AFTER)

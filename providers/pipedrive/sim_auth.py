@@ -7,17 +7,14 @@ import base64
 import binascii
 import math
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
+from providers.simulation.tokens import Caller, TokenIssuer, oauth_clients, secret_matches
 
 DEFAULT_API_TOKENS = ("demo-api-token",)
-DEFAULT_OAUTH_CLIENTS = {
-    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
-}
 SCOPE = "base,contacts:full,deals:full,search:read,admin"
 UNAUTHORIZED = "unauthorized access"
 INVALID_TOKEN = "Invalid token: access_token is invalid"  # noqa: S105 - a message
@@ -26,25 +23,11 @@ OVER_BUDGET = "Daily API token budget exceeded"
 
 
 @dataclass
-class Caller:
-    """An authenticated caller; limits count per ``principal`` (per token, as Pipedrive says)."""
-
-    principal: str
-    oauth: bool
-
-
-@dataclass
 class Refusal:
     status: int
     message: str
     headers: dict[str, str] = field(default_factory=dict)
     daily: bool = False
-
-
-@dataclass
-class _Issued:
-    client_id: str
-    expires_at: float
 
 
 def _basic(authorization: str | None) -> tuple[str, str] | None:
@@ -63,15 +46,12 @@ class SimAuth:
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.api_tokens = {str(t) for t in options.get("api_tokens", DEFAULT_API_TOKENS)}
-        self.clients: dict[str, dict[str, str]] = {
-            str(k): dict(v) for k, v in options.get("oauth_clients", DEFAULT_OAUTH_CLIENTS).items()
-        }
-        self.token_ttl = 3600.0
+        self.clients = oauth_clients(options)
+        self.tokens = TokenIssuer(3600.0)
         self.limit, self.seconds = 80, 2.0
         self.search_limit, self.search_seconds = 10, 2.0
         self.daily_budget = 1_000_000
         self.send_retry_after = False
-        self.issued: dict[str, _Issued] = {}
         self.windows: dict[str, RollingWindow] = {}
         self.search_windows: dict[str, RollingWindow] = {}
         self.used_today = 0
@@ -84,7 +64,7 @@ class SimAuth:
     def configure(self, options: Mapping[str, Any]) -> None:
         if "api_tokens" in options:
             self.api_tokens = {str(t) for t in options["api_tokens"]}
-        self.token_ttl = float(options.get("token_ttl", self.token_ttl))
+        self.tokens.configure(options)
         self.limit = int(options.get("rate_limit_requests", self.limit))
         self.seconds = float(options.get("rate_limit_seconds", self.seconds))
         self.search_limit = int(options.get("search_rate_limit_requests", self.search_limit))
@@ -97,10 +77,6 @@ class SimAuth:
         if {"search_rate_limit_requests", "search_rate_limit_seconds"} & options.keys():
             for window in self.search_windows.values():
                 window.limit, window.seconds = self.search_limit, self.search_seconds
-        if options.get("expire_tokens"):
-            now = time.monotonic()
-            for issued in self.issued.values():
-                issued.expires_at = min(issued.expires_at, now)
 
     def reset_limits(self) -> None:
         self.windows.clear()
@@ -122,8 +98,8 @@ class SimAuth:
         if scheme.lower() != "bearer":
             self.counts["auth_invalid"] += 1
             return Refusal(401, UNAUTHORIZED)
-        issued = self.issued.get(bearer.strip())
-        if issued is None or time.monotonic() >= issued.expires_at:
+        issued = self.tokens.find(bearer.strip())
+        if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
             return Refusal(401, INVALID_TOKEN)
         return Caller("oauth:" + issued.client_id, oauth=True)
@@ -139,14 +115,13 @@ class SimAuth:
         if not pair[0] or not pair[1]:
             return "Invalid client: cannot retrieve client credentials"
         client = self.clients.get(pair[0])
-        if client is None or not secrets.compare_digest(client.get("secret", ""), pair[1]):
+        if client is None or not secret_matches(client, pair[1]):
             return "Invalid client: client is invalid"
         if form.get("refresh_token") != client.get("refresh_token"):
             return "Invalid grant: refresh_token is invalid"
         token = f"{secrets.randbelow(10**8)}:{secrets.randbelow(10**8)}:" + secrets.token_hex(20)
-        self.issued[token] = _Issued(pair[0], time.monotonic() + self.token_ttl)
+        ttl = self.tokens.issue(token, pair[0])
         self.counts["tokens_issued"] += 1
-        ttl: float = int(self.token_ttl) if self.token_ttl.is_integer() else self.token_ttl
         return {
             "access_token": token,
             "token_type": "Bearer",

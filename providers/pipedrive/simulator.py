@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.pipedrive.sim_auth import Caller, Refusal, SimAuth
+from providers.pipedrive.sim_auth import Refusal, SimAuth
 from providers.pipedrive.sim_checks import Invalid, check_body
 from providers.pipedrive.sim_fields import FieldSet, new_field_sets
 from providers.pipedrive.sim_http import add_field, error, invalid, list_fields, ok, page
 from providers.pipedrive.sim_store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
-from syncsvc.errors import ConfigError
+from providers.simulation.tokens import Caller
 
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
@@ -44,12 +44,11 @@ COST = {"get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 2
 
 class PipedriveSim(SimApp):
     name = "pipedrive"
+    known_options = OPTIONS
+    runtime_options = RUNTIME_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"pipedrive simulator: unknown option(s) {sorted(unknown)}")
         self.auth = SimAuth(self.options)
         self.field_sets: dict[str, FieldSet] = {}
         self.stores: dict[str, ObjectStore] = {}
@@ -249,10 +248,7 @@ class PipedriveSim(SimApp):
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - RUNTIME_OPTIONS
-        if unknown:
-            raise ValueError(f"pipedrive simulator: cannot change {sorted(unknown)} at run time")
-        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        super().configure(options)
         self.auth.configure(options)
 
     def extra_stats(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ dates as ``YYYY-MM-DD`` and timestamps as RFC 3339 in UTC.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -18,6 +17,7 @@ from typing import Any
 
 from providers.base import Transformer
 from providers.pipedrive.defaults import KEY_FIELD, NUMERIC_FIELDS
+from providers.values import is_multi, json_number, utc_timestamp
 from syncsvc.errors import PermanentError
 
 
@@ -73,22 +73,16 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _finite(value: float, name: str) -> float:
-    if not math.isfinite(value):
-        raise PermanentError(f"pipedrive: {name} is {value}, not a number", field=name, code="NAN")
-    return value
-
-
 def _number(value: Any, name: str) -> int | float:
     """A JSON number for ``value`` (v2 refuses numeric strings)."""
     if isinstance(value, bool):
         raise PermanentError(f"pipedrive: {name} must be a number", field=name, code="NOT_NUMBER")
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        return _finite(value, name)
+    if isinstance(value, float | Decimal):
+        return json_number(value, name, "pipedrive")
     try:
-        decimal = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        decimal = Decimal(str(value).strip())
     except InvalidOperation:
         raise PermanentError(
             f"pipedrive: {name} is {str(value)[:50]!r}, not a number", field=name, code="NOT_NUMBER"
@@ -102,21 +96,17 @@ def pipedrive_value(value: Any, name: str = "value") -> Any:
     """One value as JSON Pipedrive v2 accepts."""
     if value is None or isinstance(value, str | bool | int):
         return value
-    if isinstance(value, float):
-        return _finite(value, name)
-    if isinstance(value, Decimal):
-        return _number(value, name)
+    if isinstance(value, float | Decimal):
+        return json_number(value, name, "pipedrive")
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return utc_timestamp(value, "seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Mapping):
         return {str(k): pipedrive_value(v, name) for k, v in value.items()}
-    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+    if is_multi(value):
         return [pipedrive_value(v, name) for v in value]
     return str(value)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
 from providers.base import PushItem, PushResult
+from providers.batching import in_halves, in_parts, unique_chunks
 from providers.salesforce.responses import (
     body_of,
     describe,
@@ -25,7 +26,6 @@ from providers.salesforce.responses import (
 )
 from syncsvc.errors import PermanentError, RetryableError, SyncError
 
-T = TypeVar("T")
 Send = Callable[[str, str, bytes], requests.Response]
 """``(method, path, body) -> response`` through the authenticated transport."""
 
@@ -76,40 +76,7 @@ def entry(item: PushItem, record: dict[str, Any], key: str | None) -> Entry | Pu
 def chunk(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
     """Chunks of at most ``size``; a key at most once per chunk (Salesforce fails every record
     that shares an external id within one request)."""
-    chunks: list[list[Entry]] = []
-    keys: list[set[str]] = []
-    for one in entries:
-        for part, seen in zip(chunks, keys, strict=True):
-            if len(part) < size and (one.key is None or one.key not in seen):
-                break
-        else:
-            part, seen = [], set()
-            chunks.append(part)
-            keys.append(seen)
-        part.append(one)
-        if one.key is not None:
-            seen.add(one.key)
-    return chunks
-
-
-def in_parts(
-    parts: Sequence[T],
-    send: Callable[[T], list[PushResult]],
-    items_of: Callable[[T], Iterable[PushItem]],
-) -> list[PushResult]:
-    """Send parts in turn. A failure after some part went through is reported per item for the
-    parts not sent, so the results already in hand are kept."""
-    results: list[PushResult] = []
-    for number, part in enumerate(parts):
-        try:
-            results.extend(send(part))
-        except SyncError as exc:
-            if not results:
-                raise
-            for rest in parts[number:]:
-                results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
-            break
-    return results
+    return unique_chunks(entries, size, lambda one: one.key)
 
 
 def _items(entries: Iterable[Entry]) -> list[PushItem]:
@@ -179,8 +146,7 @@ class CollectionWriter:
             errors = top_errors(answer)
             bad = [(entries[0], field_of(errors[0]) if errors else None)]
         if not bad:
-            half = len(entries) // 2
-            return in_parts([entries[:half], entries[half:]], self._write, _items)
+            return in_halves(entries, self._write, lambda one: one.item)
         failed = [
             PushResult(e.item.outbox_id, error=PermanentError(describe(response, answer), f, code))
             for e, f in bad

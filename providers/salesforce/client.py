@@ -7,15 +7,18 @@ through ``DELETE /composite/sobjects?ids=``. Records known only by our key are f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlparse
 
 import requests
 
-from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.batching import chunks, in_parts
+from providers.oauth import call_with_refresh, unauthorized
 from providers.salesforce.auth import TokenSource
-from providers.salesforce.batches import CollectionWriter, Entry, entry, in_parts
+from providers.salesforce.batches import CollectionWriter, Entry, entry
 from providers.salesforce.defaults import API_VERSION, KEY_FIELD, MAX_BATCH, api_path
 from providers.salesforce.lookup import KeyLookup, identifier
 from providers.salesforce.responses import (
@@ -27,7 +30,7 @@ from providers.salesforce.responses import (
     raise_for_call,
     record_error,
 )
-from syncsvc.errors import AuthExpired, PermanentError, RetryableError, SyncError
+from syncsvc.errors import PermanentError, RetryableError, SyncError
 
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 """A base URL on these hosts means: call the ``instance_url`` the token answer names."""
@@ -38,14 +41,10 @@ def _sobject(name: str) -> str:
 
 
 class SalesforceClient(ProviderClient):
-    def __init__(
-        self,
-        connection: ConnectionInfo,
-        session: requests.Session | None = None,
-        timeouts: HttpTimeouts | None = None,
-        throttle: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(connection, session, timeouts, throttle)
+    OPTIONS = frozenset({"api_version", "token_url", "session_timeout", "use_instance_url"})
+
+    def setup(self) -> None:
+        connection = self.connection
         options = connection.options
         self.api = api_path(str(options.get("api_version") or API_VERSION))
         self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
@@ -68,20 +67,13 @@ class SalesforceClient(ProviderClient):
         """The token endpoint lives on another host and does not count as an API call."""
         if url.startswith("/"):
             url = self.connection.base_url.rstrip("/") + url
-        try:
-            return self.session.post(url, data=form, timeout=self.timeouts.as_tuple())
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableError(f"salesforce: token endpoint {url} unreachable: {exc}") from exc
+        return self.post_token(url, data=form)
 
     def call(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
         """One authenticated call. Raises for 401/403/5xx; other answers are returned. A session
         Salesforce calls invalid is refreshed and the call repeated once."""
-        token = self.auth.token()
-        response = self._send_authed(token, method, path, body)
-        if response.status_code == 401 and self.auth.refreshable:
-            response = self._send_authed(self.auth.refresh(stale=token), method, path, body)
-            if response.status_code == 401:
-                raise AuthExpired(describe(response))
+        send = partial(self._send_authed, method, path, body)
+        response = call_with_refresh(self.auth, send, unauthorized, describe)
         usage = limit_info(response)
         if usage is not None:
             self.api_usage = usage
@@ -90,7 +82,7 @@ class SalesforceClient(ProviderClient):
         return response
 
     def _send_authed(
-        self, token: str, method: str, path: str, body: bytes | None
+        self, method: str, path: str, body: bytes | None, token: str
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if body is None:
@@ -181,8 +173,8 @@ class SalesforceClient(ProviderClient):
     # archive -----------------------------------------------------------------------------
     def _archive(self, object_name: str, items: Sequence[PushItem]) -> list[PushResult]:
         targets, done = self._targets(object_name, items, missing_is_error=False)
-        chunks = [targets[i : i + self.batch_size] for i in range(0, len(targets), self.batch_size)]
-        return done + in_parts(chunks, self._delete, lambda part: [item for item, _ in part])
+        parts = chunks(targets, self.batch_size)
+        return done + in_parts(parts, self._delete, lambda part: [item for item, _ in part])
 
     def _delete(self, part: list[tuple[PushItem, str]]) -> list[PushResult]:
         ids = list(dict.fromkeys(record_id for _, record_id in part))

@@ -6,12 +6,12 @@ sObject Collections answer are ``{"statusCode", "message", "fields"}``.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import requests
 
+from providers.answers import seconds
 from syncsvc.errors import PermanentError, RateLimited, RetryableError, SyncError
 
 DAILY_RETRY_AFTER = 3600.0
@@ -114,14 +114,6 @@ def record_error(errors: Any, default_field: str | None = None) -> SyncError:
     return PermanentError(f"salesforce: {text}", field=field, code=code)
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds > 0 else None
-
-
 def limit_info(response: requests.Response) -> tuple[int, int] | None:
     """``(used, allocation)`` from ``Sforce-Limit-Info: api-usage=n/limit`` (approximate)."""
     match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -148,7 +140,7 @@ def raise_for_call(response: requests.Response, short_wait: float = SHORT_RETRY_
     if code == "REQUEST_LIMIT_EXCEEDED":
         raise rate_limited(response, short_wait)
     if status == 429:  # never sent by Salesforce itself; a proxy in front of it may
-        retry_after = _seconds(response.headers.get("Retry-After")) or short_wait
+        retry_after = seconds(response.headers.get("Retry-After")) or short_wait
         raise RateLimited(describe(response, body), retry_after=retry_after)
     if status >= 500 or code in RETRYABLE_CODES:
         raise RetryableError(describe(response, body))

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
+from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
 
-DEFAULT_OAUTH_CLIENTS = {
-    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
-}
 ORG_ID = "00D5g000004SIMXEAW"
 USER_ID = "0055g00000SIMUSQAW"
 
@@ -46,34 +44,25 @@ class TokenError:
 
 class SimAuth:
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self.static_tokens = {str(t) for t in options.get("tokens", ["demo-token"])}
-        self.clients: dict[str, dict[str, str]] = {
-            str(k): dict(v) for k, v in options.get("oauth_clients", DEFAULT_OAUTH_CLIENTS).items()
-        }
-        self.token_ttl = float(options.get("token_ttl", 7200))
+        self.tokens = TokenIssuer(
+            float(options.get("token_ttl", 7200)), options.get("tokens", ["demo-token"])
+        )
+        self.clients = oauth_clients(options)
         self.limit = int(options.get("rate_limit_requests", 25))
         self.seconds = float(options.get("rate_limit_seconds", 1))
         self.daily_limit = int(options.get("daily_limit", 100_000))
         self.window = RollingWindow(self.limit, self.seconds)
         self.used = 0
-        self.issued: dict[str, float] = {}
-        """Access token → monotonic expiry."""
         self.counts = {"tokens_issued": 0, "auth_expired": 0, "auth_invalid": 0}
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        if "tokens" in options:
-            self.static_tokens = {str(t) for t in options["tokens"]}
-        if "token_ttl" in options:
-            self.token_ttl = float(options["token_ttl"])
+        self.tokens.configure(options)
         if "daily_limit" in options:
             self.daily_limit = int(options["daily_limit"])
         if "rate_limit_requests" in options or "rate_limit_seconds" in options:
             self.limit = int(options.get("rate_limit_requests", self.limit))
             self.seconds = float(options.get("rate_limit_seconds", self.seconds))
             self.window = RollingWindow(self.limit, self.seconds)  # a new measurement
-        if options.get("expire_tokens"):
-            now = time.monotonic()
-            self.issued = {token: min(expiry, now) for token, expiry in self.issued.items()}
 
     def reset_limits(self) -> None:
         self.window = RollingWindow(self.limit, self.seconds)
@@ -84,12 +73,12 @@ class SimAuth:
     def authenticate(self, authorization: str | None) -> Refusal | None:
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
-        if scheme.lower() in ("bearer", "oauth") and token in self.static_tokens:
+        if scheme.lower() in ("bearer", "oauth") and token in self.tokens.fixed:
             return None
-        expiry = self.issued.get(token) if scheme.lower() in ("bearer", "oauth") else None
-        if expiry is not None and time.monotonic() < expiry:
+        issued = self.tokens.find(token) if scheme.lower() in ("bearer", "oauth") else None
+        if issued is not None and issued.overdue() < 0:
             return None
-        self.counts["auth_expired" if expiry is not None else "auth_invalid"] += 1
+        self.counts["auth_expired" if issued is not None else "auth_invalid"] += 1
         refusal = Refusal(401, "INVALID_SESSION_ID", "Session expired or invalid")
         refusal.headers["WWW-Authenticate"] = 'Token realm="Salesforce"'
         return refusal
@@ -102,12 +91,12 @@ class SimAuth:
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             return TokenError(400, "invalid_client_id", "client identifier invalid")
-        if not secrets.compare_digest(client.get("secret", ""), form.get("client_secret", "")):
+        if not secret_matches(client, form.get("client_secret", "")):
             return TokenError(400, "invalid_client", "invalid client credentials")
         if grant == "refresh_token" and form.get("refresh_token") != client.get("refresh_token"):
             return TokenError(400, "invalid_grant", "expired access/refresh token")
         token = f"{ORG_ID[:15]}!" + secrets.token_urlsafe(40)
-        self.issued[token] = time.monotonic() + self.token_ttl
+        self.tokens.issue(token, form.get("client_id", ""))
         self.counts["tokens_issued"] += 1
         return {
             "access_token": token,

@@ -28,7 +28,6 @@ from providers.salesforce.sim_schema import object_fields
 from providers.salesforce.sim_store import ObjectStore
 from providers.salesforce.sim_writes import BadRequest, Runner
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
-from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
@@ -53,13 +52,12 @@ NOT_FOUND = "The requested resource does not exist"
 
 class SalesforceSim(SimApp):
     name = "salesforce"
+    known_options = OPTIONS
+    runtime_options = RUNTIME_OPTIONS
     version = "v62.0"
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"salesforce simulator: unknown option(s) {sorted(unknown)}")
         self.auth = SimAuth(self.options)
         self.lock_failures = int(self.options.get("lock_failures", 0))
         self._current = threading.local()
@@ -269,10 +267,7 @@ class SalesforceSim(SimApp):
         self.lock_failures = 0
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - RUNTIME_OPTIONS
-        if unknown:
-            raise ValueError(f"salesforce simulator: cannot change {sorted(unknown)} at run time")
-        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        super().configure(options)
         self.auth.configure(options)
         if "lock_failures" in options:
             self.lock_failures = int(options["lock_failures"])

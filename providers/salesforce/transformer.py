@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -12,7 +11,7 @@ from typing import Any
 
 from providers.base import Transformer
 from providers.salesforce.defaults import KEY_FIELD
-from syncsvc.errors import PermanentError
+from providers.values import is_multi, json_number, utc_timestamp
 
 STAGES = {
     "appointmentscheduled": "Prospecting",
@@ -90,22 +89,6 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _number(value: float | Decimal, name: str) -> int | float:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise PermanentError(f"salesforce: {name} is {value}, not a number", name, "NAN")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if not math.isfinite(value):
-        raise PermanentError(f"salesforce: {name} is {value}, not a number", name, "NAN")
-    return value
-
-
-def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def salesforce_value(value: Any, name: str = "value") -> Any:
     """One field value as the REST API takes it in JSON: numbers stay numbers, ``None`` clears
     the field, dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC, multi-select picklists are
@@ -113,14 +96,14 @@ def salesforce_value(value: Any, name: str = "value") -> Any:
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float | Decimal):
-        return _number(value, name)
+        return json_number(value, name, "salesforce")
     if isinstance(value, dt.datetime):
-        return _datetime(value)
+        return utc_timestamp(value, "milliseconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+    if is_multi(value):
         return ";".join(str(salesforce_value(v, name)) for v in value if v is not None)
     if isinstance(value, Mapping):
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from syncsvc.errors import ConfigError
+
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ACK_LOG_LIMIT = 2_000_000
+ACTIONS = frozenset({"expire_tokens"})
+"""``/_sim/config`` keys that do something once rather than set an option."""
 
 
 @dataclass
@@ -65,6 +69,11 @@ def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) 
 
 
 Handler = Callable[[SimRequest], SimResponse]
+
+
+def _outside(options: Mapping[str, Any], allowed: frozenset[str] | None) -> list[str]:
+    """The option names not in ``allowed`` (None allows any), sorted."""
+    return [] if allowed is None else sorted(set(options) - allowed)
 
 
 @dataclass
@@ -119,9 +128,16 @@ class SimApp:
     """Base of every simulator: routing, faults, acks and control endpoints."""
 
     name = "sim"
+    known_options: frozenset[str] | None = None
+    """The options a simulator starts with (None: any); another one raises ``ConfigError``."""
+    runtime_options: frozenset[str] | None = None
+    """The options ``/_sim/config`` may change (None: any); another one is refused."""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = dict(options or {})
+        unknown = _outside(self.options, self.known_options)
+        if unknown:
+            raise ConfigError(f"{self.name} simulator: unknown option(s) {unknown}")
         self.lock = threading.RLock()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.fault = Fault()
@@ -219,8 +235,12 @@ class SimApp:
         """Forget all stored records."""
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        """Change limits or behaviour at run time (``POST /_sim/config``)."""
-        self.options.update(options)
+        """Change limits or behaviour at run time (``POST /_sim/config``); a simulator extends
+        this to apply what changed."""
+        unknown = _outside(options, self.runtime_options)
+        if unknown:
+            raise ValueError(f"{self.name} simulator: cannot change {unknown} at run time")
+        self.options.update({k: v for k, v in options.items() if k not in ACTIONS})
 
     # shared behaviour --------------------------------------------------------------------
     def apply_fault(self) -> SimResponse | None:

@@ -6,8 +6,6 @@ Zoho's Accounts server lives on another host than the API (``accounts.zoho.com``
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,9 +13,10 @@ from urllib.parse import urlparse
 
 import requests
 
+from providers.answers import body_of
+from providers.oauth import Issued, TokenCache, refresh_grant, resolve_option
 from providers.zoho.defaults import TOKEN_URL
-from providers.zoho.responses import body_of, describe
-from syncsvc.config import envref
+from providers.zoho.responses import describe
 from syncsvc.errors import ConfigError, PermanentError, RateLimited, RetryableError
 
 REFRESH_MARGIN = 60.0
@@ -29,7 +28,7 @@ TOKEN_LIMIT_RETRY_AFTER = 60.0
 PostParams = Callable[[str, dict[str, str]], requests.Response]
 
 
-class TokenSource:
+class TokenSource(TokenCache):
     """Hands out the access token; with OAuth credentials, refreshes it ahead of expiry."""
 
     def __init__(
@@ -40,51 +39,24 @@ class TokenSource:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._post = post
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._expires_at = 0.0
-        self._margin = REFRESH_MARGIN
         self.token_url = _url(options.get("token_url") or TOKEN_URL)
-        oauth_keys = ("refresh_token", "client_id", "client_secret")
-        if all(credentials.get(k) for k in oauth_keys):
-            self._oauth: dict[str, str] | None = {k: str(credentials[k]) for k in oauth_keys}
-            self._token = ""
+        grant = refresh_grant(credentials)
+        if grant is not None:
+            super().__init__(lambda: self._request(grant), clock=clock, max_margin=REFRESH_MARGIN)
         elif credentials.get("access_token"):
-            self._oauth = None
-            self._token = str(credentials["access_token"])
+            super().__init__(None, token=str(credentials["access_token"]), clock=clock)
         else:
             raise ConfigError(
                 "zoho: credentials need refresh_token + client_id + client_secret "
                 "(or a short-lived access_token)"
             )
 
-    @property
-    def refreshable(self) -> bool:
-        return self._oauth is not None
-
-    def token(self) -> str:
-        if self._oauth is not None and self._clock() >= self._expires_at - self._margin:
-            return self.refresh(stale=self._token)
-        return self._token
-
-    def refresh(self, stale: str) -> str:
-        """A new access token, unless another thread already replaced ``stale``."""
-        with self._lock:
-            if self._oauth is None:
-                return self._token
-            if self._token != stale and self._clock() < self._expires_at - self._margin:
-                return self._token
-            params = {"grant_type": "refresh_token", **self._oauth}
-            response = self._post(self.token_url, params)
-            body = body_of(response)
-            token, expires_in = _issued(response, body)
-            self._token = token
-            self._expires_at = self._clock() + expires_in
-            self._margin = min(REFRESH_MARGIN, expires_in / 2)
-            return self._token
+    def _request(self, grant: dict[str, str]) -> Issued:
+        response = self._post(self.token_url, {"grant_type": "refresh_token", **grant})
+        return _issued(response, body_of(response))
 
 
-def _issued(response: requests.Response, body: dict[str, Any]) -> tuple[str, float]:
+def _issued(response: requests.Response, body: dict[str, Any]) -> Issued:
     """The token and its lifetime from a token answer; raise for refusals.
 
     Zoho answers a bad client or refresh token with HTTP 200 and ``{"error": "invalid_code"}``,
@@ -110,15 +82,11 @@ def _issued(response: requests.Response, body: dict[str, Any]) -> tuple[str, flo
         expires_in = float(body.get("expires_in") or DEFAULT_TTL)
     except (TypeError, ValueError):
         expires_in = DEFAULT_TTL
-    return token, max(0.0, expires_in)
+    return Issued(token, max(0.0, expires_in))
 
 
 def _url(value: Any) -> str:
-    """The token URL. ``${VAR:-default}`` references still in it are resolved here: the config
-    loader resolves them in ``base_url`` and ``credentials`` but not (yet) in ``options``."""
-    text = str(value)
-    if envref.has_reference(text):
-        text = str(envref.resolve(text, os.environ, "options.token_url"))
+    text = resolve_option(str(value))
     if urlparse(text).scheme not in ("http", "https"):
         raise ConfigError(f"zoho: options.token_url must be an http(s) URL, got {text!r}")
     return text

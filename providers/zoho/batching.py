@@ -1,39 +1,16 @@
 """Cutting a push into Zoho calls: one duplicate-check field per upsert call, at most 100
-records per call, and no record twice in one call."""
+records per call, and no record twice in one call (Zoho applies a call's records one by one, so
+two writes of one record in one call race each other)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from providers.base import PushItem, PushResult
-from syncsvc.errors import SyncError
+from providers.base import PushItem
 
 Pair = tuple[PushItem, dict[str, Any]]
 """An item and the Zoho record built from it."""
-T = TypeVar("T")
-
-
-def chunk_pairs(
-    pairs: Sequence[Pair], size: int, key: Callable[[Pair], str | None]
-) -> list[list[Pair]]:
-    """Chunks of at most ``size``; a record key appears at most once per chunk (Zoho applies a
-    call's records one by one, so two writes of one record in one call race each other)."""
-    chunks: list[list[Pair]] = []
-    seen: list[set[str]] = []
-    for pair in pairs:
-        value = key(pair)
-        for chunk, keys in zip(chunks, seen, strict=True):
-            if len(chunk) < size and (value is None or value not in keys):
-                break
-        else:
-            chunk, keys = [], set()
-            chunks.append(chunk)
-            seen.append(keys)
-        chunk.append(pair)
-        if value is not None:
-            keys.add(value)
-    return chunks
 
 
 def by_id_property(op: str, pairs: Sequence[Pair]) -> dict[str | None, list[Pair]]:
@@ -67,23 +44,3 @@ def id_chunks(
         chunks[-1].append(target)
         ids[-1].add(target[1])
     return chunks
-
-
-def in_parts(
-    parts: Sequence[T],
-    send: Callable[[T], list[PushResult]],
-    items_of: Callable[[T], Iterable[PushItem]],
-) -> list[PushResult]:
-    """Send parts in turn. A failure after some part went through is reported per item for the
-    parts not sent, so the results already in hand are not thrown away."""
-    results: list[PushResult] = []
-    for number, part in enumerate(parts):
-        try:
-            results.extend(send(part))
-        except SyncError as exc:
-            if not results:
-                raise
-            for rest in parts[number:]:
-                results.extend(PushResult(item.outbox_id, error=exc) for item in items_of(rest))
-            break
-    return results

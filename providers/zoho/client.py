@@ -3,20 +3,25 @@ with per-record results."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from providers.base import OPS, ConnectionInfo, HttpTimeouts, ProviderClient, PushItem, PushResult
+from providers.answers import body_of
+from providers.archive import delete_targets
+from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.batching import in_halves, in_parts, partition, unique_chunks
+from providers.oauth import call_with_refresh
 from providers.zoho.auth import TokenSource
-from providers.zoho.batching import Pair, by_id_property, chunk_pairs, id_chunks, in_parts, key_of
+from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
 from providers.zoho.lookup import find_ids
-from providers.zoho.responses import body_of, code_of, describe, entries, field_of, raise_for_call
+from providers.zoho.responses import code_of, describe, entries, field_of, raise_for_call
 from providers.zoho.results import match_deletes, match_writes
-from syncsvc.errors import AuthExpired, ConfigError, PermanentError, RetryableError
+from syncsvc.errors import PermanentError, RetryableError
 
 WRITE_METHOD = {"upsert": "POST", "create": "POST", "update": "PUT"}
 WHOLE_CALL_CODES = frozenset(
@@ -26,7 +31,6 @@ WHOLE_CALL_CODES = frozenset(
 """Refusals that are about the call, not a record: splitting the batch would not help."""
 CALL_LEVEL_FIELDS = frozenset({"data", "duplicate_check_fields", "trigger"})
 """A top-level error naming one of these is about the request, not about a record."""
-KNOWN_OPTIONS = frozenset({"token_url", "trigger"})
 
 
 def _failed(item: PushItem, message: str, code: str, field: str | None = None) -> PushResult:
@@ -34,19 +38,10 @@ def _failed(item: PushItem, message: str, code: str, field: str | None = None) -
 
 
 class ZohoClient(ProviderClient):
-    def __init__(
-        self,
-        connection: ConnectionInfo,
-        session: requests.Session | None = None,
-        timeouts: HttpTimeouts | None = None,
-        throttle: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(connection, session, timeouts, throttle)
-        unknown = set(connection.options) - KNOWN_OPTIONS
-        if unknown:
-            raise ConfigError(
-                f"zoho: unknown option(s) {sorted(unknown)} (known: {sorted(KNOWN_OPTIONS)})"
-            )
+    OPTIONS = frozenset({"token_url", "trigger"})
+
+    def setup(self) -> None:
+        connection = self.connection
         self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
         self.window = float(connection.rate_limit_seconds)
         self.trigger = connection.options.get("trigger")
@@ -56,11 +51,8 @@ class ZohoClient(ProviderClient):
 
     # transport ---------------------------------------------------------------------------
     def _post_token(self, url: str, params: dict[str, str]) -> requests.Response:
-        """The Accounts server is not the CRM API: no API throttle, same timeouts."""
-        try:
-            return self.session.post(url, params=params, timeout=self.timeouts.as_tuple())
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableError(f"zoho: token endpoint {url} unreachable: {exc}") from exc
+        """The Accounts server is not the CRM API."""
+        return self.post_token(url, params=params)
 
     def call(
         self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
@@ -70,19 +62,14 @@ class ZohoClient(ProviderClient):
         An access token Zoho calls invalid (expired or revoked) is refreshed and the call
         repeated once.
         """
-        token = self.auth.token()
-        response = self._send_authed(token, method, path, body, params)
-        if response.status_code == 401 and self.auth.refreshable and _invalid_token(response):
-            token = self.auth.refresh(stale=token)
-            response = self._send_authed(token, method, path, body, params)
-            if response.status_code == 401 and _invalid_token(response):
-                raise AuthExpired(describe(response))
+        send = partial(self._send_authed, method, path, body, params)
+        response = call_with_refresh(self.auth, send, _invalid_token, describe)
         if response.status_code in (401, 403, 429) or response.status_code >= 500:
             raise_for_call(response, self.window)
         return response
 
     def _send_authed(
-        self, token: str, method: str, path: str, body: Any, params: dict[str, str] | None
+        self, method: str, path: str, body: Any, params: dict[str, str] | None, token: str
     ) -> requests.Response:
         headers = {"Authorization": f"Zoho-oauthtoken {token}", "Accept": "application/json"}
         kwargs: dict[str, Any] = {"headers": headers}
@@ -99,14 +86,7 @@ class ZohoClient(ProviderClient):
         if op == "archive":
             return self._archive(object_name, items)
         ids = self._zoho_ids(object_name, items) if op == "update" else {}
-        results: list[PushResult] = []
-        pairs: list[Pair] = []
-        for item in items:
-            record = _record(op, item, ids)
-            if isinstance(record, PushResult):
-                results.append(record)
-            else:
-                pairs.append((item, record))
+        pairs, results = partition(_record(op, item, ids) for item in items)
         groups = list(by_id_property(op, pairs).items())
         return results + in_parts(
             groups,
@@ -117,9 +97,8 @@ class ZohoClient(ProviderClient):
     def _write_all(
         self, module: str, op: str, id_property: str | None, pairs: list[Pair]
     ) -> list[PushResult]:
-        chunks = chunk_pairs(pairs, self.batch_size, key_of(op, id_property))
         return in_parts(
-            chunks,
+            unique_chunks(pairs, self.batch_size, key_of(op, id_property)),
             lambda chunk: self._write(module, op, id_property, chunk),
             lambda chunk: [item for item, _ in chunk],
         )
@@ -153,12 +132,8 @@ class ZohoClient(ProviderClient):
             return match_writes(op, items, data)
         if response.status_code == 400 and len(pairs) > 1:
             # Refused as a whole, no per-record answer: halve until the culprit is alone.
-            half = len(pairs) // 2
-            return in_parts(
-                [pairs[:half], pairs[half:]],
-                lambda part: self._write(module, op, id_property, part),
-                lambda part: [item for item, _ in part],
-            )
+            send = partial(self._write, module, op, id_property)
+            return in_halves(pairs, send, lambda pair: pair[0])
         if response.status_code == 400:
             field, code = field_of(answer), code_of(answer) or None
             error = PermanentError(describe(response, answer), field=field, code=code)
@@ -171,22 +146,7 @@ class ZohoClient(ProviderClient):
     def _archive(self, module: str, items: Sequence[PushItem]) -> list[PushResult]:
         """Delete by Zoho id; records known only by our key are looked up first. A record
         that is not in Zoho (never synced, or already deleted) counts as archived."""
-        nothing_to_do: list[PushResult] = []
-        targets: list[tuple[PushItem, str]] = []
-        lookup: list[PushItem] = []
-        for item in items:
-            if item.external_id:
-                targets.append((item, str(item.external_id)))
-            elif item.id_property and item.id_value:
-                lookup.append(item)
-            else:
-                nothing_to_do.append(PushResult(item.outbox_id))
-        found = self._resolve(module, lookup)
-        for item in lookup:
-            if item.outbox_id in found:
-                targets.append((item, found[item.outbox_id]))
-            else:
-                nothing_to_do.append(PushResult(item.outbox_id))
+        targets, nothing_to_do = delete_targets(items, partial(self._resolve, module))
         path = module_path(quote(module, safe=""))
 
         def send(chunk: list[tuple[PushItem, str]]) -> list[PushResult]:
@@ -233,11 +193,11 @@ class ZohoClient(ProviderClient):
 
 
 def _invalid_token(response: requests.Response) -> bool:
-    return code_of(body_of(response)) == "INVALID_TOKEN"
+    return response.status_code == 401 and code_of(body_of(response)) == "INVALID_TOKEN"
 
 
-def _record(op: str, item: PushItem, ids: dict[int, str]) -> dict[str, Any] | PushResult:
-    """The Zoho record for ``item``, or a failed result when it cannot be sent."""
+def _record(op: str, item: PushItem, ids: dict[int, str]) -> Pair | PushResult:
+    """``item`` with its Zoho record, or a failed result when it cannot be sent."""
     if not isinstance(item.payload, dict):
         return _failed(item, "zoho: payload is not a field map", "BAD_PAYLOAD")
     record = dict(item.payload)
@@ -252,4 +212,4 @@ def _record(op: str, item: PushItem, ids: dict[int, str]) -> dict[str, Any] | Pu
             message = f"zoho: upsert needs a value for the key field {item.id_property!r}"
             return _failed(item, message, "MISSING_ID", item.id_property)
         record[item.id_property] = item.id_value
-    return record
+    return item, record

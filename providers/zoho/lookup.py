@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 
 import requests
 
+from providers.answers import body_of
 from providers.zoho.defaults import API_VERSION, MAX_COQL_IN
-from providers.zoho.responses import body_of, raise_for_call
+from providers.zoho.responses import raise_for_call
 from syncsvc.errors import PermanentError
 
 COQL_PATH = f"/crm/{API_VERSION}/coql"

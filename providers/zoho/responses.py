@@ -3,12 +3,12 @@ results, rate-limit signals and call-level failures."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import requests
 
+from providers.answers import body_of, seconds
 from syncsvc.errors import AuthExpired, PermanentError, RateLimited, RetryableError, SyncError
 
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
@@ -18,15 +18,6 @@ MIN_RETRY_AFTER = 1.0
 MAX_SHORT_RETRY_AFTER = 60.0
 RETRYABLE_ITEM_CODES = frozenset({"INTERNAL_ERROR", "RECORD_LOCKED", "TOO_MANY_REQUESTS"})
 """Per-record codes that may go away on their own; every other per-record error is permanent."""
-
-
-def body_of(response: requests.Response) -> dict[str, Any]:
-    """The JSON object in ``response``, or ``{}`` (204s and non-JSON bodies)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def entries(body: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -76,18 +67,10 @@ def item_error(entry: Mapping[str, Any], context: str = "") -> SyncError:
     return PermanentError(message, field=field, code=code)
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
-
-
 def credits_exhausted(response: requests.Response, body: Mapping[str, Any]) -> bool:
     """A 429 for the 24-hour credit budget (not for concurrency): no credits left, or a message
     that says so."""
-    remaining = _seconds(response.headers.get(CREDITS_HEADER))
+    remaining = seconds(response.headers.get(CREDITS_HEADER))
     if remaining is not None and remaining < 1:
         return True
     return "credit" in str(body.get("message") or "").lower()
@@ -98,7 +81,7 @@ def rate_limited(response: requests.Response, window_seconds: float) -> RateLimi
     for a concurrency or short-window refusal."""
     body = body_of(response)
     daily = credits_exhausted(response, body)
-    retry_after = _seconds(response.headers.get("Retry-After"))
+    retry_after = seconds(response.headers.get("Retry-After"))
     if retry_after is None:
         short = min(MAX_SHORT_RETRY_AFTER, max(MIN_RETRY_AFTER, float(window_seconds)))
         retry_after = CREDITS_RETRY_AFTER if daily else short
@@ -113,7 +96,7 @@ def raise_for_call(response: requests.Response, window_seconds: float = 10.0) ->
     if status == 429:
         raise rate_limited(response, window_seconds)
     if status >= 500:
-        raise RetryableError(describe(response), _seconds(response.headers.get("Retry-After")))
+        raise RetryableError(describe(response), seconds(response.headers.get("Retry-After")))
     body = body_of(response)
     if status == 401 and code_of(body) == "INVALID_TOKEN":
         raise AuthExpired(describe(response, body))

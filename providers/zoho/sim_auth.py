@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
+from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
 
-DEFAULT_OAUTH_CLIENTS = {
-    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
-}
 SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.fields.READ ZohoCRM.coql.READ"
 COUNTS = (
     "tokens_issued", "auth_expired", "auth_invalid", "throttled_credits",
@@ -41,25 +39,15 @@ def zoho_error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "details": {}, "message": message, "status": "error"}
 
 
-@dataclass
-class _Issued:
-    client_id: str
-    expires_at: float
-
-
 class SimAuth:
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self.static_tokens = {str(t) for t in options.get("tokens", [])}
-        self.clients: dict[str, dict[str, str]] = {
-            str(k): dict(v) for k, v in options.get("oauth_clients", DEFAULT_OAUTH_CLIENTS).items()
-        }
-        self.token_ttl = float(options.get("token_ttl", 3600))
+        self.tokens = TokenIssuer(float(options.get("token_ttl", 3600)), options.get("tokens", []))
+        self.clients = oauth_clients(options)
         self.token_issue_limit = int(options.get("token_issue_limit", 0))
         self.limit = int(options.get("rate_limit_requests", 100))
         self.seconds = float(options.get("rate_limit_seconds", 10))
         self.credit_limit = int(options.get("api_credits", 5_000_000))
         self.concurrency = int(options.get("concurrency", 20))
-        self.issued: dict[str, _Issued] = {}
         self.issue_times: dict[str, deque[float]] = {}
         self.window = RollingWindow(self.limit, self.seconds)
         self.credits: deque[tuple[float, int]] = deque()
@@ -68,10 +56,8 @@ class SimAuth:
         self.counts = dict.fromkeys(COUNTS, 0)
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        if "tokens" in options:
-            self.static_tokens = {str(t) for t in options["tokens"]}
+        self.tokens.configure(options)
         for key, attr, kind in (
-            ("token_ttl", "token_ttl", float),
             ("token_issue_limit", "token_issue_limit", int),
             ("api_credits", "credit_limit", int),
             ("concurrency", "concurrency", int),
@@ -82,10 +68,6 @@ class SimAuth:
             self.limit = int(options.get("rate_limit_requests", self.limit))
             self.seconds = float(options.get("rate_limit_seconds", self.seconds))
             self.window = RollingWindow(self.limit, self.seconds)  # a new measurement
-        if options.get("expire_tokens"):
-            now = time.monotonic()
-            for issued in self.issued.values():
-                issued.expires_at = min(issued.expires_at, now)
 
     def reset_limits(self) -> None:
         self.window = RollingWindow(self.limit, self.seconds)
@@ -101,8 +83,7 @@ class SimAuth:
         if params.get("grant_type") != "refresh_token":
             return 200, {"error": "unsupported_grant_type"}
         client = self.clients.get(params.get("client_id", ""))
-        secret = params.get("client_secret", "")
-        if client is None or not secrets.compare_digest(client.get("secret", ""), secret):
+        if client is None or not secret_matches(client, params.get("client_secret", "")):
             return 200, {"error": "invalid_client"}
         refresh_token = params.get("refresh_token", "")
         if refresh_token != client.get("refresh_token"):
@@ -120,9 +101,8 @@ class SimAuth:
             return 400, body
         times.append(now)
         token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-        self.issued[token] = _Issued(params["client_id"], now + self.token_ttl)
+        ttl = self.tokens.issue(token, params["client_id"])
         self.counts["tokens_issued"] += 1
-        ttl: float = int(self.token_ttl) if self.token_ttl.is_integer() else self.token_ttl
         return 200, {
             "access_token": token,
             "scope": SCOPE,
@@ -138,10 +118,10 @@ class SimAuth:
             self.counts["auth_invalid"] += 1
             body = zoho_error("AUTHENTICATION_FAILURE", "Authentication failed")
             return Refusal(401, body)
-        if token in self.static_tokens:
+        if token in self.tokens.fixed:
             return None
-        issued = self.issued.get(token)
-        if issued is None or time.monotonic() >= issued.expires_at:
+        issued = self.tokens.find(token)
+        if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
             return Refusal(401, zoho_error("INVALID_TOKEN", "Invalid OAuth token"))
         return None

@@ -28,7 +28,6 @@ from providers.zoho.sim_query import QueryError, parse_criteria, parse_select
 from providers.zoho.sim_records import BadCall, Outcome, WriteRunner, credits_for
 from providers.zoho.sim_schema import error
 from providers.zoho.sim_store import ModuleStore
-from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
@@ -52,12 +51,11 @@ class UnknownModule(Exception):
 
 class ZohoSim(SimApp):
     name = "zoho"
+    known_options = OPTIONS
+    runtime_options = RUNTIME_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"zoho simulator: unknown option(s) {sorted(unknown)}")
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
         self.stores = self._new_stores()
@@ -259,10 +257,7 @@ class ZohoSim(SimApp):
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - RUNTIME_OPTIONS
-        if unknown:
-            raise ValueError(f"zoho simulator: cannot change {sorted(unknown)} at run time")
-        self.options.update({k: v for k, v in options.items() if k != "expire_tokens"})
+        super().configure(options)
         self.auth.configure(options)
         if "strict_fields" in options:
             for store in self.stores.values():

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
+from providers.values import is_multi, json_number
 from providers.zoho.defaults import KEY_FIELD
-from syncsvc.errors import PermanentError
 
 DEAL_STAGES = {
     "appointmentscheduled": "Qualification",
@@ -71,16 +70,6 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _number(value: float | Decimal, name: str) -> int | float:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise PermanentError(f"zoho: {name} is {value}, not a number", field=name, code="NAN")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if not math.isfinite(value):
-        raise PermanentError(f"zoho: {name} is {value}, not a number", field=name, code="NAN")
-    return value
-
-
 def _datetime(value: dt.datetime) -> str:
     """Zoho date-times: ``yyyy-MM-ddTHH:mm:ss±HH:mm`` (no fractions)."""
     if value.tzinfo is None:
@@ -94,7 +83,7 @@ def zoho_value(value: Any, name: str = "value") -> Any:
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float | Decimal):
-        return _number(value, name)
+        return json_number(value, name, "zoho")
     if isinstance(value, dt.datetime):
         return _datetime(value)
     if isinstance(value, dt.date):
@@ -103,7 +92,7 @@ def zoho_value(value: Any, name: str = "value") -> Any:
         return str(value)
     if isinstance(value, Mapping):
         return {str(k): zoho_value(v, f"{name}.{k}") for k, v in value.items()}
-    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, bytes | bytearray):
+    if is_multi(value):
         return [zoho_value(v, name) for v in value]
     return str(value)
 

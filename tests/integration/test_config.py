@@ -72,6 +72,8 @@ def with_change(path: list[object], value: object) -> dict[str, object]:
          r"credentials.access_token: environment variable NOT_SET_ANYWHERE is not set"),
         ("connections: [\n  - name: x\n    provider: [", r"invalid YAML: line 2, column 3: expected the node content"),
         ({"connections": []}, r"connections: must be a non-empty list"),
+        (with_change(["connections", 0, "options"], {"colour": "red"}),
+         r"connections\[0\].options: hubspot: unknown option\(s\) \['colour'\] \(known: none\)"),
     ],
 )  # fmt: skip
 def test_bad_config_files_are_rejected_with_file_path_and_reason(

@@ -12,31 +12,18 @@ import requests
 from providers.base import ConnectionInfo
 from providers.hubspot import HubSpotClient, HubSpotSim, make_simulator
 from providers.simulation import SimServer
+from tests.integration.providers.helpers import simulators
 from tests.integration.providers.hubspot_openapi import Recorder
 
 StartSim = Callable[..., tuple[SimServer, HubSpotSim]]
 MakeClient = Callable[..., HubSpotClient]
 STATIC = {"access_token": "demo-token"}
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 
 
 @pytest.fixture
 def start_sim() -> Iterator[StartSim]:
-    servers: list[SimServer] = []
-
-    def start(**options: Any) -> tuple[SimServer, HubSpotSim]:
-        sim = make_simulator(options)
-        server = SimServer(sim, port=0).start()
-        servers.append(server)
-        return server, sim
-
-    yield start
-    for server in servers:
-        server.stop()
+    with simulators(make_simulator) as start:
+        yield start
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from providers.dynamics import DynamicsClient, DynamicsSim, make_simulator
 from providers.dynamics.auth import token_settings
 from providers.simulation import SimServer
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
+from tests.integration.providers.helpers import push_until_tokens, simulators
 
 CREDENTIALS = {
     "client_id": "demo-client",
@@ -21,19 +21,13 @@ CREDENTIALS = {
 }
 
 
+Start = Callable[..., tuple[SimServer, DynamicsSim]]
+
+
 @pytest.fixture
-def servers() -> Iterator[list[SimServer]]:
-    started: list[SimServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def start(servers: list[SimServer], **options: Any) -> tuple[SimServer, DynamicsSim]:
-    sim = make_simulator(options)
-    server = SimServer(sim, port=0).start()
-    servers.append(server)
-    return server, sim
+def start() -> Iterator[Start]:
+    with simulators(make_simulator) as run:
+        yield run
 
 
 def client(
@@ -51,22 +45,18 @@ def account(n: int) -> PushItem:
     return PushItem(n, "accounts", "upsert", str(n), "syncsvc_externalid", str(n), payload, None, 1)
 
 
-def test_a_token_is_renewed_before_it_expires_mid_run(servers: list[SimServer]) -> None:
-    server, sim = start(servers, token_ttl=2)
+def test_a_token_is_renewed_before_it_expires_mid_run(start: Start) -> None:
+    server, sim = start(token_ttl=2)
     dynamics = client(server)
-    deadline = time.monotonic() + 15
-    pushed = 0
-    while sim.extra_stats()["tokens_issued"] < 3:
-        assert time.monotonic() < deadline, "the client never renewed its token"
-        pushed += 1
-        assert dynamics.push("accounts", "upsert", [account(pushed)])[0].ok
-        time.sleep(0.02)
+    pushed = push_until_tokens(
+        sim, lambda n: dynamics.push("accounts", "upsert", [account(n)])[0], within=15
+    )
     assert sim.extra_stats()["auth_expired"] == 0, "the renewal came after expiry, not before"
     assert len(sim.view("accounts")) == pushed
 
 
-def test_a_401_mints_one_new_token_and_the_call_goes_through(servers: list[SimServer]) -> None:
-    server, sim = start(servers)
+def test_a_401_mints_one_new_token_and_the_call_goes_through(start: Start) -> None:
+    server, sim = start()
     dynamics = client(server)
     assert dynamics.push("accounts", "upsert", [account(1)])[0].ok
     sim.configure({"expire_tokens": True})
@@ -76,8 +66,8 @@ def test_a_401_mints_one_new_token_and_the_call_goes_through(servers: list[SimSe
     assert dynamics.list_fields("accounts")
 
 
-def test_a_token_the_api_keeps_refusing_is_auth_expired(servers: list[SimServer]) -> None:
-    server, sim = start(servers, token_ttl=0)
+def test_a_token_the_api_keeps_refusing_is_auth_expired(start: Start) -> None:
+    server, sim = start(token_ttl=0)
     with pytest.raises(AuthExpired):
         client(server).push("accounts", "upsert", [account(1)])
     assert sim.extra_stats()["tokens_issued"] == 2
@@ -91,17 +81,17 @@ def test_a_token_the_api_keeps_refusing_is_auth_expired(servers: list[SimServer]
     ],
 )
 def test_refused_client_credentials_are_a_permanent_error(
-    servers: list[SimServer], credentials: dict[str, str], code: str
+    start: Start, credentials: dict[str, str], code: str
 ) -> None:
-    server, _ = start(servers)
+    server, _ = start()
     with pytest.raises(PermanentError) as caught:
         client(server, credentials).push("accounts", "upsert", [account(1)])
     assert caught.value.code == code
     assert "AADSTS" in str(caught.value)
 
 
-def test_a_scope_without_default_is_refused_like_entra_does(servers: list[SimServer]) -> None:
-    server, _ = start(servers)
+def test_a_scope_without_default_is_refused_like_entra_does(start: Start) -> None:
+    server, _ = start()
     with pytest.raises(PermanentError) as caught:
         client(server, scope="https://org.crm.dynamics.com/user_impersonation").list_fields(
             "accounts"

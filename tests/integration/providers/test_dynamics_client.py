@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 import requests
 
-from providers.base import ConnectionInfo, PushItem, PushResult
+from providers.base import ConnectionInfo, PushItem
 from providers.dynamics import DynamicsClient, DynamicsSim, make_simulator, multipart
 from providers.dynamics.transformer import DEFAULT_MAPPINGS
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from tests.integration.providers.helpers import by_id, serving
 from tests.support.wait import wait_until
 
 CREDENTIALS = {
@@ -27,10 +28,8 @@ MakeClient = Callable[..., DynamicsClient]
 
 @pytest.fixture
 def dyn() -> Iterator[Sim]:
-    sim = make_simulator({})
-    server = SimServer(sim, port=0).start()
-    yield server, sim
-    server.stop()
+    with serving(make_simulator({})) as started:
+        yield started
 
 
 @pytest.fixture
@@ -64,10 +63,6 @@ def contact(n: int, op: str = "upsert", external_id: str | None = None, **values
     payload = {KEY: str(n), "firstname": f"User {n}", "lastname": f"Last {n}",
                "emailaddress1": f"user{n}@example.com", **values}  # fmt: skip
     return PushItem(n, "contacts", op, str(n), KEY, str(n), payload, external_id, 1)
-
-
-def by_id(results: list[PushResult]) -> dict[int, PushResult]:
-    return {r.outbox_id: r for r in results}
 
 
 def batch_sizes(sent: list[requests.Response]) -> list[int]:

@@ -12,6 +12,7 @@ import requests
 from providers.dynamics import DynamicsSim, make_simulator, multipart
 from providers.dynamics.multipart import ChangeSet, HttpMessage
 from providers.simulation import SimServer
+from tests.integration.providers.helpers import serving
 
 API = "/api/data/v9.2"
 KEY = "syncsvc_externalid"
@@ -49,10 +50,8 @@ class Raw:
 
 @pytest.fixture
 def raw() -> Iterator[Raw]:
-    sim = make_simulator({})
-    server = SimServer(sim, port=0).start()
-    yield Raw(server, sim)
-    server.stop()
+    with serving(make_simulator({})) as (server, sim):
+        yield Raw(server, sim)
 
 
 def upsert(key: str, **values: Any) -> HttpMessage:

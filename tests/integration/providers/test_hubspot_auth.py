@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from providers.base import PushItem
 from syncsvc.errors import ConfigError, PermanentError
-from tests.integration.providers.conftest import OAUTH, MakeClient, StartSim
+from tests.integration.providers.conftest import MakeClient, StartSim
+from tests.integration.providers.helpers import OAUTH, push_until_tokens
 
 
 def deal(n: int) -> PushItem:
@@ -21,13 +20,7 @@ def test_oauth_token_is_refreshed_when_it_expires_mid_run(
 ) -> None:
     server, sim = start_sim(token_ttl=2, rate_limit_requests=10_000)
     client = make_client(credentials=OAUTH, server=server)
-    deadline = time.monotonic() + 10
-    pushed = 0
-    while sim.extra_stats()["tokens_issued"] < 3:
-        assert time.monotonic() < deadline, "the client never refreshed its token"
-        pushed += 1
-        assert client.push("deals", "upsert", [deal(pushed)])[0].ok
-        time.sleep(0.02)
+    pushed = push_until_tokens(sim, lambda n: client.push("deals", "upsert", [deal(n)])[0])
     assert sim.extra_stats()["auth_expired"] == 0, "refresh came after expiry, not before"
     assert len(sim.dump("deals")) == pushed
 

@@ -13,6 +13,7 @@ from providers.hubspot import HubSpotSim
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from tests.integration.providers.conftest import MakeClient, StartSim
+from tests.integration.providers.helpers import by_id
 from tests.integration.providers.hubspot_openapi import Recorder
 
 Sim = tuple[SimServer, HubSpotSim]
@@ -37,10 +38,6 @@ def contact(n: int, email: str | None = None, **extra: Any) -> PushItem:
 def deal(n: int, op: str = "upsert", external_id: str | None = None, **props: str) -> PushItem:
     properties = {"dealname": f"Deal {n}", "syncsvc_id": str(n), **props}
     return PushItem(n, "deals", op, str(n), "syncsvc_id", str(n), properties, external_id, 1)
-
-
-def by_id(results: list[Any]) -> dict[int, Any]:
-    return {r.outbox_id: r for r in results}
 
 
 def test_upsert_creates_then_updates_the_same_record_without_duplicates(

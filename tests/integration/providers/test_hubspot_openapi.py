@@ -12,7 +12,8 @@ from providers.base import PushItem
 from providers.hubspot import HubSpotSim
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited
-from tests.integration.providers.conftest import OAUTH, MakeClient, StartSim
+from tests.integration.providers.conftest import MakeClient, StartSim
+from tests.integration.providers.helpers import OAUTH
 from tests.integration.providers.hubspot_openapi import Recorder, check
 
 Sim = tuple[SimServer, HubSpotSim]

@@ -14,21 +14,14 @@ from providers.base import ConnectionInfo, PushItem
 from providers.pipedrive import PipedriveClient, PipedriveSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError, PermanentError
+from tests.integration.providers.helpers import OAUTH, serving
 from tests.support.wait import wait_until
-
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 
 
 @pytest.fixture
 def sim() -> Iterator[tuple[SimServer, PipedriveSim]]:
-    app = make_simulator({})
-    server = SimServer(app, port=0).start()
-    yield server, app
-    server.stop()
+    with serving(make_simulator({})) as started:
+        yield started
 
 
 def client(server: SimServer, credentials: dict[str, Any], **options: Any) -> PipedriveClient:

@@ -10,16 +10,12 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from providers.base import ConnectionInfo, PushItem, PushResult
+from providers.base import ConnectionInfo, PushItem
 from providers.pipedrive import PipedriveClient, PipedriveSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 API_TOKEN = {"api_token": "demo-api-token"}
 Started = tuple[SimServer, PipedriveSim]
 
@@ -43,17 +39,8 @@ class Calls:
 
 @pytest.fixture
 def start() -> Iterator[Callable[..., Started]]:
-    servers: list[SimServer] = []
-
-    def run(**options: Any) -> Started:
-        sim = make_simulator(options)
-        server = SimServer(sim, port=0).start()
-        servers.append(server)
-        return server, sim
-
-    yield run
-    for server in servers:
-        server.stop()
+    with simulators(make_simulator) as run:
+        yield run
 
 
 @pytest.fixture
@@ -107,10 +94,6 @@ def person(n: int, op: str = "upsert", external_id: str | None = None, **fields:
 def deal(n: int, op: str = "upsert", external_id: str | None = None, **fields: Any) -> PushItem:
     payload = {"title": f"Deal {n}", "value": n * 10, "syncsvc_id": str(n), **fields}
     return PushItem(n, "deals", op, str(n), "syncsvc_id", str(n), payload, external_id, 1)
-
-
-def by_id(results: list[PushResult]) -> dict[int, PushResult]:
-    return {r.outbox_id: r for r in results}
 
 
 def keys(sim: PipedriveSim, obj: str) -> list[str | None]:

@@ -14,6 +14,7 @@ from providers.pipedrive import PipedriveSim, make_simulator
 from providers.pipedrive.sim_fields import custom_key
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
+from tests.integration.providers.helpers import serving
 
 TOKEN = {"x-api-token": "demo-api-token"}
 KEY = custom_key("persons", "syncsvc_id")
@@ -33,10 +34,8 @@ class Http:
 
 @pytest.fixture
 def http() -> Iterator[Http]:
-    app = make_simulator({})
-    server = SimServer(app, port=0).start()
-    yield Http(server, app)
-    server.stop()
+    with serving(make_simulator({})) as (server, app):
+        yield Http(server, app)
 
 
 def new_person(http: Http, n: int, **body: Any) -> dict[str, Any]:

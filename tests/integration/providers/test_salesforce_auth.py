@@ -4,32 +4,25 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from providers.base import ConnectionInfo, PushItem
+from providers.base import ConnectionInfo, PushItem, PushResult
 from providers.salesforce import SalesforceClient, SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
+from tests.integration.providers.helpers import OAUTH, push_until_tokens, serving
 
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 Sim = tuple[SimServer, SalesforceSim]
 MakeClient = Callable[..., SalesforceClient]
 
 
 @pytest.fixture
 def sim() -> Iterator[Sim]:
-    app = make_simulator({"rate_limit_requests": 10_000})
-    server = SimServer(app, port=0).start()
-    yield server, app
-    server.stop()
+    with serving(make_simulator({"rate_limit_requests": 10_000})) as started:
+        yield started
 
 
 @pytest.fixture
@@ -63,6 +56,11 @@ def account(n: int) -> PushItem:
     return PushItem(n, "Account", "upsert", str(n), "Syncsvc_Id__c", str(n), payload, None, 1)
 
 
+def upserting(client: SalesforceClient) -> Callable[[int], PushResult]:
+    """Upserts account ``n`` alone; its result."""
+    return lambda n: client.push("Account", "upsert", [account(n)])[0]
+
+
 def test_an_expired_session_is_refreshed_once_and_the_call_goes_through(
     sim: Sim, make_client: MakeClient
 ) -> None:
@@ -80,13 +78,7 @@ def test_sessions_that_time_out_mid_run_are_refreshed_on_the_401(
 ) -> None:
     sim[1].configure({"token_ttl": 0.3})
     client = make_client()
-    deadline = time.monotonic() + 15
-    pushed = 0
-    while sim[1].extra_stats()["tokens_issued"] < 3:
-        assert time.monotonic() < deadline, "the client never refreshed its session"
-        pushed += 1
-        assert client.push("Account", "upsert", [account(pushed)])[0].ok
-        time.sleep(0.05)
+    pushed = push_until_tokens(sim[1], upserting(client), within=15, pause=0.05)
     assert len(sim[1].view("Account")) == pushed
 
 
@@ -95,13 +87,7 @@ def test_a_stated_session_timeout_refreshes_before_salesforce_refuses(
 ) -> None:
     sim[1].configure({"token_ttl": 2})
     client = make_client(session_timeout=2)
-    deadline = time.monotonic() + 15
-    pushed = 0
-    while sim[1].extra_stats()["tokens_issued"] < 3:
-        assert time.monotonic() < deadline, "the client never refreshed its session"
-        pushed += 1
-        assert client.push("Account", "upsert", [account(pushed)])[0].ok
-        time.sleep(0.05)
+    push_until_tokens(sim[1], upserting(client), within=15, pause=0.05)
     assert sim[1].extra_stats()["auth_expired"] == 0
 
 

@@ -10,18 +10,14 @@ from typing import Any
 import pytest
 import requests
 
-from providers.base import ConnectionInfo, PushItem, PushResult
+from providers.base import ConnectionInfo, PushItem
 from providers.salesforce import PROVIDER, SalesforceClient, SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.config.loader import load_config_file
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from syncsvc.mapping.mapper import compile_mapper
+from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 KEY = "Syncsvc_Id__c"
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "salesforce.yaml"
 Sim = tuple[SimServer, SalesforceSim]
@@ -49,17 +45,8 @@ class Recorded:
 
 @pytest.fixture
 def start_sim() -> Iterator[Callable[..., Sim]]:
-    servers: list[SimServer] = []
-
-    def start(**options: Any) -> Sim:
-        sim = make_simulator(options)
-        server = SimServer(sim, port=0).start()
-        servers.append(server)
-        return server, sim
-
-    yield start
-    for server in servers:
-        server.stop()
+    with simulators(make_simulator) as start:
+        yield start
 
 
 @pytest.fixture
@@ -119,11 +106,6 @@ def deal(n: int, **fields: Any) -> PushItem:
         "CloseDate": "2026-12-24",
     }
     return PushItem(n, "Opportunity", "upsert", str(n), KEY, str(n), {**payload, **fields}, None, 1)
-
-
-def by_id(results: list[PushResult]) -> dict[int, PushResult]:
-    assert len({r.outbox_id for r in results}) == len(results), "one result per item"
-    return {r.outbox_id: r for r in results}
 
 
 def keys(sim: SalesforceSim, obj: str = "Contact") -> list[str]:

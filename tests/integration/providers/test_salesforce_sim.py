@@ -13,6 +13,7 @@ import requests
 from providers.salesforce import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
+from tests.integration.providers.helpers import serving
 
 V = "/services/data/v62.0"
 UPSERT = V + "/composite/sobjects/{}/Syncsvc_Id__c"
@@ -22,10 +23,8 @@ Sim = tuple[SimServer, SalesforceSim]
 
 @pytest.fixture
 def sim() -> Iterator[Sim]:
-    app = make_simulator({"rate_limit_requests": 10_000})
-    server = SimServer(app, port=0).start()
-    yield server, app
-    server.stop()
+    with serving(make_simulator({"rate_limit_requests": 10_000})) as started:
+        yield started
 
 
 def call(sim: Sim, method: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
@@ -228,18 +227,13 @@ def test_soql_finds_records_by_key_with_quoted_values(sim: Sim) -> None:
 
 
 def test_get_by_external_id_answers_300_for_duplicates() -> None:
-    app = make_simulator({"unique_external_ids": False})
-    server = SimServer(app, port=0).start()
-    try:
-        sim = (server, app)
+    with serving(make_simulator({"unique_external_ids": False})) as sim:
         call(sim, "POST", V + "/composite/sobjects", {"records": contacts(1, 1)})
         response = call(sim, "GET", V + "/sobjects/Contact/Syncsvc_Id__c/1")
         assert response.status_code == 300 and len(response.json()) == 2
         [result] = upsert(sim, contacts(1)).json()
         assert result["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
         assert call(sim, "GET", V + "/sobjects/Contact/Syncsvc_Id__c/2").status_code == 404
-    finally:
-        server.stop()
 
 
 def test_upsert_needs_an_external_id_field_and_api_v46(sim: Sim) -> None:

@@ -4,14 +4,14 @@ once on an ``INVALID_TOKEN`` 401."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from providers.base import PushItem
 from syncsvc.errors import ConfigError, PermanentError, RateLimited
 from tests.integration.providers import test_zoho_client as shared
-from tests.integration.providers.test_zoho_client import OAUTH, MakeClient, StartSim
+from tests.integration.providers.helpers import OAUTH, push_until_tokens
+from tests.integration.providers.test_zoho_client import MakeClient, StartSim
 
 # The simulator and client fixtures of the client tests, shared by name.
 start_sim, zoho, make_client = shared.start_sim, shared.zoho, shared.make_client
@@ -32,13 +32,7 @@ def test_the_token_is_refreshed_ahead_of_expiry_mid_run(
 ) -> None:
     server, sim = start_sim(token_ttl=2, rate_limit_requests=10_000)
     client = make_client(server=server)
-    deadline = time.monotonic() + 10
-    pushed = 0
-    while sim.extra_stats()["tokens_issued"] < 3:
-        assert time.monotonic() < deadline, "the client never refreshed its token"
-        pushed += 1
-        assert client.push("Deals", "upsert", [deal(pushed)])[0].ok
-        time.sleep(0.02)
+    pushed = push_until_tokens(sim, lambda n: client.push("Deals", "upsert", [deal(n)])[0])
     assert sim.extra_stats()["auth_expired"] == 0, "refresh came after expiry, not before"
     assert len(sim.view("Deals")) == pushed
 

@@ -9,16 +9,12 @@ from typing import Any
 import pytest
 import requests
 
-from providers.base import ConnectionInfo, PushItem, PushResult
+from providers.base import ConnectionInfo, PushItem
 from providers.simulation import SimServer
 from providers.zoho import ZohoClient, ZohoSim, make_simulator
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
-OAUTH = {
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "refresh_token": "demo-refresh-token",
-}
 Sim = tuple[SimServer, ZohoSim]
 StartSim = Callable[..., Sim]
 
@@ -41,17 +37,8 @@ class Recorded(requests.Session):
 
 @pytest.fixture
 def start_sim() -> Iterator[StartSim]:
-    servers: list[SimServer] = []
-
-    def start(**options: Any) -> Sim:
-        sim = make_simulator(options)
-        server = SimServer(sim, port=0).start()
-        servers.append(server)
-        return server, sim
-
-    yield start
-    for server in servers:
-        server.stop()
+    with simulators(make_simulator) as start:
+        yield start
 
 
 @pytest.fixture
@@ -114,10 +101,6 @@ def deal(n: int, op: str = "upsert", external_id: str | None = None, **fields: A
         **fields,
     }
     return PushItem(n, "Deals", op, str(n), "Syncsvc_Id", str(n), payload, external_id, 1)
-
-
-def by_id(results: list[PushResult]) -> dict[int, PushResult]:
-    return {r.outbox_id: r for r in results}
 
 
 def keys(sim: ZohoSim, module: str) -> list[str]:

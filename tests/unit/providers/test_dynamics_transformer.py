@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.errors import PermanentError
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.validation.fieldspec import load_spec_file
+from tests.unit.providers.value_cases import JSON_VALUES
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "dynamics.yaml"
 INTERNAL_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "internal"
@@ -100,20 +100,12 @@ def test_a_bad_value_fails_the_schema_naming_the_column(
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (None, None),
-        ("as is", "as is"),
-        (True, True),
-        (42, 42),
-        (2.5, 2.5),
-        (Decimal("1500.50"), 1500.5),
-        (Decimal("1E+3"), 1000),
-        (dt.date(2024, 5, 1), "2024-05-01"),
+        *JSON_VALUES,
         (dt.datetime(2024, 5, 1, 12, 30), "2024-05-01T12:30:00Z"),
         (
             dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
             "2024-05-01T12:30:00Z",
         ),
-        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
         ([1, 3], "1,3"),
         ({"b": 1, "a": 2}, '{"a":2,"b":1}'),
     ],

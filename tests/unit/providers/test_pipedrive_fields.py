@@ -217,16 +217,17 @@ def test_the_token_source_refreshes_ahead_of_expiry_once_for_all_threads() -> No
     source = TokenSource(
         {"client_id": "c", "client_secret": "s", "refresh_token": "r1"}, post, clock
     )
-    threads = [threading.Thread(target=source.headers) for _ in range(8)]
+    threads = [threading.Thread(target=source.token) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(sent) == 1
     assert sent[0] == ({"grant_type": "refresh_token", "refresh_token": "r1"}, ("c", "s"))
-    assert source.headers() == ({"Authorization": "Bearer t1"}, "t1")
+    assert source.token() == "t1"
+    assert source.headers("t1") == {"Authorization": "Bearer t1"}
     clock.now += 3600 - 59  # inside the one-minute margin
-    assert source.headers()[1] == "t2"
+    assert source.token() == "t2"
     assert sent[1][0]["refresh_token"] == "r2"  # the rotated refresh token is used
     assert source.refresh(stale="t1") == "t2"  # another thread already refreshed
     assert len(sent) == 2
@@ -234,5 +235,6 @@ def test_the_token_source_refreshes_ahead_of_expiry_once_for_all_threads() -> No
 
 def test_an_api_token_is_sent_as_the_x_api_token_header() -> None:
     source = TokenSource({"api_token": "abc"}, lambda f, b: response(500, {}))
-    assert source.headers() == ({"x-api-token": "abc"}, "abc")
+    assert source.token() == "abc"
+    assert source.headers("abc") == {"x-api-token": "abc"}
     assert source.refreshable is False

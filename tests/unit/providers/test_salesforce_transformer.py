@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.errors import PermanentError
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.validation.fieldspec import load_spec_file
+from tests.unit.providers.value_cases import JSON_VALUES
 
 MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "salesforce.yaml"
@@ -41,20 +41,12 @@ def test_default_mappings_cover_the_three_objects_and_always_carry_the_key() -> 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (None, None),
-        ("as is", "as is"),
-        (True, True),
-        (42, 42),
-        (2.5, 2.5),
-        (Decimal("1500.50"), 1500.5),
-        (Decimal("1E+3"), 1000),
-        (dt.date(2024, 5, 1), "2024-05-01"),
+        *JSON_VALUES,
         (dt.datetime(2024, 5, 1, 12, 30), "2024-05-01T12:30:00.000Z"),
         (
             dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
             "2024-05-01T12:30:00.000Z",
         ),
-        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
         (["Red", "Blue"], "Red;Blue"),
         ({"b": 1, "a": 2}, '{"a":2,"b":1}'),
     ],

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from providers.base import PushItem
-from providers.zoho.batching import by_id_property, chunk_pairs, id_chunks, key_of
+from providers.batching import unique_chunks
+from providers.zoho.batching import by_id_property, id_chunks, key_of
 from providers.zoho.lookup import quote, select_by_key
 from providers.zoho.responses import item_error, raise_for_call, rate_limited
 from providers.zoho.results import match_deletes, match_writes
@@ -124,9 +125,9 @@ def test_whole_call_failures_are_classified() -> None:
 
 def test_chunks_keep_each_record_once_per_call_and_respect_the_size() -> None:
     pairs = [(item(n, key=k), {"Syncsvc_Id": k}) for n, k in enumerate("aabcad")]
-    chunks = chunk_pairs(pairs, 3, key_of("upsert", "Syncsvc_Id"))
+    chunks = unique_chunks(pairs, 3, key_of("upsert", "Syncsvc_Id"))
     assert [[p[1]["Syncsvc_Id"] for p in c] for c in chunks] == [["a", "b", "c"], ["a", "d"], ["a"]]
-    assert len(chunk_pairs(pairs, 100, key_of("create", None))) == 1
+    assert len(unique_chunks(pairs, 100, key_of("create", None))) == 1
 
 
 def test_upserts_group_by_their_key_field() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from providers.zoho.transformer import DEAL_STAGES, DEFAULT_MAPPINGS, zoho_value
 from syncsvc.errors import PermanentError
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.validation.fieldspec import CompiledSpec, load_spec_file
+from tests.unit.providers.value_cases import JSON_VALUES
 
 MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
 CONTACT = {
@@ -148,20 +148,12 @@ def test_custom_fields_pass_through_the_schemas() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (None, None),
-        ("as is", "as is"),
-        (True, True),
-        (42, 42),
-        (2.5, 2.5),
-        (Decimal("1E+3"), 1000),
-        (Decimal("1500.50"), 1500.5),
-        (dt.date(2024, 5, 1), "2024-05-01"),
+        *JSON_VALUES,
         (dt.datetime(2024, 5, 1, 12, 30, 15, 999), "2024-05-01T12:30:15+00:00"),
         (
             dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
             "2024-05-01T14:30:00+05:30",
         ),
-        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
         (["a", "b"], ["a", "b"]),
         ({"id": 5}, {"id": 5}),
     ],

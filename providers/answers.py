@@ -1,0 +1,27 @@
+"""Reading the parts of a CRM's answer that every CRM shapes alike: a JSON object body and a
+number of seconds in a header."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import requests
+
+
+def body_of(response: requests.Response) -> dict[str, Any]:
+    """The JSON object in ``response``, or ``{}`` when there is none (204s, non-JSON, arrays)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def seconds(value: str | None) -> float | None:
+    """A finite, non-negative number of seconds (``Retry-After`` and the like), else None."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None

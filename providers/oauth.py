@@ -1,0 +1,120 @@
+"""Access tokens kept fresh and shared between a client's threads.
+
+A ``TokenCache`` holds one token. Given a fetch function it gets a new one before the current
+one expires (and when the API refuses it), one request at a time however many threads ask;
+without one the token is fixed (a private-app token, an API key). Each CRM's fetch function
+sends its own token request, reads the answer, raises for refusals and says how long the token
+lives.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from syncsvc.config import envref
+from syncsvc.errors import AuthExpired
+
+REFRESH_KEYS = ("refresh_token", "client_id", "client_secret")
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token answer: the token, and the seconds it lives (None: until the API refuses it)."""
+
+    token: str
+    lifetime: float | None
+
+
+Fetch = Callable[[], Issued]
+
+
+def resolve_option(value: str, where: str = "options.token_url") -> str:
+    """``value`` with ``${VAR:-default}`` references resolved from this process's environment:
+    the config loader resolves them in ``base_url`` and credentials, not (yet) in options."""
+    return str(envref.resolve(value, os.environ, where)) if envref.has_reference(value) else value
+
+
+def refresh_grant(credentials: Mapping[str, Any]) -> dict[str, str] | None:
+    """``refresh_token`` + ``client_id`` + ``client_secret`` when all three are set, else None."""
+    if all(credentials.get(k) for k in REFRESH_KEYS):
+        return {k: str(credentials[k]) for k in REFRESH_KEYS}
+    return None
+
+
+class TokenCache:
+    """One token, renewed ``min(max_margin, lifetime * margin_share)`` seconds before it ends."""
+
+    def __init__(
+        self,
+        fetch: Fetch | None,
+        token: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        max_margin: float = 60.0,
+        margin_share: float = 0.5,
+    ) -> None:
+        self._fetch = fetch
+        self._token = token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expires_at = 0.0
+        self._max_margin = max_margin
+        self._margin_share = margin_share
+        self._margin = max_margin
+
+    @property
+    def refreshable(self) -> bool:
+        return self._fetch is not None
+
+    def _fresh(self) -> bool:
+        return bool(self._token) and self._clock() < self._expires_at - self._margin
+
+    def token(self) -> str:
+        if self._fetch is not None and not self._fresh():
+            return self.refresh(stale=self._token)
+        return self._token
+
+    def refresh(self, stale: str) -> str:
+        """A new token, unless another thread already replaced ``stale`` with a fresh one."""
+        with self._lock:
+            if self._fetch is None:
+                return self._token
+            if self._token != stale and self._fresh():
+                return self._token
+            issued = self._fetch()
+            self._token = issued.token
+            if issued.lifetime is None:
+                self._expires_at = math.inf
+            else:
+                self._expires_at = self._clock() + issued.lifetime
+                self._margin = min(self._max_margin, issued.lifetime * self._margin_share)
+            return self._token
+
+
+def unauthorized(response: requests.Response) -> bool:
+    """Any 401: for the CRMs whose 401 always means the token (expired, revoked or unknown)."""
+    return response.status_code == 401
+
+
+def call_with_refresh(
+    tokens: TokenCache,
+    send: Callable[[str], requests.Response],
+    refused: Callable[[requests.Response], bool],
+    describe: Callable[[requests.Response], str],
+) -> requests.Response:
+    """``send`` with the current token. When the API ``refused`` a token that can be renewed,
+    renew it and send once more; refused again raises ``AuthExpired``."""
+    token = tokens.token()
+    response = send(token)
+    if tokens.refreshable and refused(response):
+        response = send(tokens.refresh(stale=token))
+        if refused(response):
+            raise AuthExpired(describe(response))
+    return response

@@ -1,0 +1,83 @@
+"""The access tokens a simulated CRM hands out: its OAuth clients, fixed tokens, and when each
+issued token expires. How a CRM shapes its tokens and its refusals stays in its ``sim_auth``.
+
+Not thread-safe: the simulator holds its lock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEMO_OAUTH_CLIENTS = {
+    "demo-client": {"secret": "demo-secret", "refresh_token": "demo-refresh-token"}
+}
+
+
+def oauth_clients(
+    options: Mapping[str, Any],
+    key: str = "oauth_clients",
+    default: Mapping[str, Mapping[str, str]] = DEMO_OAUTH_CLIENTS,
+) -> dict[str, dict[str, str]]:
+    """``{client_id: {"secret", "refresh_token" | "tenant_id", …}}`` from ``options[key]``."""
+    clients = options.get(key, default)
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in clients.items()}
+
+
+def secret_matches(client: Mapping[str, str], secret: str) -> bool:
+    """``secret`` is the client's (compared in constant time)."""
+    return secrets.compare_digest(client.get("secret", ""), secret)
+
+
+@dataclass
+class Caller:
+    """An authenticated caller: whose limits a request counts against, and whether it came
+    with an OAuth access token (or a fixed token)."""
+
+    principal: str
+    oauth: bool
+
+
+@dataclass
+class Grant:
+    """One issued access token: whose it is and when it stops working (monotonic seconds)."""
+
+    client_id: str
+    expires_at: float
+    tenant: str = ""
+
+    def overdue(self) -> float:
+        """Seconds since the token expired (negative while it is valid)."""
+        return time.monotonic() - self.expires_at
+
+
+class TokenIssuer:
+    """Issued tokens and their lifetime (``token_ttl``), plus fixed tokens that never expire
+    (``tokens``). ``{"expire_tokens": true}`` through ``configure`` expires every issued one."""
+
+    def __init__(self, ttl: float, fixed: Iterable[Any] = ()) -> None:
+        self.ttl = ttl
+        self.fixed = {str(t) for t in fixed}
+        self.grants: dict[str, Grant] = {}
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        if "tokens" in options:
+            self.fixed = {str(t) for t in options["tokens"]}
+        if "token_ttl" in options:
+            self.ttl = float(options["token_ttl"])
+        if options.get("expire_tokens"):
+            now = time.monotonic()
+            for grant in self.grants.values():
+                grant.expires_at = min(grant.expires_at, now)
+
+    def issue(self, token: str, client_id: str, tenant: str = "") -> float:
+        """Record ``token`` as issued now; its lifetime as a token answer's ``expires_in``
+        (a whole number of seconds when it is one)."""
+        self.grants[token] = Grant(client_id, time.monotonic() + self.ttl, tenant)
+        return int(self.ttl) if self.ttl.is_integer() else self.ttl
+
+    def find(self, token: str) -> Grant | None:
+        return self.grants.get(token)
