@@ -63,6 +63,9 @@ class PushItem:
     payload: dict[str, Any]
     external_id: str | None
     version: int
+    maybe_sent: bool = True
+    """False when no earlier push of this row can have reached the CRM: a CRM without upsert
+    may then create without looking the record up first."""
 
 
 @dataclass

@@ -123,7 +123,7 @@ class PipedriveClient(ProviderClient):
             if done is not None:
                 return done
         try:
-            found = self._lookup(object_name, item)
+            found = self._lookup(object_name, item) if item.maybe_sent else None
         except PermanentError as exc:
             return _item_failed(item, exc)
         if found is not None:
@@ -197,6 +197,8 @@ class PipedriveClient(ProviderClient):
     # archive -----------------------------------------------------------------------------
     def _archive(self, object_name: str, item: PushItem) -> PushResult:
         target = item.external_id
+        if not target and not item.maybe_sent:
+            return PushResult(item.outbox_id)  # never sent: nothing to delete
         if not target:
             try:
                 target = self._lookup(object_name, item)

@@ -50,6 +50,7 @@ def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
             payload=r["payload"],
             external_id=r["external_id"],
             version=r["version"],
+            maybe_sent=r["maybe_sent"],
         )
         for r in rows
     ]

@@ -212,10 +212,11 @@ def test_sending_the_same_versions_again_creates_no_duplicates(fresh: Pipeline, 
     )
     fresh.wait_idle()
     acked = len(crm.sim.acks())
-    # Forget that anything was delivered, and the CRM ids we learnt: everything goes again.
+    # Send every delivered version again, and forget the CRM ids we learnt: a CRM without
+    # upsert must find the records by our key instead of creating them twice.
     execute(
         fresh.db,
-        "UPDATE syncsvc.outbox SET status = 'pending', delivered_version = NULL, external_id = NULL, "
+        "UPDATE syncsvc.outbox SET status = 'pending', external_id = NULL, "
         "next_attempt_at = now() - interval '1 minute'",
     )
     wait_until(lambda: len(crm.sim.acks()) >= acked + 5, 60, message=fresh.describe)

@@ -3,6 +3,7 @@ API, one record per request, per-record failures, archive, throttling and field 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -154,6 +155,23 @@ def test_a_search_hit_in_another_custom_field_is_not_taken_for_our_record(
     [result] = client.push("persons", "upsert", [person(7)])
     assert result.ok and result.created is True
     assert keys(sim[1], "persons") == ["100", "7"]
+
+
+def test_a_row_never_sent_before_is_created_without_a_search(
+    sim: Started, client_for: Callable[..., PipedriveClient], calls: Calls
+) -> None:
+    client = client_for()
+    fresh = [dataclasses.replace(deal(n), maybe_sent=False) for n in (1, 2, 3)]
+    assert all(r.ok and r.created for r in client.push("deals", "upsert", fresh))
+    assert calls.count("GET", "/search") == 0
+    gone = dataclasses.replace(deal(9, "archive"), maybe_sent=False)
+    assert client.push("deals", "archive", [gone])[0].ok
+    assert calls.count("GET", "/search") == 0
+    # A row that may have been sent before is looked up, and found: no duplicate.
+    [again] = client.push("deals", "upsert", [deal(1)])
+    assert again.ok and again.created is False
+    assert calls.count("GET", "/search") == 1
+    assert keys(sim[1], "deals") == ["1", "2", "3"]
 
 
 def test_create_never_searches_and_sends_one_record_per_request(
