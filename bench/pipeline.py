@@ -6,7 +6,6 @@ Latency is measured from the writer's commit to the simulator's acknowledgement 
 
 from __future__ import annotations
 
-import copy
 import socket
 import sys
 import time
@@ -26,7 +25,7 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
-from syncsvc.demo.system import example_config
+from syncsvc.demo.system import example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -66,17 +65,14 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
     """The demo config's connection for ``provider``, pointed at ``base_url``, limits raised."""
-    source = example_config(provider)
-    doc = yaml.safe_load(source.read_text())
+    doc = example_pointed_at(provider, base_url)
     for conn in doc["connections"]:
         if conn["provider"] == provider:
-            conn = copy.deepcopy(conn)
             conn["name"] = f"bench-{provider}"
-            conn["base_url"] = base_url
             conn["rate_limit"] = {"requests": 1_000_000, "per_seconds": 10}
             conn["rules"] = [r for r in conn["rules"] if r["source"] == "demo.contacts"]
             return dict(conn)
-    raise ConfigError(f"{source} has no connection for provider {provider!r}")
+    raise ConfigError(f"{example_config(provider)} has no connection for provider {provider!r}")
 
 
 class PipelineBench:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
+import yaml
 
 from syncsvc import capture, migrate
 from syncsvc.config.loader import check_source_fields, load_config_file
@@ -25,6 +29,17 @@ EXAMPLES = REPO_ROOT / "examples" / "connections"
 def example_configs() -> list[Path]:
     """One config file per provider: the demo syncs to every one of them."""
     return sorted(EXAMPLES.glob("*.yaml"))
+
+
+def example_pointed_at(provider: str, url: str) -> dict[str, Any]:
+    """The example config of ``provider`` with every simulator URL in it (API and token
+    endpoint) replaced by ``url``: a simulator on another port, for tests and the benchmark."""
+    variable = "${SYNCSVC_SIM_" + provider.upper() + "_URL:-"
+    text = json.dumps(yaml.safe_load(example_config(provider).read_text()))
+    text = text.replace(variable, "${SYNCSVC_UNSET_SIM_URL:-")
+    text = re.sub(r"http://127\.0\.0\.1:81\d\d", url, text)
+    doc: dict[str, Any] = json.loads(text)
+    return doc
 
 
 def example_config(provider: str) -> Path:

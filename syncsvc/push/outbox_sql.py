@@ -5,21 +5,21 @@ from __future__ import annotations
 # A lease is a token plus a deadline; every result update checks the token, so a push whose
 # lease expired (and was taken over) cannot overwrite what the newer push recorded. A version the
 # poll feed claimed (mode 'both', syncsvc.api.feed) is the poller's: push skips it.
-# ``maybe_sent``: some earlier push of this row may have reached the CRM (a lease that never
-# finished, a failed attempt, a delivered version). Only then must a CRM without upsert look
-# the record up before creating it.
+# ``maybe_sent``: some earlier push of this row may have reached the CRM (it was leased before,
+# whatever became of that push; a new version of the record does not clear it). Only then must a
+# CRM without upsert look the record up before creating it.
 LEASE = """
 UPDATE syncsvc.outbox AS o
-SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s
-FROM (SELECT id, lease_token AS prev_token FROM syncsvc.outbox WHERE id = ANY(%(ids)s)) AS prev
+SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s,
+    maybe_sent = true
+FROM (SELECT id, maybe_sent AS was_leased FROM syncsvc.outbox WHERE id = ANY(%(ids)s)) AS prev
 WHERE o.id = prev.id
   AND o.id = ANY(%(ids)s) AND o.connection_id = %(connection_id)s AND o.status = 'pending'
   AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
           o.external_id, o.version, o.attempts,
-          (prev.prev_token IS NOT NULL OR o.attempts > 0 OR o.delivered_version IS NOT NULL)
-              AS maybe_sent
+          (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent
 """
 
 # A row whose version moved on while it was being pushed stays pending and goes again (I-2).

@@ -4,7 +4,6 @@ the real bridge, workers and beat. Results go to a report (docs/reliability.md).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import close_pools, connect
-from syncsvc.demo.system import DEMO_TABLES, example_config
+from syncsvc.demo.system import DEMO_TABLES, example_pointed_at
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
 from tests.faults.servers import PrivatePostgres, PrivateRedis
@@ -129,15 +128,6 @@ class FaultWorld:
                 apply_config(db, self.settings, load_config_file(path))
 
 
-def _pointed_at(provider: str, url: str) -> dict[str, Any]:
-    text = json.dumps(yaml.safe_load(example_config(provider).read_text()))
-    text = text.replace("${SYNCSVC_SIM_" + provider.upper() + "_URL:-", "${UNSET_FOR_TEST:-")
-    for port in range(8100, 8110):
-        text = text.replace(f"http://127.0.0.1:{port}", url)
-    doc: dict[str, Any] = json.loads(text)
-    return doc
-
-
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
     base = tmp_path_factory.mktemp("faults")
@@ -166,7 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
     chosen = os.environ.get("SYNCSVC_FAULT_PROVIDERS")
     for name in chosen.split(",") if chosen else provider_names():
         server = SimServer(get_provider(name).make_simulator({}), port=0).start()
-        doc = _pointed_at(name, server.url)
+        doc = example_pointed_at(name, server.url)
         objects = {
             r["source"]: r["object"]
             for r in doc["connections"][0]["rules"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,12 @@ from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
 from syncsvc.config.check import check_remote_fields
 from syncsvc.config.loader import load_config_file
-from syncsvc.demo.system import example_config
+from syncsvc.demo.system import example_pointed_at
 from syncsvc.settings import Settings
 
 
 def example_for(provider: str, url: str, tmp_path: Path, extra_target: str | None) -> Path:
-    text = json.dumps(yaml.safe_load(example_config(provider).read_text()))
-    text = text.replace("${SYNCSVC_SIM_" + provider.upper() + "_URL:-", "${UNSET_FOR_TEST:-")
-    for port in range(8100, 8110):
-        text = text.replace(f"http://127.0.0.1:{port}", url)
-    doc = json.loads(text)
+    doc = example_pointed_at(provider, url)
     conn = doc["connections"][0]
     if extra_target:
         contacts = next(r["object"] for r in conn["rules"] if r["source"] == "demo.contacts")

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 
 from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
-from syncsvc.demo.system import example_config
+from syncsvc.demo.system import example_pointed_at
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -49,12 +48,7 @@ class Crm:
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
     name = request.param
     server = SimServer(get_provider(name).make_simulator({}), port=0).start()
-    doc = yaml.safe_load(example_config(name).read_text())
-    text = json.dumps(doc).replace("${SYNCSVC_SIM_" + name.upper() + "_URL:-", "${UNSET_FOR_TEST:-")
-    # Point every URL of the example at this test's simulator.
-    for port in range(8100, 8110):
-        text = text.replace(f"http://127.0.0.1:{port}", server.url)
-    config = json.loads(text)
+    config = example_pointed_at(name, server.url)
     objects = {
         r["source"]: r["object"]
         for r in config["connections"][0]["rules"]

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from providers.registry import get_provider
 from providers.simulation import SimServer
-from syncsvc.demo.system import example_config
+from syncsvc.demo.system import example_pointed_at
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def example_pointed_at(provider: str, url: str) -> dict[str, Any]:
-    text = json.dumps(yaml.safe_load(example_config(provider).read_text()))
-    text = text.replace("${SYNCSVC_SIM_" + provider.upper() + "_URL:-", "${UNSET_FOR_TEST:-")
-    for port in range(8100, 8110):
-        text = text.replace(f"http://127.0.0.1:{port}", url)
-    config: dict[str, Any] = json.loads(text)
-    return config
 
 
 @pytest.fixture(scope="module")

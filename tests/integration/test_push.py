@@ -50,3 +50,52 @@ def test_a_row_deleted_after_its_push_was_ordered_goes_as_an_archive(
         db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
     assert outcome.delivered == 1
     assert hubspot.records("contacts") == [], "the record must be archived, not upserted again"
+
+
+def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
+    db: psycopg.Connection[Row],
+) -> None:
+    """A push that timed out may have created the record; a later version must not forget it."""
+    from syncsvc.pipeline.persist import UPSERT_OUTBOX
+    from syncsvc.push.outbox_sql import LEASE, RESCHEDULE
+
+    db.autocommit = True
+    db.execute("DELETE FROM syncsvc.connection WHERE name = 'maybe-sent-test'")
+    cid = db.execute(
+        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
+        "rate_limit_seconds, batch_size) "
+        "VALUES ('maybe-sent-test', 'pipedrive', 'http://127.0.0.1:9', 80, 2, 100) RETURNING id"
+    ).fetchone()["id"]  # type: ignore[index]
+
+    def persist(key: str, version: int) -> None:
+        item = {"object": "persons", "record_key": key, "source_table": "demo.contacts",
+                "op": "upsert", "id_property": "syncsvc_id", "id_value": key,
+                "payload": {"name": key}, "version": version}  # fmt: skip
+        db.execute(UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item])})
+
+    def lease(token: int) -> dict[str, bool]:
+        ids = [r["id"] for r in db.execute(  # type: ignore[index]
+            "SELECT id FROM syncsvc.outbox WHERE connection_id = %s", (cid,)).fetchall()]  # fmt: skip
+        rows = db.execute(
+            LEASE, {"ids": ids, "connection_id": cid, "token": token, "lease_seconds": 30}
+        ).fetchall()
+        return {r["record_key"]: r["maybe_sent"] for r in rows}  # type: ignore[index]
+
+    try:
+        persist("sent", 1)
+        persist("fresh", 1)
+        assert lease(1) == {"sent": False, "fresh": False}
+        ids = [r["id"] for r in db.execute(  # type: ignore[index]
+            "SELECT id FROM syncsvc.outbox WHERE connection_id = %s", (cid,)).fetchall()]  # fmt: skip
+        db.execute(RESCHEDULE, {"ids": ids, "token": 1, "delay": 0, "error": "timeout",
+                                "count_attempt": 1})  # fmt: skip
+        persist("sent", 2)  # the record changed after the timed-out push: attempts back to 0
+        persist("new", 1)
+        attempts = db.execute(
+            "SELECT attempts FROM syncsvc.outbox WHERE connection_id = %s AND record_key = 'sent'",
+            (cid,),
+        ).fetchone()["attempts"]  # type: ignore[index]
+        assert attempts == 0
+        assert lease(2) == {"sent": True, "fresh": True, "new": False}
+    finally:
+        db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
