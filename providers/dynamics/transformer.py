@@ -7,16 +7,12 @@ columns take integers, so the mappings translate the demo's labels with ``map``.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
 from providers.dynamics.defaults import KEY_ATTRIBUTE
-from providers.values import is_multi, json_number, utc_timestamp
+from providers.values import JsonValues
 
 INDUSTRY_CODES = {
     "software": 6,  # Business Services
@@ -80,23 +76,8 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def dataverse_value(value: Any, name: str = "value") -> Any:
-    """One column value as the Web API takes it in JSON."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float | Decimal):
-        return json_number(value, name, "dynamics")
-    if isinstance(value, dt.datetime):
-        return utc_timestamp(value, "seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    if is_multi(value):
-        return ",".join(str(dataverse_value(v, name)) for v in value)  # multi-select choices
-    return str(value)
+dataverse_value = JsonValues("dynamics", multi_separator=",", mapping_as_text=True)
+"""One column value as the Web API takes it; multi-select choices are comma-joined."""
 
 
 class DynamicsTransformer(Transformer):

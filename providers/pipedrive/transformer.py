@@ -9,15 +9,13 @@ dates as ``YYYY-MM-DD`` and timestamps as RFC 3339 in UTC.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from providers.base import Transformer
 from providers.pipedrive.defaults import KEY_FIELD, NUMERIC_FIELDS
-from providers.values import is_multi, json_number, utc_timestamp
+from providers.values import JsonValues, json_number
 from syncsvc.errors import PermanentError
 
 
@@ -92,23 +90,8 @@ def _number(value: Any, name: str) -> int | float:
     return int(decimal) if decimal == decimal.to_integral_value() else float(decimal)
 
 
-def pipedrive_value(value: Any, name: str = "value") -> Any:
-    """One value as JSON Pipedrive v2 accepts."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float | Decimal):
-        return json_number(value, name, "pipedrive")
-    if isinstance(value, dt.datetime):
-        return utc_timestamp(value, "seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): pipedrive_value(v, name) for k, v in value.items()}
-    if is_multi(value):
-        return [pipedrive_value(v, name) for v in value]
-    return str(value)
+pipedrive_value = JsonValues("pipedrive")
+"""One value as JSON Pipedrive v2 accepts (multi-values as lists, maps as objects)."""
 
 
 class PipedriveTransformer(Transformer):

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
 from providers.salesforce.defaults import KEY_FIELD
-from providers.values import is_multi, json_number, utc_timestamp
+from providers.values import JsonValues, utc_milliseconds
 
 STAGES = {
     "appointmentscheduled": "Prospecting",
@@ -89,25 +85,11 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def salesforce_value(value: Any, name: str = "value") -> Any:
-    """One field value as the REST API takes it in JSON: numbers stay numbers, ``None`` clears
-    the field, dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC, multi-select picklists are
-    ``;``-joined strings."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float | Decimal):
-        return json_number(value, name, "salesforce")
-    if isinstance(value, dt.datetime):
-        return utc_timestamp(value, "milliseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if is_multi(value):
-        return ";".join(str(salesforce_value(v, name)) for v in value if v is not None)
-    if isinstance(value, Mapping):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    return str(value)
+salesforce_value = JsonValues(
+    "salesforce", utc_milliseconds, multi_separator=";", mapping_as_text=True
+)
+"""One field value as the REST API takes it: date-times ISO 8601 in UTC with milliseconds,
+multi-select picklists ``;``-joined."""
 
 
 class SalesforceTransformer(Transformer):

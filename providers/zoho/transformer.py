@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
-from providers.values import is_multi, json_number
+from providers.values import JsonValues
 from providers.zoho.defaults import KEY_FIELD
 
 DEAL_STAGES = {
@@ -77,24 +75,9 @@ def _datetime(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat()
 
 
-def zoho_value(value: Any, name: str = "value") -> Any:
-    """One field value as Zoho's JSON wants it: numbers as numbers, dates as ISO strings,
-    multi-select values as lists, lookups as ``{"id": ...}`` objects, None clears."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float | Decimal):
-        return json_number(value, name, "zoho")
-    if isinstance(value, dt.datetime):
-        return _datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): zoho_value(v, f"{name}.{k}") for k, v in value.items()}
-    if is_multi(value):
-        return [zoho_value(v, name) for v in value]
-    return str(value)
+zoho_value = JsonValues("zoho", _datetime)
+"""One field value as Zoho's JSON wants it: multi-select values as lists, lookups as
+``{"id": ...}`` objects."""
 
 
 class ZohoTransformer(Transformer):

@@ -107,6 +107,7 @@ def test_a_bad_value_fails_the_schema_naming_the_column(
             "2024-05-01T12:30:00Z",
         ),
         ([1, 3], "1,3"),
+        ([1, None, 3], "1,3"),
         ({"b": 1, "a": 2}, '{"a":2,"b":1}'),
     ],
 )
