@@ -25,6 +25,9 @@ log = logging.getLogger("syncsvc.bridge")
 CHANNEL = "syncsvc"
 STALE_CHECK_SECONDS = 5.0
 MAX_BACKOFF = 10.0
+REDISPATCH_MAX_QUEUED = 50
+"""While more chains than this wait in the sync queues the workers are behind, and the events'
+own chains are most likely still queued: re-dispatching them would only double the backlog."""
 
 Enqueue = Callable[[str, Batch], None]
 
@@ -46,9 +49,11 @@ class Bridge:
         enqueue: Enqueue,
         on_captured: Callable[[int, int], None] | None = None,
         stop: threading.Event | None = None,
+        backlog: Callable[[], int] | None = None,
     ) -> None:
         self.settings = settings
         self.enqueue = enqueue
+        self.backlog = backlog or (lambda: 0)
         self.on_captured = on_captured or (lambda _cid, _n: None)
         self.stop = stop or threading.Event()
         self.config = RuntimeConfigCache()
@@ -83,6 +88,10 @@ class Bridge:
         now = time.monotonic()
         if now - self._last_stale_check >= STALE_CHECK_SECONDS:
             self._last_stale_check = now
+            queued = self.backlog()
+            if queued > REDISPATCH_MAX_QUEUED:
+                log.info("%d chains queued: re-dispatch waits for the workers", queued)
+                return handled
             redispatched = self._dispatch(stale_after=self.settings.bridge_redispatch_seconds)
             if redispatched:
                 self.stats.redispatched += redispatched

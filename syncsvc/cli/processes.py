@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import click
@@ -20,8 +21,8 @@ from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
 from syncsvc.flower_auth import flower_credentials
 from syncsvc.pipeline.batch import Batch
-from syncsvc.redisconn import eviction_warning
-from syncsvc.settings import REPO_ROOT
+from syncsvc.redisconn import client, eviction_warning
+from syncsvc.settings import REPO_ROOT, Settings
 from syncsvc.supervise import is_child, supervise
 
 log = logging.getLogger("syncsvc.cli")
@@ -61,7 +62,24 @@ def bridge(app: AppContext) -> None:
 
     stop = threading.Event()
     _stop_on_signals(stop)
-    Bridge(settings, enqueue, captured, stop).run_forever()
+    backlog = chain_backlog(settings)
+    Bridge(settings, enqueue, captured, stop, backlog=backlog).run_forever()
+
+
+def chain_backlog(settings: Settings) -> Callable[[], int]:
+    """How many chain messages wait in the sync queues (Redis keys: prefix + queue name)."""
+    from tasks.queues import sync_queue
+
+    redis_client = client(settings.broker_url)
+    keys = [settings.redis_prefix + sync_queue(p) for p in provider_names()]
+
+    def backlog() -> int:
+        with redis_client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+            return sum(int(n) for n in pipe.execute())
+
+    return backlog
 
 
 def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:

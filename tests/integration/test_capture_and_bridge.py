@@ -214,3 +214,31 @@ def test_events_of_tables_no_rule_wants_are_dropped(
             bridge._close()
     assert recorder.batches == []
     assert events(db) == []
+
+
+def test_stale_events_are_redispatched_unless_the_workers_are_behind(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    _hubspot_connection(db)
+    db.execute("INSERT INTO demo.contacts (email) VALUES ('stale@example.com')")
+    queued = [500]
+    recorder = Recorder()
+    bridge = Bridge(
+        replace(settings, bridge_redispatch_seconds=1), recorder, backlog=lambda: queued[0]
+    )
+    bridge._connect()
+    try:
+        assert bridge.step() == 1  # dispatched; its chain never persists
+        db.execute("UPDATE syncsvc.sync_event SET dispatched_at = now() - interval '1 minute'")
+        bridge._last_stale_check = 0.0
+        bridge.step()
+        assert len(recorder.batches) == 1, "500 chains queued: the event's own may be among them"
+        queued[0] = 0
+        bridge._last_stale_check = 0.0
+        bridge.step()
+        assert len(recorder.batches) == 2
+        assert bridge.stats.redispatched == 1
+    finally:
+        bridge._close()
