@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
 import yaml
 from cryptography.fernet import Fernet
 
@@ -27,6 +26,7 @@ from syncsvc.config.store import apply_config
 from syncsvc.db import close_pools, connect
 from syncsvc.demo.system import DEMO_TABLES, example_pointed_at
 from syncsvc.processes import ProcessSet
+from syncsvc.redisconn import client as redis_client
 from syncsvc.settings import Settings, load_settings
 from tests.faults.servers import PrivatePostgres, PrivateRedis
 from tests.faults.workload import Verdict, compare, expected_state
@@ -117,7 +117,7 @@ class FaultWorld:
         A re-dispatched duplicate chain can still be queued after its events were persisted;
         one that read rows before ``reset`` truncated them would write them into the next test.
         """
-        client = redis.Redis.from_url(self.redis.url, socket_timeout=5)
+        client = redis_client(self.redis.url)
         try:
             busy = 0
             for pattern in ("sync.*", "push.*"):

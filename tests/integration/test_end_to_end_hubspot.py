@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Pipeline, execute
+from tests.support.rules import synced_rules
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -27,48 +28,9 @@ def hubspot_config(
     rate_limit: tuple[int, int] = (100, 10),
     batch_size: int = 100,
 ) -> dict[str, Any]:
-    contacts_rule: dict[str, Any] = {
-        "name": "contacts",
-        "source": "demo.contacts",
-        "operations": ["insert", "update"],
-        "action": "upsert",
-        "object": "contacts",
-        "id_property": "syncsvc_id",
-    }
-    if when:
-        contacts_rule["when"] = when
-    rules = [contacts_rule]
-    rules.append(
-        {
-            "name": "contacts-deleted",
-            "source": "demo.contacts",
-            "operations": ["delete"],
-            "action": "archive",
-            "object": "contacts",
-            "id_property": "syncsvc_id",
-        }
-    )
+    rules = synced_rules("demo.contacts", "contacts", when)
     for table, obj in (("demo.companies", "companies"), ("demo.deals", "deals")):
-        rules.append(
-            {
-                "name": obj,
-                "source": table,
-                "operations": ["insert", "update"],
-                "action": "upsert",
-                "object": obj,
-                "id_property": "syncsvc_id",
-            }
-        )
-        rules.append(
-            {
-                "name": f"{obj}-deleted",
-                "source": table,
-                "operations": ["delete"],
-                "action": "archive",
-                "object": obj,
-                "id_property": "syncsvc_id",
-            }
-        )
+        rules += synced_rules(table, obj)
     return {
         "version": 1,
         "connections": [

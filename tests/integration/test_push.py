@@ -10,7 +10,9 @@ from providers.base import ConnectionInfo
 from providers.registry import get_provider
 from syncsvc.db import Row
 from syncsvc.pipeline.batch import PushGroup
+from syncsvc.pipeline.persist import UPSERT_OUTBOX
 from syncsvc.push.deliver import Pusher
+from syncsvc.push.outbox_sql import LEASE, RESCHEDULE
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
 
@@ -56,9 +58,6 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
     db: psycopg.Connection[Row],
 ) -> None:
     """A push that timed out may have created the record; a later version must not forget it."""
-    from syncsvc.pipeline.persist import UPSERT_OUTBOX
-    from syncsvc.push.outbox_sql import LEASE, RESCHEDULE
-
     db.autocommit = True
     db.execute("DELETE FROM syncsvc.connection WHERE name = 'maybe-sent-test'")
     cid = db.execute(

@@ -13,6 +13,7 @@ from syncsvc.api import keys
 from syncsvc.db import connect
 from syncsvc.processes import ProcessSet
 from tests.integration.conftest import Pipeline
+from tests.support.rules import synced_rules
 from tests.support.wait import wait_until
 
 POLL_BASE_URL = "http://127.0.0.1:9"  # a poll-mode connection never calls its CRM
@@ -68,24 +69,7 @@ def contacts_connection(
         "rate_limit": {"requests": rate_limit[0], "per_seconds": rate_limit[1]},
         "batch_size": batch_size,
         "objects": {"contacts": {"mappings": CONTACT_MAPPINGS}},
-        "rules": [
-            {
-                "name": "contacts",
-                "source": "demo.contacts",
-                "operations": ["insert", "update"],
-                "action": "upsert",
-                "object": "contacts",
-                "id_property": "syncsvc_id",
-            },
-            {
-                "name": "contacts-deleted",
-                "source": "demo.contacts",
-                "operations": ["delete"],
-                "action": "archive",
-                "object": "contacts",
-                "id_property": "syncsvc_id",
-            },
-        ],
+        "rules": synced_rules("demo.contacts", "contacts"),
     }
 
 
