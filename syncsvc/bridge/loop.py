@@ -25,9 +25,11 @@ log = logging.getLogger("syncsvc.bridge")
 CHANNEL = "syncsvc"
 STALE_CHECK_SECONDS = 5.0
 MAX_BACKOFF = 10.0
-REDISPATCH_MAX_QUEUED = 50
-"""While more chains than this wait in the sync queues the workers are behind, and the events'
-own chains are most likely still queued: re-dispatching them would only double the backlog."""
+MAX_QUEUED_CHAINS = 50
+"""While more chains than this wait in the sync queues the workers are behind. The bridge then
+claims nothing: new events gather in ``sync_event`` and the next claim carries them in fewer,
+bigger chains (a chain per one or two events is what saturates the workers), and stale events
+are not re-dispatched, as their own chains are most likely still queued."""
 
 Enqueue = Callable[[str, Batch], None]
 
@@ -62,6 +64,7 @@ class Bridge:
         self._work: psycopg.Connection[Row] | None = None
         self._last_stale_check = 0.0
         self._throttled_logged = False
+        self._held_logged = False
 
     # connections -----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -84,14 +87,17 @@ class Bridge:
     def step(self) -> int:
         """Claim and dispatch one batch of new events (plus stale ones now and then)."""
         assert self._work is not None
+        queued = self.backlog()
+        if queued > MAX_QUEUED_CHAINS:
+            if not self._held_logged:
+                log.info("%d chains queued: claiming again once the workers catch up", queued)
+                self._held_logged = True
+            return 0
+        self._held_logged = False
         handled = self._dispatch(stale_after=None)
         now = time.monotonic()
         if now - self._last_stale_check >= STALE_CHECK_SECONDS:
             self._last_stale_check = now
-            queued = self.backlog()
-            if queued > REDISPATCH_MAX_QUEUED:
-                log.info("%d chains queued: re-dispatch waits for the workers", queued)
-                return handled
             redispatched = self._dispatch(stale_after=self.settings.bridge_redispatch_seconds)
             if redispatched:
                 self.stats.redispatched += redispatched

@@ -216,14 +216,14 @@ def test_events_of_tables_no_rule_wants_are_dropped(
     assert events(db) == []
 
 
-def test_stale_events_are_redispatched_unless_the_workers_are_behind(
+def test_a_bridge_whose_workers_are_behind_claims_nothing_then_one_bigger_batch(
     clean: psycopg.Connection[Row], settings: Settings
 ) -> None:
     db = clean
     capture.add_capture(db, "demo.contacts", notify="off")
     _hubspot_connection(db)
     db.execute("INSERT INTO demo.contacts (email) VALUES ('stale@example.com')")
-    queued = [500]
+    queued = [0]
     recorder = Recorder()
     bridge = Bridge(
         replace(settings, bridge_redispatch_seconds=1), recorder, backlog=lambda: queued[0]
@@ -232,13 +232,16 @@ def test_stale_events_are_redispatched_unless_the_workers_are_behind(
     try:
         assert bridge.step() == 1  # dispatched; its chain never persists
         db.execute("UPDATE syncsvc.sync_event SET dispatched_at = now() - interval '1 minute'")
-        bridge._last_stale_check = 0.0
-        bridge.step()
-        assert len(recorder.batches) == 1, "500 chains queued: the event's own may be among them"
+        queued[0] = 500
+        for n in range(3):
+            db.execute("INSERT INTO demo.contacts (email) VALUES (%s)", (f"held{n}@example.com",))
+            bridge._last_stale_check = 0.0
+            assert bridge.step() == 0, "500 chains queued: nothing new is claimed"
+        assert len(recorder.batches) == 1, "nor re-dispatched: its own chain may still be queued"
         queued[0] = 0
         bridge._last_stale_check = 0.0
-        bridge.step()
-        assert len(recorder.batches) == 2
+        assert bridge.step() == 3
+        assert [len(b["records"]) for b in recorder.batches[1:]] == [3, 1]
         assert bridge.stats.redispatched == 1
     finally:
         bridge._close()
