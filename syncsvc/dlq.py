@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
@@ -67,14 +67,7 @@ class Filters:
     limit: int = 1000
 
     def params(self) -> dict[str, Any]:
-        return {
-            "connection": self.connection,
-            "stage": self.stage,
-            "since": self.since,
-            "ids": self.ids,
-            "include_replayed": self.include_replayed,
-            "limit": self.limit,
-        }
+        return asdict(self)
 
 
 @dataclass
