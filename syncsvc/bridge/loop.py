@@ -117,10 +117,13 @@ class Bridge:
                     self._throttled_logged = True
                 return 0
             self._throttled_logged = False
-            config = self.config.get(db)
             events = claim_events(db, self.settings.bridge_batch_size, stale_after)
             if not events:
                 return 0
+            # Read after the claim: a config committed before these events were written is
+            # then always seen (read before, a claim could race `config apply` and find no
+            # connection for events written right after it, and drop them as untargeted).
+            config = self.config.get(db)
             chain_size = self.settings.bridge_chain_size or self.settings.bridge_batch_size
             claim: Claim = plan(events, config, chain_size)
             for provider, batch in claim.batches:

@@ -245,3 +245,36 @@ def test_a_bridge_whose_workers_are_behind_claims_nothing_then_one_bigger_batch(
         assert bridge.stats.redispatched == 1
     finally:
         bridge._close()
+
+
+def test_a_connection_created_just_before_its_first_events_gets_them(
+    clean: psycopg.Connection[Row], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config committed before rows are written must be seen by the claim of their events,
+    however the bridge's statements interleave with those commits (found under load: the
+    bridge read the config, `config apply` and the writes committed, the claim then found the
+    events and dropped them as wanted by no connection)."""
+    from syncsvc.bridge import loop
+
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    claim = loop.claim_events
+    committed: list[bool] = []
+
+    def config_and_writes_commit_first(*args: object, **kwargs: object) -> list[Row]:
+        if not committed:
+            _hubspot_connection(db)
+            db.execute("INSERT INTO demo.contacts (email) VALUES ('first@example.com')")
+            committed.append(True)
+        return claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "claim_events", config_and_writes_commit_first)
+    recorder = Recorder()
+    bridge = Bridge(settings, recorder)
+    bridge._connect()
+    try:
+        assert bridge.step() == 1
+    finally:
+        bridge._close()
+    assert len(recorder.event_ids()) == 1
+    assert len(events(db)) == 1, "dispatched, not dropped"
