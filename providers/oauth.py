@@ -88,12 +88,13 @@ class TokenCache:
                 return self._token
             if self._token != stale and self._fresh():
                 return self._token
+            asked_at = self._clock()  # the token's lifetime cannot have started before this
             issued = self._fetch()
             self._token = issued.token
             if issued.lifetime is None:
                 self._expires_at = math.inf
             else:
-                self._expires_at = self._clock() + issued.lifetime
+                self._expires_at = asked_at + issued.lifetime
                 self._margin = min(self._max_margin, issued.lifetime * self._margin_share)
             return self._token
 

@@ -145,6 +145,8 @@ class SimServer:
                     break
                 except OSError:
                     time.sleep(0.1)
+            if self._stopped.is_set():  # stopped while refusing: stay closed
+                return
             self.start()
             log.warning("%s accepting connections again", self.app.name)
 

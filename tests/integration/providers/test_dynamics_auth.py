@@ -46,7 +46,7 @@ def account(n: int) -> PushItem:
 
 
 def test_a_token_is_renewed_before_it_expires_mid_run(start: Start) -> None:
-    server, sim = start(token_ttl=2)
+    server, sim = start(token_ttl=4)
     dynamics = client(server)
     pushed = push_until_tokens(
         sim, lambda n: dynamics.push("accounts", "upsert", [account(n)])[0], within=15

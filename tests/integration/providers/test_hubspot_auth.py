@@ -18,7 +18,7 @@ def deal(n: int) -> PushItem:
 def test_oauth_token_is_refreshed_when_it_expires_mid_run(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
-    server, sim = start_sim(token_ttl=2, rate_limit_requests=10_000)
+    server, sim = start_sim(token_ttl=4, rate_limit_requests=10_000)
     client = make_client(credentials=OAUTH, server=server)
     pushed = push_until_tokens(sim, lambda n: client.push("deals", "upsert", [deal(n)])[0])
     assert sim.extra_stats()["auth_expired"] == 0, "refresh came after expiry, not before"

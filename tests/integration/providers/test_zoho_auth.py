@@ -30,7 +30,7 @@ def deal(n: int) -> PushItem:
 def test_the_token_is_refreshed_ahead_of_expiry_mid_run(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
-    server, sim = start_sim(token_ttl=2, rate_limit_requests=10_000)
+    server, sim = start_sim(token_ttl=4, rate_limit_requests=10_000)
     client = make_client(server=server)
     pushed = push_until_tokens(sim, lambda n: client.push("Deals", "upsert", [deal(n)])[0])
     assert sim.extra_stats()["auth_expired"] == 0, "refresh came after expiry, not before"
