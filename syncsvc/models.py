@@ -200,6 +200,7 @@ outbox = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("lease_until", DateTime(timezone=True), nullable=True),
     Column("lease_token", BigInteger, nullable=True),
+    Column("lease_holder", Text, nullable=True),
     Column("external_id", Text, nullable=True),
     Column("change_tx", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
     Column(

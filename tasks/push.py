@@ -18,6 +18,7 @@ from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
 from syncsvc.ratelimit import ConnectionLimiter
 from syncsvc.settings import Settings
+from tasks import redelivery
 from tasks.app import RUNTIME, app
 from tasks.queues import push_queue
 
@@ -82,6 +83,7 @@ def push(self: Task[Any, Any], order: PushOrder | None) -> dict[str, int] | None
         max_attempts=conn.max_attempts,
         lease_seconds=settings.lease_seconds,
         on_count=partial(stats.incr, settings.broker_url, settings.redis_prefix, conn.id),
+        holder=redelivery.holder(),
     )
     outcome = pusher.run(order["groups"])
     for groups in merge_groups(outcome.again_now):

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from types import FrameType
 
 import click
@@ -21,6 +22,7 @@ from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
 from syncsvc.flower_auth import flower_credentials
 from syncsvc.pipeline.batch import Batch
+from syncsvc.push.deliver import release_leases_of
 from syncsvc.redisconn import client, eviction_warning
 from syncsvc.settings import REPO_ROOT, Settings
 from syncsvc.supervise import is_child, supervise
@@ -127,6 +129,7 @@ def worker(
     name: str | None,
 ) -> None:
     """Run a Celery worker (restarted if it dies of an error). Without options: --sync."""
+    from tasks import redelivery
     from tasks.app import configure
 
     if not is_child():
@@ -139,7 +142,15 @@ def worker(
     pool = "threads" if threads else "prefork"
     workers = concurrency or (8 if threads else (os.cpu_count() or 2))
     node = name or ("push-" + "-".join(push) if threads else "sync") + "@%h"
-    configure(app.settings).worker_main(
+    celery_app = configure(app.settings)
+    redelivery.install(
+        celery_app,
+        app.settings.broker_url,
+        app.settings.redis_prefix,
+        node,
+        release_leases=partial(release_leases_of, app.settings.db_url),
+    )
+    celery_app.worker_main(
         [
             "worker",
             "--queues",

@@ -68,8 +68,11 @@ class Pusher:
         max_attempts: int,
         lease_seconds: int,
         on_count: Callable[[str, int], None] | None = None,
+        holder: str | None = None,
     ) -> None:
+        """``holder`` names this worker incarnation in the leases it takes (tasks.redelivery)."""
         self.dsn = dsn
+        self.holder = holder
         self.connection_id = connection_id
         self.client = client
         self.batch_size = batch_size
@@ -105,6 +108,7 @@ class Pusher:
                     "ids": ids,
                     "connection_id": self.connection_id,
                     "token": token,
+                    "holder": self.holder,
                     "lease_seconds": self.lease_seconds,
                 },
             ).fetchall()
@@ -241,3 +245,9 @@ class Pusher:
                     "count_attempt": 1 if count_attempt else 0,
                 },
             )
+
+
+def release_leases_of(dsn: str, holders: list[str]) -> int:
+    """End the leases of dead worker incarnations; returns how many rows they held."""
+    with transaction(dsn) as db:
+        return db.execute(outbox_sql.RELEASE_LEASES_OF, {"holders": holders}).rowcount

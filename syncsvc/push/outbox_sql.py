@@ -11,7 +11,7 @@ from __future__ import annotations
 LEASE = """
 UPDATE syncsvc.outbox AS o
 SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s,
-    maybe_sent = true
+    lease_holder = %(holder)s, maybe_sent = true
 FROM (SELECT id, maybe_sent AS was_leased FROM syncsvc.outbox WHERE id = ANY(%(ids)s)) AS prev
 WHERE o.id = prev.id
   AND o.id = ANY(%(ids)s) AND o.connection_id = %(connection_id)s AND o.status = 'pending'
@@ -85,4 +85,11 @@ WHERE o.id IN (
     LIMIT %(limit)s
 )
 RETURNING o.id, o.object, o.op
+"""
+
+# The worker incarnations in ``holders`` are dead (tasks.redelivery): their leases end now, so
+# the rows they held go again at once instead of after the lease. Runs only when a worker died.
+RELEASE_LEASES_OF = """
+UPDATE syncsvc.outbox SET lease_until = NULL, lease_token = NULL, updated_at = now()
+WHERE lease_holder = ANY(%(holders)s) AND lease_token IS NOT NULL AND status = 'pending'
 """

@@ -11,7 +11,7 @@ from providers.registry import get_provider
 from syncsvc.db import Row
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.pipeline.persist import UPSERT_OUTBOX
-from syncsvc.push.deliver import Pusher
+from syncsvc.push.deliver import Pusher, release_leases_of
 from syncsvc.push.outbox_sql import LEASE, RESCHEDULE
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
@@ -76,7 +76,8 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
         ids = [r["id"] for r in db.execute(  # type: ignore[index]
             "SELECT id FROM syncsvc.outbox WHERE connection_id = %s", (cid,)).fetchall()]  # fmt: skip
         rows = db.execute(
-            LEASE, {"ids": ids, "connection_id": cid, "token": token, "lease_seconds": 30}
+            LEASE,
+            {"ids": ids, "connection_id": cid, "token": token, "lease_seconds": 30, "holder": None},
         ).fetchall()
         return {r["record_key"]: r["maybe_sent"] for r in rows}  # type: ignore[index]
 
@@ -96,5 +97,39 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
         ).fetchone()["attempts"]  # type: ignore[index]
         assert attempts == 0
         assert lease(2) == {"sent": True, "fresh": True, "new": False}
+    finally:
+        db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
+
+
+def test_the_leases_of_a_dead_worker_are_released_and_no_others(
+    db: psycopg.Connection[Row], settings: Settings
+) -> None:
+    db.autocommit = True
+    db.execute("DELETE FROM syncsvc.connection WHERE name = 'lease-holder-test'")
+    cid = db.execute(
+        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
+        "rate_limit_seconds, batch_size) "
+        "VALUES ('lease-holder-test', 'hubspot', 'http://127.0.0.1:9', 100, 10, 100) RETURNING id"
+    ).fetchone()["id"]  # type: ignore[index]
+    try:
+        for key in ("dead-1", "dead-2", "alive-1"):
+            item = {"object": "contacts", "record_key": key, "source_table": "demo.contacts",
+                    "op": "upsert", "id_property": "syncsvc_id", "id_value": key,
+                    "payload": {"email": f"{key}@example.com"}, "version": 1}  # fmt: skip
+            db.execute(UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item])})
+        ids = {r["record_key"]: r["id"] for r in db.execute(  # type: ignore[index]
+            "SELECT id, record_key FROM syncsvc.outbox WHERE connection_id = %s", (cid,))}  # fmt: skip
+        for holder, keys in (("w@h 1-dead", ["dead-1", "dead-2"]), ("w@h 2-alive", ["alive-1"])):
+            db.execute(LEASE, {"ids": [ids[k] for k in keys], "connection_id": cid,
+                               "token": 7, "lease_seconds": 300, "holder": holder})  # fmt: skip
+
+        assert release_leases_of(settings.db_url, ["w@h 1-dead"]) == 2
+
+        leased = db.execute(
+            "SELECT record_key FROM syncsvc.outbox WHERE connection_id = %s "
+            "AND lease_token IS NOT NULL ORDER BY 1",
+            (cid,),
+        ).fetchall()
+        assert [r["record_key"] for r in leased] == ["alive-1"]  # type: ignore[index]
     finally:
         db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
