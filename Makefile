@@ -4,11 +4,18 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo bench faults lint typecheck check clean stop help
+.PHONY: run test test-fast demo bench faults lint typecheck check clean stop help
+
+# Test modules run in parallel processes (pytest-xdist), a module's tests in one process, in the
+# order collected: the fault suite (tests/faults, collected first) starts at once in its own
+# process while the others share the rest.
+PYTEST_WORKERS ?= 4
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 help:
 	@echo "make run    - start everything (local PostgreSQL + Redis if no URLs) and show records flowing"
 	@echo "make test   - run the test suite (uses 127.0.0.1 PostgreSQL/Redis when reachable, else embedded)"
+	@echo "make test-fast - everything but the fault suite (the inner loop)"
 	@echo "make bench  - manage.py bench --records 20000"
 	@echo "make faults - the fault suite alone; writes docs/reliability.md"
 	@echo "make check  - ruff + mypy"
@@ -27,11 +34,14 @@ demo: $(STAMP)
 	$(PY) manage.py demo --duration 30
 
 test: $(STAMP) check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadscope -m "not faults" $(PYTEST_ARGS)
 
 faults: $(STAMP)
 	SYNCSVC_RELIABILITY_REPORT=docs/reliability.md SYNCSVC_RELIABILITY_COMMAND="make faults" \
-		$(PY) -m pytest tests/faults $(PYTEST_ARGS)
+		$(PY) -m pytest -n 2 --dist loadscope tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) manage.py bench --records 20000

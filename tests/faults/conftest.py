@@ -4,11 +4,13 @@ the real bridge, workers and beat. Results go to a report (docs/reliability.md).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,9 @@ from syncsvc.demo.system import DEMO_TABLES, example_pointed_at
 from syncsvc.processes import ProcessSet
 from syncsvc.redisconn import client as redis_client
 from syncsvc.settings import Settings, load_settings
+from tasks import redelivery
 from tests.faults.servers import PrivatePostgres, PrivateRedis
-from tests.faults.workload import Verdict, compare, expected_state
+from tests.faults.workload import ChangeStream, Verdict, compare, expected_state
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -45,6 +48,7 @@ class FaultWorld:
     sims: dict[str, tuple[SimServer, SimControl, dict[str, str]]]
     config_dir: Path
     results: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def db_url(self) -> str:
@@ -111,35 +115,57 @@ class FaultWorld:
         logs = "\n".join(f"--- {n}\n{self.procs.log_tail(n, 12)}" for n in self.procs.procs)
         return "\n".join(lines) + "\n" + logs
 
+    def unacked(self) -> dict[str, str]:
+        """Every message delivered to a worker and not acknowledged yet: tag → routing key."""
+        client = redis_client(self.redis.url)
+        try:
+            key = self.settings.redis_prefix + redelivery.UNACKED_KEY
+            return {
+                tag.decode(): str(json.loads(raw)[2]) for tag, raw in client.hgetall(key).items()
+            }
+        finally:
+            client.close()
+
+    def owners(self) -> dict[str, str]:
+        """Which worker incarnation holds each unacknowledged message (``tasks.redelivery``)."""
+        client = redis_client(self.redis.url)
+        try:
+            key = self.settings.redis_prefix + redelivery.OWNERS_KEY
+            return {t.decode(): o.decode() for t, o in client.hgetall(key).items()}
+        finally:
+            client.close()
+
     def broker_busy(self) -> int:
         """Chain and push messages queued or being worked on (delivered, not yet acknowledged).
 
         A re-dispatched duplicate chain can still be queued after its events were persisted;
         one that read rows before ``reset`` truncated them would write them into the next test.
+        So "quiet" counts unacknowledged messages too, including those a killed worker held:
+        the product hands them back as soon as the worker is restarted (``tasks.redelivery``),
+        after which they run and are acknowledged like any other. Were that broken, they would
+        sit in Redis for the visibility timeout (an hour) and ``reset`` would time out: the
+        suite fails on the product's fault, not on luck (``test_a_killed_workers_messages_...``).
         """
         client = redis_client(self.redis.url)
         try:
             busy = 0
             for pattern in ("sync.*", "push.*"):
-                for key in client.scan_iter(match=pattern):
+                for key in client.scan_iter(match=self.settings.redis_prefix + pattern):
                     if client.type(key) == b"list":
                         busy += int(client.llen(key))
-            for raw in client.hvals("unacked"):
-                routing_key = str(json.loads(raw)[2])
-                busy += routing_key.startswith(("sync.", "push."))
-            return busy
         finally:
             client.close()
+        return busy + sum(rk.startswith(("sync.", "push.")) for rk in self.unacked().values())
 
     def quiet(self) -> bool:
         counts = self.counts()
         return counts["events"] == 0 and counts["pending"] == 0 and self.broker_busy() == 0
 
-    def reset(self) -> None:
+    def reset(self, timeout: float = 240) -> None:
         """Empty tables and simulators, every connection configured again."""
         self.ensure_running()
         for _ in range(2):  # twice: a finishing chain step enqueues the next one
-            wait_until(self.quiet, 240, interval=0.5, message=self.describe)
+            wait_until(self.quiet, timeout, interval=0.25, message=self.describe)
             time.sleep(0.5)
         with connect(self.db_url, autocommit=True) as db:
             db.execute(
@@ -200,16 +226,48 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
         server.stop()
     redis.kill()
     postgres.stop()
-    _write_report(world.results)
+    _write_report(world.results, world.notes)
 
 
-def _write_report(results: list[dict[str, Any]]) -> None:
+def _write_report(results: list[dict[str, Any]], notes: list[str]) -> None:
+    """Write this process's results and, under a lock, the report of every fault-suite process
+    of this run (pytest-xdist runs the fault modules in parallel, each with its own world)."""
     target = os.environ.get(REPORT_ENV)
     if not target or not results:
         return
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"serial-{os.getpid()}")
+    parts = Path(tempfile.gettempdir()) / f"syncsvc-reliability-{run}"
+    parts.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (parts / f"{worker}.json").write_text(json.dumps({"results": results, "notes": notes}))
+    with (parts / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        every = [json.loads(p.read_text()) for p in sorted(parts.glob("*.json"))]
+        report = _render(
+            [r for part in every for r in part["results"]],
+            [n for part in every for n in part["notes"]],
+        )
+        _write_between_markers(Path(target), report)
+
+
+START, END = "<!-- fault suite: start -->", "<!-- fault suite: end -->"
+
+
+def _write_between_markers(target: Path, report: str) -> None:
+    """Replace the part of ``target`` between the markers (the rest is written by hand)."""
+    text = target.read_text() if target.exists() else ""
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + START + "\n" + report + END + rest.split(END, 1)[1]
+    else:
+        text = START + "\n" + report + END + "\n"
+    target.write_text(text)
+
+
+def _render(results: list[dict[str, Any]], notes: list[str]) -> str:
     command = os.environ.get("SYNCSVC_RELIABILITY_COMMAND", "make faults")
     lines = [
-        "# Reliability",
+        "## The fault suite's last recorded run",
         "",
         "What the fault suite (`tests/faults/`) measured in its last recorded run: while inserts,",
         "updates and deletes flowed to every CRM simulator, each fault below happened; afterwards",
@@ -233,8 +291,10 @@ def _write_report(results: list[dict[str, Any]]) -> None:
         "database. Recovery times include the safety nets' timers set for the suite: lease 20 s, "
         "re-dispatch after 15 s, sweeper every 1 s with 3 s grace, HTTP read timeout 4 s.",
         "",
+        *(f"- {note}" for note in notes),
+        "",
     ]
-    Path(target).write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def record_result(
@@ -257,3 +317,27 @@ def record_result(
 
 def now() -> float:
     return time.monotonic()
+
+
+def all_sims(world: FaultWorld, mode: str, seconds: float, **extra: object) -> None:
+    for _, sim, _ in world.sims.values():
+        sim.fault(mode, seconds=seconds, **extra)
+
+
+def run_fault(world: FaultWorld, name: str, inject: Callable[[], None]) -> None:
+    world.reset()
+    stream = ChangeStream(world.db_url).start()
+    wait_until(lambda: stream.stats.writes >= 150, 60, message="the change stream did not start")
+    started = now()
+    stream.mark_window(started, float("inf"))
+    inject()
+    ended = now()
+    stream.mark_window(started, ended)
+    after = stream.stats.writes
+    wait_until(lambda: stream.stats.writes >= after + 150, 120, message="the stream did not go on")
+    stats = stream.finish()
+    world.ensure_running()
+    verdicts = wait_until(world.settled, 300, interval=1.0, message=world.describe)
+    recovered = now() - ended
+    assert world.counts()["dead_letters"] == 0, world.describe()
+    record_result(world, name, stats.writes, stats.in_window, verdicts, recovered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import uuid
@@ -57,7 +58,11 @@ def discover(data_dir: Path) -> TestServers:
             env["DATABASE_URL"] = admin
         if redis_url is not None:
             env["REDIS_URL"] = redis_url
-        settings = ensure_local_servers(load_settings(env))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Parallel test processes (pytest-xdist) share the embedded servers: one starts them.
+        with (data_dir / "start.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            settings = ensure_local_servers(load_settings(env))
         admin, redis_url, embedded = settings.db_url, settings.broker_url, True
     return TestServers(admin, redis_url, embedded)
 
