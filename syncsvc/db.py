@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from syncsvc.errors import ConfigError
+from syncsvc.errors import DatabaseUnavailable
 
 _lock = threading.Lock()
 _pools: dict[tuple[int, str], ConnectionPool[Any]] = {}
@@ -68,7 +68,8 @@ def connect(
             application_name=application_name,
         )
     except psycopg.OperationalError as exc:
-        raise ConfigError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        reason = " ".join(str(exc).split())  # psycopg's text spans lines
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {reason}") from exc
 
 
 def close_pools() -> None:

@@ -19,6 +19,10 @@ class RetryableError(SyncError):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailable(RetryableError):
+    """PostgreSQL cannot be reached (down, restarting, refusing connections): wait and retry."""
+
+
 class RateLimited(RetryableError):
     """The CRM (or our own limiter) says wait ``retry_after`` seconds; not a failed attempt."""
 

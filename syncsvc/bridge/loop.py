@@ -17,6 +17,7 @@ from psycopg import sql
 from syncsvc.bridge.claim import Claim, claim_events, describe, in_flight, mark, plan
 from syncsvc.config.runtime import RuntimeConfigCache
 from syncsvc.db import Row, connect
+from syncsvc.errors import DatabaseUnavailable
 from syncsvc.pipeline.batch import Batch
 from syncsvc.settings import Settings
 
@@ -164,7 +165,7 @@ class Bridge:
                     continue
                 delay = poll_min if handled else min(delay * 2, poll_max)
                 self._wait(delay)
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
                 log.warning("database unavailable (%s); reconnecting in %.1fs", exc, backoff)
                 self._close()
                 self.stop.wait(backoff)

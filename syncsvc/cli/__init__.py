@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from syncsvc.cli.context import AppContext, setup_logging
+from syncsvc.errors import SyncError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class SyncGroup(click.Group):
+    """Every error syncsvc raises on purpose ends a command with its one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SyncError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(
+    cls=SyncGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--log-level",
     default="INFO",

@@ -27,6 +27,19 @@ class AppContext:
                 raise click.ClickException(str(exc)) from None
         return self._settings
 
+    def service_settings(self, process: str) -> Settings:
+        """Settings of a service process (bridge, worker, beat): both URLs must be set, since a
+        private embedded server would silently be a different database than everyone else's."""
+        settings = self.raw_settings
+        urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+        for name, value in urls.items():
+            if not value:
+                raise click.ClickException(
+                    f"{name} is not set: the {process} must use the service's shared server "
+                    "(`manage.py run` sets it; `manage.py servers start` starts local ones)"
+                )
+        return settings
+
     @property
     def raw_settings(self) -> Settings:
         try:

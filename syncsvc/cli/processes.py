@@ -48,11 +48,14 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @cli.command()
 @pass_app
 def bridge(app: AppContext) -> None:
-    """Run the trigger receiver: LISTEN/NOTIFY + poll → batched Celery chains."""
+    """Run the trigger receiver: LISTEN/NOTIFY + poll → batched Celery chains (restarted if it
+    dies of an error; a database or broker outage it rides out by itself)."""
     from tasks.app import configure
     from tasks.chain import sync_chain
 
-    settings = app.settings
+    settings = app.service_settings("bridge")
+    if not is_child():
+        raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
     configure(settings)
     warn_about_eviction(settings.broker_url)
 
@@ -132,9 +135,10 @@ def worker(
     from tasks import redelivery
     from tasks.app import configure
 
+    settings = app.service_settings("worker")
     if not is_child():
         raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
-    warn_about_eviction(app.settings.broker_url)
+    warn_about_eviction(settings.broker_url)
     if not (sync or push or queues):
         sync = True
     chosen = _queues(sync, push, queues)
@@ -142,13 +146,13 @@ def worker(
     pool = "threads" if threads else "prefork"
     workers = concurrency or (8 if threads else (os.cpu_count() or 2))
     node = name or ("push-" + "-".join(push) if threads else "sync") + "@%h"
-    celery_app = configure(app.settings)
+    celery_app = configure(settings)
     redelivery.install(
         celery_app,
-        app.settings.broker_url,
-        app.settings.redis_prefix,
+        settings.broker_url,
+        settings.redis_prefix,
         node,
-        release_leases=partial(release_leases_of, app.settings.db_url),
+        release_leases=partial(release_leases_of, settings.db_url),
     )
     celery_app.worker_main(
         [
@@ -176,9 +180,9 @@ def beat(app: AppContext) -> None:
     """Run the scheduler (the outbox sweeper), restarted if it dies of an error."""
     from tasks.app import configure
 
+    settings = app.service_settings("beat")
     if not is_child():
         raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
-    settings = app.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure(settings).start(
         ["beat", "--schedule", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO"]

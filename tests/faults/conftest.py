@@ -66,6 +66,18 @@ class FaultWorld:
             if not self.procs.alive(name):
                 self.procs.start(name, *proc.args)
 
+    def child_pid(self, name: str) -> int:
+        """The pid of the process a supervised command (``manage.py bridge``, ``worker``) runs."""
+        pid = self.procs.procs[name].popen.pid
+
+        def children() -> list[str] | None:
+            found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return found or None
+
+        found = wait_until(children, 30, interval=0.1, message=f"{name} has no child process")
+        assert len(found) == 1, found
+        return int(found[0])
+
     def counts(self) -> dict[str, int]:
         with psycopg.connect(self.db_url, connect_timeout=5) as conn:
             row = conn.execute(

@@ -97,6 +97,15 @@ def test_postgres_restarted_mid_stream(world: FaultWorld) -> None:
     run_fault(world, "PostgreSQL restarted (immediate shutdown)", lambda: world.postgres.restart(3))
 
 
+def test_the_bridge_rides_out_postgres_down_for_30_seconds(world: FaultWorld) -> None:
+    """The bridge neither exits nor needs its supervisor: the same process reconnects and the
+    changes written once PostgreSQL is back reach every CRM."""
+    world.ensure_running()
+    bridge = world.child_pid("bridge")
+    run_fault(world, "PostgreSQL down for 30 s", lambda: world.postgres.restart(30))
+    assert world.child_pid("bridge") == bridge, world.procs.log_tail("bridge")
+
+
 def test_the_same_events_dispatched_twice(world: FaultWorld) -> None:
     def inject() -> None:
         deadline = now() + 20
