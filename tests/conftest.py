@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,20 @@ from tests.support.servers import (
 )
 
 TEST_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """schemathesis names each API operation's item (``test[GET /healthz]``) but gives them all
+    the test function's node id; pytest-xdist schedules by node id and would run only one of
+    them. Each such item gets its name as its node id."""
+    ids = Counter(item.nodeid for item in items)
+    for item in items:
+        if ids[item.nodeid] > 1:
+            unique = f"{item.nodeid.rsplit('::', 1)[0]}::{item.name}"
+            if hasattr(item, "_id"):  # pytest 9 keeps the node id as a parsed NodeId
+                item._id = type(item._id).parse(unique)
+            else:
+                item._nodeid = unique
 
 
 @pytest.fixture(scope="session")
