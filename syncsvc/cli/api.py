@@ -10,7 +10,6 @@ from syncsvc.api import keys as keys_mod
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
-from syncsvc.errors import ConfigError
 from syncsvc.secrets import secret_key
 
 
@@ -28,11 +27,8 @@ def api(
     from syncsvc.api.server import serve
 
     settings = app.settings
-    try:
-        secret_key(settings)  # create the local key (if any) once, before workers fork
-        serve(settings, bind, workers, threads, timeout, access_log)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    secret_key(settings)  # create the local key (if any) once, before workers fork
+    serve(settings, bind, workers, threads, timeout, access_log)
 
 
 @cli.group()
@@ -49,12 +45,8 @@ def apikeys() -> None:
 @pass_app
 def apikeys_create(app: AppContext, connection: str, scope: str, rate_limit: str | None) -> None:
     """Create a key for CONNECTION and print it (once: only its hash is stored)."""
-    with connect(app.settings.db_url) as db:
-        try:
-            with db.transaction():
-                key_id, key = keys_mod.create_key(db, connection, scope, rate_limit)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+    with connect(app.settings.db_url) as db, db.transaction():
+        key_id, key = keys_mod.create_key(db, connection, scope, rate_limit)
     click.echo(f"created key {key_id} ({scope}) for {connection}; it is shown only now:", err=True)
     click.echo(key)
 

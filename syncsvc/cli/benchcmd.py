@@ -14,7 +14,6 @@ from rich.table import Table
 from providers.registry import provider_names
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
-from syncsvc.errors import ConfigError
 
 console = Console()
 
@@ -64,19 +63,16 @@ def bench(
             settings.db_url, settings.broker_url, provider, Path(tmp), console.print
         )
         runs = []
-        try:
-            runs.append(runner.run("batched chains", records, chain_size=0, rate=rate))
-            if baseline_records:
-                runs.append(
-                    runner.run("one chain per record", baseline_records, chain_size=1, rate=rate)
-                )
-            overhead = []
-            if capture_overhead:
-                console.print("capture overhead: 8 writers × 4 modes × 3 s")
-                with scratch_database(settings.db_url) as url:
-                    overhead = overhead_mod.measure(url)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        runs.append(runner.run("batched chains", records, chain_size=0, rate=rate))
+        if baseline_records:
+            runs.append(
+                runner.run("one chain per record", baseline_records, chain_size=1, rate=rate)
+            )
+        overhead = []
+        if capture_overhead:
+            console.print("capture overhead: 8 writers × 4 modes × 3 s")
+            with scratch_database(settings.db_url) as url:
+                overhead = overhead_mod.measure(url)
     console.print(runs_table(runs))
     ratio = runs[0].syncs_per_second / runs[1].syncs_per_second if len(runs) == 2 else None
     if ratio is not None:

@@ -14,7 +14,6 @@ from syncsvc.config.check import check_remote_fields
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config, export_config
 from syncsvc.db import connect
-from syncsvc.errors import ConfigError
 
 
 @cli.group()
@@ -33,10 +32,7 @@ def config() -> None:
 @pass_app
 def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> None:
     """Check FILE completely, then store it (connections named in FILE are replaced)."""
-    try:
-        doc = load_config_file(file)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    doc = load_config_file(file)
     settings = app.settings
     problems = check_source_fields(doc, settings.internal_schema_dirs)
     if check:
@@ -51,10 +47,7 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
         )
         return
     with connect(settings.db_url) as db, db.transaction():
-        try:
-            result = apply_config(db, settings, doc)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        result = apply_config(db, settings, doc)
     for name in result.created:
         click.echo(f"created connection {name}")
     for name in result.updated:

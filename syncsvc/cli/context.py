@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import click
 
 from syncsvc.embedded import ensure_local_servers
-from syncsvc.errors import ConfigError
 from syncsvc.settings import Settings, load_settings
 
 
@@ -21,10 +20,7 @@ class AppContext:
     def settings(self) -> Settings:
         """Settings with both URLs set; starts the embedded servers when a URL is missing."""
         if self._settings is None:
-            try:
-                self._settings = ensure_local_servers(load_settings())
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
+            self._settings = ensure_local_servers(load_settings())
         return self._settings
 
     def service_settings(self, process: str) -> Settings:
@@ -42,10 +38,7 @@ class AppContext:
 
     @property
     def raw_settings(self) -> Settings:
-        try:
-            return load_settings()
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        return load_settings()
 
     def child_env(self) -> dict[str, str]:
         """Environment for processes we start: the resolved URLs, so they share our servers."""

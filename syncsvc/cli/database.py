@@ -14,7 +14,6 @@ from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
 from syncsvc.embedded import stop_local_servers
-from syncsvc.errors import ConfigError
 
 console = Console()
 
@@ -47,17 +46,13 @@ def capture() -> None:
 @pass_app
 def capture_add(app: AppContext, tables: tuple[str, ...], notify: str, throttle_ms: int) -> None:
     """Capture inserts, updates and deletes of SCHEMA.TABLE (any table with a primary key)."""
-    with connect(app.settings.db_url) as db:
-        try:
-            with db.transaction():
-                for table in tables:
-                    info = capture_mod.add_capture(db, table, notify, throttle_ms)
-                    click.echo(
-                        f"capturing {info.table_name} (key: {', '.join(info.key_columns)}, "
-                        f"notify: {info.notify})"
-                    )
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+    with connect(app.settings.db_url) as db, db.transaction():
+        for table in tables:
+            info = capture_mod.add_capture(db, table, notify, throttle_ms)
+            click.echo(
+                f"capturing {info.table_name} (key: {', '.join(info.key_columns)}, "
+                f"notify: {info.notify})"
+            )
 
 
 @capture.command("remove")
@@ -67,10 +62,7 @@ def capture_remove(app: AppContext, tables: tuple[str, ...]) -> None:
     """Stop capturing SCHEMA.TABLE (drops its triggers)."""
     with connect(app.settings.db_url) as db, db.transaction():
         for table in tables:
-            try:
-                removed = capture_mod.remove_capture(db, table)
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
+            removed = capture_mod.remove_capture(db, table)
             click.echo(f"{table}: {'no longer captured' if removed else 'was not captured'}")
 
 

@@ -29,7 +29,6 @@ from syncsvc.demo.system import (
     wait_for_http,
 )
 from syncsvc.demo.writer import DemoWriter
-from syncsvc.errors import ConfigError
 from syncsvc.flower_auth import flower_credentials
 from syncsvc.monitor import collect
 from syncsvc.settings import Settings
@@ -84,10 +83,7 @@ def _run_system(
         f"[bold]PostgreSQL[/bold] {settings.db_url}\n[bold]Redis[/bold] {settings.broker_url}"
     )
     files = list(config_files) or example_configs()
-    try:
-        prepare_database(settings, files)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    prepare_database(settings, files)
     console.print("migrated, captured demo tables, applied " + ", ".join(str(f) for f in files))
     log_file = settings.data_dir / "logs" / "procfile.log"
     proc = start_procfile(app.child_env(), log_file)
