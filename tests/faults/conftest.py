@@ -131,7 +131,7 @@ class FaultWorld:
         """Every message delivered to a worker and not acknowledged yet: tag → routing key."""
         client = redis_client(self.redis.url)
         try:
-            key = self.settings.redis_prefix + redelivery.UNACKED_KEY
+            key = redelivery.Keys(self.settings.redis_prefix).unacked
             return {
                 tag.decode(): str(json.loads(raw)[2]) for tag, raw in client.hgetall(key).items()
             }
@@ -142,7 +142,7 @@ class FaultWorld:
         """Which worker incarnation holds each unacknowledged message (``tasks.redelivery``)."""
         client = redis_client(self.redis.url)
         try:
-            key = self.settings.redis_prefix + redelivery.OWNERS_KEY
+            key = redelivery.Keys(self.settings.redis_prefix).owners
             return {t.decode(): o.decode() for t, o in client.hgetall(key).items()}
         finally:
             client.close()

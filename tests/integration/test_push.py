@@ -17,17 +17,30 @@ from syncsvc.settings import Settings
 from tests.support.sim import SimControl
 
 
+def fresh_connection(
+    db: psycopg.Connection[Row],
+    name: str,
+    provider: str,
+    base_url: str = "http://127.0.0.1:9",
+    rate_limit: tuple[int, int] = (100, 10),
+) -> int:
+    """A connection row of its own (autocommit), replacing one left by an earlier run."""
+    db.autocommit = True
+    db.execute("DELETE FROM syncsvc.connection WHERE name = %s", (name,))
+    row = db.execute(
+        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
+        "rate_limit_seconds, batch_size) VALUES (%s, %s, %s, %s, %s, 100) RETURNING id",
+        (name, provider, base_url, *rate_limit),
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
 def test_a_row_deleted_after_its_push_was_ordered_goes_as_an_archive(
     db: psycopg.Connection[Row], settings: Settings, hubspot: SimControl
 ) -> None:
     hubspot.reset()
-    db.autocommit = True
-    db.execute("DELETE FROM syncsvc.connection WHERE name = 'push-test'")
-    cid = db.execute(
-        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
-        "rate_limit_seconds, batch_size) VALUES ('push-test', 'hubspot', %s, 100, 10, 100) RETURNING id",
-        (hubspot.base_url,),
-    ).fetchone()["id"]  # type: ignore[index]
+    cid = fresh_connection(db, "push-test", "hubspot", hubspot.base_url)
     created = requests.post(
         f"{hubspot.base_url}/crm/v3/objects/contacts",
         json={"properties": {"email": "gone@example.com", "syncsvc_id": "77"}},
@@ -58,13 +71,7 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
     db: psycopg.Connection[Row],
 ) -> None:
     """A push that timed out may have created the record; a later version must not forget it."""
-    db.autocommit = True
-    db.execute("DELETE FROM syncsvc.connection WHERE name = 'maybe-sent-test'")
-    cid = db.execute(
-        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
-        "rate_limit_seconds, batch_size) "
-        "VALUES ('maybe-sent-test', 'pipedrive', 'http://127.0.0.1:9', 80, 2, 100) RETURNING id"
-    ).fetchone()["id"]  # type: ignore[index]
+    cid = fresh_connection(db, "maybe-sent-test", "pipedrive", rate_limit=(80, 2))
 
     def persist(key: str, version: int) -> None:
         item = {"object": "persons", "record_key": key, "source_table": "demo.contacts",
@@ -104,13 +111,7 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
 def test_the_leases_of_a_dead_worker_are_released_and_no_others(
     db: psycopg.Connection[Row], settings: Settings
 ) -> None:
-    db.autocommit = True
-    db.execute("DELETE FROM syncsvc.connection WHERE name = 'lease-holder-test'")
-    cid = db.execute(
-        "INSERT INTO syncsvc.connection (name, provider, base_url, rate_limit_requests, "
-        "rate_limit_seconds, batch_size) "
-        "VALUES ('lease-holder-test', 'hubspot', 'http://127.0.0.1:9', 100, 10, 100) RETURNING id"
-    ).fetchone()["id"]  # type: ignore[index]
+    cid = fresh_connection(db, "lease-holder-test", "hubspot")
     try:
         for key in ("dead-1", "dead-2", "alive-1"):
             item = {"object": "contacts", "record_key": key, "source_table": "demo.contacts",
