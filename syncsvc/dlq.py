@@ -19,6 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
+from syncsvc.outbox import versions
 
 _MATCHING = """
 FROM syncsvc.dead_letter d LEFT JOIN syncsvc.connection c ON c.id = d.connection_id
@@ -36,22 +37,9 @@ LIST = (
 )
 FOR_REPLAY = "SELECT d.*, c.name AS connection" + _MATCHING + " FOR UPDATE OF d"
 
-NEWER_VERSION = """
-SELECT o.id, o.version, o.status FROM syncsvc.outbox o
-WHERE o.connection_id = %(connection_id)s AND o.record_key = %(record_key)s
-  AND (%(object)s::text IS NULL OR o.object = %(object)s)
-ORDER BY o.version DESC LIMIT 1
-"""
-
 NEW_EVENT = """
 INSERT INTO syncsvc.sync_event (table_name, op, pk, row, targets)
 VALUES (%(table)s, %(op)s, %(pk)s, %(row)s, ARRAY[%(connection_id)s]::integer[])
-"""
-
-RESEND_OUTBOX_ROW = """
-UPDATE syncsvc.outbox SET status = 'pending', attempts = 0, last_error = NULL,
-       next_attempt_at = now() - interval '1 hour', lease_until = NULL, lease_token = NULL
-WHERE id = %(id)s AND status = 'dead'
 """
 
 MARK_REPLAYED = "UPDATE syncsvc.dead_letter SET replayed_at = now() WHERE id = %(id)s"
@@ -123,21 +111,16 @@ def replay(db: psycopg.Connection[Row], filters: Filters) -> ReplayReport:
         if letter["connection_id"] is None:
             report.skipped.append((letter["id"], "its connection was deleted"))
             continue
-        newest = db.execute(
-            NEWER_VERSION,
-            {
-                "connection_id": letter["connection_id"],
-                "record_key": letter["record_key"],
-                "object": letter["object"],
-            },
-        ).fetchone()
+        newest = versions.newest_row(
+            db, letter["connection_id"], letter["record_key"], letter["object"]
+        )
         key_columns = _key_columns(db, letter["source_table"])
         captured = key_columns is not None
         superseded = newest is not None and newest["version"] > letter["version"]
         if superseded and not captured:
             report.superseded.append(letter["id"])
         elif letter["stage"] == "push" and not captured and newest is not None:
-            db.execute(RESEND_OUTBOX_ROW, {"id": newest["id"]})
+            versions.resend_dead(db, newest["id"])
             report.resent.append(letter["id"])
         else:
             pk = _pk(letter, key_columns)

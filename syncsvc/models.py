@@ -1,7 +1,8 @@
 """The service's tables as SQLAlchemy Core metadata (the migrations must produce exactly this).
 
-Hot paths use hand-written SQL (``syncsvc.outbox.sql`` and friends); these definitions are the
-reference schema, used by Alembic and by the schema test.
+Hot paths use hand-written SQL (every outbox query in the ``syncsvc.outbox`` package, the others
+next to the code that runs them); these definitions are the reference schema, used by Alembic
+and by the schema test.
 """
 
 from __future__ import annotations

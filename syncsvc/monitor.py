@@ -8,18 +8,9 @@ import psycopg
 
 from syncsvc import stats
 from syncsvc.db import Row
+from syncsvc.outbox import counts
 from syncsvc.settings import Settings
 
-OUTBOX_BY_CONNECTION = """
-SELECT c.id, c.name, c.provider, c.mode, c.enabled,
-       count(o.id) FILTER (WHERE o.status = 'pending') AS pending,
-       count(o.id) FILTER (WHERE o.status = 'dead') AS dead,
-       count(o.id) FILTER (WHERE o.status = 'delivered') AS delivered,
-       extract(epoch FROM now() - min(o.updated_at) FILTER (WHERE o.status = 'pending'))
-           AS oldest_pending_seconds
-FROM syncsvc.connection c LEFT JOIN syncsvc.outbox o ON o.connection_id = c.id
-GROUP BY c.id ORDER BY c.name
-"""
 DEAD_LETTERS = """
 SELECT connection_id, count(*) AS n FROM syncsvc.dead_letter
 WHERE replayed_at IS NULL GROUP BY connection_id
@@ -61,7 +52,7 @@ def collect(
 ) -> tuple[list[ConnectionStatus], Backlog]:
     dead = {r["connection_id"]: int(r["n"]) for r in db.execute(DEAD_LETTERS)}
     out: list[ConnectionStatus] = []
-    for r in db.execute(OUTBOX_BY_CONNECTION):
+    for r in counts.by_connection(db):
         counters = stats.read(settings.broker_url, settings.redis_prefix, r["id"])
         out.append(
             ConnectionStatus(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from syncsvc.db import transaction
+from syncsvc.outbox import lease as outbox_sql
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
-from syncsvc.push import outbox_sql
 from tasks.app import RUNTIME, app
 from tasks.push import enqueue_push
 

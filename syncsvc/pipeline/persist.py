@@ -6,36 +6,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
-from syncsvc.pipeline.batch import Batch, OutboxItem, PushGroup
-
-# Rows are written in key order so concurrent batches lock them in the same order (no deadlock).
-# ``version`` only moves forward (I-2): an older or equal version changes nothing.
-UPSERT_OUTBOX = """
-INSERT INTO syncsvc.outbox AS o
-    (connection_id, object, record_key, source_table, op, id_property, id_value, payload, version)
-SELECT %(connection_id)s, i.object, i.record_key, i.source_table, i.op, i.id_property, i.id_value,
-       i.payload, i.version
-FROM jsonb_to_recordset(%(items)s) AS i(object text, record_key text, source_table text, op text,
-                                        id_property text, id_value text, payload jsonb,
-                                        version bigint)
-ORDER BY i.object, i.record_key
-ON CONFLICT (connection_id, object, record_key) DO UPDATE SET
-    op = EXCLUDED.op,
-    payload = EXCLUDED.payload,
-    version = EXCLUDED.version,
-    source_table = EXCLUDED.source_table,
-    id_property = EXCLUDED.id_property,
-    id_value = COALESCE(EXCLUDED.id_value, o.id_value),
-    status = 'pending',
-    attempts = 0,
-    next_attempt_at = now(),
-    last_error = NULL,
-    change_tx = pg_current_xact_id(),
-    change_seq = nextval('syncsvc.outbox_change_seq'),
-    updated_at = now()
-WHERE o.version < EXCLUDED.version
-RETURNING o.id, o.object, o.op
-"""
+from syncsvc.outbox import versions
+from syncsvc.pipeline.batch import Batch, PushGroup
 
 INSERT_DEAD_LETTERS = """
 INSERT INTO syncsvc.dead_letter
@@ -59,16 +31,6 @@ RETURNING id, cardinality(targets) = 0 AS finished
 DELETE_EVENTS = "DELETE FROM syncsvc.sync_event WHERE id = ANY(%(ids)s)"
 
 
-def _latest_per_record(items: list[OutboxItem]) -> list[OutboxItem]:
-    """One item per (object, record key): the highest version wins."""
-    latest: dict[tuple[str, str], OutboxItem] = {}
-    for item in items:
-        key = (item["object"], item["record_key"])
-        if key not in latest or latest[key]["version"] < item["version"]:
-            latest[key] = item
-    return list(latest.values())
-
-
 def mark_events_done(db: psycopg.Connection[Row], connection_id: int, event_ids: list[int]) -> None:
     if not event_ids:
         return
@@ -82,14 +44,9 @@ def mark_events_done(db: psycopg.Connection[Row], connection_id: int, event_ids:
 def persist_batch(db: psycopg.Connection[Row], batch: Batch) -> list[PushGroup]:
     """Write the batch in the caller's transaction; returns the outbox rows that need a push."""
     connection_id = batch["connection_id"]
-    items = _latest_per_record(batch.get("items", []))
     groups: dict[tuple[str, str], list[int]] = {}
-    if items:
-        rows = db.execute(
-            UPSERT_OUTBOX, {"connection_id": connection_id, "items": Jsonb(items)}
-        ).fetchall()
-        for r in rows:
-            groups.setdefault((r["object"], r["op"]), []).append(r["id"])
+    for r in versions.upsert(db, connection_id, batch.get("items", [])):
+        groups.setdefault((r["object"], r["op"]), []).append(r["id"])
     rejects = batch.get("rejects", [])
     if rejects:
         db.execute(

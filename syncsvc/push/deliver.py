@@ -8,13 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from providers.base import ProviderClient, PushItem, PushResult
 from syncsvc.db import transaction
 from syncsvc.errors import PermanentError, RateLimited, SyncError
+from syncsvc.outbox import lease, versions
 from syncsvc.pipeline.batch import PushGroup
-from syncsvc.push import outbox_sql
 from syncsvc.push.retry import decide
 
 log = logging.getLogger("syncsvc.push")
@@ -102,16 +100,7 @@ class Pusher:
 
     def _lease(self, ids: list[int], token: int) -> list[dict[str, Any]]:
         with transaction(self.dsn) as db:
-            return db.execute(
-                outbox_sql.LEASE,
-                {
-                    "ids": ids,
-                    "connection_id": self.connection_id,
-                    "token": token,
-                    "holder": self.holder,
-                    "lease_seconds": self.lease_seconds,
-                },
-            ).fetchall()
+            return lease.lease(db, self.connection_id, ids, token, self.holder, self.lease_seconds)
 
     def _push_chunk(self, group: PushGroup, ids: list[int], outcome: PushOutcome) -> float | None:
         """Push one chunk; returns a wait in seconds when the connection is rate-limited.
@@ -157,9 +146,9 @@ class Pusher:
         outcome: PushOutcome,
     ) -> None:
         by_id = {r.outbox_id: r for r in results}
-        versions = {i.outbox_id: i.version for i in items}
-        delivered: list[dict[str, Any]] = []
-        dead: list[dict[str, Any]] = []
+        sent_versions = {i.outbox_id: i.version for i in items}
+        delivered: list[versions.Delivered] = []
+        dead: list[versions.Dead] = []
         retry: dict[tuple[float, bool], list[int]] = {}
         for item in items:
             result = by_id.get(item.outbox_id) or PushResult(
@@ -182,7 +171,7 @@ class Pusher:
                 dead.append(
                     {
                         "id": item.outbox_id,
-                        "version": versions[item.outbox_id],
+                        "version": sent_versions[item.outbox_id],
                         "reason": decision.reason,
                         "field": field_name,
                     }
@@ -193,35 +182,22 @@ class Pusher:
         recovered = any(attempts.get(d["id"], 0) > 0 for d in delivered)
         with transaction(self.dsn) as db:
             if delivered:
-                for r in db.execute(
-                    outbox_sql.RECORD_DELIVERED, {"results": Jsonb(delivered), "token": token}
-                ):
+                for r in versions.record_delivered(db, token, delivered):
                     if r["status"] == "pending":
                         outcome.again_now.append(
                             PushGroup(object=r["object"], op=r["op"], ids=[r["id"]])
                         )
             if recovered:
-                released = db.execute(
-                    outbox_sql.RELEASE_BACKOFF,
-                    {"connection_id": self.connection_id, "limit": RELEASE_LIMIT},
-                ).fetchall()
+                released = lease.release_backoff(db, self.connection_id, RELEASE_LIMIT)
                 outcome.again_now.extend(
                     PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]) for r in released
                 )
             if dead:
-                db.execute(outbox_sql.MARK_DEAD, {"rows": Jsonb(dead), "token": token})
+                versions.mark_dead(db, token, dead)
             for (delay, counts), ids in retry.items():
                 errors = {str(by_id[i].error)[:2000] for i in ids if by_id.get(i)}
-                db.execute(
-                    outbox_sql.RESCHEDULE,
-                    {
-                        "ids": ids,
-                        "token": token,
-                        "delay": delay,
-                        "error": "; ".join(sorted(errors))[:2000] or None,
-                        "count_attempt": 1 if counts else 0,
-                    },
-                )
+                error = "; ".join(sorted(errors))[:2000] or None
+                lease.reschedule(db, ids, token, delay, error, count_attempt=counts)
                 group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
                 outcome.later.append((delay, group_ids))
                 if counts:
@@ -235,19 +211,10 @@ class Pusher:
         self, ids: list[int], token: int, delay: float, error: str, count_attempt: bool
     ) -> None:
         with transaction(self.dsn) as db:
-            db.execute(
-                outbox_sql.RESCHEDULE,
-                {
-                    "ids": ids,
-                    "token": token,
-                    "delay": delay,
-                    "error": error[:2000],
-                    "count_attempt": 1 if count_attempt else 0,
-                },
-            )
+            lease.reschedule(db, ids, token, delay, error[:2000], count_attempt)
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:
     """End the leases of dead worker incarnations; returns how many rows they held."""
     with transaction(dsn) as db:
-        return db.execute(outbox_sql.RELEASE_LEASES_OF, {"holders": holders}).rowcount
+        return lease.release_held_by(db, holders)

@@ -9,10 +9,10 @@ from psycopg.types.json import Jsonb
 from providers.base import ConnectionInfo
 from providers.registry import get_provider
 from syncsvc.db import Row
+from syncsvc.outbox.lease import LEASE, RESCHEDULE
+from syncsvc.outbox.versions import UPSERT_OUTBOX
 from syncsvc.pipeline.batch import PushGroup
-from syncsvc.pipeline.persist import UPSERT_OUTBOX
 from syncsvc.push.deliver import Pusher, release_leases_of
-from syncsvc.push.outbox_sql import LEASE, RESCHEDULE
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
 

@@ -7,12 +7,13 @@ from typing import Any
 import falcon
 
 from syncsvc import stats
-from syncsvc.api import cursor, feed
+from syncsvc.api import cursor
 from syncsvc.api.body import read_json
 from syncsvc.api.context import ApiContext, principal
 from syncsvc.api.errors import ApiError, Problem, bad_request, not_found
 from syncsvc.api.keys import Principal
 from syncsvc.api.params import bounded_int, query
+from syncsvc.outbox import feed
 
 
 def own_connection(req: falcon.Request, name: str) -> Principal:

@@ -1,11 +1,12 @@
-"""The poll feed: a connection's outbox in commit order, with a cursor that never skips (I-6).
+"""The poll feed: a connection's outbox in commit order, with a cursor that never skips.
 
-Every new version of an outbox row gets the writing transaction's id (``change_tx``) and a
-fresh ``change_seq`` (see ``syncsvc.pipeline.persist``). A page holds only rows whose
-transaction is older than the oldest one still running (``pg_snapshot_xmin``): every such
-transaction has finished, so no row can still appear at or before the page's last position —
-any later write gets a transaction id at or above that horizon. The price: a long-running
-transaction anywhere on the server holds the feed back (it waits, it never skips).
+Enforces I-6 (poll cursors never skip). Every new version of an outbox row gets the writing
+transaction's id (``change_tx``) and a fresh ``change_seq`` (``syncsvc.outbox.versions.upsert``).
+A page holds only rows whose transaction is older than the oldest one still running
+(``pg_snapshot_xmin``): every such transaction has finished, so no row can still appear at or
+before the page's last position — any later write gets a transaction id at or above that
+horizon. The price: a long-running transaction anywhere on the server holds the feed back (it
+waits, it never skips).
 
 Delivery state lives in the database: ``poll_cursor`` holds the acknowledged position per
 connection, and an ack marks the rows up to it delivered. A request without a cursor, or with
@@ -14,8 +15,9 @@ unacknowledged changes are served again and acknowledged ones never are.
 
 Mode ``both``: a version goes out through exactly one channel. The feed claims a row version
 (``poll_version = version``) only if no push ever touched that version (no lease, no failed
-attempt, not delivered); the push lease skips claimed versions. Claimed, unacknowledged
-versions are the poller's: they are served again to it, and never pushed.
+attempt, not delivered); the push lease skips claimed versions (``syncsvc.outbox.lease``).
+Claimed, unacknowledged versions are the poller's: they are served again to it, and never
+pushed.
 """
 
 from __future__ import annotations

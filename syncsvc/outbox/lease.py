@@ -1,0 +1,136 @@
+"""Who holds a row and when it is due: lease, reschedule, release, and the sweeper's due rows.
+
+A row is *claimable* when it is pending, due (``next_attempt_at``), not leased (no lease, or an
+expired one) and its version not claimed by the poll feed (``poll_version < version``, mode
+``both``, ``syncsvc.outbox.feed``): a claimed version is the poller's, the push skips it.
+``LEASE`` takes claimable rows; ``DUE_FOR_SWEEP`` finds rows claimable for longer than the
+sweeper's grace period, whose push message was lost. A lease is a token plus a deadline and the
+worker incarnation that took it (``lease_holder``); every statement that ends a lease checks
+the token, except ``RELEASE_LEASES_OF``, which ends the leases of dead worker incarnations.
+
+Enforces I-3 (sending the same version twice is harmless): the lease hands the client what it
+needs to write by key instead of creating blindly — the CRM's id (``external_id``), the id
+property and value, and ``maybe_sent``. ``maybe_sent`` is set by every lease and never cleared
+(a new version does not clear it): some earlier push of the row may have reached the CRM,
+whatever became of that push, so a CRM without upsert must look the record up before creating.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from syncsvc.db import Row
+
+LEASE = """
+UPDATE syncsvc.outbox AS o
+SET lease_until = now() + make_interval(secs => %(lease_seconds)s), lease_token = %(token)s,
+    lease_holder = %(holder)s, maybe_sent = true
+FROM (SELECT id, maybe_sent AS was_leased FROM syncsvc.outbox WHERE id = ANY(%(ids)s)) AS prev
+WHERE o.id = prev.id
+  AND o.id = ANY(%(ids)s) AND o.connection_id = %(connection_id)s AND o.status = 'pending'
+  AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
+  AND (o.poll_version IS NULL OR o.poll_version < o.version)
+RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
+          o.external_id, o.version, o.attempts,
+          (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent
+"""
+
+# Waits (rate limits) do not count as attempts; failures do. A row changed meanwhile was reset
+# by persist (attempts 0, due now) and keeps that.
+RESCHEDULE = """
+UPDATE syncsvc.outbox AS o SET
+    attempts = o.attempts + %(count_attempt)s,
+    next_attempt_at = now() + make_interval(secs => %(delay)s),
+    last_error = %(error)s, lease_until = NULL, lease_token = NULL, updated_at = now()
+WHERE o.id = ANY(%(ids)s) AND o.lease_token = %(token)s
+"""
+
+# A success after failures means the CRM is back: rows of the connection still waiting out
+# their backoff go now instead of minutes later (rate-limit waits are left alone).
+RELEASE_BACKOFF = """
+UPDATE syncsvc.outbox AS o SET next_attempt_at = now()
+WHERE o.id IN (
+    SELECT id FROM syncsvc.outbox
+    WHERE connection_id = %(connection_id)s AND status = 'pending' AND attempts > 0
+      AND next_attempt_at > now() AND (lease_until IS NULL OR lease_until < now())
+    LIMIT %(limit)s
+)
+RETURNING o.id, o.object, o.op
+"""
+
+# The worker incarnations in ``holders`` are dead (tasks.redelivery): their leases end now, so
+# the rows they held go again at once instead of after the lease. Runs only when a worker died.
+RELEASE_LEASES_OF = """
+UPDATE syncsvc.outbox SET lease_until = NULL, lease_token = NULL, updated_at = now()
+WHERE lease_holder = ANY(%(holders)s) AND lease_token IS NOT NULL AND status = 'pending'
+"""
+
+# Run by the sweeper (tasks.maintenance) per connection, with ``connection_id``, ``grace``
+# (seconds) and ``limit``; returns ``id``, ``object`` and ``op``, the longest due first.
+DUE_FOR_SWEEP = """
+SELECT o.id, o.object, o.op FROM syncsvc.outbox AS o
+WHERE o.connection_id = %(connection_id)s AND o.status = 'pending'
+  AND o.next_attempt_at < now() - make_interval(secs => %(grace)s)
+  AND (o.lease_until IS NULL OR o.lease_until < now())
+  AND (o.poll_version IS NULL OR o.poll_version < o.version)
+ORDER BY o.next_attempt_at
+LIMIT %(limit)s
+"""
+
+
+def lease(
+    db: psycopg.Connection[Row],
+    connection_id: int,
+    ids: list[int],
+    token: int,
+    holder: str | None,
+    lease_seconds: int,
+) -> list[Row]:
+    """Lease the claimable rows among ``ids`` for ``lease_seconds`` under ``token``.
+
+    Returns each leased row as it is now (its current op, object, payload and version: the
+    version the push sends), its ``attempts``, and ``maybe_sent``: whether an earlier push of it
+    may have reached the CRM.
+    """
+    return db.execute(
+        LEASE,
+        {
+            "ids": ids,
+            "connection_id": connection_id,
+            "token": token,
+            "holder": holder,
+            "lease_seconds": lease_seconds,
+        },
+    ).fetchall()
+
+
+def reschedule(
+    db: psycopg.Connection[Row],
+    ids: list[int],
+    token: int,
+    delay: float,
+    error: str | None,
+    count_attempt: bool,
+) -> None:
+    """End the lease ``token`` of ``ids``: due again in ``delay`` seconds, ``error`` recorded;
+    ``count_attempt`` False for a wait (a rate limit) that is not a failed attempt."""
+    db.execute(
+        RESCHEDULE,
+        {
+            "ids": ids,
+            "token": token,
+            "delay": delay,
+            "error": error,
+            "count_attempt": 1 if count_attempt else 0,
+        },
+    )
+
+
+def release_backoff(db: psycopg.Connection[Row], connection_id: int, limit: int) -> list[Row]:
+    """Make up to ``limit`` rows in backoff due now; returns their ``id``, ``object``, ``op``."""
+    return db.execute(RELEASE_BACKOFF, {"connection_id": connection_id, "limit": limit}).fetchall()
+
+
+def release_held_by(db: psycopg.Connection[Row], holders: list[str]) -> int:
+    """End the leases held by the (dead) worker incarnations ``holders``; returns how many."""
+    return db.execute(RELEASE_LEASES_OF, {"holders": holders}).rowcount
