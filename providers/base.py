@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 import requests
 
 from syncsvc.errors import ConfigError, RetryableError, SyncError
+from syncsvc.kinds import PUSH_OPS, PushOp
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
-OPS = ("upsert", "update", "create", "archive")
+OPS = PUSH_OPS
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class PushItem:
 
     outbox_id: int
     object: str
-    op: str
+    op: PushOp
     record_key: str
     id_property: str | None
     id_value: str | None
@@ -167,7 +168,7 @@ class ProviderClient(abc.ABC):
             ) from exc
 
     @abc.abstractmethod
-    def push(self, object_name: str, op: str, items: Sequence[PushItem]) -> list[PushResult]:
+    def push(self, object_name: str, op: PushOp, items: Sequence[PushItem]) -> list[PushResult]:
         """Send ``items`` in as few calls as the API allows."""
 
     @abc.abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from syncsvc.db import transaction
+from syncsvc.kinds import PUSH_OPS, parse
 from syncsvc.outbox import lease as outbox_sql
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from tasks.app import RUNTIME, app
@@ -36,7 +37,11 @@ def sweep() -> int:
     for connection_id, rows in due.items():
         provider = config.connections[connection_id].provider.name
         found = [
-            PushGroup(object=str(r["object"]), op=str(r["op"]), ids=[int(str(r["id"]))])
+            PushGroup(
+                object=str(r["object"]),
+                op=parse(r["op"], PUSH_OPS, "push op"),
+                ids=[int(str(r["id"]))],
+            )
             for r in rows
         ]
         for groups in merge_groups(found, ORDER_SIZE):

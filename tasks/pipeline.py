@@ -10,7 +10,7 @@ from celery import Task
 
 from syncsvc import stats
 from syncsvc.db import transaction
-from syncsvc.pipeline.batch import Batch, PushOrder
+from syncsvc.pipeline.batch import Batch, CheckedBatch, MappedBatch, PushOrder
 from syncsvc.pipeline.persist import persist_batch
 from syncsvc.pipeline.transform import transform_batch
 from syncsvc.pipeline.validate import validate_batch
@@ -34,7 +34,7 @@ def db_task(name: str) -> Callable[[TaskFn], Task[Any, Any]]:
 
 
 @db_task("syncsvc.validate")
-def validate(self: Task[Any, Any], batch: Batch) -> Batch:
+def validate(self: Task[Any, Any], batch: Batch) -> CheckedBatch:
     settings = RUNTIME.require_settings
     spec = internal_spec(batch["table"], settings.internal_schema_dirs)
     with transaction(settings.db_url) as db:
@@ -42,24 +42,25 @@ def validate(self: Task[Any, Any], batch: Batch) -> Batch:
 
 
 @db_task("syncsvc.transform")
-def transform(self: Task[Any, Any], batch: Batch) -> Batch:
+def transform(self: Task[Any, Any], batch: CheckedBatch) -> MappedBatch:
     settings = RUNTIME.require_settings
     with transaction(settings.db_url) as db:
         config = RUNTIME.config.get(db)
     conn = config.connections.get(batch["connection_id"])
     if conn is None:
         # The connection was deleted: nothing to send, but the events must still be released.
-        return Batch(
+        return MappedBatch(
             connection_id=batch["connection_id"],
             table=batch["table"],
             event_ids=batch["event_ids"],
-            records=[],
+            items=[],
+            rejects=[],
         )
     return transform_batch(conn, batch)
 
 
 @db_task("syncsvc.persist")
-def persist(self: Task[Any, Any], batch: Batch) -> PushOrder | None:
+def persist(self: Task[Any, Any], batch: MappedBatch) -> PushOrder | None:
     settings = RUNTIME.require_settings
     with transaction(settings.db_url) as db:
         groups = persist_batch(db, batch)

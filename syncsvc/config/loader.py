@@ -27,6 +27,7 @@ from syncsvc.config.model import (
     RuleSpec,
 )
 from syncsvc.errors import ConfigError
+from syncsvc.kinds import member
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.rules.conditions import compile_condition
 from syncsvc.validation.registry import destination_spec, internal_spec, internal_spec_path
@@ -130,9 +131,11 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
         )
     provider = get_provider(str(provider_name))
     defaults = provider.defaults
-    mode = spec.get("mode", "push")
-    if mode not in MODES:
-        raise where.fail(f"{path}.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    mode = member(spec.get("mode", "push"), MODES)
+    if mode is None:
+        raise where.fail(
+            f"{path}.mode", f"must be one of {', '.join(MODES)}, got {spec.get('mode')!r}"
+        )
     base_url = where.resolve(spec.get("base_url", defaults.base_url), env, f"{path}.base_url")
     parsed = urlparse(str(base_url))
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -169,7 +172,7 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     return ConnectionSpec(
         name=name,
         provider=provider.name,
-        mode=str(mode),
+        mode=mode,
         base_url=str(base_url),
         rate_limit_requests=requests_,
         rate_limit_seconds=seconds,
@@ -216,13 +219,15 @@ def _rules(raw: Any, path: str, where: _Where, provider: Provider) -> tuple[Rule
         source = spec.get("source")
         if not isinstance(source, str) or not _TABLE.match(source):
             raise where.fail(f"{rpath}.source", f"must be a SCHEMA.TABLE name, got {source!r}")
-        ops = spec.get("operations", list(OPERATIONS))
-        if not isinstance(ops, list) or not ops or any(o not in OPERATIONS for o in ops):
+        raw_ops = spec.get("operations", list(OPERATIONS))
+        ops = [member(o, OPERATIONS) for o in raw_ops] if isinstance(raw_ops, list) else []
+        if not ops or None in ops:
             raise where.fail(f"{rpath}.operations", f"must be a list drawn from {list(OPERATIONS)}")
-        action = spec.get("action")
-        if action not in ACTIONS:
+        action = member(spec.get("action"), ACTIONS)
+        if action is None:
             raise where.fail(
-                f"{rpath}.action", f"must be one of {', '.join(ACTIONS)}, got {action!r}"
+                f"{rpath}.action",
+                f"must be one of {', '.join(ACTIONS)}, got {spec.get('action')!r}",
             )
         if "delete" in ops and action not in ("archive", "skip"):
             raise where.fail(f"{rpath}.action", "rules for 'delete' must use archive or skip")
@@ -253,7 +258,16 @@ def _rules(raw: Any, path: str, where: _Where, provider: Provider) -> tuple[Rule
         if not isinstance(enabled, bool):
             raise where.fail(f"{rpath}.enabled", "must be true or false")
         rules.append(
-            RuleSpec(name, source, tuple(ops), str(action), str(obj), id_property, when, enabled)
+            RuleSpec(
+                name,
+                source,
+                tuple(o for o in ops if o is not None),
+                action,
+                str(obj),
+                id_property,
+                when,
+                enabled,
+            )
         )
     return tuple(rules)
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATIONS = ("insert", "update", "delete")
-OP_CODES = {"insert": "I", "update": "U", "delete": "D"}
-ACTIONS = ("upsert", "update", "create", "archive", "skip")
-MODES = ("push", "poll", "both")
+from syncsvc.kinds import ACTIONS, MODES, OP_CODES, OPERATIONS, Action, Mode, Operation
+
+__all__ = ["ACTIONS", "MODES", "OPERATIONS", "OP_CODES", "ConfigDocument", "ConnectionSpec"]
 
 
 @dataclass(frozen=True)
 class RuleSpec:
     name: str
     source: str
-    operations: tuple[str, ...]
-    action: str
+    operations: tuple[Operation, ...]
+    action: Action
     object: str
     id_property: str | None = None
     when: dict[str, Any] | None = None
@@ -27,7 +26,7 @@ class RuleSpec:
 class ConnectionSpec:
     name: str
     provider: str
-    mode: str
+    mode: Mode
     base_url: str
     rate_limit_requests: int
     rate_limit_seconds: int

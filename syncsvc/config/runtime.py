@@ -17,6 +17,7 @@ from providers.base import ConnectionInfo, Provider
 from providers.registry import get_provider
 from syncsvc.config.model import OP_CODES
 from syncsvc.db import Row
+from syncsvc.kinds import Action, ChangeOp, Mode
 from syncsvc.mapping.mapper import Mapper, compile_mapper
 from syncsvc.rules.conditions import Predicate, compile_condition
 from syncsvc.secrets import decrypt_json
@@ -28,13 +29,13 @@ class CompiledRule:
     id: int
     name: str
     source_table: str
-    op_codes: frozenset[str]
+    op_codes: frozenset[ChangeOp]
     predicate: Predicate | None
-    action: str
+    action: Action
     object: str
     id_property: str | None
 
-    def matches(self, op_code: str, row: Mapping[str, Any] | None) -> bool:
+    def matches(self, op_code: ChangeOp, row: Mapping[str, Any] | None) -> bool:
         if op_code not in self.op_codes:
             return False
         if self.predicate is None or op_code == "D":
@@ -47,7 +48,7 @@ class RuntimeConnection:
     id: int
     name: str
     provider: Provider
-    mode: str
+    mode: Mode
     enabled: bool
     base_url: str
     options: Mapping[str, Any]
@@ -87,7 +88,7 @@ class RuntimeConfig:
     generation: int
     connections: Mapping[int, RuntimeConnection] = field(default_factory=dict)
 
-    def targets_for(self, table: str, op_code: str) -> list[int]:
+    def targets_for(self, table: str, op_code: ChangeOp) -> list[int]:
         """Enabled connections with at least one enabled rule for this table and operation."""
         return [
             c.id

@@ -5,22 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any, NotRequired, TypedDict
 
+from syncsvc.kinds import ChangeOp, PushOp, Stage
+
 
 class EventRecord(TypedDict):
     """One record's coalesced change: its key, latest op, and version (latest event id)."""
 
     pk: dict[str, Any]
-    op: str
+    op: ChangeOp
     version: int
     row: NotRequired[dict[str, Any] | None]
     record_key: NotRequired[str]
 
 
 class Reject(TypedDict):
+    """A record that goes to the dead letters instead of the outbox, and why."""
+
     record_key: str
-    op: str
+    op: ChangeOp
     version: int
-    stage: str
+    stage: Stage
     field: str | None
     reason: str
     object: str | None
@@ -28,10 +32,12 @@ class Reject(TypedDict):
 
 
 class OutboxItem(TypedDict):
+    """One record's payload for one CRM object: what persist writes as an outbox row."""
+
     object: str
     record_key: str
     source_table: str
-    op: str
+    op: PushOp
     id_property: str | None
     id_value: str | None
     payload: dict[str, Any]
@@ -39,23 +45,46 @@ class OutboxItem(TypedDict):
 
 
 class Batch(TypedDict):
-    """What the bridge sends: one connection, one source table, up to a few hundred records."""
+    """bridge → validate: one connection, one source table, up to a few hundred records."""
 
     connection_id: int
     table: str
     event_ids: list[int]
     records: list[EventRecord]
     rejects: NotRequired[list[Reject]]
-    items: NotRequired[list[OutboxItem]]
+
+
+class CheckedBatch(TypedDict):
+    """validate → transform: the records that passed, each with its row and record key."""
+
+    connection_id: int
+    table: str
+    event_ids: list[int]
+    records: list[EventRecord]
+    rejects: list[Reject]
+
+
+class MappedBatch(TypedDict):
+    """transform → persist: outbox items for the records rules matched, and the rejects."""
+
+    connection_id: int
+    table: str
+    event_ids: list[int]
+    items: list[OutboxItem]
+    rejects: list[Reject]
 
 
 class PushGroup(TypedDict):
+    """Outbox row ids of one object and op, sent together."""
+
     object: str
-    op: str
+    op: PushOp
     ids: list[int]
 
 
 class PushOrder(TypedDict):
+    """persist → push: which outbox rows of the connection to send."""
+
     connection_id: int
     groups: list[PushGroup]
 
@@ -71,7 +100,7 @@ def record_key(pk: dict[str, Any]) -> str:
 def reject(
     record: EventRecord,
     table: str,
-    stage: str,
+    stage: Stage,
     field: str | None,
     reason: str,
     obj: str | None = None,
@@ -113,7 +142,7 @@ def _clip(row: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def merge_groups(groups: list[PushGroup], order_size: int = 500) -> list[list[PushGroup]]:
     """Rows of the same (object, op) together, cut into push orders of at most ``order_size``."""
-    merged: dict[tuple[str, str], list[int]] = {}
+    merged: dict[tuple[str, PushOp], list[int]] = {}
     for g in groups:
         merged.setdefault((g["object"], g["op"]), []).extend(g["ids"])
     return [

@@ -6,8 +6,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
+from syncsvc.kinds import PushOp
 from syncsvc.outbox import versions
-from syncsvc.pipeline.batch import Batch, PushGroup
+from syncsvc.pipeline.batch import MappedBatch, PushGroup
 
 INSERT_DEAD_LETTERS = """
 INSERT INTO syncsvc.dead_letter
@@ -41,10 +42,10 @@ def mark_events_done(db: psycopg.Connection[Row], connection_id: int, event_ids:
         db.execute(DELETE_EVENTS, {"ids": finished})
 
 
-def persist_batch(db: psycopg.Connection[Row], batch: Batch) -> list[PushGroup]:
+def persist_batch(db: psycopg.Connection[Row], batch: MappedBatch) -> list[PushGroup]:
     """Write the batch in the caller's transaction; returns the outbox rows that need a push."""
     connection_id = batch["connection_id"]
-    groups: dict[tuple[str, str], list[int]] = {}
+    groups: dict[tuple[str, PushOp], list[int]] = {}
     for r in versions.upsert(db, connection_id, batch.get("items", [])):
         groups.setdefault((r["object"], r["op"]), []).append(r["id"])
     rejects = batch.get("rejects", [])

@@ -6,10 +6,24 @@ from typing import Any, cast
 
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.errors import PermanentError, SyncError
-from syncsvc.pipeline.batch import Batch, EventRecord, OutboxItem, Reject, reject
+from syncsvc.kinds import Action, PushOp
+from syncsvc.pipeline.batch import (
+    CheckedBatch,
+    EventRecord,
+    MappedBatch,
+    OutboxItem,
+    Reject,
+    reject,
+)
 from syncsvc.validation.registry import destination_spec
 
-_ACTION_OPS = {"upsert": "upsert", "update": "update", "create": "create", "archive": "archive"}
+_PUSH_OP_OF: dict[Action, PushOp] = {
+    "upsert": "upsert",
+    "update": "update",
+    "create": "create",
+    "archive": "archive",
+}
+"""What an outbox row asks of the CRM for each rule action that sends something."""
 
 
 def _id_value_from_key(
@@ -33,7 +47,7 @@ def _id_value_from_key(
 def _item(
     conn: RuntimeConnection, rule: CompiledRule, record: EventRecord, table: str
 ) -> OutboxItem | Reject:
-    op = _ACTION_OPS[rule.action]
+    op = _PUSH_OP_OF[rule.action]
     key = record.get("record_key", "")
     if op == "archive":
         return OutboxItem(
@@ -92,7 +106,7 @@ def _item(
     )
 
 
-def transform_batch(conn: RuntimeConnection, batch: Batch) -> Batch:
+def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch:
     """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops."""
     table = batch["table"]
     rules = conn.rules_for(table)
@@ -114,11 +128,10 @@ def transform_batch(conn: RuntimeConnection, batch: Batch) -> Batch:
                 rejects.append(cast(Reject, out))
             else:
                 items.append(out)
-    return Batch(
+    return MappedBatch(
         connection_id=batch["connection_id"],
         table=table,
         event_ids=batch["event_ids"],
-        records=[],
-        rejects=rejects,
         items=items,
+        rejects=rejects,
     )

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from syncsvc.capture import split_table_name
 from syncsvc.db import Row
 from syncsvc.errors import ConfigError
-from syncsvc.pipeline.batch import Batch, EventRecord, Reject, record_key, reject
+from syncsvc.pipeline.batch import Batch, CheckedBatch, EventRecord, Reject, record_key, reject
 from syncsvc.validation.fieldspec import CompiledSpec
 
 
@@ -37,7 +37,7 @@ def read_rows(
     return {record_key({k: r["row"][k] for k in keys}): r["row"] for r in rows}
 
 
-def validate_batch(db: psycopg.Connection[Row], batch: Batch, spec: CompiledSpec) -> Batch:
+def validate_batch(db: psycopg.Connection[Row], batch: Batch, spec: CompiledSpec) -> CheckedBatch:
     """Keep records that pass, move the others to ``rejects``; vanished rows are dropped.
 
     A row that is gone although its event says insert/update was deleted later, and that delete
@@ -69,7 +69,7 @@ def validate_batch(db: psycopg.Connection[Row], batch: Batch, spec: CompiledSpec
             rejects.append(reject(record, table, "validate", issues[0].field, reason))
             continue
         kept.append(record)
-    return Batch(
+    return CheckedBatch(
         connection_id=batch["connection_id"],
         table=table,
         event_ids=batch["event_ids"],

@@ -11,6 +11,7 @@ from typing import Any
 from providers.base import ProviderClient, PushItem, PushResult
 from syncsvc.db import transaction
 from syncsvc.errors import PermanentError, RateLimited, SyncError
+from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, versions
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import decide
@@ -85,7 +86,7 @@ class Pusher:
             group, ids = pending.pop(0)
             wait = self._push_chunk(group, ids, outcome)
             if wait is not None:
-                rest: dict[tuple[str, str], list[int]] = {}
+                rest: dict[tuple[str, PushOp], list[int]] = {}
                 for g, chunk in [(group, ids), *pending]:
                     rest.setdefault((g["object"], g["op"]), []).extend(chunk)
                 outcome.later.extend(
@@ -110,9 +111,11 @@ class Pusher:
         """
         token = secrets.randbits(62)
         rows = self._lease(ids, token)
-        by_kind: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        by_kind: dict[tuple[str, PushOp], list[dict[str, Any]]] = {}
         for row in rows:
-            by_kind.setdefault((row["object"], row["op"]), []).append(row)
+            by_kind.setdefault((row["object"], parse(row["op"], PUSH_OPS, "push op")), []).append(
+                row
+            )
         kinds = list(by_kind.items())
         for index, ((obj, op), kind_rows) in enumerate(kinds):
             items = _items(kind_rows)

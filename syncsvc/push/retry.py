@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 
 from syncsvc.errors import PermanentError, RateLimited, RetryableError, SyncError
+from syncsvc.kinds import DecisionKind
 
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
@@ -13,7 +14,7 @@ MAX_DELAY = 300.0
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str
+    kind: DecisionKind
     """``wait`` (rate limit, not an attempt), ``retry`` (counts an attempt) or ``dead``."""
     delay: float
     reason: str
