@@ -25,6 +25,7 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
+from syncsvc.demo import schema as demo_schema
 from syncsvc.demo.system import example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
@@ -48,13 +49,16 @@ def _db_url(server_url: str, name: str) -> str:
 
 @contextmanager
 def scratch_database(server_url: str) -> Iterator[str]:
-    """A fresh, migrated database on the configured server, dropped afterwards."""
+    """A fresh, migrated database with the demo's tables on the configured server, dropped
+    afterwards."""
     name = f"syncsvc_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _db_url(server_url, name)
     try:
         migrate.upgrade(url)
+        with connect(url) as db, db.transaction():
+            demo_schema.install(db)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
+from syncsvc.demo import schema as demo_schema
 from syncsvc.models import SCHEMA, metadata
 
 MIGRATION_LOCK_ID = 0x5359_4E43  # "SYNC"
+
+
+def _not_the_demo(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate leaves the demo's schema alone: the demo creates its own tables
+    (``syncsvc.demo.schema``), so a database the demo ran on would otherwise get them dropped."""
+    return not (type_ == "schema" and name == demo_schema.SCHEMA)
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -34,6 +41,7 @@ def run_migrations_online() -> None:
                 target_metadata=metadata,
                 version_table_schema=SCHEMA,
                 include_schemas=True,
+                include_name=_not_the_demo,
                 compare_type=True,
             )
             with context.begin_transaction():

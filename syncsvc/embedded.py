@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -19,6 +20,13 @@ from syncsvc.errors import ConfigError
 from syncsvc.settings import Settings
 
 _MAX_UNIX_SOCKET_PATH = 100
+PGSERVER_LOGGER = "pgserver"
+
+
+def show_server_logs(verbose: bool) -> None:
+    """pgserver logs every step of starting PostgreSQL (each initdb / pg_ctl command line and
+    its output) at INFO on its Python logger; those lines show only when ``verbose``."""
+    logging.getLogger(PGSERVER_LOGGER).setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @dataclass(frozen=True)

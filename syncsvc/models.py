@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -20,7 +19,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    Numeric,
     Sequence,
     SmallInteger,
     Table,
@@ -34,7 +32,6 @@ from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
 SCHEMA = "syncsvc"
-DEMO_SCHEMA = "demo"
 
 metadata = MetaData(
     naming_convention={
@@ -308,43 +305,4 @@ api_event_id = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_api_event_id_created_at", "created_at"),
     schema=SCHEMA,
-)
-
-demo_contacts = Table(
-    "contacts",
-    metadata,
-    Column("id", Integer, Identity(always=False), primary_key=True),
-    Column("email", Text, nullable=True),
-    Column("first_name", Text, nullable=True),
-    Column("last_name", Text, nullable=True),
-    Column("phone", Text, nullable=True),
-    Column("lifecycle_stage", Text, nullable=True),
-    Column("company_id", Integer, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    schema=DEMO_SCHEMA,
-)
-
-demo_companies = Table(
-    "companies",
-    metadata,
-    Column("id", Integer, Identity(always=False), primary_key=True),
-    Column("name", Text, nullable=True),
-    Column("domain", Text, nullable=True),
-    Column("industry", Text, nullable=True),
-    Column("city", Text, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    schema=DEMO_SCHEMA,
-)
-
-demo_deals = Table(
-    "deals",
-    metadata,
-    Column("id", Integer, Identity(always=False), primary_key=True),
-    Column("name", Text, nullable=True),
-    Column("amount", Numeric(14, 2), nullable=True),
-    Column("stage", Text, nullable=True),
-    Column("close_date", Date, nullable=True),
-    Column("company_id", Integer, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    schema=DEMO_SCHEMA,
 )

@@ -25,7 +25,8 @@ from tasks.queues import push_queue
 log = logging.getLogger("syncsvc.push")
 
 MAX_COUNTDOWN = 60.0
-"""Longer waits are left to the sweeper: Redis redelivers long-delayed messages (DESIGN §4)."""
+"""Longer waits are left to the sweeper: Redis redelivers a message not acknowledged within its
+visibility timeout, so a long countdown on the broker would run twice."""
 
 _clients_lock = threading.Lock()
 

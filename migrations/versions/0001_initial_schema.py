@@ -22,61 +22,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # This revision used to create the demo's tables (schema "demo") too; the demo now creates
+    # them itself (syncsvc/demo/schema.py). A database migrated before keeps its demo tables and
+    # their rows: nothing here reads or drops them, and the demo's CREATE ... IF NOT EXISTS
+    # leaves them as they are.
     op.execute("CREATE SCHEMA IF NOT EXISTS syncsvc")
-    op.execute("CREATE SCHEMA IF NOT EXISTS demo")
     op.execute(sa.schema.CreateSequence(sa.Sequence("outbox_change_seq", schema="syncsvc")))
     op.execute(sa.schema.CreateSequence(sa.Sequence("config_generation_seq", schema="syncsvc")))
-    op.create_table(
-        "companies",
-        sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
-        sa.Column("name", sa.Text(), nullable=True),
-        sa.Column("domain", sa.Text(), nullable=True),
-        sa.Column("industry", sa.Text(), nullable=True),
-        sa.Column("city", sa.Text(), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_companies")),
-        schema="demo",
-    )
-    op.create_table(
-        "contacts",
-        sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
-        sa.Column("email", sa.Text(), nullable=True),
-        sa.Column("first_name", sa.Text(), nullable=True),
-        sa.Column("last_name", sa.Text(), nullable=True),
-        sa.Column("phone", sa.Text(), nullable=True),
-        sa.Column("lifecycle_stage", sa.Text(), nullable=True),
-        sa.Column("company_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
-        schema="demo",
-    )
-    op.create_table(
-        "deals",
-        sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
-        sa.Column("name", sa.Text(), nullable=True),
-        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
-        sa.Column("stage", sa.Text(), nullable=True),
-        sa.Column("close_date", sa.Date(), nullable=True),
-        sa.Column("company_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_deals")),
-        schema="demo",
-    )
     op.create_table(
         "captured_table",
         sa.Column("table_name", sa.Text(), nullable=False),
@@ -356,6 +308,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The demo's tables belong to the demo (see upgrade): a downgrade leaves them.
     op.drop_table("sync_rule", schema="syncsvc")
     op.drop_index(
         "ix_outbox_due",
@@ -383,8 +336,5 @@ def downgrade() -> None:
     op.drop_table("sync_event", schema="syncsvc")
     op.drop_table("connection", schema="syncsvc")
     op.drop_table("captured_table", schema="syncsvc")
-    op.drop_table("deals", schema="demo")
-    op.drop_table("contacts", schema="demo")
-    op.drop_table("companies", schema="demo")
     op.execute("DROP SEQUENCE IF EXISTS syncsvc.outbox_change_seq")
     op.execute("DROP SEQUENCE IF EXISTS syncsvc.config_generation_seq")

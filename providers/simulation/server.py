@@ -1,7 +1,8 @@
 """A small, fast threaded HTTP/1.1 server for simulators.
 
 Each response is written in one ``sendall`` with Nagle off: ``http.server``'s default two-write
-responses stall ~40 ms per request on loopback (DESIGN §4), which would make every benchmark
+responses stall ~40 ms per request on loopback (headers and body go in two writes, and Nagle's
+algorithm holds the second until the client's delayed ACK), which would make every benchmark
 measure the simulator.
 """
 

@@ -13,7 +13,7 @@ from syncsvc.db import Row
 from syncsvc.pipeline.batch import Batch, EventRecord, record_key
 
 # SKIP LOCKED: two bridges never claim the same event, and we keep no "last id" cursor, so an
-# event with a lower id that commits later is still claimed (DESIGN §3).
+# event with a lower id that commits later is still claimed (a cursor would have skipped it).
 CLAIM_NEW = """
 SELECT id, table_name, op, pk, row, targets FROM syncsvc.sync_event
 WHERE dispatched_at IS NULL

@@ -1,6 +1,7 @@
 """Version 1 of the capture trigger function, generated per table from this template.
 
-Statement-level with transition tables, keys only (DESIGN §4: cheaper than copying the row).
+Statement-level with transition tables, keys only: storing keys is cheaper for writers than
+copying the row, and the pipeline reads the current row at sync time anyway.
 The function is static SQL per table, so PL/pgSQL caches its plans; a generic function would
 need EXECUTE per statement, which halved single-row commit throughput when measured. A key
 change is captured as a delete of the old key (by a row trigger that fires only when a key
@@ -40,7 +41,8 @@ _NOTIFY = {
     "off": "",
     "always": "PERFORM pg_notify({channel}, {table});",
     # At most one NOTIFY per session per interval: every NOTIFYing commit takes an instance-wide
-    # lock (DESIGN §4); the bridge's poll fallback carries the rest.
+    # lock, which halves commit throughput under concurrent writers; the bridge's poll fallback
+    # carries the rest.
     "throttled": """
     IF (extract(epoch FROM clock_timestamp()) * 1000)::bigint
        - coalesce(nullif(current_setting('syncsvc.last_notify_ms', true), '')::bigint, 0)

@@ -31,8 +31,14 @@ class SyncGroup(click.Group):
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also show the local PostgreSQL server's start-up log lines (pgserver).",
+)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str) -> None:
+def cli(ctx: click.Context, log_level: str, verbose: bool) -> None:
     """syncsvc keeps CRM records in step with your PostgreSQL tables.
 
     \b
@@ -42,7 +48,7 @@ def cli(ctx: click.Context, log_level: str) -> None:
       SYNCSVC_SECRET_KEY  Fernet key for stored credentials (default: .syncsvc/secret.key)
       SYNCSVC_DATA_DIR    where local servers, keys and logs live (default: ./.syncsvc)
     """
-    setup_logging(log_level)
+    setup_logging(log_level, verbose)
     ctx.ensure_object(AppContext)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from syncsvc.embedded import ensure_local_servers
+from syncsvc.embedded import ensure_local_servers, show_server_logs
 from syncsvc.settings import Settings, load_settings
 
 
@@ -52,8 +52,9 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, verbose: bool = False) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    show_server_logs(verbose)

@@ -19,10 +19,11 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
+from syncsvc.demo import schema
 from syncsvc.errors import ConfigError
 from syncsvc.settings import REPO_ROOT, Settings
 
-DEMO_TABLES = ("demo.contacts", "demo.companies", "demo.deals")
+DEMO_TABLES = schema.TABLES
 EXAMPLES = REPO_ROOT / "examples" / "connections"
 
 
@@ -58,13 +59,14 @@ def sim_url(provider: str) -> str:
 
 
 def prepare_database(settings: Settings, config_files: list[Path]) -> None:
-    """Migrate, capture the demo tables and apply the config files."""
+    """Migrate, create and capture the demo tables and apply the config files."""
     migrate.upgrade(settings.db_url)
     docs = [load_config_file(f) for f in config_files]
     problems = [p for doc in docs for p in check_source_fields(doc, settings.internal_schema_dirs)]
     if problems:
         raise ConfigError("\n".join(problems))
     with connect(settings.db_url) as db, db.transaction():
+        schema.install(db)
         for table in DEMO_TABLES:
             capture.add_capture(db, table, notify="throttled")
         for doc in docs:

@@ -26,6 +26,7 @@ from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import close_pools, connect
+from syncsvc.demo import schema as demo_schema
 from syncsvc.demo.system import DEMO_TABLES, example_pointed_at
 from syncsvc.processes import ProcessSet
 from syncsvc.redisconn import client as redis_client
@@ -199,6 +200,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
     postgres = PrivatePostgres(base / "pg")
     redis = PrivateRedis(base)
     migrate.upgrade(postgres.url)
+    with connect(postgres.url) as db, db.transaction():
+        demo_schema.install(db)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCSVC_")}
     env.update(
         DATABASE_URL=postgres.url,

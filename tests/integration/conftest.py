@@ -16,12 +16,20 @@ from syncsvc import capture
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import Row, connect
+from syncsvc.demo import schema as demo_schema
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
-DEMO_TABLES = ("demo.contacts", "demo.companies", "demo.deals")
+DEMO_TABLES = demo_schema.TABLES
+
+
+@pytest.fixture(scope="session")
+def demo_tables(database_url: str) -> None:
+    """The demo's tables, which most of these tests write to (the migrations do not create them)."""
+    with connect(database_url) as db, db.transaction():
+        demo_schema.install(db)
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +135,7 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(
-    settings: Settings, stack: ProcessSet, tmp_path: Path, hubspot: SimControl
+    settings: Settings, stack: ProcessSet, tmp_path: Path, hubspot: SimControl, demo_tables: None
 ) -> Iterator[Pipeline]:
     p = Pipeline(settings, stack, tmp_path)
     p.reset()

@@ -20,7 +20,7 @@ from tests.support.wait import wait_until
 
 @pytest.fixture
 def clean(
-    db: psycopg.Connection[Row], stack_bridge_paused: None
+    db: psycopg.Connection[Row], stack_bridge_paused: None, demo_tables: None
 ) -> Iterator[psycopg.Connection[Row]]:
     db.autocommit = True
     db.execute("DROP TABLE IF EXISTS public.cap_composite, public.cap_nokey")

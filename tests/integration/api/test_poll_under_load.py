@@ -1,7 +1,7 @@
 """Must show (issue 4): 8 concurrent writers — half of them committing in the reverse order of
 their transaction ids — write 50,000 changes while a poller (plain ``requests``) drains the API.
 The poller ends with exactly the final state of every record and never sees a change twice
-after acknowledging it (DESIGN I-6: the cursor never skips)."""
+after acknowledging it (I-6: the cursor never skips)."""
 
 from __future__ import annotations
 
