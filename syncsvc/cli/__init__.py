@@ -54,6 +54,7 @@ def main() -> None:
         database,
         demo,
         dlq,
+        fieldscmd,
         processes,
         status,
     )
