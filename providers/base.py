@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 import requests
 
 from syncsvc.errors import ConfigError, RetryableError, SyncError
+from syncsvc.fields.encode import encode_json
+from syncsvc.fields.model import FieldDef, FieldType, ObjectFields
 from syncsvc.kinds import PUSH_OPS, PushOp
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -173,7 +175,17 @@ class ProviderClient(abc.ABC):
 
     @abc.abstractmethod
     def list_fields(self, object_name: str) -> set[str]:
-        """The field names the CRM knows for ``object_name`` (for ``config apply --check``)."""
+        """The field names the CRM knows for ``object_name``."""
+
+    def describe_fields(self, object_name: str) -> ObjectFields:
+        """``object_name``'s field definitions as the CRM describes them (types, options,
+        required, read-only, unique). A client that only knows the names gives them untyped."""
+        names = self.list_fields(object_name)
+        return ObjectFields.of(
+            object_name,
+            (FieldDef(n, FieldType.OTHER, "unknown") for n in sorted(names)),
+            knows_unique=False,
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -190,6 +202,15 @@ class Transformer:
 
     def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
         return properties
+
+    def encode(self, field: FieldDef, value: Any) -> Any:
+        """A value ``syncsvc.fields.convert`` made canonical for ``field``, in the CRM's wire
+        format (JSON numbers, ISO dates and lists by default)."""
+        return encode_json(value)
+
+    def clear_value(self, field: FieldDef) -> Any:
+        """What the CRM takes to empty ``field`` (a mapped column that is NULL)."""
+        return None
 
 
 SimulatorFactory = Callable[[Mapping[str, Any]], Any]

@@ -170,6 +170,8 @@ field_mapping = Table(
     Column("transforms", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("required", Boolean, nullable=False, server_default=text("false")),
     Column("custom", Boolean, nullable=False, server_default=text("false")),
+    Column("on_null", Text, nullable=False, server_default=text("'clear'")),
+    CheckConstraint("on_null IN ('clear', 'skip')", name="on_null"),
     UniqueConstraint("connection_id", "object", "target"),
     schema=SCHEMA,
 )
@@ -304,5 +306,20 @@ api_event_id = Table(
     Column("client_event_id", Text, primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_api_event_id_created_at", "created_at"),
+    schema=SCHEMA,
+)
+
+crm_field = Table(
+    "crm_field",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("object", Text, primary_key=True),
+    Column("definitions", JSONB, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
     schema=SCHEMA,
 )

@@ -60,6 +60,7 @@ def main() -> None:
         database,
         demo,
         dlq,
+        fieldscmd,
         processes,
         status,
     )

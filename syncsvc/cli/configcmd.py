@@ -10,10 +10,11 @@ import yaml
 
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
-from syncsvc.config.check import check_remote_fields
+from syncsvc.config.check import read_remote_fields
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config, export_config
 from syncsvc.db import connect
+from syncsvc.fields.store import save_for_connection
 
 
 @cli.group()
@@ -26,17 +27,34 @@ def config() -> None:
 @click.option(
     "--check",
     is_flag=True,
-    help="Also ask each CRM for its field list and report mappings to fields it does not have.",
+    help="Treat a CRM whose fields cannot be read (unreachable, credentials refused) as an "
+    "error instead of a warning.",
 )
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @pass_app
 def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> None:
-    """Check FILE completely, then store it (connections named in FILE are replaced)."""
+    """Check FILE completely, then store it (connections named in FILE are replaced).
+
+    Each CRM is asked for the field definitions of the objects its connection writes; mappings
+    to fields it does not have, or does not let you write, are errors. The definitions are
+    cached (see `fields list`) and values are checked against them from then on. A CRM that
+    cannot be asked is a warning (its cached definitions stay in use) unless --check is given.
+    """
     doc = load_config_file(file)
     settings = app.settings
     problems = check_source_fields(doc, settings.internal_schema_dirs)
-    if check:
-        problems += check_remote_fields(doc, settings)
+    remote = read_remote_fields(doc, settings)
+    problems += remote.problems
+    for name, definitions in remote.definitions.items():
+        for obj, fields in definitions.items():
+            click.echo(f"{name}: read {len(fields.fields)} {obj} field definitions", err=True)
+    for unreachable in remote.unreachable:
+        if check:
+            problems.append(unreachable)
+        else:
+            click.echo(
+                f"warning: {unreachable}; its cached field definitions stay in use", err=True
+            )
     if problems:
         for p in problems:
             click.echo(f"error: {p}", err=True)
@@ -48,6 +66,8 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
         return
     with connect(settings.db_url) as db, db.transaction():
         result = apply_config(db, settings, doc)
+        for name, definitions in remote.definitions.items():
+            save_for_connection(db, name, definitions)
     for name in result.created:
         click.echo(f"created connection {name}")
     for name in result.updated:

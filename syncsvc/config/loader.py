@@ -30,7 +30,7 @@ from syncsvc.errors import ConfigError
 from syncsvc.kinds import member
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.rules.conditions import compile_condition
-from syncsvc.validation.registry import destination_spec, internal_spec, internal_spec_path
+from syncsvc.validation.registry import internal_spec, internal_spec_path
 
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_CONNECTIONS = 1000
@@ -300,19 +300,10 @@ def _objects(
             )
         objects[rule.object] = [dict(m) for m in default]
     for obj, mappings in objects.items():
-        mpath = f"{path}.objects.{obj}.mappings"
         try:
-            mapper = compile_mapper(mappings, mpath)
+            compile_mapper(mappings, f"{path}.objects.{obj}.mappings")
         except ConfigError as exc:
             raise ConfigError(f"{where.source}: {exc}") from None
-        dest = destination_spec(provider.destination_schema_path(obj))
-        for i, m in enumerate(mapper.mappings):
-            if dest is not None and not m.custom and m.target not in dest.field_names:
-                raise where.fail(
-                    f"{mpath}[{i}].target",
-                    f"{provider.name} {obj} has no standard field {m.target!r}; "
-                    "mark it `custom: true` if it is a custom field",
-                )
     return objects
 
 

@@ -17,6 +17,7 @@ from providers.base import ConnectionInfo, Provider
 from providers.registry import get_provider
 from syncsvc.config.model import OP_CODES
 from syncsvc.db import Row
+from syncsvc.fields.model import ObjectFields
 from syncsvc.kinds import Action, ChangeOp, Mode
 from syncsvc.mapping.mapper import Mapper, compile_mapper
 from syncsvc.rules.conditions import Predicate, compile_condition
@@ -59,6 +60,8 @@ class RuntimeConnection:
     credentials_enc: bytes | None
     rules: tuple[CompiledRule, ...]
     mappers: Mapping[str, Mapper]
+    fields: Mapping[str, ObjectFields] = field(default_factory=dict)
+    """The CRM's field definitions per object, as cached by ``config apply``/``fields refresh``."""
 
     @property
     def pushes(self) -> bool:
@@ -126,7 +129,15 @@ def load_runtime_config(
         spec.update(m["source"] or {})
         spec["required"] = m["required"]
         spec["custom"] = m["custom"]
+        spec["on_null"] = m["on_null"]
         mappings.setdefault((m["connection_id"], m["object"]), []).append(spec)
+    fields: dict[int, dict[str, ObjectFields]] = {}
+    for f in db.execute(
+        "SELECT connection_id, object, definitions, fetched_at FROM syncsvc.crm_field"
+    ):
+        fields.setdefault(f["connection_id"], {})[f["object"]] = ObjectFields.from_json(
+            f["object"], f["definitions"], f["fetched_at"]
+        )
     connections: dict[int, RuntimeConnection] = {}
     for c in db.execute("SELECT * FROM syncsvc.connection"):
         mappers = {
@@ -149,6 +160,7 @@ def load_runtime_config(
             credentials_enc=bytes(c["credentials_enc"]) if c["credentials_enc"] else None,
             rules=tuple(rules.get(c["id"], [])),
             mappers=mappers,
+            fields=fields.get(c["id"], {}),
         )
     return RuntimeConfig(gen, connections)
 

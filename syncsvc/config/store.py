@@ -101,7 +101,8 @@ def apply_config(
             )
             cur.executemany(
                 "INSERT INTO syncsvc.field_mapping (connection_id, object, position, target, "
-                "source, transforms, required, custom) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                "source, transforms, required, custom, on_null) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         connection_id,
@@ -112,6 +113,7 @@ def apply_config(
                         Jsonb(m.get("transforms", [])),
                         bool(m.get("required", False)),
                         bool(m.get("custom", False)),
+                        m.get("on_null", "clear"),
                     )
                     for obj, mappings in conn.objects.items()
                     for i, m in enumerate(mappings)
@@ -155,6 +157,8 @@ def _mapping_from_row(row: Row) -> dict[str, Any]:
         out["required"] = True
     if row["custom"]:
         out["custom"] = True
+    if row["on_null"] != "clear":
+        out["on_null"] = row["on_null"]
     return out
 
 

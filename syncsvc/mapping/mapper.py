@@ -11,7 +11,9 @@ from syncsvc.errors import ConfigError
 from syncsvc.mapping.transforms import Transform, TransformError, compile_transform
 from syncsvc.validation.fieldspec import FieldIssue
 
-MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
+MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom", "on_null"}
+ON_NULL = ("clear", "skip")
+"""A NULL (``None``) value clears the CRM field, or leaves the CRM's value as it is."""
 MAX_TEMPLATE = 500
 
 
@@ -23,6 +25,7 @@ class FieldMapping:
     required: bool
     custom: bool
     source_fields: tuple[str, ...]
+    on_null: str = "clear"
 
 
 def _template_reader(
@@ -93,6 +96,9 @@ def compile_mapping(spec: Mapping[str, Any], path: str) -> FieldMapping:
     transforms = tuple(
         compile_transform(t, f"{path}.transforms[{i}]") for i, t in enumerate(raw_transforms)
     )
+    on_null = spec.get("on_null", "clear")
+    if on_null not in ON_NULL:
+        raise ConfigError(f"{path}.on_null: must be one of {', '.join(ON_NULL)}")
     if not fields and not raw_transforms:
         raise ConfigError(f"{path}: needs a 'source', a 'template' or a 'constant' transform")
     return FieldMapping(
@@ -102,6 +108,7 @@ def compile_mapping(spec: Mapping[str, Any], path: str) -> FieldMapping:
         required=bool(spec.get("required", False)),
         custom=bool(spec.get("custom", False)),
         source_fields=fields,
+        on_null=on_null,
     )
 
 
@@ -124,6 +131,8 @@ class Mapper:
                 continue
             if m.required and (value is None or value == ""):
                 issues.append(FieldIssue(m.target, "required value is missing"))
+                continue
+            if value is None and m.on_null == "skip":
                 continue
             properties[m.target] = value
         return properties, issues

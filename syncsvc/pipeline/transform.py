@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.errors import PermanentError, SyncError
+from syncsvc.fields.typed import typed_properties
 from syncsvc.kinds import Action, PushOp
 from syncsvc.pipeline.batch import (
     CheckedBatch,
@@ -67,6 +68,10 @@ def _item(
         )
     row: dict[str, Any] = record.get("row") or {}
     properties, issues = mapper.apply(row)
+    if not issues:
+        properties, issues = typed_properties(
+            properties, conn.fields.get(rule.object), conn.provider.transformer
+        )
     if issues:
         reason = "; ".join(f"{i.field}: {i.reason}" for i in issues)
         return reject(record, table, "transform", issues[0].field, reason, rule.object)

@@ -64,8 +64,6 @@ def with_change(path: list[object], value: object) -> dict[str, object]:
         (with_change(["connections", 0, "base_url"], "ftp://x"), r"connections\[0\].base_url"),
         (with_change(["connections", 0, "colour"], "red"), r"connections\[0\]: unknown key\(s\) \['colour'\]"),
         (with_change(["connections", 0, "rules", 1, "action"], "upsert"), r"rules\[1\].action: rules for 'delete'"),
-        (with_change(["connections", 0, "objects"], {"contacts": {"mappings": [{"source": "email", "target": "e_mail"}]}}),
-         r"objects.contacts.mappings\[0\].target: hubspot contacts has no standard field 'e_mail'"),
         (with_change(["connections", 0, "objects"], {"contacts": {"mappings": [{"source": "email", "target": "email", "transforms": ["rot13"]}]}}),
          r"objects.contacts.mappings\[0\].transforms\[0\]: unknown transform 'rot13'"),
         (with_change(["connections", 0, "credentials"], {"access_token": "${NOT_SET_ANYWHERE}"}),

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
-from syncsvc.config.check import check_remote_fields
+from syncsvc.config.check import read_remote_fields
 from syncsvc.config.loader import load_config_file
 from syncsvc.demo.system import example_pointed_at
 from syncsvc.settings import Settings
@@ -36,9 +36,9 @@ def test_check_reports_a_mapping_to_a_field_the_crm_does_not_have(
     server = SimServer(get_provider(provider).make_simulator({}), port=0).start()
     try:
         good = load_config_file(example_for(provider, server.url, tmp_path, None))
-        assert check_remote_fields(good, settings) == []
+        assert read_remote_fields(good, settings).problems == []
         bad = load_config_file(example_for(provider, server.url, tmp_path, "Nonexistent_Field_X"))
-        problems = check_remote_fields(bad, settings)
+        problems = read_remote_fields(bad, settings).problems
     finally:
         server.stop()
     assert len(problems) == 1, problems
