@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from syncsvc.db import transaction
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push import outbox_sql
-from tasks.app import RUNTIME, app
+from tasks.app import app
+from tasks.base import SyncTask
 from tasks.push import enqueue_push
 
 log = logging.getLogger("syncsvc.sweep")
@@ -15,13 +15,12 @@ SWEEP_LIMIT = 5_000
 ORDER_SIZE = 500
 
 
-@app.task(name="syncsvc.sweep")
-def sweep() -> int:
+@app.task(name="syncsvc.sweep", base=SyncTask, bind=True)
+def sweep(self: SyncTask) -> int:
     """Safety net for I-1: a push message lost with Redis or a killed worker is sent again."""
-    settings = RUNTIME.require_settings
     total = 0
-    with transaction(settings.db_url) as db:
-        config = RUNTIME.config.get(db)
+    with self.db() as db:
+        config = self.config(db)
         due: dict[int, list[dict[str, object]]] = {}
         for conn in config.connections.values():
             if conn.enabled and conn.pushes:
@@ -29,7 +28,7 @@ def sweep() -> int:
                     outbox_sql.DUE_FOR_SWEEP,
                     {
                         "connection_id": conn.id,
-                        "grace": settings.sweep_grace_seconds,
+                        "grace": self.settings.sweep_grace_seconds,
                         "limit": SWEEP_LIMIT,
                     },
                 ).fetchall()

@@ -54,7 +54,7 @@ def main() -> None:
         database,
         demo,
         dlq,
-        processes,
+        services,
         status,
     )
 
