@@ -36,10 +36,35 @@ class Issued:
 Fetch = Callable[[], Issued]
 
 
-def resolve_option(value: str, where: str = "options.token_url") -> str:
-    """``value`` with ``${VAR:-default}`` references resolved from this process's environment:
-    the config loader resolves them in ``base_url`` and credentials, not (yet) in options."""
-    return str(envref.resolve(value, os.environ, where)) if envref.has_reference(value) else value
+REFERENCE_OPTIONS = ("token_url",)
+"""The options in which a client resolves ``${VAR:-default}`` references. ``config apply``
+resolves every option before storing it; these are resolved again in case a stored value still
+carries one."""
+
+
+def resolve_option(
+    value: str, where: str = "options.token_url", env: Mapping[str, str] | None = None
+) -> str:
+    """``value`` with its ``${VAR:-default}`` references resolved from ``env``. A worker resolves
+    its connections' options beforehand (``resolve_options``, with its settings' environment), so
+    its clients find none left; a client built on its own (a test, a script) without ``env``
+    resolves them from this process's environment."""
+    if not envref.has_reference(value):
+        return value
+    return str(envref.resolve(value, os.environ if env is None else env, where))
+
+
+def resolve_options(
+    options: Mapping[str, Any], env: Mapping[str, str], where: str = "options"
+) -> Mapping[str, Any]:
+    """``options`` with the references in ``REFERENCE_OPTIONS`` resolved from ``env``, the
+    caller's environment."""
+    resolved = dict(options)
+    for name in REFERENCE_OPTIONS:
+        value = resolved.get(name)
+        if isinstance(value, str) and envref.has_reference(value):
+            resolved[name] = resolve_option(value, f"{where}.{name}", env)
+    return resolved
 
 
 def refresh_grant(credentials: Mapping[str, Any]) -> dict[str, str] | None:

@@ -9,15 +9,25 @@ from __future__ import annotations
 import threading
 import time
 
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from syncsvc.errors import RateLimited
+from syncsvc.errors import ConfigError, RateLimited
 from syncsvc.redisconn import limits_storage_url
 
 _lock = threading.Lock()
 _limiters: dict[tuple[str, str], MovingWindowRateLimiter] = {}
+
+
+def parse_rate_limit(text: str, where: str) -> RateLimitItem:
+    """``600/minute``, ``10/second``, ``5000 per hour`` (the ``limits`` notation)."""
+    try:
+        return parse(text)
+    except ValueError:
+        raise ConfigError(
+            f"{where} must be a rate such as '600/minute' or '10/second', got {text!r}"
+        ) from None
 
 
 def _limiter(redis_url: str, prefix: str) -> MovingWindowRateLimiter:

@@ -8,13 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from syncsvc.errors import ConfigError
+from syncsvc.ratelimit import parse_rate_limit
 
 PREFIX = "SYNCSVC_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INTERNAL_SCHEMAS = REPO_ROOT / "schemas" / "internal"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def env_int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """``SYNCSVC_<name>`` as an integer from ``minimum`` (to ``maximum``); unset: ``default``."""
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
         return default
@@ -22,12 +26,15 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ConfigError(f"{PREFIX}{name} must be from {minimum} to {maximum}, got {value}")
     if value < minimum:
         raise ConfigError(f"{PREFIX}{name} must be >= {minimum}, got {value}")
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    """``SYNCSVC_<name>`` as a number of at least ``minimum``; unset: ``default``."""
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
         return default
@@ -43,6 +50,56 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
 def _schema_dirs(env: Mapping[str, str]) -> tuple[Path, ...]:
     raw = env.get(PREFIX + "SCHEMA_PATH", "")
     return tuple(Path(p).resolve() for p in raw.split(os.pathsep) if p)
+
+
+API_OPTIONS = frozenset(
+    {
+        "API_RATE_LIMIT",
+        "API_MAX_BODY_BYTES",
+        "API_MAX_EVENTS",
+        "API_MAX_PAGE",
+        "API_DEFAULT_PAGE",
+        "API_EVENT_ID_RETENTION_HOURS",
+        "API_DB_TIMEOUT",
+        "API_PORT",
+    }
+)
+"""The ``SYNCSVC_API_*`` variables there are; any other is a configuration error."""
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """The HTTP API's options (``SYNCSVC_API_*``)."""
+
+    rate_limit: str = "600/minute"
+    """Requests per API key (a key's own ``rate_limit`` overrides it)."""
+    max_body_bytes: int = 1024 * 1024
+    max_events: int = 1000
+    max_page: int = 1000
+    default_page: int = 100
+    event_id_retention_hours: int = 7 * 24
+    db_timeout: float = 5.0
+    """Seconds to wait for a pooled database connection before answering 503."""
+
+
+def _api_options(env: Mapping[str, str]) -> ApiOptions:
+    unknown = sorted(
+        k for k in env if k.startswith(PREFIX + "API_") and k[len(PREFIX) :] not in API_OPTIONS
+    )
+    if unknown:
+        raise ConfigError(f"unknown API setting(s) {unknown} (known: {sorted(API_OPTIONS)})")
+    rate = env.get(PREFIX + "API_RATE_LIMIT") or "600/minute"
+    parse_rate_limit(rate, PREFIX + "API_RATE_LIMIT")
+    max_page = env_int(env, "API_MAX_PAGE", 1000, 1, 10_000)
+    return ApiOptions(
+        rate_limit=rate,
+        max_body_bytes=env_int(env, "API_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+        max_events=env_int(env, "API_MAX_EVENTS", 1000, 1, 100_000),
+        max_page=max_page,
+        default_page=min(max_page, env_int(env, "API_DEFAULT_PAGE", 100, 1, 10_000)),
+        event_id_retention_hours=env_int(env, "API_EVENT_ID_RETENTION_HOURS", 7 * 24, 1, 24 * 3650),
+        db_timeout=float(env_int(env, "API_DB_TIMEOUT", 5, 1, 600)),
+    )
 
 
 @dataclass(frozen=True)
@@ -68,11 +125,12 @@ class Settings:
     http_read_timeout: float = 30.0
     max_attempts: int = 10
     internal_schema_dirs: tuple[Path, ...] = (DEFAULT_INTERNAL_SCHEMAS,)
-    fault_pause_before_mark: float = 0.0
-    """Fault-injection hook for the test suite: the bridge sleeps this long between enqueueing a
-    claim's chains and marking its events (so a test can kill it exactly there). Never set it in
-    production."""
+    api: ApiOptions = field(default_factory=ApiOptions)
     extra: Mapping[str, str] = field(default_factory=dict)
+    """Every ``SYNCSVC_*`` variable, for components that read their own (Flower's credentials)."""
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The whole environment these settings were read from: ``${VAR}`` references in a
+    connection's options resolve against it (``providers.oauth.resolve_options``)."""
 
     @property
     def secret_key_file(self) -> Path:
@@ -114,19 +172,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         secret_key=env.get(PREFIX + "SECRET_KEY") or None,
         redis_prefix=env.get(PREFIX + "REDIS_PREFIX", ""),
-        bridge_batch_size=_int(env, "BRIDGE_BATCH_SIZE", 500, 1),
-        bridge_chain_size=_int(env, "BRIDGE_CHAIN_SIZE", 0, 0),
-        bridge_poll_min_ms=_int(env, "BRIDGE_POLL_MIN_MS", 5, 1),
-        bridge_poll_max_ms=_int(env, "BRIDGE_POLL_MAX_MS", 250, 1),
-        bridge_redispatch_seconds=_int(env, "BRIDGE_REDISPATCH_SECONDS", 60, 1),
-        bridge_max_inflight=_int(env, "BRIDGE_MAX_INFLIGHT", 20_000, 1),
-        lease_seconds=_int(env, "LEASE_SECONDS", 120, 1),
-        sweep_interval_seconds=_float(env, "SWEEP_INTERVAL_SECONDS", 5.0, 0.1),
-        sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 15, 0),
-        http_connect_timeout=_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
-        http_read_timeout=_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),
-        max_attempts=_int(env, "MAX_ATTEMPTS", 10, 1),
+        bridge_batch_size=env_int(env, "BRIDGE_BATCH_SIZE", 500, 1),
+        bridge_chain_size=env_int(env, "BRIDGE_CHAIN_SIZE", 0, 0),
+        bridge_poll_min_ms=env_int(env, "BRIDGE_POLL_MIN_MS", 5, 1),
+        bridge_poll_max_ms=env_int(env, "BRIDGE_POLL_MAX_MS", 250, 1),
+        bridge_redispatch_seconds=env_int(env, "BRIDGE_REDISPATCH_SECONDS", 60, 1),
+        bridge_max_inflight=env_int(env, "BRIDGE_MAX_INFLIGHT", 20_000, 1),
+        lease_seconds=env_int(env, "LEASE_SECONDS", 120, 1),
+        sweep_interval_seconds=env_float(env, "SWEEP_INTERVAL_SECONDS", 5.0, 0.1),
+        sweep_grace_seconds=env_int(env, "SWEEP_GRACE_SECONDS", 15, 0),
+        http_connect_timeout=env_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
+        http_read_timeout=env_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),
+        max_attempts=env_int(env, "MAX_ATTEMPTS", 10, 1),
         internal_schema_dirs=(*_schema_dirs(env), DEFAULT_INTERNAL_SCHEMAS),
-        fault_pause_before_mark=_float(env, "FAULT_PAUSE_BEFORE_MARK", 0.0, 0.0),
+        api=_api_options(env),
         extra={k: v for k, v in env.items() if k.startswith(PREFIX)},
+        environ=env,
     )

@@ -1,39 +1,16 @@
-"""The Celery app and the per-process runtime it carries (settings, config cache)."""
+"""The Celery app, pointed at the broker (and its tasks at their settings) by ``configure``."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Any
-
 from celery import Celery
 
-from syncsvc.config.runtime import RuntimeConfigCache
-from syncsvc.errors import ConfigError
 from syncsvc.redisconn import celery_broker_url
 from syncsvc.settings import Settings
-
-log = logging.getLogger("syncsvc.tasks")
+from tasks.base import SyncTask
 
 app = Celery("syncsvc")
 app.config_from_object("celeryconfig")
-app.conf.include = ["tasks.pipeline", "tasks.push", "tasks.maintenance"]
-
-
-@dataclass
-class Runtime:
-    settings: Settings | None = None
-    config: RuntimeConfigCache = field(default_factory=RuntimeConfigCache)
-    clients: dict[tuple[int, int], Any] = field(default_factory=dict)
-
-    @property
-    def require_settings(self) -> Settings:
-        if self.settings is None:
-            raise ConfigError("the Celery app was not configured (use `manage.py worker`)")
-        return self.settings
-
-
-RUNTIME = Runtime()
+app.conf.include = ["tasks.stages", "tasks.push", "tasks.maintenance"]
 
 
 def configure(settings: Settings) -> Celery:
@@ -52,5 +29,5 @@ def configure(settings: Settings) -> Celery:
             },
         },
     )
-    RUNTIME.settings = settings
+    SyncTask.use_settings(settings)
     return app

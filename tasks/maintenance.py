@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from syncsvc.db import transaction
-from syncsvc.kinds import PUSH_OPS, parse
-from syncsvc.outbox import lease as outbox_sql
-from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
-from tasks.app import RUNTIME, app
+from syncsvc.outbox import lease as outbox_lease
+from syncsvc.pipeline.batch import PushOrder, merge_groups
+from tasks.app import app
+from tasks.base import SyncTask
 from tasks.push import enqueue_push
 
 log = logging.getLogger("syncsvc.sweep")
@@ -16,34 +15,21 @@ SWEEP_LIMIT = 5_000
 ORDER_SIZE = 500
 
 
-@app.task(name="syncsvc.sweep")
-def sweep() -> int:
+@app.task(name="syncsvc.sweep", base=SyncTask, bind=True)
+def sweep(self: SyncTask) -> int:
     """Safety net for I-1: a push message lost with Redis or a killed worker is sent again."""
-    settings = RUNTIME.require_settings
     total = 0
-    with transaction(settings.db_url) as db:
-        config = RUNTIME.config.get(db)
-        due: dict[int, list[dict[str, object]]] = {}
-        for conn in config.connections.values():
-            if conn.enabled and conn.pushes:
-                due[conn.id] = db.execute(
-                    outbox_sql.DUE_FOR_SWEEP,
-                    {
-                        "connection_id": conn.id,
-                        "grace": settings.sweep_grace_seconds,
-                        "limit": SWEEP_LIMIT,
-                    },
-                ).fetchall()
-    for connection_id, rows in due.items():
-        provider = config.connections[connection_id].provider.name
-        found = [
-            PushGroup(
-                object=str(r["object"]),
-                op=parse(r["op"], PUSH_OPS, "push op"),
-                ids=[int(str(r["id"]))],
+    with self.db() as db:
+        config = self.config(db)
+        due = {
+            conn.id: outbox_lease.due_for_sweep(
+                db, conn.id, self.settings.sweep_grace_seconds, SWEEP_LIMIT
             )
-            for r in rows
-        ]
+            for conn in config.connections.values()
+            if conn.enabled and conn.pushes
+        }
+    for connection_id, found in due.items():
+        provider = config.connections[connection_id].provider.name
         for groups in merge_groups(found, ORDER_SIZE):
             enqueue_push(provider, PushOrder(connection_id=connection_id, groups=groups))
             total += len(groups[0]["ids"])

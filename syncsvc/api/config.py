@@ -1,67 +1,21 @@
-"""The API's own options, read from ``Settings.extra`` (``SYNCSVC_API_*``), checked at start."""
+"""The API's settings: its options from ``Settings.api`` (``SYNCSVC_API_*``, checked when the
+settings are loaded) plus what the API derives at start."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from limits import RateLimitItem, parse
-
-from syncsvc.errors import ConfigError
 from syncsvc.secrets import secret_key
-from syncsvc.settings import PREFIX, REPO_ROOT, Settings
+from syncsvc.settings import REPO_ROOT, ApiOptions, Settings
 
 OPENAPI_PATH = REPO_ROOT / "docs" / "openapi.json"
 
-_OPTIONS = {
-    "API_RATE_LIMIT",
-    "API_MAX_BODY_BYTES",
-    "API_MAX_EVENTS",
-    "API_MAX_PAGE",
-    "API_DEFAULT_PAGE",
-    "API_EVENT_ID_RETENTION_HOURS",
-    "API_DB_TIMEOUT",
-    "API_PORT",
-}
-
-
-def parse_rate_limit(text: str, where: str) -> RateLimitItem:
-    """``600/minute``, ``10/second``, ``5000 per hour`` (the ``limits`` notation)."""
-    try:
-        return parse(text)
-    except ValueError:
-        raise ConfigError(
-            f"{where} must be a rate such as '600/minute' or '10/second', got {text!r}"
-        ) from None
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{PREFIX}{name} must be from {low} to {high}, got {value}")
-    return value
-
 
 @dataclass(frozen=True)
-class ApiSettings:
-    rate_limit: str = "600/minute"
-    """Requests per API key (a key's own ``rate_limit`` overrides it)."""
-    max_body_bytes: int = 1024 * 1024
-    max_events: int = 1000
-    max_page: int = 1000
-    default_page: int = 100
-    event_id_retention_hours: int = 7 * 24
-    db_timeout: float = 5.0
-    """Seconds to wait for a pooled database connection before answering 503."""
+class ApiSettings(ApiOptions):
     pool_size: int = 8
     """Database connections per API process (the server sets it to its threads + 1)."""
     cursor_key: bytes = b""
@@ -69,23 +23,8 @@ class ApiSettings:
 
 
 def load_api_settings(settings: Settings) -> ApiSettings:
-    env = settings.extra
-    unknown = sorted(
-        k for k in env if k.startswith(PREFIX + "API_") and k[len(PREFIX) :] not in _OPTIONS
-    )
-    if unknown:
-        raise ConfigError(f"unknown API setting(s) {unknown} (known: {sorted(_OPTIONS)})")
-    rate = env.get(PREFIX + "API_RATE_LIMIT") or "600/minute"
-    parse_rate_limit(rate, PREFIX + "API_RATE_LIMIT")
-    max_page = _int(env, "API_MAX_PAGE", 1000, 1, 10_000)
     return ApiSettings(
-        rate_limit=rate,
-        max_body_bytes=_int(env, "API_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
-        max_events=_int(env, "API_MAX_EVENTS", 1000, 1, 100_000),
-        max_page=max_page,
-        default_page=min(max_page, _int(env, "API_DEFAULT_PAGE", 100, 1, 10_000)),
-        event_id_retention_hours=_int(env, "API_EVENT_ID_RETENTION_HOURS", 7 * 24, 1, 24 * 3650),
-        db_timeout=float(_int(env, "API_DB_TIMEOUT", 5, 1, 600)),
+        **asdict(settings.api),
         cursor_key=derive_cursor_key(secret_key(settings, create=False)),
     )
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from syncsvc.api.config import parse_rate_limit
 from syncsvc.db import Row
 from syncsvc.errors import ConfigError
+from syncsvc.ratelimit import parse_rate_limit
 from syncsvc.secrets import hash_api_key, new_api_key
 
 SCOPES = ("read", "write")

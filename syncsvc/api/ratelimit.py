@@ -11,7 +11,7 @@ from limits import RateLimitItem
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from syncsvc.api.config import parse_rate_limit
+from syncsvc.ratelimit import parse_rate_limit
 from syncsvc.redisconn import limits_storage_url
 
 log = logging.getLogger("syncsvc.api")

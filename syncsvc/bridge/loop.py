@@ -53,8 +53,13 @@ class Bridge:
         on_captured: Callable[[int, int], None] | None = None,
         stop: threading.Event | None = None,
         backlog: Callable[[], int] | None = None,
+        pause_before_mark: float = 0.0,
     ) -> None:
+        """``pause_before_mark`` is a fault-injection hook for the test suite: seconds to sleep
+        between enqueueing a claim's chains and marking its events, so that a test can kill the
+        bridge exactly there. Never set it in production."""
         self.settings = settings
+        self.pause_before_mark = pause_before_mark
         self.enqueue = enqueue
         self.backlog = backlog or (lambda: 0)
         self.on_captured = on_captured or (lambda _cid, _n: None)
@@ -129,11 +134,11 @@ class Bridge:
             claim: Claim = plan(events, config, chain_size)
             for provider, batch in claim.batches:
                 self.enqueue(provider, batch)
-            if self.settings.fault_pause_before_mark:
+            if self.pause_before_mark:
                 log.warning(
                     "fault hook: enqueued %d batches, pausing before mark", len(claim.batches)
                 )
-                time.sleep(self.settings.fault_pause_before_mark)
+                time.sleep(self.pause_before_mark)
             mark(db, claim)
         self.stats.claims += 1
         self.stats.events += claim.events

@@ -61,7 +61,7 @@ def main() -> None:
         demo,
         dlq,
         fieldscmd,
-        processes,
+        services,
         status,
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from providers.base import ConnectionInfo, Provider
+from providers.oauth import resolve_options
 from providers.registry import get_provider
 from syncsvc.config.model import OP_CODES
 from syncsvc.db import Row
@@ -78,7 +79,9 @@ class RuntimeConnection:
             provider=self.provider.name,
             base_url=self.base_url,
             credentials=creds,
-            options=self.options,
+            options=resolve_options(
+                self.options, settings.environ, f"{self.provider.name}: options"
+            ),
             batch_size=self.batch_size,
             rate_limit_requests=self.rate_limit_requests,
             rate_limit_seconds=self.rate_limit_seconds,

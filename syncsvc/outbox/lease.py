@@ -20,6 +20,8 @@ from __future__ import annotations
 import psycopg
 
 from syncsvc.db import Row
+from syncsvc.kinds import PUSH_OPS, parse
+from syncsvc.pipeline.batch import PushGroup
 
 LEASE = """
 UPDATE syncsvc.outbox AS o
@@ -65,8 +67,6 @@ UPDATE syncsvc.outbox SET lease_until = NULL, lease_token = NULL, updated_at = n
 WHERE lease_holder = ANY(%(holders)s) AND lease_token IS NOT NULL AND status = 'pending'
 """
 
-# Run by the sweeper (tasks.maintenance) per connection, with ``connection_id``, ``grace``
-# (seconds) and ``limit``; returns ``id``, ``object`` and ``op``, the longest due first.
 DUE_FOR_SWEEP = """
 SELECT o.id, o.object, o.op FROM syncsvc.outbox AS o
 WHERE o.connection_id = %(connection_id)s AND o.status = 'pending'
@@ -76,6 +76,20 @@ WHERE o.connection_id = %(connection_id)s AND o.status = 'pending'
 ORDER BY o.next_attempt_at
 LIMIT %(limit)s
 """
+
+
+def due_for_sweep(
+    db: psycopg.Connection[Row], connection_id: int, grace_seconds: float, limit: int
+) -> list[PushGroup]:
+    """Rows of the connection claimable for longer than ``grace_seconds`` (their push message
+    was lost), the longest due first, one group each."""
+    rows = db.execute(
+        DUE_FOR_SWEEP, {"connection_id": connection_id, "grace": grace_seconds, "limit": limit}
+    ).fetchall()
+    return [
+        PushGroup(object=r["object"], op=parse(r["op"], PUSH_OPS, "push op"), ids=[r["id"]])
+        for r in rows
+    ]
 
 
 def lease(

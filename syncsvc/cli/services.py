@@ -1,4 +1,5 @@
-"""Long-running processes: bridge, worker, beat, flower and the CRM simulators."""
+"""The commands that run the service's long-running processes: bridge, worker, beat, flower and
+the CRM simulators."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from functools import partial
 from types import FrameType
 
@@ -15,19 +15,21 @@ import click
 
 from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
-from syncsvc import stats
-from syncsvc.bridge.loop import Bridge
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
 from syncsvc.flower_auth import flower_credentials
-from syncsvc.pipeline.batch import Batch
 from syncsvc.push.deliver import release_leases_of
-from syncsvc.redisconn import client, eviction_warning
-from syncsvc.settings import REPO_ROOT, Settings
+from syncsvc.redisconn import eviction_warning
+from syncsvc.settings import REPO_ROOT, env_float
 from syncsvc.supervise import is_child, supervise
 
 log = logging.getLogger("syncsvc.cli")
+
+FAULT_PAUSE_BEFORE_MARK = "FAULT_PAUSE_BEFORE_MARK"
+"""``SYNCSVC_FAULT_PAUSE_BEFORE_MARK``: a fault-injection hook for the test suite, the seconds the
+bridge sleeps between enqueueing a claim's chains and marking its events. Never set it in
+production."""
 
 
 def warn_about_eviction(url: str) -> None:
@@ -51,40 +53,17 @@ def bridge(app: AppContext) -> None:
     """Run the trigger receiver: LISTEN/NOTIFY + poll → batched Celery chains (restarted if it
     dies of an error; a database or broker outage it rides out by itself)."""
     from tasks.app import configure
-    from tasks.chain import sync_chain
+    from tasks.enqueue import celery_bridge
 
     settings = app.service_settings("bridge")
+    pause_before_mark = env_float(os.environ, FAULT_PAUSE_BEFORE_MARK, 0.0, 0.0)
     if not is_child():
         raise SystemExit(supervise([str(REPO_ROOT / "manage.py"), *sys.argv[1:]]))
     configure(settings)
     warn_about_eviction(settings.broker_url)
-
-    def enqueue(provider: str, batch: Batch) -> None:
-        sync_chain(batch, provider).apply_async()
-
-    def captured(connection_id: int, count: int) -> None:
-        stats.incr(settings.broker_url, settings.redis_prefix, connection_id, "captured", count)
-
     stop = threading.Event()
     _stop_on_signals(stop)
-    backlog = chain_backlog(settings)
-    Bridge(settings, enqueue, captured, stop, backlog=backlog).run_forever()
-
-
-def chain_backlog(settings: Settings) -> Callable[[], int]:
-    """How many chain messages wait in the sync queues (Redis keys: prefix + queue name)."""
-    from tasks.queues import sync_queue
-
-    redis_client = client(settings.broker_url)
-    keys = [settings.redis_prefix + sync_queue(p) for p in provider_names()]
-
-    def backlog() -> int:
-        with redis_client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.llen(key)
-            return sum(int(n) for n in pipe.execute())
-
-    return backlog
+    celery_bridge(settings, stop, pause_before_mark).run_forever()
 
 
 def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:

@@ -1,0 +1,68 @@
+"""How captured changes enter the queues: the bridge sends one chain per batch on its provider's
+queue and holds back while too many wait there."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from celery import chain
+from celery.canvas import Signature
+
+from providers.registry import provider_names
+from syncsvc import stats
+from syncsvc.bridge.loop import Bridge
+from syncsvc.pipeline.batch import Batch
+from syncsvc.redisconn import client
+from syncsvc.settings import Settings
+from tasks.push import push
+from tasks.queues import push_queue, sync_queue
+from tasks.stages import persist, transform, validate
+
+
+def sync_chain(batch: Batch, provider: str) -> Signature:
+    """validate → transform → persist on the provider's sync queue, then push on its push queue."""
+    work = sync_queue(provider)
+    return chain(
+        validate.si(batch).set(queue=work),
+        transform.s().set(queue=work),
+        persist.s().set(queue=work),
+        push.s().set(queue=push_queue(provider)),
+    )
+
+
+def enqueue_chain(provider: str, batch: Batch) -> None:
+    sync_chain(batch, provider).apply_async()
+
+
+def chain_backlog(settings: Settings) -> Callable[[], int]:
+    """How many chain messages wait in the sync queues (Redis keys: prefix + queue name)."""
+    redis_client = client(settings.broker_url)
+    keys = [settings.redis_prefix + sync_queue(p) for p in provider_names()]
+
+    def backlog() -> int:
+        with redis_client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+            return sum(int(n) for n in pipe.execute())
+
+    return backlog
+
+
+def celery_bridge(
+    settings: Settings, stop: threading.Event, pause_before_mark: float = 0.0
+) -> Bridge:
+    """A bridge that sends its batches as chains through the configured app (``configure``),
+    counts what it captured and watches the sync queues' backlog."""
+
+    def captured(connection_id: int, count: int) -> None:
+        stats.incr(settings.broker_url, settings.redis_prefix, connection_id, "captured", count)
+
+    return Bridge(
+        settings,
+        enqueue_chain,
+        captured,
+        stop,
+        backlog=chain_backlog(settings),
+        pause_before_mark=pause_before_mark,
+    )
