@@ -10,11 +10,10 @@ import yaml
 
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
-from syncsvc.config.check import read_remote_fields
-from syncsvc.config.loader import check_source_fields, load_config_file
-from syncsvc.config.store import apply_config, export_config
+from syncsvc.config.apply import ConfigRefused, apply_document, check_document
+from syncsvc.config.loader import load_config_file
+from syncsvc.config.store import export_config
 from syncsvc.db import connect
-from syncsvc.fields.store import save_for_connection
 
 
 @cli.group()
@@ -41,33 +40,23 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
     cannot be asked is a warning (its cached definitions stay in use) unless --check is given.
     """
     doc = load_config_file(file)
-    settings = app.settings
-    problems = check_source_fields(doc, settings.internal_schema_dirs)
-    remote = read_remote_fields(doc, settings)
-    problems += remote.problems
-    for name, definitions in remote.definitions.items():
+    try:
+        outcome = (check_document if dry_run else apply_document)(doc, app.settings, check)
+    except ConfigRefused as refused:
+        for problem in refused.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise
+    for name, definitions in outcome.remote.definitions.items():
         for obj, fields in definitions.items():
             click.echo(f"{name}: read {len(fields.fields)} {obj} field definitions", err=True)
-    for unreachable in remote.unreachable:
-        if check:
-            problems.append(unreachable)
-        else:
-            click.echo(
-                f"warning: {unreachable}; its cached field definitions stay in use", err=True
-            )
-    if problems:
-        for p in problems:
-            click.echo(f"error: {p}", err=True)
-        raise click.ClickException(f"{file}: {len(problems)} problem(s); nothing was applied")
-    if dry_run:
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    result = outcome.result
+    if result is None:
         click.echo(
             f"{file}: OK ({len(doc.connections)} connection(s)); nothing written (--dry-run)"
         )
         return
-    with connect(settings.db_url) as db, db.transaction():
-        result = apply_config(db, settings, doc)
-        for name, definitions in remote.definitions.items():
-            save_for_connection(db, name, definitions)
     for name in result.created:
         click.echo(f"created connection {name}")
     for name in result.updated:

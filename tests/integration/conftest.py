@@ -13,6 +13,7 @@ import yaml
 from providers.registry import get_provider, provider_names
 from providers.simulation import SimServer
 from syncsvc import capture
+from syncsvc.config.apply import apply_document
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import Row, connect
@@ -91,6 +92,13 @@ class Pipeline:
         assert check_source_fields(doc, self.settings.internal_schema_dirs) == []
         with connect(self.settings.db_url) as db, db.transaction():
             apply_config(db, self.settings, doc)
+
+    def apply_as_user(self, config: dict[str, Any]) -> None:
+        """What ``manage.py config apply`` does: the CRM is asked for its field definitions,
+        the mappings are checked against them and the definitions cached."""
+        path = self.tmp / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        apply_document(load_config_file(path), self.settings, strict=True)
 
     def idle(self) -> bool:
         row = self.db.execute(
