@@ -23,12 +23,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.dynamics.defaults import API_PATH, MAX_BATCH
-from providers.dynamics.sim_api import Context, DataApi, dv_error
-from providers.dynamics.sim_auth import Refusal, SimAuth
-from providers.dynamics.sim_batch import BatchRunner
-from providers.dynamics.sim_limits import REQUESTS_CODE, Limits, Throttle, requests_message
-from providers.dynamics.sim_schema import TABLES
-from providers.dynamics.sim_store import TableStore
+from providers.dynamics.sim.api import Context, DataApi, dv_error
+from providers.dynamics.sim.auth import Refusal, SimAuth
+from providers.dynamics.sim.batch import BatchRunner
+from providers.dynamics.sim.limits import REQUESTS_CODE, Limits, Throttle, requests_message
+from providers.dynamics.sim.schema import TABLES
+from providers.dynamics.sim.store import TableStore
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
 
 RUNTIME_OPTIONS = frozenset(

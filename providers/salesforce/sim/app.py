@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from providers.salesforce.defaults import KEY_FIELD, OBJECTS, TOKEN_PATH
-from providers.salesforce.sim_auth import Refusal, SimAuth, TokenError
-from providers.salesforce.sim_query import run_query
-from providers.salesforce.sim_schema import OBJECTS as SCHEMA
-from providers.salesforce.sim_schema import object_fields
-from providers.salesforce.sim_store import ObjectStore
-from providers.salesforce.sim_writes import BadRequest, Runner
+from providers.salesforce.sim.auth import Refusal, SimAuth, TokenError
+from providers.salesforce.sim.query import run_query
+from providers.salesforce.sim.schema import OBJECTS as SCHEMA
+from providers.salesforce.sim.schema import object_fields
+from providers.salesforce.sim.store import ObjectStore
+from providers.salesforce.sim.writes import BadRequest, Runner
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 
 RUNTIME_OPTIONS = frozenset(

@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.pipedrive.sim_auth import Refusal, SimAuth
-from providers.pipedrive.sim_checks import Invalid, check_body
-from providers.pipedrive.sim_fields import FieldSet, new_field_sets
-from providers.pipedrive.sim_http import add_field, error, invalid, list_fields, ok, page
-from providers.pipedrive.sim_store import SEARCH_FIELDS, ObjectStore, scalar
+from providers.pipedrive.sim.auth import Refusal, SimAuth
+from providers.pipedrive.sim.checks import Invalid, check_body
+from providers.pipedrive.sim.fields import FieldSet, new_field_sets
+from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.tokens import Caller
 

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.hubspot.sim_auth import Refusal, SimAuth
-from providers.hubspot.sim_batch import BadBatch, BatchRunner, missing
-from providers.hubspot.sim_schema import DEFAULT_PROPERTIES, check_definition, custom_property
-from providers.hubspot.sim_store import ObjectStore, Record
+from providers.hubspot.sim.auth import Refusal, SimAuth
+from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
+from providers.hubspot.sim.schema import DEFAULT_PROPERTIES, check_definition, custom_property
+from providers.hubspot.sim.store import ObjectStore, Record
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
 
 OBJECT_TYPES = {

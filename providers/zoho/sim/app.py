@@ -23,11 +23,11 @@ from urllib.parse import parse_qs
 
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.zoho.defaults import KEY_FIELD, MAX_BATCH, MODULES
-from providers.zoho.sim_auth import Refusal, SimAuth, zoho_error
-from providers.zoho.sim_query import QueryError, parse_criteria, parse_select
-from providers.zoho.sim_records import BadCall, Outcome, WriteRunner, credits_for
-from providers.zoho.sim_schema import error
-from providers.zoho.sim_store import ModuleStore
+from providers.zoho.sim.auth import Refusal, SimAuth, zoho_error
+from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
+from providers.zoho.sim.records import BadCall, Outcome, WriteRunner, credits_for
+from providers.zoho.sim.schema import error
+from providers.zoho.sim.store import ModuleStore
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
