@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from providers.hubspot import make_simulator
+from providers.hubspot.sim import make_simulator
 from providers.simulation import SimServer
 
 AUTH = {"Authorization": "Bearer demo-token"}

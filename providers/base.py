@@ -1,7 +1,8 @@
 """The one interface every CRM provider package implements.
 
 A provider package ``providers/<name>/`` exports ``PROVIDER: Provider`` from its ``__init__``.
-Adding a CRM means adding one such package; ``providers.registry`` finds it by name.
+Adding a CRM means adding one such package; ``providers.registry`` finds it by name. Its
+simulator lives apart in ``providers/<name>/sim/`` (tooling: the product never imports it).
 """
 
 from __future__ import annotations
@@ -213,9 +214,6 @@ class Transformer:
         return None
 
 
-SimulatorFactory = Callable[[Mapping[str, Any]], Any]
-
-
 @dataclass(frozen=True)
 class Provider:
     """Everything the service needs to know about one CRM."""
@@ -224,8 +222,6 @@ class Provider:
     defaults: ProviderDefaults
     client_class: type[ProviderClient]
     transformer: Transformer
-    make_simulator: SimulatorFactory
-    """Returns a ``providers.simulation.SimApp`` configured from options."""
     schema_dir: Path = field(default=SCHEMAS_DIR)
 
     def destination_schema_path(self, object_name: str) -> Path:

@@ -3,7 +3,6 @@
 from providers.base import Provider
 from providers.pipedrive.client import PipedriveClient
 from providers.pipedrive.defaults import DEFAULTS
-from providers.pipedrive.simulator import PipedriveSim, make_simulator
 from providers.pipedrive.transformer import PipedriveTransformer
 
 PROVIDER = Provider(
@@ -11,13 +10,6 @@ PROVIDER = Provider(
     defaults=DEFAULTS,
     client_class=PipedriveClient,
     transformer=PipedriveTransformer(),
-    make_simulator=make_simulator,
 )
 
-__all__ = [
-    "PROVIDER",
-    "PipedriveClient",
-    "PipedriveSim",
-    "PipedriveTransformer",
-    "make_simulator",
-]
+__all__ = ["PROVIDER", "PipedriveClient", "PipedriveTransformer"]

@@ -1,4 +1,8 @@
-"""Shared machinery for the CRM simulators (each provider ships its own ``SimApp``)."""
+"""Shared machinery for the CRM simulators: tooling, never imported by the product.
+
+Each provider ships its own ``SimApp`` in ``providers/<name>/sim/``; ``guard`` is the door its API
+calls go through (with the CRM's ``GuardPolicy``), ``registry`` finds one by provider name.
+"""
 
 from providers.simulation.app import (
     RollingWindow,

@@ -1,5 +1,5 @@
 """The access tokens a simulated CRM hands out: its OAuth clients, fixed tokens, and when each
-issued token expires. How a CRM shapes its tokens and its refusals stays in its ``sim_auth``.
+issued token expires. How a CRM shapes its tokens and its refusals stays in its ``sim/auth.py``.
 
 Not thread-safe: the simulator holds its lock.
 """

@@ -3,7 +3,6 @@
 from providers.base import Provider
 from providers.zoho.client import ZohoClient
 from providers.zoho.defaults import DEFAULTS
-from providers.zoho.simulator import ZohoSim, make_simulator
 from providers.zoho.transformer import ZohoTransformer
 
 PROVIDER = Provider(
@@ -11,7 +10,6 @@ PROVIDER = Provider(
     defaults=DEFAULTS,
     client_class=ZohoClient,
     transformer=ZohoTransformer(),
-    make_simulator=make_simulator,
 )
 
-__all__ = ["PROVIDER", "ZohoClient", "ZohoSim", "ZohoTransformer", "make_simulator"]
+__all__ = ["PROVIDER", "ZohoClient", "ZohoTransformer"]

@@ -14,7 +14,6 @@ from types import FrameType
 import click
 
 from providers.registry import get_provider, provider_names
-from providers.simulation import SimServer
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
@@ -198,8 +197,11 @@ def simulate(
     provider: str, port: int, host: str, rate_limit: str | None, token_ttl: int | None
 ) -> None:
     """Run PROVIDER's CRM simulator (a local HTTP server speaking the CRM's API)."""
+    from providers.simulation import SimServer  # tooling: a worker never loads a simulator
+    from providers.simulation.registry import make_simulator
+
     try:
-        prov = get_provider(provider)
+        get_provider(provider)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="PROVIDER") from None
     options: dict[str, object] = {}
@@ -213,7 +215,7 @@ def simulate(
         options.update(rate_limit_requests=requests_, rate_limit_seconds=seconds)
     if token_ttl:
         options["token_ttl"] = token_ttl
-    server = SimServer(prov.make_simulator(options), host=host, port=port)
+    server = SimServer(make_simulator(provider, options), host=host, port=port)
     click.echo(f"{provider} simulator listening on {server.url}", err=True)
     stop = threading.Event()
     _stop_on_signals(stop)

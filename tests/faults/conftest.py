@@ -20,8 +20,9 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from providers.registry import get_provider, provider_names
+from providers.registry import provider_names
 from providers.simulation import SimServer
+from providers.simulation.registry import make_simulator
 from syncsvc import capture, migrate
 from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
@@ -223,7 +224,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
     config_dir.mkdir()
     chosen = os.environ.get("SYNCSVC_FAULT_PROVIDERS")
     for name in chosen.split(",") if chosen else provider_names():
-        server = SimServer(get_provider(name).make_simulator({}), port=0).start()
+        server = SimServer(make_simulator(name, {}), port=0).start()
         doc = example_pointed_at(name, server.url)
         objects = {
             r["source"]: r["object"]

@@ -10,8 +10,9 @@ import psycopg
 import pytest
 import yaml
 
-from providers.registry import get_provider, provider_names
+from providers.registry import provider_names
 from providers.simulation import SimServer
+from providers.simulation.registry import make_simulator
 from syncsvc import capture
 from syncsvc.config.apply import apply_document
 from syncsvc.config.loader import check_source_fields, load_config_file
@@ -35,7 +36,7 @@ def demo_tables(database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def hubspot_server() -> Iterator[SimServer]:
-    server = SimServer(get_provider("hubspot").make_simulator({}), port=0).start()
+    server = SimServer(make_simulator("hubspot", {}), port=0).start()
     yield server
     server.stop()
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from providers.registry import get_provider, provider_names
+from providers.registry import provider_names
 from providers.simulation import SimServer
+from providers.simulation.registry import make_simulator
 from syncsvc.demo.system import example_pointed_at
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
@@ -47,7 +48,7 @@ class Crm:
 @pytest.fixture(scope="module", params=provider_names())
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
     name = request.param
-    server = SimServer(get_provider(name).make_simulator({}), port=0).start()
+    server = SimServer(make_simulator(name, {}), port=0).start()
     config = example_pointed_at(name, server.url)
     objects = {
         r["source"]: r["object"]

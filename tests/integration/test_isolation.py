@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.registry import get_provider
 from providers.simulation import SimServer
+from providers.simulation.registry import make_simulator
 from syncsvc.demo.system import example_pointed_at
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def salesforce() -> Iterator[SimControl]:
-    server = SimServer(get_provider("salesforce").make_simulator({}), port=0).start()
+    server = SimServer(make_simulator("salesforce", {}), port=0).start()
     yield SimControl(server.url)
     server.stop()
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from providers.base import ConnectionInfo
-from providers.hubspot import HubSpotClient, HubSpotSim, make_simulator
+from providers.hubspot import HubSpotClient
+from providers.hubspot.sim import HubSpotSim, make_simulator
 from providers.simulation import SimServer
 from tests.integration.providers.helpers import simulators
 from tests.integration.providers.hubspot_openapi import Recorder

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from providers.base import ConnectionInfo, PushItem
-from providers.dynamics import DynamicsClient, DynamicsSim, make_simulator
+from providers.dynamics import DynamicsClient
 from providers.dynamics.auth import token_settings
+from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
 from tests.integration.providers.helpers import push_until_tokens, simulators

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from providers.base import ConnectionInfo, PushItem
-from providers.dynamics import DynamicsClient, DynamicsSim, make_simulator, multipart
+from providers.dynamics import DynamicsClient, multipart
+from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.dynamics.transformer import DEFAULT_MAPPINGS
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError

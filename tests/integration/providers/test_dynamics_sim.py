@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from providers.dynamics import DynamicsSim, make_simulator, multipart
+from providers.dynamics import multipart
 from providers.dynamics.multipart import ChangeSet, HttpMessage
+from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.simulation import SimServer
 from tests.integration.providers.helpers import serving
 

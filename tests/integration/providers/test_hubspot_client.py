@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from providers.base import PushItem
-from providers.hubspot import HubSpotSim
+from providers.hubspot.sim import HubSpotSim
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from tests.integration.providers.conftest import MakeClient, StartSim

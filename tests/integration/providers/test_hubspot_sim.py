@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from providers.hubspot import HubSpotSim, make_simulator
+from providers.hubspot.sim import HubSpotSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
 from tests.integration.providers.conftest import StartSim

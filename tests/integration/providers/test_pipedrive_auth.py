@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from providers.base import ConnectionInfo, PushItem
-from providers.pipedrive import PipedriveClient, PipedriveSim, make_simulator
+from providers.pipedrive import PipedriveClient
+from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError, PermanentError
 from tests.integration.providers.helpers import OAUTH, serving

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.pipedrive import PipedriveSim, make_simulator
-from providers.pipedrive.sim_fields import custom_key
+from providers.pipedrive.sim import PipedriveSim, make_simulator
+from providers.pipedrive.sim.fields import custom_key
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
 from tests.integration.providers.helpers import serving

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from providers.base import ConnectionInfo, PushItem, PushResult
-from providers.salesforce import SalesforceClient, SalesforceSim, make_simulator
+from providers.salesforce import SalesforceClient
+from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
 from tests.integration.providers.helpers import OAUTH, push_until_tokens, serving

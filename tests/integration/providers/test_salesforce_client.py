@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from providers.base import ConnectionInfo, PushItem
-from providers.salesforce import PROVIDER, SalesforceClient, SalesforceSim, make_simulator
+from providers.salesforce import PROVIDER, SalesforceClient
+from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.config.loader import load_config_file
 from syncsvc.errors import PermanentError, RateLimited, RetryableError

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from providers.salesforce import SalesforceSim, make_simulator
+from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
 from tests.integration.providers.helpers import serving

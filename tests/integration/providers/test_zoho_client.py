@@ -11,7 +11,8 @@ import requests
 
 from providers.base import ConnectionInfo, PushItem
 from providers.simulation import SimServer
-from providers.zoho import ZohoClient, ZohoSim, make_simulator
+from providers.zoho import ZohoClient
+from providers.zoho.sim import ZohoSim, make_simulator
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from tests.integration.providers.helpers import OAUTH, by_id, simulators
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from providers.simulation import SimServer
-from providers.zoho import ZohoSim, make_simulator
+from providers.zoho.sim import ZohoSim, make_simulator
 from syncsvc.errors import ConfigError
 from tests.integration.providers import test_zoho_client as shared
 from tests.integration.providers.test_zoho_client import StartSim

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.dynamics.sim_limits import CONCURRENCY_CODE, REQUESTS_CODE, TIME_CODE, Limits
+from providers.dynamics.sim.limits import CONCURRENCY_CODE, REQUESTS_CODE, TIME_CODE, Limits
 
 
 def test_the_short_window_refuses_with_the_requests_code_and_a_wait() -> None:

@@ -13,8 +13,8 @@ from providers.salesforce.auth import TokenSource
 from providers.salesforce.batches import CollectionWriter, Entry, chunk, entry
 from providers.salesforce.lookup import identifier, key_query, soql_string, value_chunks
 from providers.salesforce.responses import limit_info, raise_for_call, record_error
-from providers.salesforce.sim_query import parse
-from providers.salesforce.sim_store import SUFFIX, id18
+from providers.salesforce.sim.query import parse
+from providers.salesforce.sim.store import SUFFIX, id18
 from syncsvc.errors import ConfigError, PermanentError, RateLimited, RetryableError
 
 

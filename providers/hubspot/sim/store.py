@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.hubspot.sim_schema import MODIFIED_PROPERTY, Invalid, check_value
+from providers.hubspot.sim.schema import MODIFIED_PROPERTY, Invalid, check_value
 
 _LABELS = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.pipedrive.sim_checks import Invalid
-from providers.pipedrive.sim_fields import FieldSet
+from providers.pipedrive.sim.checks import Invalid
+from providers.pipedrive.sim.fields import FieldSet
 from providers.simulation import SimRequest, SimResponse, json_response
 
 ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.hubspot.sim_schema import Invalid
-from providers.hubspot.sim_store import ObjectStore, Record, now_iso
+from providers.hubspot.sim.schema import Invalid
+from providers.hubspot.sim.store import ObjectStore, Record, now_iso
 
 MAX_INPUTS = 100
 Ack = Callable[[str, str | None, str], None]

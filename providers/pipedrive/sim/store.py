@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.pipedrive.defaults import KEY_FIELD
-from providers.pipedrive.sim_fields import SEARCHABLE_TYPES, FieldSet
+from providers.pipedrive.sim.fields import SEARCHABLE_TYPES, FieldSet
 
 ITEM_TYPES = {"persons": "person", "organizations": "organization", "deals": "deal"}
 DEFAULTS: dict[str, dict[str, Any]] = {

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from providers.dynamics import multipart
 from providers.dynamics.defaults import API_PATH
 from providers.dynamics.multipart import ChangeSet, HttpMessage, Part
-from providers.dynamics.sim_api import Context, DataApi, dv_error
+from providers.dynamics.sim.api import Context, DataApi, dv_error
 from providers.simulation import SimResponse
 
 CONTINUE_ON_ERROR = "odata.continue-on-error"

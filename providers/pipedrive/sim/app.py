@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.pipedrive.sim_auth import Refusal, SimAuth
-from providers.pipedrive.sim_checks import Invalid, check_body
-from providers.pipedrive.sim_fields import FieldSet, new_field_sets
-from providers.pipedrive.sim_http import add_field, error, invalid, list_fields, ok, page
-from providers.pipedrive.sim_store import SEARCH_FIELDS, ObjectStore, scalar
+from providers.pipedrive.sim.auth import SimAuth
+from providers.pipedrive.sim.checks import Invalid, check_body
+from providers.pipedrive.sim.fields import FieldSet, new_field_sets
+from providers.pipedrive.sim.guard import PipedrivePolicy, refused
+from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
-from providers.simulation.tokens import Caller
+from providers.simulation.guard import Guard
 
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
@@ -38,8 +39,6 @@ FIELD_LISTS = {
     "dealFields": "deals",
 }
 LABELS = {"persons": "Person", "organizations": "Organization", "deals": "Deal"}
-COST = {"get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 20, "field": 10}
-"""Token costs per endpoint (API v2 ``x-token-cost``; v1 field endpoints at v1 prices)."""
 
 
 class PipedriveSim(SimApp):
@@ -70,45 +69,15 @@ class PipedriveSim(SimApp):
             ("DELETE", rf"/api/v2/{OBJ}/(?P<id>\d+)", "delete", self._delete),
         ]
         for method, pattern, cost, handler in api:
-            self.add_route(method, pattern, self._guarded(cost, handler))
-
-    def _guarded(
-        self, cost: str, handler: Callable[[SimRequest], SimResponse]
-    ) -> Callable[[SimRequest], SimResponse]:
-        """Authenticate and count the request; add the rate-limit headers to the answer."""
-
-        def guarded(request: SimRequest) -> SimResponse:
-            with self.lock:
-                caller = self.auth.authenticate(request.headers, request.arg("api_token"))
-                verdict: dict[str, str] | Refusal = (
-                    caller
-                    if isinstance(caller, Refusal)
-                    else self.auth.admit(caller, COST[cost], search=cost == "search")
-                )
-                if isinstance(verdict, Refusal):
-                    if verdict.status == 429:
-                        self.stats["throttled"] += 1
-                    return self.refusal(verdict, caller)
-                response = handler(request)
-            response.headers.update(verdict)
-            return response
-
-        return guarded
+            self.add_route(method, pattern, Guard(self, PipedrivePolicy(self.auth, cost))(handler))
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(self, status: int, message: str, **extra: Any) -> SimResponse:
         return error(status, message, **extra)
 
-    def refusal(self, refusal: Refusal, caller: Caller | Refusal | None = None) -> SimResponse:
-        response = error(refusal.status, refusal.message, errorCode=refusal.status)
-        response.headers.update(refusal.headers)
-        if refusal.status == 401 and isinstance(caller, Refusal):
-            response.headers["x-401-by-gw"] = "true"
-        return response
-
     def rate_limited_response(self) -> SimResponse:
         with self.lock:
-            return self.refusal(self.auth.limited())
+            return refused(self.auth.limited())
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:

@@ -107,10 +107,10 @@ class SimAuth:
             "access_token": token,
         }  # fmt: skip
 
-    def authenticate(self, authorization: str | None, resource: str) -> str | Refusal:
-        """The caller (the application user) or the 401 to send."""
-        scheme, _, token = (authorization or "").partition(" ")
-        issued = self.tokens.find(token.strip()) if scheme.lower() == "bearer" else None
+    def authenticate(self, token: str | None, resource: str) -> str | Refusal:
+        """The caller (the application user) or the 401 to send; ``token`` is the Bearer token,
+        None when the call sent none."""
+        issued = self.tokens.find(token) if token is not None else None
         tenant = issued.tenant if issued else next(iter(self.clients.values()), {}).get(
             "tenant_id", "common")  # fmt: skip
         challenge = (

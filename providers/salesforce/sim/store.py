@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers.salesforce.sim_schema import FieldDef
+from providers.salesforce.sim.schema import FieldDef
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 SUFFIX = string.ascii_uppercase + "012345"

@@ -12,7 +12,7 @@ from typing import Any
 
 from providers.dynamics.defaults import KEY_ATTRIBUTE
 from providers.dynamics.odata import Key
-from providers.dynamics.sim_schema import TableDef
+from providers.dynamics.sim.schema import TableDef
 
 Index = dict[tuple[str, ...], dict[tuple[str, ...], str]]
 Snapshot = tuple[dict[str, "Record"], Index]

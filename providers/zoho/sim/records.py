@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.zoho.defaults import KEY_FIELD, MAX_BATCH
-from providers.zoho.sim_schema import error
-from providers.zoho.sim_store import USER, ModuleStore, Record
+from providers.zoho.sim.schema import error
+from providers.zoho.sim.store import USER, ModuleStore, Record
 
 Ack = Callable[[str, str | None, str], None]
 RejectRule = Callable[[Mapping[str, Any]], str | None]

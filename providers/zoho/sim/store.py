@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.zoho.sim_schema import MODULE_FIELDS, SYSTEM_DUPLICATE_CHECK, check_value, error
+from providers.zoho.sim.schema import MODULE_FIELDS, SYSTEM_DUPLICATE_CHECK, check_value, error
 
 USER = {"name": "Sim Admin", "id": "5725767000000411001"}
 

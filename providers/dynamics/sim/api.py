@@ -15,8 +15,8 @@ from typing import Any
 
 from providers.dynamics.defaults import MAX_BATCH
 from providers.dynamics.odata import Key, parse_key
-from providers.dynamics.sim_schema import check, payload_problem
-from providers.dynamics.sim_store import BadKey, Record, TableStore
+from providers.dynamics.sim.schema import check, payload_problem
+from providers.dynamics.sim.store import BadKey, Record, TableStore
 from providers.simulation import SimResponse, empty_response, json_response
 
 Query = Mapping[str, list[str]]

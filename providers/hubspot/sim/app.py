@@ -13,16 +13,17 @@ enumeration values outside the property's options, as HubSpot does (default true
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.hubspot.sim_auth import Refusal, SimAuth
-from providers.hubspot.sim_batch import BadBatch, BatchRunner, missing
-from providers.hubspot.sim_schema import DEFAULT_PROPERTIES, check_definition, custom_property
-from providers.hubspot.sim_store import ObjectStore, Record
+from providers.hubspot.sim.auth import Refusal, SimAuth
+from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
+from providers.hubspot.sim.guard import HubSpotPolicy, UnknownObject, error_response, refused
+from providers.hubspot.sim.schema import DEFAULT_PROPERTIES, check_definition, custom_property
+from providers.hubspot.sim.store import ObjectStore, Record
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from providers.simulation.guard import Guard
 
 OBJECT_TYPES = {
     alias: name
@@ -38,21 +39,8 @@ RUNTIME_OPTIONS = frozenset(
     | {"send_retry_after", "strict_options", "expire_tokens"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_properties"}
-CATEGORIES = {
-    400: "VALIDATION_ERROR",
-    401: "INVALID_AUTHENTICATION",
-    403: "MISSING_SCOPES",
-    404: "OBJECT_NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    429: "RATE_LIMITS",
-}
 OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
 PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
-
-
-class UnknownObject(Exception):
-    pass
 
 
 class HubSpotSim(SimApp):
@@ -95,58 +83,19 @@ class HubSpotSim(SimApp):
             ("POST", PROPERTIES, self._create_property),
             ("GET", PROPERTIES + r"/(?P<name>[^/]+)", self._get_property),
         ]
+        guard = Guard(self, HubSpotPolicy(self.auth))
         for method, pattern, handler in api:
-            self.add_route(method, pattern, self._guarded(handler))
-
-    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
-        """Authenticate and count the request; add rate-limit headers to the answer."""
-
-        def guarded(request: SimRequest) -> SimResponse:
-            with self.lock:
-                caller = self.auth.authenticate(request.header("authorization"))
-                if isinstance(caller, Refusal):
-                    return self.refusal(caller)
-                verdict = self.auth.admit(caller)
-            if isinstance(verdict, Refusal):
-                with self.lock:
-                    self.stats["throttled"] += 1
-                return self.refusal(verdict)
-            try:
-                response = handler(request)
-            except UnknownObject as exc:
-                response = self.error_response(400, f"Unable to infer object type from: {exc}")
-            except BadBatch as exc:
-                response = self.error_response(400, exc.message, errors=exc.details())
-            except json.JSONDecodeError as exc:
-                response = self.error_response(400, f"Invalid input JSON: {exc.msg}")
-            response.headers.update(verdict)
-            return response
-
-        return guarded
+            self.add_route(method, pattern, guard(handler))
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(
         self, status: int, message: str, category: str | None = None, **extra: Any
     ) -> SimResponse:
-        body = {
-            "status": "error",
-            "message": message,
-            "correlationId": self.correlation_id(),
-            "category": category or CATEGORIES.get(status, "INTERNAL_ERROR"),
-            **extra,
-        }
-        return json_response(status, body)
-
-    def refusal(self, refusal: Refusal) -> SimResponse:
-        response = self.error_response(
-            refusal.status, refusal.message, refusal.category, **refusal.extra
-        )
-        response.headers.update(refusal.headers)
-        return response
+        return error_response(status, message, category, **extra)
 
     def rate_limited_response(self) -> SimResponse:
         with self.lock:
-            return self.refusal(self.auth.limited(daily=False))
+            return refused(self.auth.limited(daily=False))
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:
@@ -304,4 +253,4 @@ def make_simulator(options: Mapping[str, Any] | None = None) -> HubSpotSim:
     return HubSpotSim(options)
 
 
-__all__ = ["HubSpotSim", "json", "make_simulator"]
+__all__ = ["HubSpotSim", "make_simulator"]

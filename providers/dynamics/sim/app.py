@@ -23,13 +23,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.dynamics.defaults import API_PATH, MAX_BATCH
-from providers.dynamics.sim_api import Context, DataApi, dv_error
-from providers.dynamics.sim_auth import Refusal, SimAuth
-from providers.dynamics.sim_batch import BatchRunner
-from providers.dynamics.sim_limits import REQUESTS_CODE, Limits, Throttle, requests_message
-from providers.dynamics.sim_schema import TABLES
-from providers.dynamics.sim_store import TableStore
-from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from providers.dynamics.sim.api import Context, DataApi
+from providers.dynamics.sim.auth import SimAuth
+from providers.dynamics.sim.batch import BatchRunner
+from providers.dynamics.sim.guard import DynamicsPolicy, error_response, root, throttled
+from providers.dynamics.sim.limits import REQUESTS_CODE, Limits, Throttle, requests_message
+from providers.dynamics.sim.schema import TABLES
+from providers.dynamics.sim.store import TableStore
+from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.app import Handler
+from providers.simulation.guard import Guard
 
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
@@ -37,8 +40,6 @@ RUNTIME_OPTIONS = frozenset(
     | {"max_batch", "enforce_required", "expire_tokens"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"clients", "custom_attributes"}
-ERROR_CODES = {400: "0x80048d19", 401: "0x8005f101", 404: "0x8006088a", 405: "0x80060888"}
-"""Envelope codes for answers the base class builds (routing misses, injected faults)."""
 
 
 class DynamicsSim(SimApp):
@@ -59,9 +60,11 @@ class DynamicsSim(SimApp):
         )
         self.batches = BatchRunner(self.data)
         self.add_route("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", self._token)
-        self.add_route("POST", API_PATH + r"/\$batch", self._guarded(self._batch))
+        guard = Guard(self, DynamicsPolicy(self.auth, self.limits))
+        self.add_route("POST", API_PATH + r"/\$batch", guard(self._in_context(self._batch)))
+        resource = guard(self._in_context(self._resource))
         for method in ("GET", "POST", "PATCH", "DELETE"):
-            self.add_route(method, API_PATH + r"/(?P<resource>.+)", self._guarded(self._resource))
+            self.add_route(method, API_PATH + r"/(?P<resource>.+)", resource)
 
     def _new_stores(self) -> dict[str, TableStore]:
         custom = self.options.get("custom_attributes") or {}
@@ -71,47 +74,18 @@ class DynamicsSim(SimApp):
         }
 
     # plumbing ----------------------------------------------------------------------------
-    @staticmethod
-    def _root(request: SimRequest) -> str:
-        return f"http://{request.header('host') or 'localhost'}{API_PATH}"
+    def _in_context(self, handler: Callable[[SimRequest, Context], SimResponse]) -> Handler:
+        """Run ``handler`` with a ``Context`` under the lock, then acknowledge its writes."""
 
-    def _guarded(self, handler: Callable[[SimRequest, Context], SimResponse]) -> Callable[..., Any]:
-        """Authenticate, apply the service-protection limits, run, acknowledge the writes."""
-
-        def guarded(request: SimRequest) -> SimResponse:
-            root = self._root(request)
+        def run(request: SimRequest) -> SimResponse:
+            ctx = Context(root(request))
             with self.lock:
-                caller = self.auth.authenticate(
-                    request.header("authorization"), root[: -len(API_PATH)]
-                )
-                if isinstance(caller, Refusal):
-                    return empty_response(caller.status, caller.headers)
-                throttle = self.limits.admit(caller)
-                if throttle is not None:
-                    self.stats["throttled"] += 1
-                    return self._throttled(throttle, self.limits.headers(caller))
-            started = time.perf_counter()
-            ctx = Context(root)
-            try:
-                with self.lock:
-                    response = handler(request, ctx)
-                    for object_name, key, op in ctx.acks:
-                        self.ack(object_name, key, op)
-            finally:
-                with self.lock:
-                    self.limits.done(caller, (time.perf_counter() - started) * 1000)
-                    limit_headers = self.limits.headers(caller)
-            response.headers.update(limit_headers)
-            response.headers.setdefault("REQ_ID", self.correlation_id())
+                response = handler(request, ctx)
+                for object_name, key, op in ctx.acks:
+                    self.ack(object_name, key, op)
             return response
 
-        return guarded
-
-    def _throttled(self, throttle: Throttle, headers: Mapping[str, str]) -> SimResponse:
-        response = dv_error(429, throttle.code, throttle.message)
-        response.headers.update(headers)
-        response.headers["Retry-After"] = throttle.header
-        return response
+        return run
 
     def _batch(self, request: SimRequest, ctx: Context) -> SimResponse:
         return self.batches.run(request.headers, request.body, ctx)
@@ -130,13 +104,13 @@ class DynamicsSim(SimApp):
 
     # SimApp hooks ------------------------------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
-        return dv_error(status, ERROR_CODES.get(status, "0x80040216"), message)
+        return error_response(status, message)
 
     def rate_limited_response(self) -> SimResponse:
         wait = max(1.0, self.fault.until - time.monotonic())
         limit, seconds = self.limits.protection_requests, self.limits.protection_seconds
         throttle = Throttle(REQUESTS_CODE, requests_message(limit, seconds), math.ceil(wait))
-        return self._throttled(throttle, {"x-ms-ratelimit-burst-remaining-xrm-requests": "0"})
+        return throttled(throttle, {"x-ms-ratelimit-burst-remaining-xrm-requests": "0"})
 
     def dump(self, object_name: str) -> list[dict[str, Any]]:
         store = self.data.stores.get(object_name)

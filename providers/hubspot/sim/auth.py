@@ -69,10 +69,9 @@ class SimAuth:
         self.counts = dict.fromkeys(self.counts, 0)
 
     # authentication ----------------------------------------------------------------------
-    def authenticate(self, authorization: str | None) -> Caller | Refusal:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+    def authenticate(self, token: str | None) -> Caller | Refusal:
+        """``token``: the Bearer token, None when the call sent no Bearer credential."""
+        if not token:
             self.counts["auth_invalid"] += 1
             return Refusal(401, "INVALID_AUTHENTICATION", NO_CREDENTIALS)
         if token in self.tokens.fixed:

@@ -14,20 +14,21 @@ upserts meet ``DUPLICATE_EXTERNAL_ID``); ``strict_picklists`` (true: StageName i
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from providers.salesforce.defaults import KEY_FIELD, OBJECTS, TOKEN_PATH
-from providers.salesforce.sim_auth import Refusal, SimAuth, TokenError
-from providers.salesforce.sim_query import run_query
-from providers.salesforce.sim_schema import OBJECTS as SCHEMA
-from providers.salesforce.sim_schema import object_fields
-from providers.salesforce.sim_store import ObjectStore
-from providers.salesforce.sim_writes import BadRequest, Runner
+from providers.salesforce.sim.auth import SimAuth, TokenError
+from providers.salesforce.sim.guard import SalesforcePolicy, error_response, refused
+from providers.salesforce.sim.query import run_query
+from providers.salesforce.sim.schema import OBJECTS as SCHEMA
+from providers.salesforce.sim.schema import object_fields
+from providers.salesforce.sim.store import ObjectStore
+from providers.salesforce.sim.writes import BadRequest, Runner
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.guard import Guard
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
@@ -37,14 +38,6 @@ OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "oauth_clients",
     "custom_fields",
     "unique_external_ids",
-}
-CODES = {
-    400: "JSON_PARSER_ERROR",
-    401: "INVALID_SESSION_ID",
-    403: "INSUFFICIENT_ACCESS",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    500: "UNKNOWN_EXCEPTION",
 }
 V = r"/services/data/(?P<version>v\d+\.\d)"
 NOT_FOUND = "The requested resource does not exist"
@@ -106,32 +99,9 @@ class SalesforceSim(SimApp):
             ("GET", V + r"/query/?", self._query),
             ("GET", V + r"/limits/?", self._limits),
         ]
+        guard = Guard(self, SalesforcePolicy(self.auth))
         for method, pattern, handler in api:
-            self.add_route(method, pattern, self._guarded(handler))
-
-    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
-        """Authenticate, count against the limits, answer with ``Sforce-Limit-Info``."""
-
-        def guarded(request: SimRequest) -> SimResponse:
-            with self.lock:
-                refusal = self.auth.authenticate(request.header("authorization"))
-                if refusal is None:
-                    refusal = self.auth.admit()
-                    if refusal is not None:
-                        self.stats["throttled"] += 1
-                if refusal is not None:
-                    return self.refusal(refusal)
-                try:
-                    response = handler(request)
-                except BadRequest as exc:
-                    response = self.error_response(exc.status, exc.message, exc.code)
-                except json.JSONDecodeError as exc:
-                    message = f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]"
-                    response = self.error_response(400, message, "JSON_PARSER_ERROR")
-                response.headers.update(self.auth.limit_info())
-                return response
-
-        return guarded
+            self.add_route(method, pattern, guard(handler))
 
     # faults ------------------------------------------------------------------------------
     def handle(
@@ -150,16 +120,11 @@ class SalesforceSim(SimApp):
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(self, status: int, message: str, code: str | None = None) -> SimResponse:
-        default = "SERVER_UNAVAILABLE" if status in (502, 503, 504) else "UNKNOWN_EXCEPTION"
-        code = code or CODES.get(status, default)
-        return json_response(status, [{"message": message, "errorCode": code}])
-
-    def refusal(self, refusal: Refusal) -> SimResponse:
-        return json_response(refusal.status, refusal.body(), refusal.headers)
+        return error_response(status, message, code)
 
     def rate_limited_response(self) -> SimResponse:
         with self.lock:
-            return self.refusal(self.auth.limited(daily=False))
+            return refused(self.auth.limited(daily=False))
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.salesforce.sim_store import ObjectStore
-from providers.salesforce.sim_writes import BadRequest
+from providers.salesforce.sim.store import ObjectStore
+from providers.salesforce.sim.writes import BadRequest
 
 TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>\d+)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)"

@@ -85,20 +85,19 @@ class SimAuth:
         self.counts = dict.fromkeys(self.counts, 0)
 
     # authentication ----------------------------------------------------------------------
-    def authenticate(self, headers: Mapping[str, str], api_token: str | None) -> Caller | Refusal:
-        """``x-api-token`` header (or the older ``api_token`` query parameter), or a Bearer
-        access token from ``/oauth/token``."""
-        token = headers.get("x-api-token") or api_token
-        if token:
-            if token in self.api_tokens:
-                return Caller("api-token:" + token, oauth=False)
+    def authenticate(self, api_token: str | None, bearer: str | None) -> Caller | Refusal:
+        """``api_token`` from the ``x-api-token`` header (or the older ``api_token`` query
+        parameter), else ``bearer``, an access token from ``/oauth/token`` (None when the call
+        sent no Bearer credential)."""
+        if api_token:
+            if api_token in self.api_tokens:
+                return Caller("api-token:" + api_token, oauth=False)
             self.counts["auth_invalid"] += 1
             return Refusal(401, UNAUTHORIZED)
-        scheme, _, bearer = (headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "bearer":
+        if bearer is None:
             self.counts["auth_invalid"] += 1
             return Refusal(401, UNAUTHORIZED)
-        issued = self.tokens.find(bearer.strip())
+        issued = self.tokens.find(bearer)
         if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
             return Refusal(401, INVALID_TOKEN)

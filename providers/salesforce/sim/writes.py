@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.salesforce.sim_schema import BadValue, Problems, check_values, convert
-from providers.salesforce.sim_store import ObjectStore, Record, is_id
+from providers.salesforce.sim.schema import BadValue, Problems, check_values, convert
+from providers.salesforce.sim.store import ObjectStore, Record, is_id
 
 MAX_RECORDS = 200
 ROLLED_BACK = {

@@ -16,37 +16,27 @@ one write call may carry (100, Zoho's; lower it to see callers split).
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.guard import Guard
 from providers.zoho.defaults import KEY_FIELD, MAX_BATCH, MODULES
-from providers.zoho.sim_auth import Refusal, SimAuth, zoho_error
-from providers.zoho.sim_query import QueryError, parse_criteria, parse_select
-from providers.zoho.sim_records import BadCall, Outcome, WriteRunner, credits_for
-from providers.zoho.sim_schema import error
-from providers.zoho.sim_store import ModuleStore
+from providers.zoho.sim.auth import SimAuth, zoho_error
+from providers.zoho.sim.guard import UnknownModule, ZohoPolicy, error_response, refused
+from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
+from providers.zoho.sim.records import Outcome, WriteRunner, credits_for
+from providers.zoho.sim.schema import error
+from providers.zoho.sim.store import ModuleStore
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
     | {"concurrency", "api_credits", "strict_fields", "expire_tokens", "max_batch"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients"}
-CODES = {
-    400: "INVALID_DATA",
-    401: "AUTHENTICATION_FAILURE",
-    403: "NO_PERMISSION",
-    404: "INVALID_URL_PATTERN",
-    429: "TOO_MANY_REQUESTS",
-}
 API = r"/crm/v[0-9.]+"
 MODULE = API + r"/(?P<module>[A-Za-z][A-Za-z0-9_]*)"
-
-
-class UnknownModule(Exception):
-    pass
 
 
 class ZohoSim(SimApp):
@@ -84,53 +74,17 @@ class ZohoSim(SimApp):
             ("PUT", MODULE, self._write("update")),
             ("DELETE", MODULE, self._delete),
         ]
+        guard = Guard(self, ZohoPolicy(self.auth))
         for method, pattern, handler in api:
-            self.add_route(method, pattern, self._guarded(handler))
-
-    def _guarded(self, handler: Callable[[SimRequest], SimResponse]) -> Callable[..., SimResponse]:
-        """Authenticate, admit (credits, concurrency, window) and answer in Zoho's envelope."""
-
-        def guarded(request: SimRequest) -> SimResponse:
-            with self.lock:
-                refusal = self.auth.authenticate(request.header("authorization"))
-                if refusal is None:
-                    refusal = self.auth.admit()
-                    if refusal is not None:
-                        self.stats["throttled"] += 1
-            if refusal is not None:
-                return self.refusal(refusal)
-            try:
-                response = handler(request)
-            except UnknownModule:
-                body = error("INVALID_MODULE", "the module name given seems to be invalid",
-                             resource_path_index=0)  # fmt: skip
-                response = json_response(400, body)
-            except BadCall as exc:
-                response = json_response(exc.status, exc.entry)
-            except json.JSONDecodeError:
-                response = json_response(400, zoho_error("INVALID_DATA", "body is not valid JSON"))
-            finally:
-                with self.lock:
-                    self.auth.done()
-            with self.lock:
-                response.headers.update(self.auth.headers())
-            return response
-
-        return guarded
+            self.add_route(method, pattern, guard(handler))
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
-        if status == 405:
-            return json_response(400, zoho_error("INVALID_REQUEST_METHOD", message))
-        code = CODES.get(status, "INTERNAL_ERROR")
-        return json_response(status, zoho_error(code, message))
-
-    def refusal(self, refusal: Refusal) -> SimResponse:
-        return json_response(refusal.status, refusal.body, refusal.headers)
+        return error_response(status, message)
 
     def rate_limited_response(self) -> SimResponse:
         with self.lock:
-            return self.refusal(self.auth.throttled("window"))
+            return refused(self.auth.throttled("window"))
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:

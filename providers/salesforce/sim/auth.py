@@ -70,12 +70,11 @@ class SimAuth:
         self.counts = dict.fromkeys(self.counts, 0)
 
     # sessions ----------------------------------------------------------------------------
-    def authenticate(self, authorization: str | None) -> Refusal | None:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() in ("bearer", "oauth") and token in self.tokens.fixed:
+    def authenticate(self, token: str | None) -> Refusal | None:
+        """``token``: the session id, None when the call sent no Bearer/OAuth credential."""
+        if token is not None and token in self.tokens.fixed:
             return None
-        issued = self.tokens.find(token) if scheme.lower() in ("bearer", "oauth") else None
+        issued = self.tokens.find(token) if token is not None else None
         if issued is not None and issued.overdue() < 0:
             return None
         self.counts["auth_expired" if issued is not None else "auth_invalid"] += 1

@@ -111,10 +111,9 @@ class SimAuth:
             "expires_in": ttl,
         }
 
-    def authenticate(self, authorization: str | None) -> Refusal | None:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "zoho-oauthtoken" or not token:
+    def authenticate(self, token: str | None) -> Refusal | None:
+        """``token``: the access token, None when the call sent no ``Zoho-oauthtoken``."""
+        if not token:
             self.counts["auth_invalid"] += 1
             body = zoho_error("AUTHENTICATION_FAILURE", "Authentication failed")
             return Refusal(401, body)
