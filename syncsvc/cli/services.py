@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from functools import partial
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -193,18 +194,30 @@ def flower(app: AppContext, port: int, address: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--rate-limit", help="REQUESTS/SECONDS, e.g. 100/10 (default: the CRM's).")
 @click.option("--token-ttl", type=click.IntRange(1, 86400 * 30), help="OAuth token lifetime (s).")
+@click.option(
+    "--options-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON object of simulator options (e.g. the custom fields the CRM account has; "
+    "see examples/connections/<crm>.sim.json).",
+)
 def simulate(
-    provider: str, port: int, host: str, rate_limit: str | None, token_ttl: int | None
+    provider: str,
+    port: int,
+    host: str,
+    rate_limit: str | None,
+    token_ttl: int | None,
+    options_file: Path | None,
 ) -> None:
     """Run PROVIDER's CRM simulator (a local HTTP server speaking the CRM's API)."""
     from providers.simulation import SimServer  # tooling: a worker never loads a simulator
     from providers.simulation.registry import make_simulator
+    from syncsvc.demo.system import read_sim_options
 
     try:
         get_provider(provider)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="PROVIDER") from None
-    options: dict[str, object] = {}
+    options: dict[str, object] = read_sim_options(options_file) if options_file else {}
     if rate_limit:
         try:
             requests_, seconds = (int(x) for x in rate_limit.split("/"))

@@ -50,6 +50,29 @@ def example_config(provider: str) -> Path:
     return path
 
 
+MAX_SIM_OPTIONS_BYTES = 1024 * 1024
+
+
+def read_sim_options(path: Path) -> dict[str, Any]:
+    """A simulator's options from a JSON file (an object), with clear errors."""
+    try:
+        if path.stat().st_size > MAX_SIM_OPTIONS_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_SIM_OPTIONS_BYTES} bytes")
+        options = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read simulator options: {exc}") from None
+    if not isinstance(options, dict):
+        raise ConfigError(f"{path}: simulator options must be a JSON object")
+    return options
+
+
+def example_sim_options(provider: str) -> dict[str, Any]:
+    """What the CRM account behind ``provider``'s example config holds beyond the CRM's
+    standard fields (its custom fields), as simulator options; {} when there is no such file."""
+    path = EXAMPLES / f"{provider}.sim.json"
+    return read_sim_options(path) if path.exists() else {}
+
+
 SIM_PORTS = {"hubspot": 8101, "salesforce": 8102, "pipedrive": 8103, "zoho": 8104, "dynamics": 8105}
 
 
