@@ -15,9 +15,12 @@ from syncsvc.secrets import secret_key
 from syncsvc.settings import PREFIX, REPO_ROOT, Settings
 
 OPENAPI_PATH = REPO_ROOT / "docs" / "openapi.json"
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_OPS_BIND = "127.0.0.1:8001"
 
 _OPTIONS = {
     "API_RATE_LIMIT",
+    "API_UNAUTHENTICATED_RATE_LIMIT",
     "API_MAX_BODY_BYTES",
     "API_MAX_EVENTS",
     "API_MAX_PAGE",
@@ -25,6 +28,9 @@ _OPTIONS = {
     "API_EVENT_ID_RETENTION_HOURS",
     "API_DB_TIMEOUT",
     "API_PORT",
+    "API_HEADER_TIMEOUT",
+    "API_BODY_TIMEOUT",
+    "API_METRICS_MAX_AGE",
 }
 
 
@@ -55,6 +61,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
 class ApiSettings:
     rate_limit: str = "600/minute"
     """Requests per API key (a key's own ``rate_limit`` overrides it)."""
+    unauthenticated_rate_limit: str = "60/minute"
+    """Requests that fail authentication (no, malformed or unknown key), per client address:
+    past it they get 429 instead of 401. A valid key is never refused for its address."""
     max_body_bytes: int = 1024 * 1024
     max_events: int = 1000
     max_page: int = 1000
@@ -66,6 +75,12 @@ class ApiSettings:
     """Database connections per API process (the server sets it to its threads + 1)."""
     cursor_key: bytes = b""
     openapi_path: Path = OPENAPI_PATH
+    header_timeout: float = 10.0
+    """Seconds from a connection's first byte (or its accept) to the end of its request head."""
+    body_timeout: float = 30.0
+    """Seconds for a request body to arrive, once its head has."""
+    metrics_max_age: float = 15.0
+    """Seconds a computation of ``/metrics`` is reused (per API process) before the next one."""
 
 
 def load_api_settings(settings: Settings) -> ApiSettings:
@@ -77,9 +92,12 @@ def load_api_settings(settings: Settings) -> ApiSettings:
         raise ConfigError(f"unknown API setting(s) {unknown} (known: {sorted(_OPTIONS)})")
     rate = env.get(PREFIX + "API_RATE_LIMIT") or "600/minute"
     parse_rate_limit(rate, PREFIX + "API_RATE_LIMIT")
+    unauthenticated = env.get(PREFIX + "API_UNAUTHENTICATED_RATE_LIMIT") or "60/minute"
+    parse_rate_limit(unauthenticated, PREFIX + "API_UNAUTHENTICATED_RATE_LIMIT")
     max_page = _int(env, "API_MAX_PAGE", 1000, 1, 10_000)
     return ApiSettings(
         rate_limit=rate,
+        unauthenticated_rate_limit=unauthenticated,
         max_body_bytes=_int(env, "API_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
         max_events=_int(env, "API_MAX_EVENTS", 1000, 1, 100_000),
         max_page=max_page,
@@ -87,6 +105,9 @@ def load_api_settings(settings: Settings) -> ApiSettings:
         event_id_retention_hours=_int(env, "API_EVENT_ID_RETENTION_HOURS", 7 * 24, 1, 24 * 3650),
         db_timeout=float(_int(env, "API_DB_TIMEOUT", 5, 1, 600)),
         cursor_key=derive_cursor_key(secret_key(settings, create=False)),
+        header_timeout=float(_int(env, "API_HEADER_TIMEOUT", 10, 1, 600)),
+        body_timeout=float(_int(env, "API_BODY_TIMEOUT", 30, 1, 3600)),
+        metrics_max_age=float(_int(env, "API_METRICS_MAX_AGE", 15, 1, 3600)),
     )
 
 
