@@ -22,6 +22,7 @@ from tests.support.wait import wait_until
 pytestmark = pytest.mark.e2e
 
 PARTIAL = (
+    b"",  # connected, silent
     b"GET /healthz HTT",
     b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
     b"POST /v1/events HTTP/1.1\r\nContent-Type: application/json\r\nContent-Le",

@@ -90,9 +90,9 @@ def test_metrics_show_backlog_and_counters_per_connection(world: ApiWorld) -> No
     )
     api.ack("watched", page["next_cursor"])
 
-    def delivered() -> str | None:  # the figures are at most a second old here
+    def delivered() -> str | None:  # each API process has figures up to a second old
         text = scrape()
-        return text if metric(text, "syncsvc_outbox_delivered", "watched") == 3 else None
+        return text if find_metric(text, "syncsvc_outbox_delivered", "watched") == 3 else None
 
     after = wait_until(delivered, 30)
     assert metric(after, "syncsvc_outbox_pending", "watched") == 0
