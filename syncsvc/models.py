@@ -270,7 +270,7 @@ api_key = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
-    CheckConstraint("scope IN ('read', 'write')", name="scope"),
+    CheckConstraint("scope IN ('read', 'ack', 'ingest', 'write')", name="scope"),
     Index("ix_api_key_connection_id", "connection_id"),
     schema=SCHEMA,
 )

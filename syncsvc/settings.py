@@ -55,6 +55,7 @@ def _schema_dirs(env: Mapping[str, str]) -> tuple[Path, ...]:
 API_OPTIONS = frozenset(
     {
         "API_RATE_LIMIT",
+        "API_UNAUTHENTICATED_RATE_LIMIT",
         "API_MAX_BODY_BYTES",
         "API_MAX_EVENTS",
         "API_MAX_PAGE",
@@ -62,6 +63,9 @@ API_OPTIONS = frozenset(
         "API_EVENT_ID_RETENTION_HOURS",
         "API_DB_TIMEOUT",
         "API_PORT",
+        "API_HEADER_TIMEOUT",
+        "API_BODY_TIMEOUT",
+        "API_METRICS_MAX_AGE",
     }
 )
 """The ``SYNCSVC_API_*`` variables there are; any other is a configuration error."""
@@ -73,6 +77,9 @@ class ApiOptions:
 
     rate_limit: str = "600/minute"
     """Requests per API key (a key's own ``rate_limit`` overrides it)."""
+    unauthenticated_rate_limit: str = "60/minute"
+    """Requests that fail authentication (no, malformed or unknown key), per client address:
+    past it they get 429 instead of 401. A valid key is never refused for its address."""
     max_body_bytes: int = 1024 * 1024
     max_events: int = 1000
     max_page: int = 1000
@@ -80,6 +87,12 @@ class ApiOptions:
     event_id_retention_hours: int = 7 * 24
     db_timeout: float = 5.0
     """Seconds to wait for a pooled database connection before answering 503."""
+    header_timeout: float = 10.0
+    """Seconds from a connection's first byte (or its accept) to the end of its request head."""
+    body_timeout: float = 30.0
+    """Seconds for a request body to arrive, once its head has."""
+    metrics_max_age: float = 15.0
+    """Seconds a computation of ``/metrics`` is reused (per API process) before the next one."""
 
 
 def _api_options(env: Mapping[str, str]) -> ApiOptions:
@@ -90,15 +103,21 @@ def _api_options(env: Mapping[str, str]) -> ApiOptions:
         raise ConfigError(f"unknown API setting(s) {unknown} (known: {sorted(API_OPTIONS)})")
     rate = env.get(PREFIX + "API_RATE_LIMIT") or "600/minute"
     parse_rate_limit(rate, PREFIX + "API_RATE_LIMIT")
+    unauthenticated = env.get(PREFIX + "API_UNAUTHENTICATED_RATE_LIMIT") or "60/minute"
+    parse_rate_limit(unauthenticated, PREFIX + "API_UNAUTHENTICATED_RATE_LIMIT")
     max_page = env_int(env, "API_MAX_PAGE", 1000, 1, 10_000)
     return ApiOptions(
         rate_limit=rate,
+        unauthenticated_rate_limit=unauthenticated,
         max_body_bytes=env_int(env, "API_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
         max_events=env_int(env, "API_MAX_EVENTS", 1000, 1, 100_000),
         max_page=max_page,
         default_page=min(max_page, env_int(env, "API_DEFAULT_PAGE", 100, 1, 10_000)),
         event_id_retention_hours=env_int(env, "API_EVENT_ID_RETENTION_HOURS", 7 * 24, 1, 24 * 3650),
         db_timeout=float(env_int(env, "API_DB_TIMEOUT", 5, 1, 600)),
+        header_timeout=float(env_int(env, "API_HEADER_TIMEOUT", 10, 1, 600)),
+        body_timeout=float(env_int(env, "API_BODY_TIMEOUT", 30, 1, 3600)),
+        metrics_max_age=float(env_int(env, "API_METRICS_MAX_AGE", 15, 1, 3600)),
     )
 
 

@@ -1,4 +1,9 @@
-"""The WSGI app: ``create_app(settings)`` (settings are passed in, never read at import)."""
+"""The WSGI apps (settings are passed in, never read at import).
+
+``create_app``: the tenant API (the feed, event ingest, a liveness check, the OpenAPI document).
+``create_ops_app``: what operators read (health with its checks, metrics), served on a listener
+of its own (see ``syncsvc.api.server``), never on the tenants' one.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,27 @@ from syncsvc.api.context import ApiContext
 from syncsvc.api.ratelimit import KeyLimiter
 from syncsvc.api.resources.changes import AckResource, ChangesResource
 from syncsvc.api.resources.ingest import EventsResource
-from syncsvc.api.resources.ops import HealthResource, MetricsResource, OpenApiResource
+from syncsvc.api.resources.ops import (
+    HealthResource,
+    LivenessResource,
+    MetricsResource,
+    OpenApiResource,
+)
 from syncsvc.settings import Settings
 
 ROUTES: tuple[tuple[str, Callable[[ApiContext], Any]], ...] = (
     ("/v1/connections/{name}/changes", ChangesResource),
     ("/v1/connections/{name}/ack", AckResource),
     ("/v1/events", EventsResource),
-    ("/healthz", HealthResource),
-    ("/metrics", MetricsResource),
+    ("/healthz", LivenessResource),
     ("/openapi.json", OpenApiResource),
 )
+OPS_ROUTES: tuple[tuple[str, Callable[[ApiContext], Any]], ...] = (
+    ("/healthz", HealthResource),
+    ("/metrics", MetricsResource),
+)
+
+App = falcon.App[falcon.Request, falcon.Response]
 
 
 class _NoOptions:
@@ -39,21 +54,38 @@ class _NoOptions:
             raise falcon.HTTPMethodNotAllowed(allowed)
 
 
-def create_app(
-    settings: Settings, api: ApiSettings | None = None
-) -> falcon.App[falcon.Request, falcon.Response]:
+def create_context(settings: Settings, api: ApiSettings | None = None) -> ApiContext:
     api = api or load_api_settings(settings)
-    ctx = ApiContext(
-        settings=settings,
-        api=api,
-        limiter=KeyLimiter(settings.broker_url, settings.redis_prefix, api.rate_limit),
+    limiter = KeyLimiter(
+        settings.broker_url, settings.redis_prefix, api.rate_limit, api.unauthenticated_rate_limit
     )
-    middleware: list[Any] = [_NoOptions(), AuthMiddleware(ctx)]
-    app = falcon.App(middleware=middleware)
+    return ApiContext(settings=settings, api=api, limiter=limiter)
+
+
+def create_app(
+    settings: Settings, api: ApiSettings | None = None, ctx: ApiContext | None = None
+) -> App:
+    ctx = ctx or create_context(settings, api)
+    return _build(ctx, ROUTES, [_NoOptions(), AuthMiddleware(ctx)])
+
+
+def create_ops_app(
+    settings: Settings, api: ApiSettings | None = None, ctx: ApiContext | None = None
+) -> App:
+    ctx = ctx or create_context(settings, api)
+    return _build(ctx, OPS_ROUTES, [_NoOptions()])
+
+
+def _build(
+    ctx: ApiContext,
+    routes: tuple[tuple[str, Callable[[ApiContext], Any]], ...],
+    middleware: list[Any],
+) -> App:
+    app: App = falcon.App(middleware=middleware)
     app.req_options.keep_blank_qs_values = True
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = True
     errors.install(app)
-    for template, resource in ROUTES:
+    for template, resource in routes:
         app.add_route(template, resource(ctx))
     return app

@@ -1,9 +1,11 @@
 """Authentication, rate limiting and scopes, before any resource runs.
 
-A resource declares the scope each method needs: ``scopes = {"GET": "read", "POST": "write"}``.
-Methods it does not list are public (health, metrics, the OpenAPI document).
-Order: 401 (no or unknown key) → 429 (the key's rate) → 403 (scope). Connection ownership is
-checked by the resource, with the same 404 as for a connection that does not exist.
+A resource declares the operation each method is: ``scopes = {"POST": "ingest"}`` (``read``,
+``ack`` or ``ingest``; which key scopes grant which is in ``syncsvc.api.keys``). Methods it does
+not list are public (the liveness check, the OpenAPI document).
+Order: 401 (no or unknown key; 429 instead once its client address has failed too often) →
+429 (the key's rate) → 403 (scope). Connection ownership is checked by the resource, with the
+same 404 as for a connection that does not exist.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import falcon
@@ -18,7 +21,7 @@ import redis
 
 from syncsvc.api.context import ApiContext
 from syncsvc.api.errors import ApiError
-from syncsvc.api.keys import authenticate
+from syncsvc.api.keys import GRANTS, authenticate
 from syncsvc.api.ratelimit import retry_after_header
 
 log = logging.getLogger("syncsvc.api")
@@ -56,19 +59,32 @@ class AuthMiddleware:
         needed = getattr(resource, "scopes", {}).get(req.method)
         if needed is None:
             return
-        token = bearer_token(req)
-        with self.ctx.db() as db:
-            who = authenticate(db, token)
-        if who is None:
-            raise _unauthorized("unknown or revoked API key")
-        self._rate_limit(who.key_id, who.rate_limit)
+        try:
+            token = bearer_token(req)
+            with self.ctx.db() as db:
+                who = authenticate(db, token)
+            if who is None:
+                raise _unauthorized("unknown or revoked API key")
+        except ApiError:
+            # Failed authentications count against the client's address: a flood of bad keys
+            # is slowed down without touching the keys that work from the same address.
+            address = req.remote_addr or ""
+            self._limit(
+                lambda: self.ctx.limiter.hit_unauthenticated(address),
+                "too many requests with a missing or unknown API key from this address",
+            )
+            raise
+        self._limit(
+            lambda: self.ctx.limiter.hit(who.key_id, who.rate_limit),
+            "too many requests for this API key",
+        )
         if not who.may(needed):
-            raise ApiError(403, f"this operation needs a key with scope '{needed}'")
+            raise ApiError(403, f"this operation needs a key with scope {_granting(needed)}")
         req.context.principal = who
 
-    def _rate_limit(self, key_id: int, rate: str | None) -> None:
+    def _limit(self, take: Callable[[], float | None], message: str) -> None:
         try:
-            wait = self.ctx.limiter.hit(key_id, rate)
+            wait = take()
         except redis.RedisError as exc:
             # Redis is a helper, not the source of truth: serve rather than fail (and say so).
             now = time.monotonic()
@@ -77,8 +93,12 @@ class AuthMiddleware:
                 self._limiter_warned = now
             return
         if wait is not None:
-            raise ApiError(
-                429,
-                "too many requests for this API key",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+            raise ApiError(429, message, headers={"Retry-After": retry_after_header(wait)})
+
+
+def _granting(operation: str) -> str:
+    """``'ack' or 'write'``: the scopes that grant ``operation``, narrowest first."""
+    names = sorted(
+        (s for s, ops in GRANTS.items() if operation in ops), key=lambda s: len(GRANTS[s])
+    )
+    return " or ".join(f"'{s}'" for s in names)

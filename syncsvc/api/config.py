@@ -12,6 +12,8 @@ from syncsvc.secrets import secret_key
 from syncsvc.settings import REPO_ROOT, ApiOptions, Settings
 
 OPENAPI_PATH = REPO_ROOT / "docs" / "openapi.json"
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_OPS_BIND = "127.0.0.1:8001"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ import psycopg
 import psycopg_pool
 import redis
 
+from syncsvc.api.worker import SlowClient
+
 log = logging.getLogger("syncsvc.api")
 
 _CODES = {
@@ -27,6 +29,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     411: "length_required",
     413: "payload_too_large",
@@ -116,6 +119,11 @@ def _unavailable(req: falcon.Request, resp: falcon.Response, ex: Exception, para
     _write(resp, ApiError(503, "a backend is unavailable; try again", headers={"Retry-After": "1"}))
 
 
+def _slow_client(req: falcon.Request, resp: falcon.Response, ex: SlowClient, params: Any) -> None:
+    """The body did not arrive in time (logged where it was dropped); the connection closes."""
+    _write(resp, ApiError(408, f"the request {ex.phase} took longer than {ex.seconds:g} s"))
+
+
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
     if isinstance(ex, falcon.HTTPError):  # falcon's own errors reach the most generic handler
         _http_error(req, resp, ex, params)
@@ -129,6 +137,7 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(SlowClient, _slow_client)
     for kind in (
         psycopg.OperationalError,
         psycopg_pool.PoolTimeout,

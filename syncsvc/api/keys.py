@@ -1,6 +1,14 @@
 """API keys: one connection and one scope each, stored as SHA-256 hashes, revocable.
 
 The key itself is shown once, at creation; afterwards only its prefix identifies it.
+
+Scopes (what each grants):
+
+- ``read``: ``GET .../changes``;
+- ``ack``: ``GET .../changes`` and ``POST .../ack`` (a poller: acknowledging needs the cursors
+  that reading returns);
+- ``ingest``: ``POST /v1/events`` only (a system that sends changes reads nothing back);
+- ``write``: all of the above (the scope of keys made before ``ack`` and ``ingest`` existed).
 """
 
 from __future__ import annotations
@@ -15,7 +23,13 @@ from syncsvc.errors import ConfigError
 from syncsvc.ratelimit import parse_rate_limit
 from syncsvc.secrets import hash_api_key, new_api_key
 
-SCOPES = ("read", "write")
+GRANTS: dict[str, frozenset[str]] = {
+    "read": frozenset({"read"}),
+    "ack": frozenset({"read", "ack"}),
+    "ingest": frozenset({"ingest"}),
+    "write": frozenset({"read", "ack", "ingest"}),
+}
+SCOPES = tuple(GRANTS)
 PREFIX_CHARS = 10
 
 INSERT_KEY = """
@@ -67,8 +81,9 @@ class Principal:
     mode: str
     enabled: bool
 
-    def may(self, scope: str) -> bool:
-        return scope == "read" or self.scope == "write"
+    def may(self, operation: str) -> bool:
+        """Whether this key's scope grants ``operation`` (``read``, ``ack`` or ``ingest``)."""
+        return operation in GRANTS.get(self.scope, frozenset())
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,30 @@
-"""Prometheus metrics, read at scrape time from PostgreSQL (backlog) and Redis (counters).
+"""Prometheus metrics from PostgreSQL (backlog) and Redis (counters), served on the ops listener.
 
-Nothing is kept in the API process, so any number of API workers give the same answer.
+The figures come from full aggregates over the outbox, the dead letters and ``sync_event``, so
+they are not read per scrape: each API process computes them at most once per
+``SYNCSVC_API_METRICS_MAX_AGE`` seconds (under a statement timeout), and scrapes arriving while
+a computation runs wait for it and share it. ``syncsvc_metrics_computed_timestamp_seconds``
+says when the figures served were read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from syncsvc.api.context import ApiContext
-from syncsvc.monitor import collect
+from syncsvc.monitor import Backlog, ConnectionStatus, collect
+
+T = TypeVar("T")
+
+STATEMENT_TIMEOUT = "10s"
+"""A computation that takes longer fails (the scrape gets a 503) instead of piling up."""
 
 LABELS = ["connection", "provider", "mode"]
 
@@ -27,13 +40,55 @@ COUNTERS = (
 )
 
 
+@dataclass(frozen=True)
+class Figures:
+    connections: list[ConnectionStatus]
+    backlog: Backlog
+    computed_at: float
+    """Unix time the figures were read."""
+
+
+class Cached(Generic[T]):
+    """``compute()`` at most once per ``max_age`` seconds; callers that arrive while it runs wait
+    for it and get its result. A computation that fails leaves nothing cached: the next caller
+    tries again."""
+
+    def __init__(
+        self,
+        compute: Callable[[], T],
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._compute = compute
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._at = 0.0
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None or self._clock() - self._at >= self.max_age:
+                self._value = None
+                value = self._compute()
+                self._value, self._at = value, self._clock()
+            return self._value
+
+
+def read_figures(ctx: ApiContext) -> Figures:
+    with ctx.db() as db:
+        db.execute("SELECT set_config('statement_timeout', %s, true)", (STATEMENT_TIMEOUT,))
+        rows, backlog = collect(db, ctx.settings)
+    return Figures(rows, backlog, time.time())
+
+
 class BacklogCollector(Collector):
     def __init__(self, ctx: ApiContext) -> None:
-        self.ctx = ctx
+        self.figures = Cached(lambda: read_figures(ctx), ctx.api.metrics_max_age)
 
     def collect(self) -> Iterator[Metric]:
-        with self.ctx.db() as db:
-            rows, backlog = collect(db, self.ctx.settings)
+        figures = self.figures.get()
+        rows, backlog = figures.connections, figures.backlog
         counters = {
             attr: CounterMetricFamily(name, doc, labels=LABELS) for attr, name, doc in COUNTERS
         }
@@ -74,3 +129,8 @@ class BacklogCollector(Collector):
             "syncsvc_events_oldest_seconds", "Age of the oldest event not yet persisted.",
             value=float(backlog.oldest_seconds or 0.0),
         )  # fmt: skip
+        yield GaugeMetricFamily(
+            "syncsvc_metrics_computed_timestamp_seconds",
+            "When the figures above were read (they are reused for SYNCSVC_API_METRICS_MAX_AGE).",
+            value=figures.computed_at,
+        )

@@ -1,7 +1,12 @@
-"""Requests per API key: a ``limits`` moving window in Redis, shared by every API process."""
+"""Request rates in ``limits`` moving windows in Redis, shared by every API process.
+
+Per API key for authenticated requests; per client address for requests that fail
+authentication (an IPv6 client counts by its /64: one host usually holds the whole prefix).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
@@ -18,12 +23,17 @@ log = logging.getLogger("syncsvc.api")
 
 
 class KeyLimiter:
-    def __init__(self, redis_url: str, prefix: str, default: str) -> None:
+    def __init__(
+        self, redis_url: str, prefix: str, default: str, unauthenticated: str = "60/minute"
+    ) -> None:
         storage = storage_from_string(
             limits_storage_url(redis_url), key_prefix=f"{prefix}syncsvc-api-limits"
         )
         self._limiter = MovingWindowRateLimiter(storage)
         self._default = parse_rate_limit(default, "SYNCSVC_API_RATE_LIMIT")
+        self._unauthenticated = parse_rate_limit(
+            unauthenticated, "SYNCSVC_API_UNAUTHENTICATED_RATE_LIMIT"
+        )
         self._items: dict[str, RateLimitItem] = {}
         self._lock = threading.Lock()
 
@@ -39,12 +49,31 @@ class KeyLimiter:
 
     def hit(self, key_id: int, rate: str | None) -> float | None:
         """Take one request; ``None`` when allowed, else the seconds until a slot frees."""
-        item = self._item(rate)
-        name = f"key-{key_id}"
+        return self._take(self._item(rate), f"key-{key_id}")
+
+    def hit_unauthenticated(self, address: str) -> float | None:
+        """Count one request from ``address`` that failed authentication; like ``hit``."""
+        return self._take(self._unauthenticated, f"addr-{client_bucket(address)}")
+
+    def _take(self, item: RateLimitItem, name: str) -> float | None:
         if self._limiter.hit(item, name):
             return None
         stats = self._limiter.get_window_stats(item, name)
         return max(0.0, stats.reset_time - time.time())
+
+
+def client_bucket(address: str) -> str:
+    """The address as counted: IPv4 as is, IPv6 by its /64 (anything else, e.g. a unix socket
+    peer, as given)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def retry_after_header(seconds: float) -> str:

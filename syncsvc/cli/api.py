@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from syncsvc.api import keys as keys_mod
+from syncsvc.api.config import DEFAULT_BIND, DEFAULT_OPS_BIND
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
@@ -14,26 +15,45 @@ from syncsvc.secrets import secret_key
 
 
 @cli.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option(
+    "--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT for tenants (the API)."
+)
+@click.option(
+    "--ops-bind",
+    default=DEFAULT_OPS_BIND,
+    show_default=True,
+    help="HOST:PORT for operators: /healthz with its checks and /metrics (every tenant's "
+    "connections and backlog). Keep it where only operators reach it.",
+)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600))
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @pass_app
 def api(
-    app: AppContext, bind: str, workers: int, threads: int, timeout: int, access_log: bool
+    app: AppContext,
+    bind: str,
+    ops_bind: str,
+    workers: int,
+    threads: int,
+    timeout: int,
+    access_log: bool,
 ) -> None:
-    """Serve the HTTP API: poll feed, event ingest, /healthz, /metrics, /openapi.json."""
+    """Serve the HTTP API: poll feed, event ingest, /healthz, /openapi.json on --bind;
+    /healthz (checks) and /metrics on --ops-bind."""
     from syncsvc.api.server import serve
 
     settings = app.settings
     secret_key(settings)  # create the local key (if any) once, before workers fork
-    serve(settings, bind, workers, threads, timeout, access_log)
+    serve(settings, bind, workers, threads, timeout, access_log, ops_bind)
 
 
 @cli.group()
 def apikeys() -> None:
-    """API keys for the HTTP API: one connection and one scope (read or write) each."""
+    """API keys for the HTTP API: one connection and one scope each.
+
+    Scopes: read (GET changes), ack (read and acknowledge), ingest (POST events only),
+    write (all of them)."""
 
 
 @apikeys.command("create")

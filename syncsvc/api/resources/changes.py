@@ -60,7 +60,7 @@ class ChangesResource:
 
 
 class AckResource:
-    scopes = {"POST": "write"}
+    scopes = {"POST": "ack"}
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx

@@ -13,7 +13,7 @@ from syncsvc.api.params import query
 
 
 class EventsResource:
-    scopes = {"POST": "write"}
+    scopes = {"POST": "ingest"}
 
     def __init__(self, ctx: ApiContext) -> None:
         self.ctx = ctx

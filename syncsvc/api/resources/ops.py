@@ -1,7 +1,9 @@
-"""Unauthenticated operations: ``/healthz``, ``/metrics``, ``/openapi.json``.
+"""Operations that need no key.
 
-``/metrics`` carries counts per connection name, no records; like Flower's, it is meant for a
-network that only operators reach (the API binds 127.0.0.1 by default).
+On the tenant listener: ``/healthz`` (liveness: the process answers; it reads nothing and tells
+nothing) and ``/openapi.json``. On the ops listener (``manage.py api --ops-bind``, loopback by
+default), for operators only: ``/healthz`` with the PostgreSQL and Redis checks, and ``/metrics``
+(every connection's name, provider, mode and backlog).
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from syncsvc.api.context import ApiContext
 from syncsvc.api.metrics import BacklogCollector
 from syncsvc.redisconn import client as redis_client
+
+
+class LivenessResource:
+    def __init__(self, ctx: ApiContext) -> None:
+        pass
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
 
 
 class HealthResource:

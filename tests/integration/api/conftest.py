@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,31 +28,109 @@ CONTACT_MAPPINGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
-@pytest.fixture(scope="session")
-def api_url(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {**service_env, "SYNCSVC_API_RATE_LIMIT": "1000000/minute"}
-    procs = ProcessSet(env, tmp_path_factory.mktemp("api-logs"))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    procs.start("api", "api", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4")
+@dataclass
+class ApiProcess:
+    """One `manage.py api`: its tenant URL, its ops URL and its log."""
+
+    url: str
+    ops_url: str
+    procs: ProcessSet
+
+    def log(self) -> str:
+        path: Path = self.procs.procs["api"].log_path
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def start_api(
+    service_env: dict[str, str],
+    log_dir: Path,
+    env: dict[str, str],
+    workers: int = 2,
+    threads: int = 4,
+) -> ApiProcess:
+    procs = ProcessSet({**service_env, **env}, log_dir)
+    port, ops_port = _free_ports(2)
+    api = ApiProcess(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ops_port}", procs)
+    procs.start(
+        "api",
+        "api",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--ops-bind",
+        f"127.0.0.1:{ops_port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    )
 
     def healthy() -> bool:
         assert procs.alive("api"), procs.log_tail("api")
         try:
-            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+            return requests.get(f"{api.ops_url}/healthz", timeout=2).status_code == 200
         except requests.ConnectionError:
             return False
 
-    wait_until(healthy, 60, message=lambda: procs.log_tail("api"))
-    yield url
-    procs.stop_all()
+    try:
+        wait_until(healthy, 60, message=lambda: procs.log_tail("api"))
+    except BaseException:
+        procs.stop_all()
+        raise
+    return api
+
+
+@pytest.fixture(scope="session")
+def api_server(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiProcess]:
+    """The API most tests share: limits out of the way, metrics recomputed every second."""
+    env = {
+        "SYNCSVC_API_RATE_LIMIT": "1000000/minute",
+        "SYNCSVC_API_UNAUTHENTICATED_RATE_LIMIT": "1000000/minute",
+        "SYNCSVC_API_METRICS_MAX_AGE": "1",
+    }
+    api = start_api(service_env, tmp_path_factory.mktemp("api-logs"), env)
+    yield api
+    api.procs.stop_all()
+
+
+@pytest.fixture(scope="session")
+def api_url(api_server: ApiProcess) -> str:
+    return api_server.url
+
+
+@pytest.fixture(scope="session")
+def ops_url(api_server: ApiProcess) -> str:
+    return api_server.ops_url
+
+
+@pytest.fixture(scope="session")
+def strict_api(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiProcess]:
+    """An API with tight limits, for the tests of those limits: one process of two threads,
+    5 failed authentications a minute per address, 2 s for a request head and for a body,
+    metrics reused for an hour."""
+    env = {
+        "SYNCSVC_API_UNAUTHENTICATED_RATE_LIMIT": "5/minute",
+        "SYNCSVC_API_HEADER_TIMEOUT": "2",
+        "SYNCSVC_API_BODY_TIMEOUT": "2",
+        "SYNCSVC_API_METRICS_MAX_AGE": "3600",
+    }
+    api = start_api(service_env, tmp_path_factory.mktemp("strict-api-logs"), env, 1, 2)
+    yield api
+    api.procs.stop_all()
 
 
 def contacts_connection(
@@ -101,9 +181,10 @@ class Api:
 class ApiWorld:
     """Connections and keys for one test; everything is removed afterwards."""
 
-    def __init__(self, pipeline: Pipeline, url: str) -> None:
+    def __init__(self, pipeline: Pipeline, url: str, ops_url: str) -> None:
         self.pipeline = pipeline
         self.url = url
+        self.ops_url = ops_url
 
     def connections(self, *specs: dict[str, Any]) -> None:
         self.pipeline.apply({"version": 1, "connections": list(specs)})
@@ -112,8 +193,14 @@ class ApiWorld:
         with connect(self.pipeline.settings.db_url) as db, db.transaction():
             return keys.create_key(db, connection, scope, rate_limit)[1]
 
-    def client(self, connection: str, scope: str = "write", rate_limit: str | None = None) -> Api:
-        return Api(self.url, self.key(connection, scope, rate_limit))
+    def client(
+        self,
+        connection: str,
+        scope: str = "write",
+        rate_limit: str | None = None,
+        url: str | None = None,
+    ) -> Api:
+        return Api(url or self.url, self.key(connection, scope, rate_limit))
 
     def anonymous(self) -> Api:
         return Api(self.url, None)
@@ -137,7 +224,7 @@ class ApiWorld:
 
 
 @pytest.fixture
-def world(pipeline: Pipeline, api_url: str) -> Iterator[ApiWorld]:
-    w = ApiWorld(pipeline, api_url)
+def world(pipeline: Pipeline, api_server: ApiProcess) -> Iterator[ApiWorld]:
+    w = ApiWorld(pipeline, api_server.url, api_server.ops_url)
     yield w
     w.cleanup()

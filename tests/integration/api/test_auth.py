@@ -61,15 +61,39 @@ def test_a_read_key_cannot_ack_or_post_events(world: ApiWorld) -> None:
     reader = world.client("tenant-a", "read")
     page = reader.changes("tenant-a")
     assert page.status_code == 200
-    for resp in (
-        reader.ack("tenant-a", page.json()["next_cursor"]),
-        reader.events([{"table": "demo.contacts", "op": "delete", "key": {"id": 1}}]),
+    for resp, scopes in (
+        (reader.ack("tenant-a", page.json()["next_cursor"]), "'ack' or 'write'"),
+        (
+            reader.events([{"table": "demo.contacts", "op": "delete", "key": {"id": 1}}]),
+            "'ingest' or 'write'",
+        ),
     ):
         assert resp.status_code == 403
         assert resp.json() == {
             "error": "forbidden",
-            "message": "this operation needs a key with scope 'write'",
+            "message": f"this operation needs a key with scope {scopes}",
         }
+
+
+def test_ingest_and_ack_scopes_grant_only_their_operation_and_write_grants_both(
+    world: ApiWorld,
+) -> None:
+    world.connections(contacts_connection("tenant-a"))
+    event = [{"table": "demo.contacts", "op": "delete", "key": {"id": 1}}]
+    ingest, ack, write = (world.client("tenant-a", s) for s in ("ingest", "ack", "write"))
+    cursor = write.changes("tenant-a").json()["next_cursor"]
+
+    assert ingest.events(event).status_code == 202
+    assert ingest.changes("tenant-a").status_code == 403, "an ingest key reads nothing back"
+    assert ingest.ack("tenant-a", cursor).status_code == 403
+
+    assert ack.changes("tenant-a").status_code == 200
+    assert ack.ack("tenant-a", cursor).status_code == 200
+    assert ack.events(event).status_code == 403
+
+    assert write.changes("tenant-a").status_code == 200
+    assert write.ack("tenant-a", cursor).status_code == 200
+    assert write.events(event).status_code == 202
 
 
 def test_a_key_of_one_tenant_gets_the_same_404_for_another_tenants_connection(
@@ -138,6 +162,10 @@ def test_apikeys_commands_create_list_and_revoke(
     assert resp.status_code == 401
     assert resp.json()["message"] == "unknown or revoked API key"
 
+    for scope in ("ingest", "ack"):
+        made = manage(service_env, "apikeys", "create", "tenant-a", "--scope", scope)
+        assert made.returncode == 0, made.stderr
+        assert f"({scope})" in made.stderr
     missing = manage(service_env, "apikeys", "create", "no-such", "--scope", "write")
     assert missing.returncode != 0 and "no connection named 'no-such'" in missing.stderr
     bad_rate = manage(

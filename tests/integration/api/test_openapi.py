@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 import requests
 import schemathesis
@@ -23,7 +24,7 @@ from schemathesis.checks import (
 
 from syncsvc.api.app import ROUTES
 from syncsvc.api.config import OPENAPI_PATH
-from tests.integration.api.conftest import ApiWorld, contacts_connection
+from tests.integration.api.conftest import Api, ApiWorld, contacts_connection
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +63,51 @@ def test_every_operation_documents_its_errors() -> None:
                 assert {"400", "401", "404", "429", "503"} <= codes, (method, path)
             if "requestBody" in op:
                 assert {"403", "411", "413", "415"} <= codes, (method, path)
+
+
+def body_validator(path: str) -> jsonschema.Draft202012Validator:
+    doc = document()
+    ref = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**ref, "components": doc["components"]})
+
+
+def delete(key: Any) -> dict[str, Any]:
+    return {"events": [{"table": "demo.contacts", "op": "delete", "key": key}]}
+
+
+def insert(row: Any) -> dict[str, Any]:
+    return {"events": [{"table": "demo.contacts", "op": "insert", "key": {"id": 1}, "row": row}]}
+
+
+# Bodies the API refuses for a NUL (PostgreSQL cannot store one), each with its NUL-free twin.
+NUL_BODIES = [
+    ("/v1/events", delete({"id": "a\x00"}), delete({"id": "a"})),
+    ("/v1/events", delete({"i\x00d": 1}), delete({"id": 1})),
+    ("/v1/events", insert({"id": 1, "email": "a\x00@example.com"}), insert({"id": 1})),
+    ("/v1/events", insert({"id": 1, "e\x00": "x"}), insert({"id": 1, "e": "x"})),
+    ("/v1/events", insert({"id": 1, "tags": [{"x": ["\x00"]}]}), insert({"id": 1, "tags": []})),
+    ("/v1/connections/{name}/ack", {"cursor": "MTox\x00"}, {"cursor": "MTox"}),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "clean"), NUL_BODIES)
+def test_the_document_refuses_the_nul_characters_that_the_api_refuses(
+    path: str, body: dict[str, Any], clean: dict[str, Any], world: ApiWorld
+) -> None:
+    validator = body_validator(path)
+    assert validator.is_valid(clean), list(validator.iter_errors(clean))
+    assert not validator.is_valid(body), "the document accepts a NUL the API refuses"
+    world.connections(contacts_connection(FUZZ))
+    api = Api(world.url, world.key(FUZZ, "write"))
+    refused = api.post(path.replace("{name}", FUZZ), json=body)
+    assert refused.status_code == 400
+    assert "NUL" in refused.json()["problems"][0]["message"]
+
+
+def test_the_document_refuses_a_nul_in_a_cursor_parameter() -> None:
+    schema = document()["components"]["parameters"]["Cursor"]["schema"]
+    assert jsonschema.Draft202012Validator(schema).is_valid("MTox")
+    assert not jsonschema.Draft202012Validator(schema).is_valid("MTox\x00")
 
 
 def test_the_api_serves_the_document_kept_in_the_repository(api_url: str) -> None:
