@@ -8,7 +8,7 @@ import click
 
 from syncsvc.api import keys as keys_mod
 from syncsvc.cli import cli
-from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.cli.context import AppContext, pass_app, require_secret_key
 from syncsvc.db import connect
 from syncsvc.secrets import secret_key
 
@@ -26,6 +26,7 @@ def api(
     """Serve the HTTP API: poll feed, event ingest, /healthz, /metrics, /openapi.json."""
     from syncsvc.api.server import serve
 
+    require_secret_key(app.raw_settings, "api")
     settings = app.settings
     secret_key(settings)  # create the local key (if any) once, before workers fork
     serve(settings, bind, workers, threads, timeout, access_log)

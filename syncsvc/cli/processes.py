@@ -20,7 +20,7 @@ from syncsvc.bridge.loop import Bridge
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
-from syncsvc.flower_auth import flower_credentials
+from syncsvc.flower_auth import flower_credentials, use_basic_auth
 from syncsvc.pipeline.batch import Batch
 from syncsvc.push.deliver import release_leases_of
 from syncsvc.redisconn import client, eviction_warning
@@ -198,14 +198,8 @@ def flower(app: AppContext, port: int, address: str) -> None:
     generated into the data folder). Task history is bounded: at full rate watch /metrics."""
     from tasks.app import configure
 
-    user, password = flower_credentials(app.settings)
-    argv = [
-        "flower",
-        f"--port={port}",
-        f"--address={address}",
-        "--max_tasks=10000",
-        f"--basic-auth={user}:{password}",
-    ]
+    use_basic_auth(*flower_credentials(app.settings))
+    argv = ["flower", f"--port={port}", f"--address={address}", "--max_tasks=10000"]
     configure(app.settings).start(argv)
 
 
