@@ -24,10 +24,7 @@ _TRIGGERS = {
     "DELETE": ("syncsvc_capture_del", "REFERENCING OLD TABLE AS syncsvc_old"),
 }
 KEY_TRIGGER = "syncsvc_capture_key"
-
-
 ALL_TRIGGERS = (*(t for t, _ in _TRIGGERS.values()), KEY_TRIGGER)
-TRIGGER_STATES = ("ok", "missing", "outdated")
 
 
 @dataclass(frozen=True)
