@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import requests
 import yaml
+from cryptography.fernet import Fernet
 from psycopg import sql
 
 from bench.stats import RunFigures, figures
@@ -100,6 +101,7 @@ class PipelineBench:
                 "REDIS_URL": self.redis_url,
                 "SYNCSVC_REDIS_PREFIX": prefix,
                 "SYNCSVC_DATA_DIR": str(self.workdir),
+                "SYNCSVC_SECRET_KEY": Fernet.generate_key().decode(),  # this run's scratch data
                 "SYNCSVC_BRIDGE_CHAIN_SIZE": str(chain_size),
                 "SYNCSVC_LOG_LEVEL": "WARNING",
                 "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",

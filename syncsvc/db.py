@@ -12,7 +12,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from syncsvc.errors import DatabaseUnavailable
+from syncsvc.errors import ConfigError, DatabaseUnavailable
+from syncsvc.scrub import scrub, url_secrets
 
 _lock = threading.Lock()
 _pools: dict[tuple[int, str], ConnectionPool[Any]] = {}
@@ -68,8 +69,11 @@ def connect(
             application_name=application_name,
         )
     except psycopg.OperationalError as exc:
-        reason = " ".join(str(exc).split())  # psycopg's text spans lines
+        reason = scrub(" ".join(str(exc).split()), url_secrets(dsn))  # psycopg's text spans lines
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {reason}") from exc
+    except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN; it quotes it
+        reason = scrub(" ".join(str(exc).split()), url_secrets(dsn))
+        raise ConfigError(f"invalid PostgreSQL URL: {reason}") from None
 
 
 def close_pools() -> None:

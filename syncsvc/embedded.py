@@ -6,11 +6,13 @@ go; ``stop_local_servers`` stops them. Their addresses are written to ``servers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -43,8 +45,28 @@ def _redis_socket_path(data_dir: Path) -> Path:
         return path
     digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
     short = Path("/tmp") / f"syncsvc-{digest}"  # noqa: S108 - private, per data dir
-    short.mkdir(mode=0o700, exist_ok=True)
-    return short / "redis.sock"
+    return _private_dir(short) / "redis.sock"
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` as a directory only we can write to: created with mode 0700, or refused when it
+    already exists as something else (another user's, writable by others, a symlink)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    st = os.lstat(path)
+    problem = None
+    if not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory"
+    elif st.st_uid != os.geteuid():
+        problem = f"belongs to another user (uid {st.st_uid})"
+    elif st.st_mode & 0o022:
+        problem = f"is writable by other users (mode {stat.S_IMODE(st.st_mode):o})"
+    if problem:
+        raise ConfigError(
+            f"{path} {problem}, so it cannot hold the local Redis socket: remove it, or set "
+            "SYNCSVC_DATA_DIR to a shorter path"
+        )
+    return path
 
 
 def _pid_alive(pid: int) -> bool:

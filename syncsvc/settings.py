@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from syncsvc.errors import ConfigError
 from syncsvc.ratelimit import parse_rate_limit
+from syncsvc.scrub import scrub, url_secrets
 
 PREFIX = "SYNCSVC_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +125,20 @@ def _api_options(env: Mapping[str, str]) -> ApiOptions:
     )
 
 
+def _check_database_url(url: str) -> None:
+    """A postgresql:// URL that libpq can parse; errors never show its password."""
+    problem = None
+    if not url.startswith("postgresql"):
+        problem = f"must be a postgresql:// URL, got {url!r}"
+    else:
+        try:
+            conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            problem = f"is not a valid PostgreSQL URL ({' '.join(str(exc).split())})"
+    if problem:
+        raise ConfigError(scrub(f"DATABASE_URL {problem}", url_secrets(url)))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know, resolved once at start."""
@@ -178,13 +196,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("DATABASE_URL") or None
     if database_url and database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url[len("postgres://") :]
-    if database_url and not database_url.startswith("postgresql"):
-        raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {database_url!r}")
+    if database_url:
+        _check_database_url(database_url)
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {redis_url!r}"
-        )
+        message = f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {redis_url!r}"
+        raise ConfigError(scrub(message, url_secrets(redis_url)))
     return Settings(
         database_url=database_url,
         redis_url=redis_url,

@@ -62,12 +62,36 @@ END
 """
 
 
+_MAX_NAME = 63  # PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes
+
+
 def function_name(schema: str, table: str, suffix: str = "") -> str:
-    name = f"capture_{VERSION}{suffix}_{schema}_{table}"
-    if len(name.encode()) <= 63:
-        return name
-    digest = hashlib.sha256(f"{schema}.{table}".encode()).hexdigest()[:16]
-    return f"capture_{VERSION}{suffix}_{digest}"
+    """``capture_v1[k]_<schema>_<table>_<hash>``, in the ``syncsvc`` schema: one per table.
+
+    The hash (16 hex digits of SHA-256 over the quoted ``"schema"."table"``) keeps the name of
+    each table's function its own: joined with ``_`` alone, ``a_b.c`` and ``a.b_c`` read the same
+    and one table's install would replace the other's function. The readable part is only a
+    label, cut to fit PostgreSQL's 63 bytes.
+    """
+    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
+    digest = hashlib.sha256(quoted.encode()).hexdigest()[:16]
+    prefix = f"capture_{VERSION}{suffix}_"
+    room = _MAX_NAME - len(prefix) - len(digest) - 1
+    label = f"{schema}_{table}".encode()[:room].decode(errors="ignore")
+    return f"{prefix}{label}_{digest}"
+
+
+def legacy_function_names(schema: str, table: str) -> tuple[str, ...]:
+    """The names the first release gave these functions (``capture_v1_<schema>_<table>``, which
+    two tables could share), so that ``capture remove`` and a reinstall clean them up."""
+    names = []
+    for suffix in ("", "k"):
+        name = f"capture_{VERSION}{suffix}_{schema}_{table}"
+        if len(name.encode()) > _MAX_NAME:
+            digest = hashlib.sha256(f"{schema}.{table}".encode()).hexdigest()[:16]
+            name = f"capture_{VERSION}{suffix}_{digest}"
+        names.append(name)
+    return tuple(names)
 
 
 def key_change_function_name(schema: str, table: str) -> str:

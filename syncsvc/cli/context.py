@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import click
 
 from syncsvc.embedded import ensure_local_servers, show_server_logs
+from syncsvc.secrets import secret_key
 from syncsvc.settings import Settings, load_settings
 
 
@@ -34,6 +35,7 @@ class AppContext:
                     f"{name} is not set: the {process} must use the service's shared server "
                     "(`manage.py run` sets it; `manage.py servers start` starts local ones)"
                 )
+        require_secret_key(settings, process)
         return settings
 
     @property
@@ -41,15 +43,27 @@ class AppContext:
         return load_settings()
 
     def child_env(self) -> dict[str, str]:
-        """Environment for processes we start: the resolved URLs, so they share our servers."""
+        """Environment for processes we start: the resolved URLs and the secret key (generated
+        under the data folder when unset), so they share our servers and credentials."""
         env = dict(os.environ)
         env["DATABASE_URL"] = self.settings.db_url
         env["REDIS_URL"] = self.settings.broker_url
         env["SYNCSVC_DATA_DIR"] = str(self.settings.data_dir)
+        env["SYNCSVC_SECRET_KEY"] = secret_key(self.settings).decode()
         return env
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def require_secret_key(settings: Settings, process: str) -> None:
+    """A service process on a shared database needs the key every process shares: one
+    generated into its own data folder could not decrypt what the others stored."""
+    if settings.database_url and not settings.secret_key:
+        raise click.ClickException(
+            f"SYNCSVC_SECRET_KEY is not set: the {process} must use the key every process of "
+            "the service shares (make one with `manage.py secret-key` and export it)"
+        )
 
 
 def setup_logging(level: str, verbose: bool = False) -> None:

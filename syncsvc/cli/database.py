@@ -73,10 +73,9 @@ def capture_list(app: AppContext) -> None:
     with connect(app.settings.db_url) as db:
         rows = capture_mod.list_captures(db)
     table = Table("table", "key", "notify", "triggers")
+    shown = {"ok": "ok", "missing": "MISSING", "outdated": "OUTDATED: run capture add again"}
     for r in rows:
-        table.add_row(
-            r.table_name, ", ".join(r.key_columns), r.notify, "ok" if r.installed else "MISSING"
-        )
+        table.add_row(r.table_name, ", ".join(r.key_columns), r.notify, shown[r.triggers])
     console.print(table if rows else "no captured tables")
 
 

@@ -18,7 +18,7 @@ from providers.registry import get_provider, provider_names
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.errors import ConfigError
-from syncsvc.flower_auth import flower_credentials
+from syncsvc.flower_auth import flower_credentials, use_basic_auth
 from syncsvc.push.deliver import release_leases_of
 from syncsvc.redisconn import eviction_warning
 from syncsvc.settings import REPO_ROOT, env_float
@@ -177,14 +177,8 @@ def flower(app: AppContext, port: int, address: str) -> None:
     generated into the data folder). Task history is bounded: at full rate watch /metrics."""
     from tasks.app import configure
 
-    user, password = flower_credentials(app.settings)
-    argv = [
-        "flower",
-        f"--port={port}",
-        f"--address={address}",
-        "--max_tasks=10000",
-        f"--basic-auth={user}:{password}",
-    ]
+    use_basic_auth(*flower_credentials(app.settings))
+    argv = ["flower", f"--port={port}", f"--address={address}", "--max_tasks=10000"]
     configure(app.settings).start(argv)
 
 

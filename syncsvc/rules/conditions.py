@@ -9,17 +9,16 @@ Grammar::
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from syncsvc.errors import ConfigError
+from syncsvc.saferegex import compile_config_pattern
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
 MAX_DEPTH = 8
 _SCALAR = (str, int, float, bool)
-MAX_PATTERN = 200
 
 
 def _ordered(fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -97,16 +96,8 @@ def _compile_comparison(spec: Mapping[str, Any], path: str) -> Predicate:
         raise ConfigError(f"{path}.field: must name a source field")
     op = spec.get("op", "eq")
     if op == "matches":
-        pattern = spec.get("value")
-        if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN:
-            raise ConfigError(
-                f"{path}.value: 'matches' needs a regex of at most {MAX_PATTERN} chars"
-            )
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"{path}.value: invalid regex: {exc}") from None
-        return lambda row: isinstance(row.get(field), str) and regex.search(row[field]) is not None
+        regex = compile_config_pattern(spec.get("value"), f"{path}.value ('matches')")
+        return lambda row: isinstance(row.get(field), str) and regex.search(row[field])
     if op not in COMPARISONS:
         known = ", ".join([*COMPARISONS, "matches"])
         raise ConfigError(f"{path}.op: unknown operator {op!r} (known: {known})")

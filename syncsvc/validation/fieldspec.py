@@ -9,10 +9,11 @@ A spec file looks like::
 
 Field types: string, integer, number, boolean, email, date, datetime, uuid, url, enum (with
 ``choices``). Options: required, nullable (default: not required), max_length, min_length,
-minimum, maximum, pattern, choices, allow_control_characters (text refuses C0 control characters
-other than tab and newlines unless this is true; text without max_length is capped at 65,536
-characters). ``additional_fields`` is ``allow`` (kept, unchecked),
-``reject`` or ``string`` (kept, must be strings: CRM custom properties).
+minimum, maximum, pattern (RE2 syntax, matched from the start of the text), choices,
+allow_control_characters (text refuses C0 control characters other than tab and newlines unless
+this is true; text without max_length is capped at 65,536 characters). ``additional_fields`` is
+``allow`` (kept, unchecked), ``reject`` or ``string`` (kept, must be strings: CRM custom
+properties).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from syncsvc.errors import ConfigError
+from syncsvc.saferegex import Regex, compile_config_pattern
 
 _TYPES: dict[str, type[fields.Field[Any]]] = {
     "string": fields.String,
@@ -63,6 +65,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _no_control_characters(value: Any) -> None:
     if isinstance(value, str) and _CONTROL.search(value):
         raise ValidationError("contains control characters")
+
+
+def _pattern_validator(regex: Regex) -> Any:
+    """``pattern``: the text must match from its start (as ``re.match``), checked by RE2."""
+
+    def check(value: Any) -> None:
+        if isinstance(value, str) and not regex.match(value):
+            raise ValidationError("String does not match expected pattern.")
+
+    return check
 
 
 Unknown = Literal["exclude", "include", "raise"]
@@ -138,7 +150,8 @@ def _field(name: str, spec: Mapping[str, Any], where: str) -> fields.Field[Any]:
     if "minimum" in spec or "maximum" in spec:
         validators.append(validate.Range(min=spec.get("minimum"), max=spec.get("maximum")))
     if "pattern" in spec:
-        validators.append(validate.Regexp(spec["pattern"]))
+        pattern = compile_config_pattern(spec["pattern"], f"{where}: field {name!r} pattern")
+        validators.append(_pattern_validator(pattern))
     if kind == "enum" or "choices" in spec:
         if not isinstance(spec.get("choices"), list) or not spec["choices"]:
             raise ConfigError(f"{where}: field {name!r} needs a non-empty 'choices' list")
