@@ -8,13 +8,21 @@ or Redis URL in a settings error, a CRM's error body. What it removes:
 - the value of a ``key=value`` pair or a JSON ``"key": "value"`` member whose key names a
   secret (password, secret, token, api key), as in a libpq connection string, a form body or a
   JSON error body;
-- every known secret value passed in ``secrets``, wherever it appears (longest first).
+- every known secret value passed in ``secrets``, wherever it appears (longest first), and
+  every secret this process has learnt (``remember_secrets``: the credentials it decrypted or
+  read from a config file), so a CRM error that quotes a token or a client secret in its body,
+  in a header or in a URL path is hidden wherever it ends up: a table, a log line, a terminal.
+
+``ScrubFilter`` applies it to every log record a handler emits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from urllib.parse import unquote
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, unquote
 
 from syncsvc.saferegex import Regex
 
@@ -30,9 +38,39 @@ _SECRET_PAIR = Regex(
 _SECRET_JSON = Regex(rf'(?i)("{_SECRET_KEY}"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
+MIN_REMEMBERED = 6
+"""Shorter values are not remembered: masking every "abc" would mangle messages."""
+_remembered: set[str] = set()
+_lock = threading.Lock()
+
+
+def remember_secrets(values: Any) -> None:
+    """Remember every string in ``values`` (a credentials mapping, nested or not, or a list) as
+    a secret of this process: ``scrub`` hides it from then on, as written and URL-encoded."""
+    found: list[str] = []
+    _collect(values, found)
+    with _lock:
+        for value in found:
+            if len(value) >= MIN_REMEMBERED:
+                _remembered.update({value, quote(value, safe=""), quote(value)})
+
+
+def _collect(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            _collect(v, into)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _collect(v, into)
+
+
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without URL passwords, query strings and the given ``secrets`` (see module doc)."""
-    known = sorted({s for s in secrets if s}, key=len, reverse=True)
+    """``text`` without URL passwords, query strings and secrets (see the module doc)."""
+    with _lock:
+        remembered = set(_remembered)
+    known = sorted({s for s in secrets if s} | remembered, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, MASK)
     text = _URL.sub(lambda m: _scrub_url(m.group(0)), text)
@@ -95,3 +133,32 @@ def _scrub_url(url: str) -> str:
             rest = head + mark + MASK
             break
     return f"{scheme}://{prefix}{rest}"
+
+
+MAX_ERROR_TEXT = 2000
+
+
+def error_text(error: BaseException | str, limit: int = MAX_ERROR_TEXT) -> str:
+    """An error as the text a table, a log or a terminal may hold: scrubbed, then cut."""
+    return scrub(str(error))[:limit]
+
+
+class ScrubFilter(logging.Filter):
+    """Scrubs each record's message and exception text before a handler writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = scrub(message), None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
+
+
+def scrub_log_handlers(logger: logging.Logger | None = None) -> None:
+    """Put a ``ScrubFilter`` on every handler of ``logger`` (default: the root logger)."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, ScrubFilter) for f in handler.filters):
+            handler.addFilter(ScrubFilter())

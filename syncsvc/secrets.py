@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 
 from syncsvc.errors import ConfigError
+from syncsvc.scrub import remember_secrets
 from syncsvc.settings import Settings
 
 
@@ -57,6 +58,7 @@ def decrypt_json(settings: Settings, token: bytes) -> dict[str, Any]:
             "stored credentials cannot be decrypted with this SYNCSVC_SECRET_KEY"
         ) from None
     result: dict[str, Any] = json.loads(data)
+    remember_secrets(result)
     return result
 
 

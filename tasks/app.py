@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 from syncsvc.redisconn import celery_broker_url
+from syncsvc.scrub import scrub_log_handlers
 from syncsvc.settings import Settings
 from tasks.base import SyncTask
 
 app = Celery("syncsvc")
 app.config_from_object("celeryconfig")
 app.conf.include = ["tasks.stages", "tasks.push", "tasks.maintenance"]
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _scrub_worker_logs(logger: logging.Logger, **_: Any) -> None:
+    """Celery sets up its own log handlers in a worker: every one of them scrubs secrets."""
+    scrub_log_handlers(logger)
 
 
 def configure(settings: Settings) -> Celery:

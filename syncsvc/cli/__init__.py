@@ -8,6 +8,7 @@ import click
 
 from syncsvc.cli.context import AppContext, setup_logging
 from syncsvc.errors import SyncError
+from syncsvc.scrub import scrub
 
 
 class SyncGroup(click.Group):
@@ -17,7 +18,7 @@ class SyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SyncError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(scrub(str(exc))) from None
 
 
 @click.group(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import click
 
 from syncsvc.embedded import ensure_local_servers, show_server_logs
+from syncsvc.scrub import scrub_log_handlers
 from syncsvc.secrets import secret_key
 from syncsvc.settings import Settings, load_settings
 
@@ -71,4 +72,5 @@ def setup_logging(level: str, verbose: bool = False) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    scrub_log_handlers()
     show_server_logs(verbose)

@@ -12,6 +12,7 @@ from syncsvc.errors import SyncError
 from syncsvc.fields.match import id_property_problem, target_problem
 from syncsvc.fields.model import ObjectFields
 from syncsvc.fields.remote import read_definitions
+from syncsvc.scrub import remember_secrets
 from syncsvc.secrets import decrypt_json
 from syncsvc.settings import Settings
 
@@ -28,6 +29,7 @@ def connection_info(conn: ConnectionSpec, settings: Settings) -> ConnectionInfo:
     credentials = conn.credentials
     if credentials is None and conn.credentials_encrypted:
         credentials = decrypt_json(settings, conn.credentials_encrypted.encode())
+    remember_secrets(credentials)
     return ConnectionInfo(
         id=0,
         name=conn.name,

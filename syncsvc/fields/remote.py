@@ -8,6 +8,7 @@ from providers.base import ConnectionInfo, HttpTimeouts
 from providers.registry import get_provider
 from syncsvc.errors import ConfigError, SyncError
 from syncsvc.fields.model import ObjectFields
+from syncsvc.scrub import error_text
 
 READ_TIMEOUTS = HttpTimeouts(connect=5.0, read=30.0)
 
@@ -26,7 +27,7 @@ def read_definitions(info: ConnectionInfo, objects: Iterable[str]) -> dict[str, 
                 out[obj] = client.describe_fields(obj)
             except (SyncError, ConfigError) as exc:
                 raise FieldsUnavailable(
-                    f"cannot read {info.provider} {obj} fields for {info.name}: {exc}"
+                    error_text(f"cannot read {info.provider} {obj} fields for {info.name}: {exc}")
                 ) from exc
         return out
     finally:

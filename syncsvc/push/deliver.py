@@ -15,6 +15,7 @@ from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, versions
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import decide
+from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.push")
 RELEASE_LIMIT = 5_000
@@ -125,7 +126,7 @@ class Pusher:
             except RateLimited as exc:
                 unsent = [r["id"] for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
-                self._reschedule(unsent, token, wait, str(exc), count_attempt=False)
+                self._reschedule(unsent, token, wait, error_text(exc), count_attempt=False)
                 outcome.waited += len(unsent)
                 return wait
             except SyncError as exc:
@@ -198,8 +199,12 @@ class Pusher:
             if dead:
                 versions.mark_dead(db, token, dead)
             for (delay, counts), ids in retry.items():
-                errors = {str(by_id[i].error)[:2000] for i in ids if by_id.get(i)}
-                error = "; ".join(sorted(errors))[:2000] or None
+                errors = {
+                    error_text(res.error)
+                    for i in ids
+                    if (res := by_id.get(i)) is not None and res.error is not None
+                }
+                error = "; ".join(sorted(errors))[:MAX_ERROR_TEXT] or None
                 lease.reschedule(db, ids, token, delay, error, count_attempt=counts)
                 group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
                 outcome.later.append((delay, group_ids))
@@ -214,7 +219,7 @@ class Pusher:
         self, ids: list[int], token: int, delay: float, error: str, count_attempt: bool
     ) -> None:
         with transaction(self.dsn) as db:
-            lease.reschedule(db, ids, token, delay, error[:2000], count_attempt)
+            lease.reschedule(db, ids, token, delay, error[:MAX_ERROR_TEXT], count_attempt)
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from syncsvc.errors import PermanentError, RateLimited, RetryableError, SyncError
 from syncsvc.kinds import DecisionKind
+from syncsvc.scrub import error_text
 
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
@@ -29,7 +30,7 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 def decide(error: SyncError, attempts_so_far: int, max_attempts: int) -> Decision:
     """``attempts_so_far`` counts earlier failed attempts of this row (waits excluded)."""
-    reason = str(error)[:2000]
+    reason = error_text(error)
     if isinstance(error, RateLimited):
         return Decision("wait", max(0.05, error.retry_after or 1.0), reason)
     if isinstance(error, PermanentError):
