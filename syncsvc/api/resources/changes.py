@@ -21,6 +21,12 @@ def own_connection(req: falcon.Request, name: str) -> Principal:
     who = principal(req)
     if name != who.connection_name:
         raise not_found()
+    if not who.enabled:
+        raise ApiError(
+            409,
+            "this connection is disabled: its feed is closed until it is enabled",
+            code="disabled",
+        )
     if who.mode not in ("poll", "both"):
         raise ApiError(
             409,

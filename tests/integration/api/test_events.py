@@ -191,3 +191,19 @@ def test_a_disabled_connection_refuses_events_instead_of_dropping_them(world: Ap
     assert resp.status_code == 409
     assert resp.json()["error"] == "disabled"
     assert event_count(world) == 0
+
+
+def test_a_disabled_connection_can_be_neither_read_nor_acked(world: ApiWorld) -> None:
+    world.connections(contacts_connection("closed"))
+    api = world.client("closed", "write")
+    first = api.changes("closed")
+    assert first.status_code == 200, first.text
+    cursor = first.json()["next_cursor"]
+    world.connections({**contacts_connection("closed"), "enabled": False})
+    for resp in (
+        api.changes("closed"),
+        api.changes("closed", cursor=cursor),
+        api.ack("closed", cursor),
+    ):
+        assert resp.status_code == 409, resp.text
+        assert resp.json()["error"] == "disabled"
