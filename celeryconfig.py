@@ -4,13 +4,14 @@ Sized for batch tasks: one message carries hundreds of records, so prefetch stay
 task is acknowledged only after it ran (a killed worker's task is redelivered).
 """
 
-task_serializer = "json"
-accept_content = ["json"]
-result_serializer = "json"
+# Task messages are signed (tasks/signing.py, registered by tasks.app.configure): a worker
+# accepts nothing else.
+task_serializer = "syncsvc-signed-json"
+accept_content = ["syncsvc-signed-json"]
+result_serializer = "syncsvc-signed-json"
 task_ignore_result = True
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 worker_prefetch_multiplier = 1
 worker_send_task_events = True
 task_send_sent_event = True

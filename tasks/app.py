@@ -10,7 +10,9 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 
 from syncsvc.redisconn import celery_broker_url
 from syncsvc.scrub import scrub_log_handlers
+from syncsvc.secrets import secret_key
 from syncsvc.settings import Settings
+from tasks import signing
 from tasks.base import SyncTask
 
 app = Celery("syncsvc")
@@ -41,5 +43,6 @@ def configure(settings: Settings) -> Celery:
             },
         },
     )
+    signing.install(secret_key(settings, create=False))
     SyncTask.use_settings(settings)
     return app
