@@ -13,6 +13,7 @@ from providers.base import ConnectionInfo, PushItem
 from providers.simulation import SimServer
 from providers.zoho import ZohoClient
 from providers.zoho.sim import ZohoSim, make_simulator
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
@@ -36,9 +37,15 @@ class Recorded(requests.Session):
         ]
 
 
+def example_org(options: dict[str, Any]) -> ZohoSim:
+    """A simulated org holding the example account's custom fields (the unique ``Syncsvc_Id``
+    these tests upsert by) plus ``options``."""
+    return make_simulator({**example_sim_options("zoho"), **options})
+
+
 @pytest.fixture
 def start_sim() -> Iterator[StartSim]:
-    with simulators(make_simulator) as start:
+    with simulators(example_org) as start:
         yield start
 
 
