@@ -27,7 +27,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
 from syncsvc.demo import schema as demo_schema
-from syncsvc.demo.system import example_config, example_pointed_at
+from syncsvc.demo.system import EXAMPLES, example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -110,6 +110,9 @@ class PipelineBench:
             procs = ProcessSet(env, self.workdir / "logs" / label.replace(" ", "-"))
             sim_url = f"http://127.0.0.1:{port}"
             try:
+                # The example account's custom fields (the upsert key) as the Procfile has them.
+                sim_options = EXAMPLES / f"{self.provider}.sim.json"
+                extra = ["--options-file", str(sim_options)] if sim_options.exists() else []
                 procs.start(
                     "sim",
                     "simulate",
@@ -118,6 +121,7 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
+                    *extra,
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)

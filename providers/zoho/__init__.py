@@ -1,4 +1,4 @@
-"""Zoho CRM v8: Contacts, Accounts and Deals through the record API (upsert by ``Syncsvc_Id``)."""
+"""Zoho CRM v8: Contacts, Accounts and Deals through the record API (upsert by a unique field)."""
 
 from providers.base import Provider
 from providers.zoho.client import ZohoClient

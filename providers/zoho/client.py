@@ -18,10 +18,12 @@ from providers.oauth import call_with_refresh
 from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
+from providers.zoho.fields import object_fields
 from providers.zoho.lookup import find_ids
 from providers.zoho.responses import code_of, describe, entries, field_of, raise_for_call
 from providers.zoho.results import match_deletes, match_writes
 from syncsvc.errors import PermanentError, RetryableError
+from syncsvc.fields.model import ObjectFields
 
 WRITE_METHOD = {"upsert": "POST", "create": "POST", "update": "PUT"}
 WHOLE_CALL_CODES = frozenset(
@@ -181,15 +183,16 @@ class ZohoClient(ProviderClient):
         return found
 
     # fields ------------------------------------------------------------------------------
-    def list_fields(self, object_name: str) -> set[str]:
+    def describe_fields(self, object_name: str) -> ObjectFields:
+        """The module's fields from ``GET /crm/v8/settings/fields?module=`` (one unpaged answer
+        covering every layout); an unknown module is Zoho's ``INVALID_MODULE``, raised."""
         path = f"/crm/{API_VERSION}/settings/fields"
         response = self.call("GET", path, params={"module": object_name})
         raise_for_call(response, self.window)
-        return {
-            str(f["api_name"])
-            for f in body_of(response).get("fields") or []
-            if isinstance(f, dict) and f.get("api_name")
-        }
+        return object_fields(object_name, body_of(response))
+
+    def list_fields(self, object_name: str) -> set[str]:
+        return set(self.describe_fields(object_name).fields)
 
 
 def _invalid_token(response: requests.Response) -> bool:

@@ -16,8 +16,6 @@ MAX_BATCH = 100
 MAX_COQL_IN = 50
 """Values per COQL ``in (...)`` lookup (Zoho caps ``in`` lists; 50 is safe for v2.1 and later)."""
 API_VERSION = "v8"
-KEY_FIELD = "Syncsvc_Id"
-"""Our record key: a unique custom field (\"Do not allow duplicate values\") on every module."""
 TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"  # noqa: S105 - a URL, not a secret
 MODULES = ("Contacts", "Accounts", "Deals")
 
@@ -27,7 +25,9 @@ DEFAULTS = ProviderDefaults(
     rate_limit_requests=100,
     rate_limit_seconds=10,
     objects=MODULES,
-    id_property=MappingProxyType(dict.fromkeys(MODULES, KEY_FIELD)),
+    id_property=MappingProxyType({}),
+    # No default upsert key: each rule names a field the org holds unique values in (a custom
+    # field with "Do not allow duplicate values"); config apply checks it against the metadata.
 )
 
 

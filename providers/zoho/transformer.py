@@ -1,71 +1,24 @@
-"""Default field mappings for the demo tables and Zoho's value conventions (JSON types)."""
+"""Zoho's value conventions (JSON types), per field type from the module's metadata.
+
+Checked against Zoho's record API (https://www.zoho.com/crm/developer/docs/api/v8/insert-records.html
+and the field types of https://www.zoho.com/crm/developer/docs/api/v8/field-meta.html):
+text types and picklists as strings (a picklist by its display value), multi-select picklists
+as a JSON array of display values, numbers and currency as JSON numbers, checkboxes as JSON
+booleans, dates ``yyyy-MM-dd``, date-times ``yyyy-MM-ddTHH:mm:ss±HH:mm`` (no fractions), lookups
+as ``{"id": "..."}``. A NULL clears with JSON ``null``; a checkbox cannot be empty, so it is
+unticked (``false``). There are no default mappings: every connection states its own.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
 from providers.values import JsonValues
-from providers.zoho.defaults import KEY_FIELD
-
-DEAL_STAGES = {
-    "appointmentscheduled": "Qualification",
-    "qualifiedtobuy": "Needs Analysis",
-    "presentationscheduled": "Value Proposition",
-    "decisionmakerboughtin": "Proposal/Price Quote",
-    "contractsent": "Negotiation/Review",
-    "closedwon": "Closed Won",
-    "closedlost": "Closed Lost",
-}
-"""Demo stages → the standard Zoho Deals ``Stage`` picklist values."""
-NO_CLOSING_DATE = "2099-12-31"
-"""Zoho requires a closing date on every deal; a source row without one gets this."""
-NO_LAST_NAME = "Unknown"
-"""Zoho requires a last name on every contact."""
-
-
-def _key() -> dict[str, Any]:
-    """Our record id in the unique custom field ``Syncsvc_Id``: the upsert key (I-3)."""
-    return {"source": "id", "target": KEY_FIELD, "transforms": ["to_string"], "required": True}
-
-
-DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
-    "Contacts": [
-        _key(),
-        {"source": "email", "target": "Email", "transforms": ["strip", "lower"]},
-        {"source": "first_name", "target": "First_Name", "transforms": ["strip"]},
-        {
-            "source": "last_name",
-            "target": "Last_Name",
-            "transforms": ["strip", {"default": NO_LAST_NAME}],
-        },
-        {"source": "phone", "target": "Phone", "transforms": ["strip"]},
-    ],
-    "Accounts": [
-        _key(),
-        {"source": "name", "target": "Account_Name", "transforms": ["strip"], "required": True},
-        {"source": "domain", "target": "Website", "transforms": ["strip", "lower"]},
-        {"source": "industry", "target": "Industry", "transforms": ["strip", "title"]},
-        {"source": "city", "target": "Billing_City", "transforms": ["strip"]},
-    ],
-    "Deals": [
-        _key(),
-        {"source": "name", "target": "Deal_Name", "transforms": ["strip"], "required": True},
-        {"source": "amount", "target": "Amount", "transforms": ["to_number"]},
-        {
-            "source": "stage",
-            "target": "Stage",
-            "transforms": ["lower", {"map": DEAL_STAGES}, {"default": "Qualification"}],
-        },
-        {
-            "source": "close_date",
-            "target": "Closing_Date",
-            "transforms": [{"date": "%Y-%m-%d"}, {"default": NO_CLOSING_DATE}],
-        },
-    ],
-}
+from syncsvc.fields.encode import decimal_json
+from syncsvc.fields.model import FieldDef, FieldType
 
 
 def _datetime(value: dt.datetime) -> str:
@@ -81,8 +34,27 @@ zoho_value = JsonValues("zoho", _datetime)
 
 
 class ZohoTransformer(Transformer):
-    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
-
     def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
         """The flat record the client sends in ``data[]`` (field API names as keys)."""
         return {str(k): zoho_value(v, str(k)) for k, v in properties.items()}
+
+    def encode(self, field: FieldDef, value: Any) -> Any:
+        kind = field.type
+        if kind is FieldType.REFERENCE:
+            return {"id": str(value)}
+        if kind is FieldType.MULTI_ENUMERATION:
+            return [str(v) for v in value]
+        if kind is FieldType.INTEGER:
+            return int(value)
+        if isinstance(value, Decimal):
+            # Zoho takes JSON numbers only (it keeps at most 16 digits): text is never sent.
+            number = decimal_json(value)
+            return float(value) if isinstance(number, str) else number
+        if isinstance(value, dt.datetime):
+            return _datetime(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def clear_value(self, field: FieldDef) -> Any:
+        return False if field.type is FieldType.BOOLEAN else None

@@ -9,8 +9,19 @@ refresh token per 10 minutes, then Zoho's "Access Denied" (0 = off; Zoho's is ab
 none, the contract suite sets one); ``concurrency`` calls in flight (20, Enterprise);
 ``api_credits`` credits per rolling 24 hours (5,000,000; writes cost 1 per 10 records);
 ``strict_fields`` refuse unknown field API names (true); ``max_batch`` the records (or ids)
-one write call may carry (100, Zoho's; lower it to see callers split).
+one write call may carry (100, Zoho's; lower it to see callers split); ``custom_fields``
+``{module: [field, ...]}`` the org's custom fields, each as ``POST /settings/fields`` takes it
+(``field_label``, ``data_type``, ``length``, ``unique``, ``pick_list_values``); ``key_field``
+the field whose value acknowledges a write in ``/_sim/acks`` and keys ``/_sim/view`` (default:
+the record id).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token at once.
+
+Every module holds Zoho's standard fields (``fields/<Module>.json``), served by
+``GET /crm/v8/settings/fields?module=``; custom fields are created with
+``POST /crm/v8/settings/fields?module=`` and kept across ``/_sim/reset`` (which forgets records).
+Writes are checked field by field as Zoho does (``INVALID_DATA`` with ``expected_data_type``,
+``maximum_length`` or ``supported_values``; ``MANDATORY_NOT_FOUND``); ``/_sim/stats`` counts
+the refused records (``refused_records``) and the write calls carrying any (``refused_calls``).
 """
 
 from __future__ import annotations
@@ -22,19 +33,20 @@ from urllib.parse import parse_qs
 
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
-from providers.zoho.defaults import KEY_FIELD, MAX_BATCH, MODULES
+from providers.zoho.defaults import MAX_BATCH
 from providers.zoho.sim.auth import SimAuth, zoho_error
 from providers.zoho.sim.guard import UnknownModule, ZohoPolicy, error_response, refused
 from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
 from providers.zoho.sim.records import Outcome, WriteRunner, credits_for
-from providers.zoho.sim.schema import error
-from providers.zoho.sim.store import ModuleStore
+from providers.zoho.sim.schema import FieldSpecError, custom_definition, error, standard_modules
+from providers.zoho.sim.store import ModuleStore, Record
+from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
     | {"concurrency", "api_credits", "strict_fields", "expire_tokens", "max_batch"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients"}
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
 API = r"/crm/v[0-9.]+"
 MODULE = API + r"/(?P<module>[A-Za-z][A-Za-z0-9_]*)"
 
@@ -48,12 +60,43 @@ class ZohoSim(SimApp):
         super().__init__(options)
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
+        self.stats.update(refused_calls=0, refused_records=0)
+        self.key_field = self.options.get("key_field")
         self.stores = self._new_stores()
+        self._add_custom_fields(self.options.get("custom_fields") or {})
         self._register_api()
 
     def _new_stores(self) -> dict[str, ModuleStore]:
         strict = bool(self.options.get("strict_fields", True))
-        return {m: ModuleStore(m, self.ids, strict) for m in MODULES}
+        return {m: ModuleStore(m, self.ids, strict) for m in standard_modules()}
+
+    def _add_custom_fields(self, spec: Any) -> None:
+        """The ``custom_fields`` option: created as ``POST /settings/fields`` would."""
+        if not isinstance(spec, Mapping):
+            raise ConfigError("zoho simulator: custom_fields must map module names to lists")
+        for module, fields in spec.items():
+            try:
+                store = self.store(str(module))
+            except UnknownModule:
+                raise ConfigError(f"zoho simulator: custom_fields: no module {module!r}") from None
+            if not isinstance(fields, list):
+                raise ConfigError(f"zoho simulator: custom_fields.{module} must be a list")
+            for index, field in enumerate(fields):
+                try:
+                    store.add_field(
+                        custom_definition(store.module, field, index, store.definitions)
+                    )
+                except FieldSpecError as exc:
+                    raise ConfigError(
+                        f"zoho simulator: custom_fields.{module}[{index}]: {exc.entry}"
+                    ) from None
+
+    def key_of(self, record: Record) -> str:
+        if self.key_field:
+            value = record.fields.get(str(self.key_field))
+            if value is not None:
+                return str(value)
+        return record.id
 
     def store(self, module: str) -> ModuleStore:
         for name, store in self.stores.items():
@@ -67,6 +110,7 @@ class ZohoSim(SimApp):
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("POST", API + "/coql", self._coql),
             ("GET", API + "/settings/fields", self._fields),
+            ("POST", API + "/settings/fields", self._create_fields),
             ("POST", MODULE + "/upsert", self._write("upsert")),
             ("GET", MODULE + "/search", self._search),
             ("GET", MODULE + r"/(?P<id>\d+)", self._get_one),
@@ -101,9 +145,12 @@ class ZohoSim(SimApp):
     # records -----------------------------------------------------------------------------
     def _runner(self, module: str) -> WriteRunner:
         ceiling = int(self.options.get("max_batch", MAX_BATCH))
-        return WriteRunner(self.store(module), self.ack, self.rejected_field, ceiling)
+        return WriteRunner(self.store(module), self.ack, self.rejected_field, ceiling, self.key_of)
 
     def _answer(self, outcome: Outcome) -> SimResponse:
+        if outcome.refused:
+            self.stats["refused_calls"] += 1
+            self.stats["refused_records"] += outcome.refused
         self.auth.charge(credits_for(outcome.records) - 1)
         return json_response(outcome.status, outcome.body)
 
@@ -188,6 +235,35 @@ class ZohoSim(SimApp):
         with self.lock:
             return json_response(200, {"fields": list(self.store(module).definitions.values())})
 
+    def _create_fields(self, request: SimRequest) -> SimResponse:
+        """``POST /settings/fields?module=``: one answer entry per field, in order (201 when all
+        are created, 207 when some, 400 when none)."""
+        module = request.arg("module")
+        if not module:
+            body = error("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                         param_name="module")  # fmt: skip
+            return json_response(400, body)
+        payload = request.json()
+        fields = payload.get("fields") if isinstance(payload, dict) else None
+        if not isinstance(fields, list) or not fields:
+            return json_response(400, error("MANDATORY_NOT_FOUND", "required field not found",
+                                            "fields", json_path="$.fields"))  # fmt: skip
+        entries: list[dict[str, Any]] = []
+        with self.lock:
+            store = self.store(module)
+            for index, spec in enumerate(fields):
+                try:
+                    definition = custom_definition(store.module, spec, index, store.definitions)
+                except FieldSpecError as exc:
+                    entries.append(exc.entry)
+                    continue
+                store.add_field(definition)
+                entries.append({"code": "SUCCESS", "details": {"id": definition["id"]},
+                                "message": "field created", "status": "success"})  # fmt: skip
+        ok = sum(1 for e in entries if e["status"] == "success")
+        status = 201 if ok == len(entries) else 207 if ok else 400
+        return json_response(status, {"fields": entries})
+
     # SimApp hooks ------------------------------------------------------------------------
     def dump(self, object_name: str) -> list[dict[str, Any]]:
         try:
@@ -202,12 +278,13 @@ class ZohoSim(SimApp):
         except UnknownModule:
             return []
         return [
-            {"id": r.id, "key": r.fields.get(KEY_FIELD), "fields": dict(r.fields)}
+            {"id": r.id, "key": self.key_of(r), "fields": dict(r.fields)}
             for r in store.records.values()
         ]
 
     def reset(self) -> None:
-        self.stores = self._new_stores()
+        for store in self.stores.values():
+            store.clear()
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:

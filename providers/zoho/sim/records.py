@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.zoho.defaults import KEY_FIELD, MAX_BATCH
+from providers.zoho.defaults import MAX_BATCH
 from providers.zoho.sim.schema import error
 from providers.zoho.sim.store import USER, ModuleStore, Record
 
 Ack = Callable[[str, str | None, str], None]
 RejectRule = Callable[[Mapping[str, Any]], str | None]
+KeyOf = Callable[[Record], str]
+"""What a write is acknowledged by: the record's key field value (an option), else its id."""
 
 
 class BadCall(Exception):
@@ -34,6 +36,9 @@ class Outcome:
     body: dict[str, Any]
     records: int
     """How many records the call carried (Zoho charges 1 credit per 10 written)."""
+    refused: int = 0
+    """How many of them Zoho refused for a field value (type, option, length, read-only,
+    unknown field or a missing mandatory one)."""
 
 
 def credits_for(records: int) -> int:
@@ -66,15 +71,22 @@ class WriteRunner:
     """Runs one write call against ``store``; every applied write is acknowledged."""
 
     def __init__(
-        self, store: ModuleStore, ack: Ack, rejected: RejectRule, ceiling: int = MAX_BATCH
+        self,
+        store: ModuleStore,
+        ack: Ack,
+        rejected: RejectRule,
+        ceiling: int = MAX_BATCH,
+        key_of: KeyOf = lambda record: record.id,
     ) -> None:
         self.store = store
         self.ack = ack
         self.rejected = rejected
         self.ceiling = ceiling
+        self.key_of = key_of
+        self.refused = 0
 
     def _ack(self, record: Record, op: str) -> None:
-        self.ack(self.store.module, record.fields.get(KEY_FIELD) or record.id, op)
+        self.ack(self.store.module, self.key_of(record), op)
 
     def _refusal(self, fields: Any, index: int, existing: Record | None) -> dict[str, Any] | None:
         if not isinstance(fields, dict):
@@ -82,6 +94,8 @@ class WriteRunner:
                 "INVALID_DATA", "invalid data", index=index, expected_data_type="jsonobject"
             )
         problems = self.store.check({k: v for k, v in fields.items() if k != "id"}, index, existing)
+        if problems:
+            self.refused += 1
         refused = self.rejected(fields)
         if refused is not None and not problems:
             message = f"{fields[refused]} was refused by a validation rule"
@@ -104,7 +118,7 @@ class WriteRunner:
             record = self.store.insert(fields)
             self._ack(record, "create")
             entries.append(_success(record, "record added"))
-        return Outcome(_status(entries, 201), {"data": entries}, len(data))
+        return Outcome(_status(entries, 201), {"data": entries}, len(data), self.refused)
 
     def update(self, body: Any) -> Outcome:
         entries: list[dict[str, Any]] = []
@@ -126,7 +140,7 @@ class WriteRunner:
             self.store.update(record, fields)
             self._ack(record, "update")
             entries.append(_success(record, "record updated"))
-        return Outcome(_status(entries, 200), {"data": entries}, len(data))
+        return Outcome(_status(entries, 200), {"data": entries}, len(data), self.refused)
 
     def _check_order(self, body: Mapping[str, Any]) -> list[str]:
         """The fields an upsert matches on, in order (Zoho: named fields first, then the other
@@ -162,7 +176,7 @@ class WriteRunner:
                 self._ack(record, "upsert")
                 extra = {"duplicate_field": matched_on, "action": "update"}
                 entries.append(_success(record, "record updated", **extra))
-        return Outcome(_status(entries, 200), {"data": entries}, len(data))
+        return Outcome(_status(entries, 200), {"data": entries}, len(data), self.refused)
 
     def delete(self, ids_param: str | None) -> Outcome:
         if not ids_param:

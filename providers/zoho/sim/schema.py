@@ -1,135 +1,62 @@
-"""Field definitions of the simulated Zoho modules (``GET /settings/fields`` shape) and the
-value checks Zoho applies to records (``INVALID_DATA`` / ``MANDATORY_NOT_FOUND`` entries)."""
+"""Field definitions of the simulated Zoho modules and the value checks Zoho applies to records.
+
+The standard fields of each module live in ``fields/<Module>.json`` (names, labels, types,
+lengths, picklist values, mandatory and read-only flags as Zoho's documentation lists them);
+``definition`` expands one into the shape ``GET /crm/v8/settings/fields?module=`` answers.
+Custom fields come from ``POST /crm/v8/settings/fields?module=`` bodies (``custom_definition``),
+the same whether they arrive over HTTP or through the ``custom_fields`` simulator option.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from providers.zoho.defaults import KEY_FIELD
-
+FIELDS_DIR = Path(__file__).resolve().parent / "fields"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)$")
 JSON_TYPES = {
     "text": "string", "textarea": "string", "email": "string", "phone": "string",
-    "website": "string", "picklist": "string", "currency": "double", "double": "double",
-    "integer": "integer", "boolean": "boolean", "date": "string", "datetime": "string",
-    "lookup": "jsonobject", "ownerlookup": "jsonobject",
+    "website": "string", "picklist": "string", "multiselectpicklist": "jsonarray",
+    "currency": "double", "double": "double", "percent": "double", "integer": "integer",
+    "bigint": "integer", "boolean": "boolean", "date": "string", "datetime": "string",
+    "lookup": "jsonobject", "ownerlookup": "jsonobject", "userlookup": "jsonobject",
+    "autonumber": "string", "formula": "string", "profileimage": "string",
 }  # fmt: skip
-DEAL_STAGES = (
-    "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won",
-    "Closed Lost", "Closed-Lost to Competition",
-)  # fmt: skip
-LEAD_SOURCES = (
-    "Advertisement",
-    "Cold Call",
-    "Employee Referral",
-    "External Referral",
-    "Web Download",
-)
+DEFAULT_LENGTH = {
+    "text": 255, "textarea": 2000, "email": 100, "phone": 30, "website": 255, "picklist": 120,
+    "multiselectpicklist": 2000, "integer": 9, "bigint": 18, "currency": 16, "double": 16,
+    "percent": 5,
+}  # fmt: skip
+"""The lengths Zoho gives a new custom field of each type when the request names none."""
+CREATABLE_TYPES = frozenset(DEFAULT_LENGTH) | {"boolean", "date", "datetime"}
+"""The ``data_type`` values the simulator's ``POST /settings/fields`` accepts."""
+COMPUTED_TYPES = frozenset({"autonumber", "formula"})
+NONE_OPTION = "-None-"
+"""Zoho's empty picklist choice: sending it clears the field."""
+MAX_SUPPORTED_VALUES = 25
 SYSTEM_DUPLICATE_CHECK = {"Contacts": "Email", "Accounts": "Account_Name", "Deals": "Deal_Name"}
 """System-defined duplicate-check fields, matched first when an upsert names none."""
+USER_PROFILES = [
+    {"permission_type": "read_write", "name": "Administrator", "id": "5725767000000026011"},
+    {"permission_type": "read_write", "name": "Standard", "id": "5725767000000026014"},
+]
 
 
-def field(
-    api_name: str,
-    data_type: str = "text",
-    length: int = 255,
-    *,
-    mandatory: bool = False,
-    unique: bool = False,
-    custom: bool = False,
-    read_only: bool = False,
-    picklist: Iterable[str] = (),
-    restricted: bool = False,
-) -> dict[str, Any]:
-    label = api_name.replace("_", " ")
-    definition: dict[str, Any] = {
-        "api_name": api_name,
-        "field_label": label,
-        "display_label": label,
-        "data_type": data_type,
-        "json_type": JSON_TYPES.get(data_type, "string"),
-        "length": length,
-        "system_mandatory": mandatory,
-        "custom_field": custom,
-        "read_only": read_only,
-        "visible": True,
-        "unique": {"casesensitive": False} if unique else {},
-        "pick_list_values": [
-            {"display_value": v, "actual_value": v, "sequence_number": i + 1}
-            for i, v in enumerate(picklist)
-        ],
-        "id": str(5725767 * 10**12 + zlib.crc32(api_name.encode())),
-    }
-    if restricted:
-        definition["restricted_picklist"] = True  # simulator flag: values outside are refused
-    return definition
+class FieldSpecError(ValueError):
+    """A custom field the simulated org refuses to create; ``entry`` is Zoho's error entry."""
 
-
-def _common() -> list[dict[str, Any]]:
-    return [
-        field("Owner", "ownerlookup"),
-        field("Description", "textarea", 32000),
-        field("Created_Time", "datetime", read_only=True),
-        field("Modified_Time", "datetime", read_only=True),
-        field(KEY_FIELD, "text", 255, unique=True, custom=True),
-    ]
-
-
-MODULE_FIELDS: dict[str, list[dict[str, Any]]] = {
-    "Contacts": [
-        field("First_Name", "text", 40),
-        field("Last_Name", "text", 80, mandatory=True),
-        field("Full_Name", "text", 120, read_only=True),
-        field("Email", "email", 100),
-        field("Secondary_Email", "email", 100),
-        field("Phone", "phone", 30),
-        field("Mobile", "phone", 30),
-        field("Title", "text", 100),
-        field("Department", "text", 100),
-        field("Account_Name", "lookup"),
-        field("Mailing_City", "text", 30),
-        field("Mailing_Country", "text", 30),
-        field("Date_of_Birth", "date"),
-        field("Email_Opt_Out", "boolean"),
-        field("Lead_Source", "picklist", 120, picklist=LEAD_SOURCES),
-        *_common(),
-    ],
-    "Accounts": [
-        field("Account_Name", "text", 200, mandatory=True),
-        field("Website", "website", 255),
-        field("Phone", "phone", 30),
-        field("Industry", "picklist", 120, picklist=("Technology", "Retail", "Finance")),
-        field("Account_Type", "picklist", 120, picklist=("Customer", "Partner", "Prospect")),
-        field("Employees", "integer", 9),
-        field("Annual_Revenue", "currency", 16),
-        field("Billing_Street", "text", 250),
-        field("Billing_City", "text", 30),
-        field("Billing_State", "text", 30),
-        field("Billing_Code", "text", 30),
-        field("Billing_Country", "text", 30),
-        *_common(),
-    ],
-    "Deals": [
-        field("Deal_Name", "text", 120, mandatory=True),
-        field("Amount", "currency", 16),
-        field("Stage", "picklist", 120, mandatory=True, picklist=DEAL_STAGES, restricted=True),
-        field("Closing_Date", "date", mandatory=True),
-        field("Account_Name", "lookup"),
-        field("Contact_Name", "lookup"),
-        field("Type", "picklist", 120, picklist=("New Business", "Existing Business")),
-        field("Lead_Source", "picklist", 120, picklist=LEAD_SOURCES),
-        field("Probability", "integer", 3),
-        field("Next_Step", "text", 100),
-        *_common(),
-    ],
-}
+    def __init__(self, entry: dict[str, Any]) -> None:
+        super().__init__(entry["message"])
+        self.entry = entry
 
 
 def error(code: str, message: str, api_name: str | None = None, index: int | None = None,
@@ -144,27 +71,150 @@ def error(code: str, message: str, api_name: str | None = None, index: int | Non
     return {"code": code, "details": body, "message": message, "status": "error"}
 
 
-def _type_problem(definition: Mapping[str, Any], value: Any) -> str | None:
-    """The expected data type when ``value`` is not one, else None."""
-    kind = definition["data_type"]
-    json_type = definition["json_type"]
+def _id(module: str, api_name: str) -> str:
+    return str(5725767 * 10**12 + zlib.crc32(f"{module}.{api_name}".encode()))
+
+
+def definition(module: str, spec: Mapping[str, Any], custom: bool = False) -> dict[str, Any]:
+    """One field as ``GET /settings/fields`` describes it, from its compact data-file form."""
+    api_name = str(spec["api_name"])
+    data_type = str(spec["data_type"])
+    label = str(spec.get("label") or api_name.replace("_", " "))
+    read_only = bool(spec.get("read_only", False)) or data_type in COMPUTED_TYPES
+    listed = spec.get("pick_list_values") or ()
+    values = [v if isinstance(v, Mapping) else {"display_value": v} for v in listed]
+    return {
+        "api_name": api_name,
+        "field_label": label,
+        "display_label": label,
+        "data_type": data_type,
+        "json_type": JSON_TYPES.get(data_type, "string"),
+        "length": spec.get("length", DEFAULT_LENGTH.get(data_type)),
+        "decimal_place": spec.get("decimal_place"),
+        "system_mandatory": bool(spec.get("system_mandatory", False)),
+        "custom_field": custom,
+        "read_only": read_only,
+        "field_read_only": read_only,
+        "operation_type": {
+            "web_update": not read_only,
+            "api_create": not read_only,
+            "web_create": not read_only,
+            "api_update": not read_only,
+        },
+        "visible": True,
+        "type": "used",
+        "unique": dict(spec.get("unique") or {}),
+        "pick_list_values": [
+            {
+                "display_value": str(v["display_value"]),
+                "actual_value": str(v.get("actual_value") or v["display_value"]),
+                "reference_value": str(v.get("actual_value") or v["display_value"]),
+                "sequence_number": i + 1,
+                "type": "used",
+                "id": _id(module, f"{api_name}.{i}"),
+            }
+            for i, v in enumerate(values)
+        ],
+        "profiles": [dict(p) for p in USER_PROFILES],
+        "created_source": "crm" if custom else "default",
+        "id": _id(module, api_name),
+    }
+
+
+@cache
+def _standard(module: str) -> tuple[dict[str, Any], ...]:
+    path = FIELDS_DIR / f"{module}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(definition(module, spec) for spec in data["fields"])
+
+
+def standard_modules() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in FIELDS_DIR.glob("*.json")))
+
+
+def standard_fields(module: str) -> list[dict[str, Any]]:
+    """Fresh copies of ``module``'s standard field definitions."""
+    return json.loads(json.dumps(_standard(module)))  # type: ignore[no-any-return]
+
+
+def api_name_of(label: str) -> str:
+    """Zoho's API name for a new field: the label with every run of other characters an ``_``."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
+    return name if name[:1].isalpha() else f"Field_{name}"
+
+
+def _refuse(code: str, message: str, key: str | None, where: str, **details: Any) -> FieldSpecError:
+    path = f"{where}.{key}" if key else where
+    return FieldSpecError(error(code, message, key, json_path=path, **details))
+
+
+def custom_definition(
+    module: str, spec: Any, index: int, taken: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The definition a ``POST /settings/fields`` entry creates; ``FieldSpecError`` when Zoho
+    would refuse it (labels and API names are unique per module)."""
+    where = f"$.fields[{index}]"
+    if not isinstance(spec, Mapping):
+        raise _refuse("INVALID_DATA", "invalid data", None, where, expected_data_type="jsonobject")
+    for key in ("field_label", "data_type"):
+        if not isinstance(spec.get(key), str) or not spec[key].strip():
+            raise _refuse("MANDATORY_NOT_FOUND", "required field not found", key, where)
+    data_type = str(spec["data_type"])
+    if data_type not in CREATABLE_TYPES:
+        supported = sorted(CREATABLE_TYPES)[:MAX_SUPPORTED_VALUES]
+        raise _refuse(
+            "INVALID_DATA", "invalid data", "data_type", where, supported_values=supported
+        )
+    label = str(spec["field_label"]).strip()
+    api_name = str(spec.get("api_name") or api_name_of(label))
+    labels = {str(d["field_label"]).lower() for d in taken.values()}
+    if api_name.lower() in {n.lower() for n in taken} or label.lower() in labels:
+        raise _refuse("DUPLICATE_DATA", "duplicate data", "field_label", where)
+    values = spec.get("pick_list_values") or []
+    if data_type in ("picklist", "multiselectpicklist") and not values:
+        raise _refuse("MANDATORY_NOT_FOUND", "required field not found", "pick_list_values", where)
+    length = spec.get("length", DEFAULT_LENGTH.get(data_type))
+    if length is not None and (not isinstance(length, int) or isinstance(length, bool)):
+        raise _refuse("INVALID_DATA", "invalid data", "length", where, expected_data_type="integer")
+    unique = spec.get("unique")
+    compact = {
+        "api_name": api_name,
+        "label": label,
+        "data_type": data_type,
+        "length": length,
+        "decimal_place": spec.get("decimal_place", 2 if data_type == "currency" else None),
+        "unique": {"case_sensitive": bool(unique.get("case_sensitive", False))}
+        if isinstance(unique, Mapping)
+        else ({"case_sensitive": False} if unique else {}),
+        "pick_list_values": values,
+    }
+    return definition(module, compact, custom=True)
+
+
+# checking values -----------------------------------------------------------------------------
+def _type_ok(kind: str, json_type: str, value: Any) -> bool:
     if json_type == "string":
-        ok = isinstance(value, str)
-    elif json_type == "double":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif json_type == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif json_type == "boolean":
-        ok = isinstance(value, bool)
-    else:
-        ok = isinstance(value, dict) and isinstance(value.get("id"), str)
-    if ok and kind == "date":
-        ok = bool(DATE_RE.match(value)) and _is_date(value)
-    if ok and kind == "datetime":
-        ok = bool(DATETIME_RE.match(value))
-    if ok and kind == "email":
-        ok = bool(EMAIL_RE.match(value))
-    return None if ok else str(kind)
+        return isinstance(value, str)
+    if json_type == "double":
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value)
+    if json_type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if json_type == "boolean":
+        return isinstance(value, bool)
+    if json_type == "jsonarray":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, dict) and isinstance(value.get("id"), str)
+
+
+def _format_ok(kind: str, value: Any) -> bool:
+    if kind == "date":
+        return bool(DATE_RE.match(value)) and _is_date(value)
+    if kind == "datetime":
+        return bool(DATETIME_RE.match(value))
+    if kind == "email":
+        return bool(EMAIL_RE.match(value))
+    return True
 
 
 def _is_date(value: str) -> bool:
@@ -175,19 +225,34 @@ def _is_date(value: str) -> bool:
     return True
 
 
+def _too_long(definition: Mapping[str, Any], value: Any) -> bool:
+    length = int(definition.get("length") or 0)
+    if not length:
+        return False
+    if definition["json_type"] == "string":
+        return isinstance(value, str) and len(value) > length
+    if definition["json_type"] == "integer":
+        return len(str(abs(value))) > length
+    return False
+
+
 def check_value(definition: Mapping[str, Any], value: Any, index: int) -> dict[str, Any] | None:
-    """The error entry for one field value, or None when Zoho would take it."""
+    """The error entry for one field value, or None when Zoho would take it (``None`` clears)."""
     name = str(definition["api_name"])
     if value is None:
         return None
-    expected = _type_problem(definition, value)
-    if expected is not None:
-        return error("INVALID_DATA", "invalid data", name, index, expected_data_type=expected)
-    length = int(definition.get("length") or 0)
-    if isinstance(value, str) and length and len(value) > length:
+    kind = str(definition["data_type"])
+    if not _type_ok(kind, str(definition["json_type"]), value) or not (
+        not isinstance(value, str) or _format_ok(kind, value)
+    ):
+        return error("INVALID_DATA", "invalid data", name, index, expected_data_type=kind)
+    if _too_long(definition, value):
+        length = int(definition["length"])
         return error("INVALID_DATA", "invalid data", name, index, maximum_length=length)
-    if definition.get("restricted_picklist"):
-        allowed = [v["actual_value"] for v in definition["pick_list_values"]]
-        if value not in allowed:
-            return error("INVALID_DATA", "invalid data", name, index, supported_values=allowed)
+    options = [str(v["display_value"]) for v in definition.get("pick_list_values") or []]
+    if options:
+        chosen = value if isinstance(value, list) else [value]
+        if any(v not in options for v in chosen if v != NONE_OPTION):
+            shown = options[:MAX_SUPPORTED_VALUES]
+            return error("INVALID_DATA", "invalid data", name, index, supported_values=shown)
     return None

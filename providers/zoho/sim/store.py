@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.zoho.sim.schema import MODULE_FIELDS, SYSTEM_DUPLICATE_CHECK, check_value, error
+from providers.zoho.sim.schema import (
+    NONE_OPTION,
+    SYSTEM_DUPLICATE_CHECK,
+    check_value,
+    error,
+    standard_fields,
+)
 
 USER = {"name": "Sim Admin", "id": "5725767000000411001"}
 
@@ -42,13 +48,26 @@ class Record:
 class ModuleStore:
     def __init__(self, module: str, ids: itertools.count[int], strict_fields: bool = True) -> None:
         self.module = module
-        self.definitions = {str(f["api_name"]): f for f in copy.deepcopy(MODULE_FIELDS[module])}
+        self.definitions = {str(f["api_name"]): f for f in standard_fields(module)}
         self.records: dict[str, Record] = {}
         self.unique: dict[str, dict[str, str]] = {
             name: {} for name, f in self.definitions.items() if f["unique"]
         }
         self.ids = ids
         self.strict_fields = strict_fields
+
+    def add_field(self, definition: dict[str, Any]) -> None:
+        """A new (custom) field; existing records hold no value for it."""
+        name = str(definition["api_name"])
+        self.definitions[name] = definition
+        if definition["unique"]:
+            self.unique.setdefault(name, {})
+
+    def clear(self) -> None:
+        """Forget every record; the fields (custom ones included) stay, as in a real org."""
+        self.records.clear()
+        for index in self.unique.values():
+            index.clear()
 
     @property
     def duplicate_check_fields(self) -> list[str]:
@@ -90,7 +109,7 @@ class ModuleStore:
                     message = "the field api name given seems to be invalid"
                     problems.append(error("INVALID_DATA", message, name, index))
                 continue
-            if definition["read_only"]:
+            if not definition["operation_type"]["api_create" if existing is None else "api_update"]:
                 problems.append(error("INVALID_DATA", "the field is read only", name, index))
                 continue
             problem = check_value(definition, value, index)
@@ -130,8 +149,11 @@ class ModuleStore:
             old = record.fields.get(name)
             if name in self.unique and old is not None:
                 self.unique[name].pop(str(old), None)
-            if value is None or value == "":
-                record.fields.pop(name, None)
+            if value is None or value == "" or value == NONE_OPTION or value == []:
+                if self.definitions[name]["data_type"] == "boolean":
+                    record.fields[name] = False  # a checkbox is never empty, only unticked
+                else:
+                    record.fields.pop(name, None)
                 continue
             record.fields[name] = copy.deepcopy(value)
             if name in self.unique:

@@ -13,7 +13,9 @@ from providers.base import ConnectionInfo, PushItem
 from providers.simulation import SimServer
 from providers.zoho import ZohoClient
 from providers.zoho.sim import ZohoSim, make_simulator
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from syncsvc.fields.model import FieldType
 from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
 Sim = tuple[SimServer, ZohoSim]
@@ -36,9 +38,15 @@ class Recorded(requests.Session):
         ]
 
 
+def example_org(options: dict[str, Any]) -> ZohoSim:
+    """A simulated org holding the example account's custom fields (the unique ``Syncsvc_Id``
+    these tests upsert by) plus ``options``."""
+    return make_simulator({**example_sim_options("zoho"), **options})
+
+
 @pytest.fixture
 def start_sim() -> Iterator[StartSim]:
-    with simulators(make_simulator) as start:
+    with simulators(example_org) as start:
         yield start
 
 
@@ -406,6 +414,21 @@ def test_list_fields_reads_the_field_api_names(make_client: MakeClient) -> None:
     assert {"Deal_Name", "Stage", "Closing_Date", "Amount"} <= client.list_fields("Deals")
     calls = session_of(client).calls("GET", "/crm/v8/settings/fields")
     assert [c.request.path_url.split("?")[1] for c in calls] == ["module=Contacts", "module=Deals"]
+
+
+def test_describe_fields_reads_types_options_and_the_unique_key(make_client: MakeClient) -> None:
+    client = make_client()
+    deals = client.describe_fields("Deals")
+    assert deals.knows_unique
+    stage = deals.fields["Stage"]
+    assert (stage.type, stage.crm_type, stage.required) == (FieldType.ENUMERATION, "picklist", True)
+    assert "Closed Won" in [o.value for o in stage.options]
+    assert deals.fields["Amount"].type is FieldType.NUMBER
+    assert deals.fields["Closing_Date"].type is FieldType.DATE
+    assert not deals.fields["Expected_Revenue"].writable
+    key = deals.fields["Syncsvc_Id"]
+    assert (key.unique, key.custom, key.max_length) == (True, True, 255)
+    assert [n for n, d in deals.fields.items() if d.unique] == ["Syncsvc_Id"]
 
 
 def test_list_fields_of_an_unknown_module_is_a_permanent_error(make_client: MakeClient) -> None:

@@ -244,6 +244,129 @@ def test_fields_metadata_lists_api_names_types_and_mandatory_flags(api: Api) -> 
     assert api.call("GET", "/settings/fields").json()["code"] == "REQUIRED_PARAM_MISSING"
 
 
+def test_fields_metadata_has_zohos_shape_for_standard_fields(api: Api) -> None:
+    counts = {}
+    for module in ("Contacts", "Accounts", "Deals"):
+        response = api.call("GET", "/settings/fields", params={"module": module})
+        assert response.status_code == 200 and set(response.json()) == {"fields"}
+        counts[module] = len(response.json()["fields"])
+    assert min(counts.values()) >= 30, counts
+    fields = {
+        f["api_name"]: f
+        for f in api.call("GET", "/settings/fields", params={"module": "Contacts"}).json()["fields"]
+    }
+    last = fields["Last_Name"]
+    assert {k: last[k] for k in ("data_type", "json_type", "length", "system_mandatory")} == {
+        "data_type": "text", "json_type": "string", "length": 80, "system_mandatory": True,
+    }  # fmt: skip
+    assert last["operation_type"] == {
+        "web_update": True, "api_create": True, "web_create": True, "api_update": True,
+    }  # fmt: skip
+    assert (
+        fields["Full_Name"]["read_only"] and not fields["Full_Name"]["operation_type"]["api_create"]
+    )
+    source = fields["Lead_Source"]
+    assert source["data_type"] == "picklist" and source["unique"] == {}
+    assert {"display_value": "Cold Call", "actual_value": "Cold Call"}.items() <= next(
+        v for v in source["pick_list_values"] if v["display_value"] == "Cold Call"
+    ).items()
+    assert fields["Email_Opt_Out"]["json_type"] == "boolean"
+
+
+def test_custom_fields_are_created_through_the_settings_api(api: Api) -> None:
+    body = {
+        "fields": [
+            {"field_label": "Customer Key", "data_type": "text", "length": 40,
+             "unique": {"case_sensitive": False}},
+            {"field_label": "Interests", "data_type": "multiselectpicklist",
+             "pick_list_values": [{"display_value": "Golf"}, {"display_value": "Chess"}]},
+            {"field_label": "Customer Key", "data_type": "text"},
+            {"field_label": "Nope", "data_type": "hologram"},
+        ]
+    }  # fmt: skip
+    answer = api.call("POST", "/settings/fields", params={"module": "Contacts"}, json=body)
+    assert answer.status_code == 207
+    entries = answer.json()["fields"]
+    assert [e["code"] for e in entries] == ["SUCCESS", "SUCCESS", "DUPLICATE_DATA", "INVALID_DATA"]
+    assert entries[0]["message"] == "field created" and entries[0]["details"]["id"]
+    assert entries[3]["details"]["api_name"] == "data_type"
+    fields = {
+        f["api_name"]: f
+        for f in api.call("GET", "/settings/fields", params={"module": "Contacts"}).json()["fields"]
+    }
+    key = fields["Customer_Key"]
+    assert (key["custom_field"], key["unique"], key["length"]) == (
+        True,
+        {"case_sensitive": False},
+        40,
+    )
+    assert fields["Interests"]["json_type"] == "jsonarray"
+    records = [{"Last_Name": "A", "Customer_Key": "k1", "Interests": ["Golf"]}]
+    upserted = api.call("POST", "/Contacts/upsert",
+                        json={"data": records, "duplicate_check_fields": ["Customer_Key"]})  # fmt: skip
+    assert upserted.json()["data"][0]["action"] == "insert"
+    again = api.call("POST", "/Contacts/upsert",
+                     json={"data": records, "duplicate_check_fields": ["Customer_Key"]})  # fmt: skip
+    assert again.json()["data"][0]["duplicate_field"] == "Customer_Key"
+
+
+@pytest.mark.parametrize(
+    ("fields", "details"),
+    [
+        ({"Email_Opt_Out": "yes"}, {"api_name": "Email_Opt_Out", "expected_data_type": "boolean"}),
+        (
+            {"Date_of_Birth": "01/02/1990"},
+            {"api_name": "Date_of_Birth", "expected_data_type": "date"},
+        ),
+        ({"Lead_Source": "Carrier Pigeon"}, {"api_name": "Lead_Source"}),
+        ({"First_Name": "x" * 41}, {"api_name": "First_Name", "maximum_length": 40}),
+        ({"Full_Name": "Read Only"}, {"api_name": "Full_Name"}),
+        ({"No_Such_Field": "x"}, {"api_name": "No_Such_Field"}),
+    ],
+)
+def test_a_bad_value_is_refused_per_record_in_zohos_words_and_counted(
+    zoho: Sim, api: Api, fields: dict[str, Any], details: dict[str, Any]
+) -> None:
+    good = contact(1)
+    answer = upsert(api, good, contact(2, **fields))
+    assert answer.status_code == 207
+    ok, refused = answer.json()["data"]
+    assert ok["status"] == "success"
+    assert (refused["code"], refused["status"], refused["message"].startswith(("invalid", "the"))) == (
+        "INVALID_DATA", "error", True,
+    )  # fmt: skip
+    assert details.items() <= refused["details"].items()
+    assert refused["details"]["json_path"] == f"$.data[1].{details['api_name']}"
+    if details["api_name"] == "Lead_Source":
+        assert "Cold Call" in refused["details"]["supported_values"]
+    stats = requests.get(zoho[0].url + "/_sim/stats", timeout=5).json()
+    assert (stats["refused_calls"], stats["refused_records"]) == (1, 1)
+    assert [v["key"] for v in zoho[1].view("Contacts")] == ["1"]
+
+
+def test_custom_fields_option_and_reset_keeps_fields_but_forgets_records(
+    start_sim: StartSim,
+) -> None:
+    server, sim = start_sim(
+        custom_fields={"Deals": [{"field_label": "Ext Ref", "data_type": "text", "unique": True}]},
+        key_field="Ext_Ref",
+    )
+    api = Api(server)
+    deal = {
+        "Deal_Name": "D",
+        "Stage": "Qualification",
+        "Closing_Date": "2027-01-15",
+        "Ext_Ref": "r1",
+    }
+    assert api.call("POST", "/Deals", json={"data": [deal]}).status_code == 201
+    assert [v["key"] for v in sim.view("Deals")] == ["r1"]
+    assert requests.get(server.url + "/_sim/acks", timeout=5).json()["acks"][0]["key"] == "r1"
+    requests.post(server.url + "/_sim/reset", timeout=5).raise_for_status()
+    assert sim.view("Deals") == [] and "Ext_Ref" in sim.stores["Deals"].unique
+    with pytest.raises(ConfigError, match="custom_fields"):
+        make_simulator({"custom_fields": {"Deals": [{"field_label": "X", "data_type": "nope"}]}})
+
+
 # auth and limits -----------------------------------------------------------------------------
 def test_tokens_come_from_the_accounts_endpoint_and_refusals_are_200s(zoho: Sim) -> None:
     url = zoho[0].url + "/oauth/v2/token"

@@ -1,148 +1,117 @@
-"""Zoho default mappings, value conventions and destination schemas."""
+"""Zoho's wire format per field type (encode / clear), its JSON value conventions, and the
+example config that states its own mappings (the provider has no demo-shaped defaults)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from providers.zoho import PROVIDER
-from providers.zoho.transformer import DEAL_STAGES, DEFAULT_MAPPINGS, zoho_value
+from providers.zoho.transformer import zoho_value
 from syncsvc.errors import PermanentError
-from syncsvc.mapping.mapper import compile_mapper
-from syncsvc.validation.fieldspec import CompiledSpec, load_spec_file
+from syncsvc.fields.convert import FieldValueError, convert
+from syncsvc.fields.model import FieldDef, FieldOption, FieldType, ObjectFields
+from syncsvc.fields.typed import typed_properties
 from tests.unit.providers.value_cases import JSON_VALUES
 
-MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
-CONTACT = {
-    "id": 7,
-    "email": " Ada.Lovelace@Example.com ",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "phone": "+1-555-0100",
-    "lifecycle_stage": "lead",
-    "company_id": 3,
-    "updated_at": "2026-11-25T10:00:00+00:00",
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "zoho.yaml"
+STAGE = FieldDef(
+    "Stage",
+    FieldType.ENUMERATION,
+    "picklist",
+    options=(
+        FieldOption("Qualification", "Qualification"),
+        FieldOption("Closed Won", "Closed Won"),
+    ),
+)
+TAGS = FieldDef(
+    "Interests",
+    FieldType.MULTI_ENUMERATION,
+    "multiselectpicklist",
+    options=(FieldOption("Golf", "Golf"), FieldOption("Chess", "Chess")),
+)
+FIELDS = {
+    "text": FieldDef("Last_Name", FieldType.STRING, "text", max_length=80),
+    "textarea": FieldDef("Description", FieldType.TEXT, "textarea", max_length=32000),
+    "currency": FieldDef("Annual_Revenue", FieldType.NUMBER, "currency"),
+    "integer": FieldDef("Employees", FieldType.INTEGER, "integer"),
+    "boolean": FieldDef("Email_Opt_Out", FieldType.BOOLEAN, "boolean"),
+    "date": FieldDef("Date_of_Birth", FieldType.DATE, "date"),
+    "datetime": FieldDef("Last_Seen", FieldType.DATETIME, "datetime"),
+    "picklist": STAGE,
+    "multiselectpicklist": TAGS,
+    "lookup": FieldDef("Account_Name", FieldType.REFERENCE, "lookup"),
 }
-COMPANY = {"id": 3, "name": "Lovelace Labs", "domain": "LovelaceLabs.example",
-           "industry": "software", "city": "Berlin", "updated_at": "2026-11-25T10:00:00+00:00"}  # fmt: skip
-DEAL = {"id": 11, "name": "Deal 42", "amount": Decimal("1500.50"), "stage": "contractsent",
-        "close_date": dt.date(2027, 1, 15), "company_id": 3, "updated_at": "2026-11-25T10:00:00Z"}  # fmt: skip
 
 
-def spec(module: str) -> CompiledSpec:
-    return load_spec_file(PROVIDER.destination_schema_path(module))
-
-
-def shaped(module: str, row: dict[str, Any]) -> dict[str, Any]:
-    properties, issues = compile_mapper(DEFAULT_MAPPINGS[module], module).apply(row)
-    assert issues == []
-    return PROVIDER.transformer.shape(module, properties)
-
-
-def test_default_mappings_cover_the_three_modules_in_the_config_format() -> None:
-    assert set(DEFAULT_MAPPINGS) == set(PROVIDER.defaults.objects)
-    for module, mappings in PROVIDER.transformer.default_mappings.items():
-        targets = [m["target"] for m in mappings]
-        assert len(targets) == len(set(targets)), module
-        assert all(set(m) <= MAPPING_KEYS for m in mappings)
-        key = PROVIDER.defaults.id_property[module]
-        [key_mapping] = [m for m in mappings if m["target"] == key]
-        assert key_mapping == {
-            "source": "id",
-            "target": "Syncsvc_Id",
-            "transforms": ["to_string"],
-            "required": True,
-        }
-        assert set(targets) <= spec(module).field_names, "every target is a known Zoho field"
-
-
-def test_demo_rows_shape_into_zoho_records_that_pass_the_destination_schemas() -> None:
-    contact = shaped("Contacts", CONTACT)
-    assert contact == {
-        "Syncsvc_Id": "7",
-        "Email": "ada.lovelace@example.com",
-        "First_Name": "Ada",
-        "Last_Name": "Lovelace",
-        "Phone": "+1-555-0100",
-    }
-    account = shaped("Accounts", COMPANY)
-    assert account["Account_Name"] == "Lovelace Labs" and account["Industry"] == "Software"
-    assert account["Website"] == "lovelacelabs.example"
-    deal = shaped("Deals", DEAL)
-    assert deal == {
-        "Syncsvc_Id": "11",
-        "Deal_Name": "Deal 42",
-        "Amount": 1500.5,
-        "Stage": "Negotiation/Review",
-        "Closing_Date": "2027-01-15",
-    }
-    for module, record in (("Contacts", contact), ("Accounts", account), ("Deals", deal)):
-        assert spec(module).check(record) == [], module
-
-
-def test_values_zoho_requires_get_defaults() -> None:
-    contact = shaped("Contacts", {**CONTACT, "last_name": "  "})
-    assert contact["Last_Name"] == "Unknown"
-    deal = shaped("Deals", {**DEAL, "stage": None, "close_date": None, "amount": None})
-    assert (deal["Stage"], deal["Closing_Date"], deal["Amount"]) == (
-        "Qualification",
-        "2099-12-31",
-        None,
-    )
-    assert spec("Deals").check(deal) == []
-
-
-def test_every_demo_stage_maps_to_a_zoho_stage() -> None:
-    demo_stages = spec_choices("demo.deals", "stage")
-    assert set(demo_stages) == set(DEAL_STAGES)
-    for stage in demo_stages:
-        assert shaped("Deals", {**DEAL, "stage": stage})["Stage"] == DEAL_STAGES[stage]
-
-
-def spec_choices(table: str, field: str) -> list[str]:
-    path = Path(__file__).resolve().parents[3] / "schemas" / "internal" / f"{table}.json"
-    choices: list[str] = json.loads(path.read_text())["fields"][field]["choices"]
-    return choices
+def wire(kind: str, value: Any) -> Any:
+    field = FIELDS[kind]
+    return PROVIDER.transformer.encode(field, convert(field, value))
 
 
 @pytest.mark.parametrize(
-    ("module", "record", "field"),
+    ("kind", "value", "expected"),
     [
-        ("Contacts", {"Syncsvc_Id": "1", "Last_Name": "L", "Email": "not-an-email"}, "Email"),
-        ("Contacts", {"Syncsvc_Id": "1", "Last_Name": "x" * 81}, "Last_Name"),
-        ("Contacts", {"Syncsvc_Id": "1"}, "Last_Name"),
-        ("Accounts", {"Account_Name": "A"}, "Syncsvc_Id"),
-        (
-            "Deals",
-            {
-                "Syncsvc_Id": "1",
-                "Deal_Name": "D",
-                "Stage": "Qualification",
-                "Closing_Date": "15/01/2027",
-            },
-            "Closing_Date",
-        ),
-        (
-            "Deals",
-            {"Syncsvc_Id": "1", "Deal_Name": "D", "Stage": "", "Closing_Date": "2027-01-15"},
-            "Stage",
-        ),
+        ("text", "Zoë Ōtsuka", "Zoë Ōtsuka"),
+        ("textarea", "line 1\nline 2", "line 1\nline 2"),
+        ("currency", "12345.67", 12345.67),
+        ("currency", 1500, 1500),
+        ("currency", Decimal("0.10"), 0.1),
+        ("integer", "42", 42),
+        ("integer", 7.0, 7),
+        ("boolean", True, True),
+        ("boolean", "false", False),
+        ("date", "2026-03-01", "2026-03-01"),
+        ("datetime", "2026-03-01T10:15:30.250+02:00", "2026-03-01T08:15:30+00:00"),
+        ("datetime", "2026-03-01T10:15:30Z", "2026-03-01T10:15:30+00:00"),
+        ("picklist", "Closed Won", "Closed Won"),
+        ("multiselectpicklist", ["Chess", "Golf", "Chess"], ["Chess", "Golf"]),
+        ("multiselectpicklist", "Golf;Chess", ["Golf", "Chess"]),
+        ("lookup", 5725767000000411001, {"id": "5725767000000411001"}),
     ],
 )
-def test_a_bad_value_fails_the_destination_schema_naming_the_field(
-    module: str, record: dict[str, Any], field: str
-) -> None:
-    assert [issue.field for issue in spec(module).check(record)] == [field]
+def test_each_field_type_is_encoded_as_zoho_takes_it(kind: str, value: Any, expected: Any) -> None:
+    got = wire(kind, value)
+    assert got == expected and type(got) is type(expected)
 
 
-def test_custom_fields_pass_through_the_schemas() -> None:
-    record = {"Syncsvc_Id": "1", "Last_Name": "L", "Lifecycle__c": ["a"], "Score_1": 3}
-    assert spec("Contacts").check(record) == []
+@pytest.mark.parametrize(
+    ("kind", "value", "reason"),
+    [
+        ("picklist", "Won", "is not one of the field's options: Qualification, Closed Won"),
+        ("multiselectpicklist", ["Golf", "Poker"], "'Poker' is not one of the field's options"),
+        ("text", "x" * 81, "at most 80 fit"),
+        ("integer", "4.5", "is not a whole number"),
+        ("date", "2026-03-01T10:00:00+00:00", "has a time of day"),
+        ("datetime", "2026-03-01T10:00:00", "has no time zone"),
+        ("boolean", "yes", "is not a boolean"),
+    ],
+)
+def test_values_zoho_would_refuse_never_reach_the_wire(kind: str, value: Any, reason: str) -> None:
+    with pytest.raises(FieldValueError, match=reason):
+        wire(kind, value)
+
+
+def test_a_null_clears_with_json_null_and_unticks_a_checkbox() -> None:
+    clears = {kind: PROVIDER.transformer.clear_value(f) for kind, f in FIELDS.items()}
+    assert clears.pop("boolean") is False
+    assert set(clears.values()) == {None}
+
+
+def test_typed_properties_encode_and_report_by_field() -> None:
+    fields = ObjectFields.of("Deals", [STAGE, FIELDS["currency"], FIELDS["boolean"]])
+    out, issues = typed_properties(
+        {"Stage": "Nope", "Annual_Revenue": "3.25", "Email_Opt_Out": None, "Other": 1},
+        fields,
+        PROVIDER.transformer,
+    )
+    assert out == {"Annual_Revenue": 3.25, "Email_Opt_Out": False, "Other": 1}
+    assert [(i.field, i.reason.split(":")[0]) for i in issues] == [("Stage", "picklist field")]
 
 
 @pytest.mark.parametrize(
@@ -167,3 +136,14 @@ def test_a_non_finite_number_is_a_permanent_error_naming_the_field(value: object
     with pytest.raises(PermanentError) as caught:
         PROVIDER.transformer.shape("Deals", {"Amount": value})
     assert caught.value.field == "Amount"
+
+
+def test_no_demo_shaped_defaults_and_the_example_states_its_mappings_and_keys() -> None:
+    assert PROVIDER.transformer.default_mappings == {}
+    assert dict(PROVIDER.defaults.id_property) == {}
+    assert not any(PROVIDER.destination_schema_path(m).exists() for m in PROVIDER.defaults.objects)
+    [connection] = yaml.safe_load(EXAMPLE.read_text())["connections"]
+    assert set(connection["objects"]) == set(PROVIDER.defaults.objects)
+    for rule in connection["rules"]:
+        mapped = {m["target"] for m in connection["objects"][rule["object"]]["mappings"]}
+        assert rule["id_property"] in mapped, rule["name"]
