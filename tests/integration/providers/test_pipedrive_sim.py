@@ -343,6 +343,7 @@ def test_writes_the_account_refuses_get_v2_error_bodies_and_are_counted(http: Ht
         ({"label_ids": [99]}, "bad_option", "label_ids: label 99 does not exist"),
         ({"custom_fields": {KEY: "k" * 256}}, "too_long", "longer than 255 characters"),
     ]
+    counted: dict[str, int] = {}
     for extra, kind, expected in cases:
         answer = http("POST", "/api/v2/persons", json={"name": "A", **extra})
         assert answer.status_code == 400, extra
@@ -351,7 +352,8 @@ def test_writes_the_account_refuses_get_v2_error_bodies_and_are_counted(http: Ht
         assert body["code"] == "ERR_SCHEMA_VALIDATION_FAILED"
         assert body["error"].startswith("Validation failed: ") and expected in body["error"]
         assert body["error"].count(KEY) <= 1
-    stats = requests.get(http.url + "/_sim/stats", timeout=5).json()
+        stats = requests.get(http.url + "/_sim/stats", timeout=5).json()
+        counted[kind] = counted.get(kind, 0) + 1
+        assert {k: n for k, n in stats["refused_by_kind"].items() if n} == counted
     assert stats["refused_writes"] == len(cases)
-    assert stats["refused_by_kind"]["bad_option"] == 2 and stats["refused_by_kind"]["too_long"] == 1
     assert http.app.dump("persons") == []  # nothing refused was stored
