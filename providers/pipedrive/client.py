@@ -136,8 +136,9 @@ class PipedriveClient(ProviderClient):
         if op == "update":
             key_field, key = self._key(item)
             error = PermanentError(
-                f"pipedrive: no {object_name} record with {key_field} = {key!r} to update",
-                field=key_field,
+                f"pipedrive: no {object_name} record with {key_field or 'id_property'} = {key!r} "
+                "to update",
+                field=key_field or None,
                 code="NOT_FOUND",
             )
             return PushResult(item.outbox_id, error=error)

@@ -87,4 +87,5 @@ DEFAULTS = ProviderDefaults(
     objects=OBJECTS,
     id_property=MappingProxyType({}),
 )
-"""20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that)."""
+"""20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that). No
+default id property: a rule names the field its records are found by (Pipedrive has no upsert)."""
