@@ -1,9 +1,10 @@
 """Pipedrive API v2 client: one request per record, idempotent upserts without an upsert API.
 
 Upsert (I-3): the record's Pipedrive id from our outbox (``PushItem.external_id``) → ``PATCH``;
-without one (or when that record is gone), look the record up by our key in its custom field
-(``GET /api/v2/{object}/search?fields=custom_fields&exact_match=true``, every hit confirmed
-by reading that field back) → ``PATCH`` the hit or ``POST`` a new record. Archive deletes by
+without one (or when that record is gone), look the record up by the value of the rule's
+``id_property`` (a custom field of a searchable type, or a person's emails/phones:
+``GET /api/v2/{object}/search?fields=…&exact_match=true``, every hit confirmed by reading that
+field back) → ``PATCH`` the hit or ``POST`` a new record. Archive deletes by
 id, looked up by key when unknown; a record that was never synced or is already gone is done.
 """
 
@@ -20,7 +21,7 @@ from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, resolve_option, unauthorized
 from providers.pipedrive.auth import TokenSource
-from providers.pipedrive.defaults import FIELDS_PATH, KEY_FIELD, OBJECTS, SEARCH_LIMIT, TOKEN_URL
+from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
     RECHECK_SECONDS,
     FieldCatalog,
@@ -29,8 +30,10 @@ from providers.pipedrive.fields import (
     fetch_all,
 )
 from providers.pipedrive.lookup import Finder, SearchWindow, object_path
+from providers.pipedrive.metadata import field_defs
 from providers.pipedrive.responses import describe, error_path, raise_for_call
 from syncsvc.errors import PermanentError, RetryableError
+from syncsvc.fields.model import ObjectFields as FieldDefinitions
 
 log = logging.getLogger("syncsvc.providers.pipedrive")
 
@@ -133,8 +136,9 @@ class PipedriveClient(ProviderClient):
         if op == "update":
             key_field, key = self._key(item)
             error = PermanentError(
-                f"pipedrive: no {object_name} record with {key_field} = {key!r} to update",
-                field=key_field,
+                f"pipedrive: no {object_name} record with {key_field or 'id_property'} = {key!r} "
+                "to update",
+                field=key_field or None,
                 code="NOT_FOUND",
             )
             return PushResult(item.outbox_id, error=error)
@@ -183,9 +187,9 @@ class PipedriveClient(ProviderClient):
     # lookup by key -----------------------------------------------------------------------
     @staticmethod
     def _key(item: PushItem) -> tuple[str, str | None]:
-        key_field = item.id_property or KEY_FIELD
-        value = item.id_value
-        if value in (None, "") and isinstance(item.payload, dict):
+        key_field = item.id_property or ""
+        value = item.id_value if key_field else None
+        if key_field and value in (None, "") and isinstance(item.payload, dict):
             raw = item.payload.get(key_field)
             value = None if raw in (None, "") else str(raw)
         return key_field, value
@@ -221,12 +225,16 @@ class PipedriveClient(ProviderClient):
         raise_for_call(response)
         return body_of(response)
 
-    def list_fields(self, object_name: str) -> set[str]:
+    def describe_fields(self, object_name: str) -> FieldDefinitions:
+        """The object's fields from ``GET /v1/{object}Fields`` (every page), see ``metadata``."""
         if object_name not in OBJECTS:
             raise PermanentError(
                 f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
             )
-        return self.fields.get(object_name, fresher_than=0.0).names()
+        return field_defs(object_name, fetch_all(self._get_json, FIELDS_PATH[object_name]))
+
+    def list_fields(self, object_name: str) -> set[str]:
+        return set(self.describe_fields(object_name).fields)
 
 
 def _item_failed(item: PushItem, error: PermanentError) -> PushResult:

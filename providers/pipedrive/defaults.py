@@ -12,8 +12,6 @@ from types import MappingProxyType
 from providers.base import ProviderDefaults
 
 OBJECTS = ("persons", "organizations", "deals")
-KEY_FIELD = "syncsvc_id"
-"""Our record key lives in this custom field on every object (looked up by name)."""
 
 MAX_PER_REQUEST = 1
 """Pipedrive takes one record per create/update/delete request."""
@@ -70,12 +68,24 @@ NUMERIC_FIELDS = frozenset(
 )
 """v2 does not turn strings into numbers: these must be sent as JSON numbers."""
 
+MAX_LENGTH = MappingProxyType({"varchar": 255, "varchar_auto": 255, "phone": 255, "text": 65535})
+"""Characters a value of these field types holds (Pipedrive's field-type docs: "Text (up to 255
+characters)", "Long text (up to 65k characters)"); the field list does not say it per field."""
+V1_TO_V2 = MappingProxyType(
+    {"email": "emails", "phone": "phones", "user_id": "owner_id", "pipeline": "pipeline_id"}
+    | {"label": "label_ids"}
+)
+"""Standard fields ``GET /v1/{object}Fields`` lists under another key than API v2 writes."""
+LOOKUP_FIELDS = MappingProxyType({"persons": frozenset({"emails", "phones"})})
+"""Standard fields that identify a record well enough to be a rule's ``id_property``."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://api.pipedrive.com",
     batch_size=DEFAULT_BATCH,
     rate_limit_requests=20,
     rate_limit_seconds=2,
     objects=OBJECTS,
-    id_property=MappingProxyType(dict.fromkeys(OBJECTS, KEY_FIELD)),
+    id_property=MappingProxyType({}),
 )
-"""20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that)."""
+"""20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that). No
+default id property: a rule names the field its records are found by (Pipedrive has no upsert)."""

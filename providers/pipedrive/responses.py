@@ -20,6 +20,7 @@ BLOCKED_RETRY_AFTER = 60.0
 """A non-JSON 403 is Cloudflare blocking a client that kept sending after 429s: back off."""
 
 _VALIDATION_RE = re.compile(r"^\s*(?:Validation failed:\s*)?([A-Za-z_][\w.\[\]]*)\s*:")
+_CUSTOM_KEY_IN_RE = re.compile(r"'([0-9a-f]{40})'")
 
 
 def _code(body: dict[str, Any]) -> str:
@@ -35,14 +36,19 @@ def describe(response: requests.Response, body: dict[str, Any] | None = None) ->
 
 
 def error_path(body: dict[str, Any]) -> str | None:
-    """Where a validation error points: ``field_code`` (custom fields), else the path that
-    starts the message (``emails[0].value: ...``, ``custom_fields.<key>: ...``)."""
+    """Where a validation error points: the path that starts the message (``emails[0].value:
+    ...``), for ``custom_fields: ... custom field '<key>'`` that field's key; ``field_code``
+    when an answer carries one."""
     if body.get("field_code"):
         return "custom_fields." + str(body["field_code"])
     for key in ("field", "field_name"):
         if body.get(key):
             return str(body[key])
-    match = _VALIDATION_RE.match(str(body.get("error") or ""))
+    message = str(body.get("error") or "")
+    match = _VALIDATION_RE.match(message)
+    if match and match.group(1) == "custom_fields":
+        named = _CUSTOM_KEY_IN_RE.search(message)  # "… custom field '<key>'"
+        return f"custom_fields.{named.group(1)}" if named else "custom_fields"
     return match.group(1) if match else None
 
 

@@ -1,74 +1,28 @@
-"""Default field mappings for the demo tables and Pipedrive API v2's value conventions.
+"""Pipedrive API v2's value conventions: canonical field values in the wire format.
 
-``shape`` keeps the payload flat (what the outbox stores and ``schemas/pipedrive/*.json``
+``encode`` writes a value that ``syncsvc.fields.convert`` checked against the field's definition
+(``metadata.py``): numbers as JSON numbers (v2 does not coerce numeric strings), option fields
+(``enum``, ``status``, ``visible_to``) by option id, ``set`` fields as a list of option ids,
+dates as ``YYYY-MM-DD``, timestamps as RFC 3339 in UTC. ``clear_value`` is ``null``.
+
+``shape`` keeps the payload flat (what the outbox stores and ``schemas/pipedrive/*.json`` may
 check): ``emails``/``phones``/``address`` stay plain strings and custom fields stay under their
 names. The client builds Pipedrive's structures from it when it sends (see ``fields.py``).
-v2 is strict about types, so ``shape`` sends numbers as JSON numbers (never numeric strings),
-dates as ``YYYY-MM-DD`` and timestamps as RFC 3339 in UTC.
+There are no default mappings: a connection's config names its fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from providers.base import Transformer
-from providers.pipedrive.defaults import KEY_FIELD, NUMERIC_FIELDS
+from providers.pipedrive.defaults import NUMERIC_FIELDS
 from providers.values import JsonValues, json_number
 from syncsvc.errors import PermanentError
-
-
-def _key() -> dict[str, Any]:
-    """Our record id in the custom field ``syncsvc_id``: how a push finds the record again."""
-    return {"source": "id", "target": KEY_FIELD, "transforms": ["to_string"], "required": True}
-
-
-DEAL_STATUS = {
-    "appointmentscheduled": "open",
-    "qualifiedtobuy": "open",
-    "presentationscheduled": "open",
-    "decisionmakerboughtin": "open",
-    "contractsent": "open",
-    "closedwon": "won",
-    "closedlost": "lost",
-}
-
-DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
-    "persons": [
-        {
-            "template": "{first_name} {last_name}",
-            "target": "name",
-            "transforms": [{"default": "(no name)"}],
-        },
-        {"source": "email", "target": "emails", "transforms": ["strip", "lower"]},
-        {"source": "phone", "target": "phones", "transforms": ["strip", "empty_to_null"]},
-        {"source": "lifecycle_stage", "target": "lifecycle_stage", "custom": True},
-        _key(),
-    ],
-    "organizations": [
-        {"source": "name", "target": "name", "transforms": ["strip", {"default": "(no name)"}]},
-        {"source": "domain", "target": "website", "transforms": ["strip", "lower"]},
-        {"source": "city", "target": "address", "transforms": ["strip", "empty_to_null"]},
-        _key(),
-    ],
-    "deals": [
-        {"source": "name", "target": "title", "transforms": ["strip", {"default": "(no title)"}]},
-        {"source": "amount", "target": "value", "transforms": ["to_number"]},
-        {"target": "currency", "transforms": [{"constant": "USD"}]},
-        {
-            "source": "stage",
-            "target": "status",
-            "transforms": ["lower", {"map": DEAL_STATUS}, {"default": "open"}],
-        },
-        {
-            "source": "close_date",
-            "target": "expected_close_date",
-            "transforms": [{"date": "%Y-%m-%d"}],
-        },
-        _key(),
-    ],
-}
+from syncsvc.fields.convert import FieldValueError
+from syncsvc.fields.encode import iso_datetime
+from syncsvc.fields.model import FieldDef, FieldType
 
 
 def _number(value: Any, name: str) -> int | float:
@@ -94,8 +48,36 @@ pipedrive_value = JsonValues("pipedrive")
 """One value as JSON Pipedrive v2 accepts (multi-values as lists, maps as objects)."""
 
 
+def _option_id(value: str) -> int | str:
+    """Pipedrive's option ids are integers; a few standard fields use words (``status``)."""
+    return int(value) if value.isdecimal() else value
+
+
+def _json_number(number: Decimal) -> int | float:
+    """A JSON number holding ``number`` exactly (Pipedrive stores doubles)."""
+    if number == number.to_integral_value() and abs(number) < 2**53:
+        return int(number)
+    as_float = float(number)
+    if Decimal(repr(as_float)) != number:
+        raise FieldValueError(f"{number} has more digits than the field's double holds")
+    return as_float
+
+
 class PipedriveTransformer(Transformer):
-    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
+    def encode(self, field: FieldDef, value: Any) -> Any:
+        kind = field.type
+        if kind in (FieldType.ENUMERATION, FieldType.REFERENCE) and isinstance(value, str):
+            return _option_id(value)
+        if kind is FieldType.MULTI_ENUMERATION:
+            return [_option_id(str(v)) for v in value]
+        if kind in (FieldType.NUMBER, FieldType.INTEGER) and isinstance(value, Decimal | int):
+            return _json_number(Decimal(value))
+        if kind is FieldType.DATETIME:
+            return iso_datetime(value)
+        return super().encode(field, value)
+
+    def clear_value(self, field: FieldDef) -> Any:
+        return None
 
     def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
         """Flat fields with JSON values; numeric standard fields as numbers."""

@@ -7,8 +7,14 @@ personal API tokens (``["demo-api-token"]``); ``oauth_clients`` ``{client_id: {"
 ``search_rate_limit_requests`` / ``_seconds`` (10 / 2); ``daily_budget`` tokens per day
 (1,000,000), spent at Pipedrive's per-endpoint costs; ``send_retry_after`` add ``Retry-After``
 to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"name",
-"field_type"}]}`` beyond the default ``syncsvc_id`` (all objects) and ``lifecycle_stage``
-(persons). ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
+"field_type", "options": [label, …]}]}``: the account's custom fields beyond the standard ones
+(``sim/fields/<object>.json``); ``key_field`` the name of the custom field (on every object, or
+``{object: name}``) whose value identifies a record in acks and ``/_sim/view`` (else its id).
+``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
+
+Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
+missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
+``refused_writes`` and ``refused_by_kind``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.pipedrive.sim.auth import SimAuth
-from providers.pipedrive.sim.checks import Invalid, check_body
+from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
 from providers.pipedrive.sim.guard import PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
@@ -31,7 +37,7 @@ RUNTIME_OPTIONS = frozenset(
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
     | {"expire_tokens"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields"}
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
 OBJ = r"(?P<object>persons|organizations|deals)"
 FIELD_LISTS = {
     "personFields": "persons",
@@ -51,6 +57,7 @@ class PipedriveSim(SimApp):
         self.auth = SimAuth(self.options)
         self.field_sets: dict[str, FieldSet] = {}
         self.stores: dict[str, ObjectStore] = {}
+        self.refused: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.reset()
         self._register_api()
 
@@ -119,7 +126,15 @@ class PipedriveSim(SimApp):
             return None
         code = codes.get(field)
         message = f"value {flat[field]!r} is refused by a validation rule"
-        return invalid(Invalid(f"custom_fields.{code}" if code else field, message, code))
+        if code:
+            message = f"value {flat[field]!r} of custom field '{code}' is refused by a rule"
+        return invalid(Invalid("custom_fields" if code else field, message))
+
+    def _invalid(self, problem: Invalid) -> SimResponse:
+        """The 400 for a refused write, counted by kind."""
+        with self.lock:
+            self.refused[problem.kind] = self.refused.get(problem.kind, 0) + 1
+        return invalid(problem)
 
     def _write(self, request: SimRequest, record_id: int | None) -> SimResponse:
         body = self._body(request)
@@ -131,7 +146,7 @@ class PipedriveSim(SimApp):
             return self.not_found(store)
         problem = check_body(store.object_name, body, store.fields, creating=record is None)
         if problem is not None:
-            return invalid(problem)
+            return self._invalid(problem)
         refused = self._refused(store, body)
         if refused is not None:
             return refused
@@ -213,7 +228,14 @@ class PipedriveSim(SimApp):
 
     def reset(self) -> None:
         self.field_sets = new_field_sets(self.options.get("custom_fields"))
-        self.stores = {name: ObjectStore(name, fs) for name, fs in self.field_sets.items()}
+        key_field = self.options.get("key_field")
+        self.stores = {
+            name: ObjectStore(
+                name, fs, key_field.get(name) if isinstance(key_field, Mapping) else key_field
+            )
+            for name, fs in self.field_sets.items()
+        }
+        self.refused = dict.fromkeys(KINDS, 0)
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
@@ -228,6 +250,8 @@ class PipedriveSim(SimApp):
             "daily_tokens_used": self.auth.used_today,
             **self.auth.counts,
             "records": {name: len(store.active()) for name, store in self.stores.items()},
+            "refused_writes": sum(self.refused.values()),
+            "refused_by_kind": dict(self.refused),
         }
 
 

@@ -34,11 +34,11 @@ def ok(data: Any, additional: Any = None) -> SimResponse:
 
 
 def invalid(problem: Invalid) -> SimResponse:
-    """v2's 400 for a body that fails validation (custom fields also name their key)."""
-    extra: dict[str, Any] = {"code": "ERR_SCHEMA_VALIDATION_FAILED"}
-    if problem.field_code:
-        extra["field_code"] = problem.field_code
-    return error(400, f"Validation failed: {problem.path}: {problem.message}", **extra)
+    """v2's 400 for a body that fails validation: ``{"success": false, "error": "Validation
+    failed: <path>: <reason>", "code": "ERR_SCHEMA_VALIDATION_FAILED"}`` (the shape seen in
+    https://github.com/pipedrive/client-nodejs/issues/651)."""
+    message = f"Validation failed: {problem.path}: {problem.message}"
+    return error(400, message, code="ERR_SCHEMA_VALIDATION_FAILED")
 
 
 def _int_arg(request: SimRequest, name: str, default: int) -> int | None:
@@ -78,12 +78,13 @@ def list_fields(fields: FieldSet, request: SimRequest) -> SimResponse:
 
 
 def add_field(fields: FieldSet, request: SimRequest) -> SimResponse:
-    """``POST /v1/{object}Fields`` with ``name`` and ``field_type``: a new custom field."""
+    """``POST /v1/{object}Fields`` with ``name``, ``field_type`` and, for ``enum``/``set``,
+    ``options`` (``[{"label": …}]``): a new custom field with a new 40-character key."""
     body = request.json()
     if not isinstance(body, dict) or not body.get("name") or not body.get("field_type"):
         return error(400, "Validation failed: name and field_type are required")
     try:
-        entry = fields.add(str(body["name"]), str(body["field_type"]))
-    except ValueError as exc:
-        return error(400, str(exc))
+        entry = fields.add(str(body["name"]), str(body["field_type"]), body.get("options"))
+    except (ValueError, TypeError, KeyError) as exc:
+        return error(400, str(exc).strip("'\""))
     return ok(entry)

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.pipedrive.defaults import KEY_FIELD
 from providers.pipedrive.sim.fields import SEARCHABLE_TYPES, FieldSet
 
 ITEM_TYPES = {"persons": "person", "organizations": "organization", "deals": "deal"}
@@ -76,9 +75,11 @@ class Record:
 
 
 class ObjectStore:
-    def __init__(self, object_name: str, fields: FieldSet) -> None:
+    def __init__(self, object_name: str, fields: FieldSet, key_field: str | None = None) -> None:
         self.object_name = object_name
         self.fields = fields
+        self.key_field = key_field
+        """The custom field (by name) whose value identifies a record in acks and views."""
         self.records: dict[int, Record] = {}
         self.ids = itertools.count(1)
 
@@ -116,7 +117,7 @@ class ObjectStore:
         return out
 
     def key_of(self, record: Record) -> str | None:
-        key = self.fields.by_name(KEY_FIELD)
+        key = self.fields.by_name(self.key_field) if self.key_field else None
         value = record.custom.get(key) if key else None
         return None if value is None else str(value)
 

@@ -14,6 +14,7 @@ from providers.base import ConnectionInfo, PushItem
 from providers.pipedrive import PipedriveClient
 from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import ConfigError, PermanentError
 from tests.integration.providers.helpers import OAUTH, serving
 from tests.support.wait import wait_until
@@ -21,7 +22,7 @@ from tests.support.wait import wait_until
 
 @pytest.fixture
 def sim() -> Iterator[tuple[SimServer, PipedriveSim]]:
-    with serving(make_simulator({})) as started:
+    with serving(make_simulator(example_sim_options("pipedrive"))) as started:
         yield started
 
 

@@ -13,6 +13,7 @@ import requests
 from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.pipedrive.sim.fields import custom_key
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import ConfigError
 from tests.integration.providers.helpers import serving
 
@@ -34,7 +35,7 @@ class Http:
 
 @pytest.fixture
 def http() -> Iterator[Http]:
-    with serving(make_simulator({})) as (server, app):
+    with serving(make_simulator(example_sim_options("pipedrive"))) as (server, app):
         yield Http(server, app)
 
 
@@ -128,7 +129,11 @@ def test_validation_errors_name_the_field(http: Http) -> None:
             "expected_close_date:",
         ),
         ("/api/v2/organizations", {"name": "O", "address": "London"}, "address:"),
-        ("/api/v2/organizations", {"name": "O", "city": "London"}, "unknown property 'city'"),
+        (
+            "/api/v2/organizations",
+            {"name": "O", "city": "London"},
+            "Parameter 'city' is not allowed for this request",
+        ),
     ]
     for path, body, expected in cases:
         answer = http("POST", path, json=body)
@@ -142,9 +147,12 @@ def test_validation_errors_name_the_field(http: Http) -> None:
 def test_custom_fields_go_by_key_and_errors_name_the_key(http: Http) -> None:
     answer = http("POST", "/api/v2/persons", json={"name": "A", "custom_fields": {"a" * 40: "x"}})
     assert answer.status_code == 400
-    assert answer.json()["field_code"] == "a" * 40
+    assert "'" + "a" * 40 + "'" in answer.json()["error"]
     answer = http("POST", "/api/v2/persons", json={"name": "A", "custom_fields": {KEY: 5}})
-    assert answer.status_code == 400 and answer.json()["field_code"] == KEY
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"Validation failed: custom_fields: Expected 'string' as value for text custom field '{KEY}'"
+    )
 
 
 def test_one_record_per_request_an_array_body_is_refused(http: Http) -> None:
@@ -273,3 +281,79 @@ def test_unknown_options_fail_loudly(http: Http) -> None:
         make_simulator({"rate_limit": 5})
     answer = requests.post(http.url + "/_sim/config", json={"custom_fields": {}}, timeout=5)
     assert answer.status_code == 400
+
+
+def test_the_standard_fields_come_from_the_data_files_in_the_real_shape(http: Http) -> None:
+    counts = {}
+    for path, obj in (("personFields", "persons"), ("organizationFields", "organizations")):
+        data = http("GET", f"/v1/{path}", params={"limit": 500}).json()["data"]
+        counts[obj] = len(data)
+        for entry in data:
+            assert {"id", "key", "name", "field_type", "edit_flag", "mandatory_flag"} <= set(entry)
+    deals = http("GET", "/v1/dealFields", params={"limit": 500}).json()["data"]
+    by_key = {f["key"]: f for f in deals}
+    assert by_key["status"]["options"][:3] == [
+        {"id": "open", "label": "Open"},
+        {"id": "lost", "label": "Lost"},
+        {"id": "won", "label": "Won"},
+    ]
+    assert by_key["title"]["mandatory_flag"] is True and by_key["title"]["edit_flag"] is False
+    assert by_key["weighted_value_currency"]["is_subfield"] is True
+    assert counts["persons"] >= 30 and counts["organizations"] >= 30 and len(deals) >= 30
+
+
+def test_a_custom_field_created_through_the_admin_endpoint(http: Http) -> None:
+    answer = http(
+        "POST",
+        "/v1/personFields",
+        json={
+            "name": "Tier",
+            "field_type": "enum",
+            "options": [{"label": "Gold"}, {"label": "Tin"}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    field = answer.json()["data"]
+    assert len(field["key"]) == 40 and field["edit_flag"] is True
+    assert [o["label"] for o in field["options"]] == ["Gold", "Tin"]
+    gold = field["options"][0]["id"]
+    listed = http("GET", "/v1/personFields", params={"limit": 500}).json()["data"]
+    assert field["key"] in {f["key"] for f in listed}
+    written = http(
+        "POST", "/api/v2/persons", json={"name": "A", "custom_fields": {field["key"]: gold}}
+    )
+    assert (
+        written.status_code == 200 and written.json()["data"]["custom_fields"][field["key"]] == gold
+    )
+    for bad in ({"name": "X", "field_type": "boolean"}, {"name": "Y", "field_type": "set"}):
+        refused = http("POST", "/v1/personFields", json=bad)
+        assert refused.status_code == 400
+        assert_error_envelope(refused.json())
+
+
+def test_writes_the_account_refuses_get_v2_error_bodies_and_are_counted(http: Http) -> None:
+    tier = http(
+        "POST", "/v1/personFields", json={"name": "T", "field_type": "set", "options": ["a"]}
+    ).json()["data"]["key"]
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"open_deals_count": 3}, "read_only", "open_deals_count: Parameter 'open_deals_count'"),
+        ({"favourite": 3}, "unknown_field", "favourite: Parameter 'favourite' is not allowed"),
+        ({"custom_fields": {KEY: 12}}, "wrong_type", "Expected 'string' as value for text"),
+        ({"custom_fields": {tier: [999]}}, "bad_option", "Option with id 999 does not exist"),
+        ({"label_ids": [99]}, "bad_option", "label_ids: label 99 does not exist"),
+        ({"custom_fields": {KEY: "k" * 256}}, "too_long", "longer than 255 characters"),
+    ]
+    counted: dict[str, int] = {}
+    for extra, kind, expected in cases:
+        answer = http("POST", "/api/v2/persons", json={"name": "A", **extra})
+        assert answer.status_code == 400, extra
+        body = answer.json()
+        assert_error_envelope(body)
+        assert body["code"] == "ERR_SCHEMA_VALIDATION_FAILED"
+        assert body["error"].startswith("Validation failed: ") and expected in body["error"]
+        assert body["error"].count(KEY) <= 1
+        stats = requests.get(http.url + "/_sim/stats", timeout=5).json()
+        counted[kind] = counted.get(kind, 0) + 1
+        assert {k: n for k, n in stats["refused_by_kind"].items() if n} == counted
+    assert stats["refused_writes"] == len(cases)
+    assert http.app.dump("persons") == []  # nothing refused was stored

@@ -1,5 +1,5 @@
-"""Default mappings of the demo tables, Pipedrive's value conventions and the destination
-schemas: a mapped demo row passes, a bad value fails naming the field."""
+"""The example config's mappings of the demo tables, Pipedrive's value conventions and the
+optional destination schemas: a mapped demo row passes, a bad value fails naming the field."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from providers.pipedrive import PROVIDER
-from providers.pipedrive.transformer import DEFAULT_MAPPINGS, pipedrive_value
+from providers.pipedrive.transformer import pipedrive_value
 from syncsvc.config.loader import load_config_file
 from syncsvc.errors import PermanentError
 from syncsvc.mapping.mapper import compile_mapper
@@ -49,8 +49,13 @@ ROWS: dict[str, dict[str, Any]] = {
 }
 
 
+def example_mappings() -> dict[str, list[dict[str, Any]]]:
+    [conn] = load_config_file(EXAMPLE, env={}).connections
+    return conn.objects
+
+
 def shaped(object_name: str, row: dict[str, Any]) -> dict[str, Any]:
-    mapper = compile_mapper(DEFAULT_MAPPINGS[object_name], object_name)
+    mapper = compile_mapper(example_mappings()[object_name], object_name)
     properties, issues = mapper.apply(row)
     assert issues == []
     return PROVIDER.transformer.shape(object_name, properties)
@@ -112,13 +117,13 @@ def test_organization_and_deal_conventions() -> None:
     ("object_name", "field", "value"),
     [
         ("persons", "emails", "not-an-email"),
-        ("persons", "name", ""),
+        ("persons", "name", "n" * 256),
         ("persons", "visible_to", 2),
         ("deals", "status", "pending"),
         ("deals", "currency", "usd"),
         ("deals", "expected_close_date", "24/12/2026"),
         ("deals", "value", -1),
-        ("organizations", "syncsvc_id", None),
+        ("organizations", "name", 5),
     ],
 )
 def test_a_bad_value_fails_the_schema_naming_the_field(
@@ -159,7 +164,12 @@ def test_dates_times_and_other_values() -> None:
         pipedrive_value(float("inf"), "score")
 
 
-def test_the_example_config_loads_and_documents_the_default_mappings() -> None:
+def test_there_are_no_default_mappings_or_id_properties() -> None:
+    assert PROVIDER.transformer.default_mappings == {}
+    assert dict(PROVIDER.defaults.id_property) == {}
+
+
+def test_the_example_config_states_its_mappings_and_id_properties() -> None:
     doc = load_config_file(EXAMPLE, env={})
     [conn] = doc.connections
     assert (conn.name, conn.provider) == ("pipedrive-demo", "pipedrive")
@@ -170,9 +180,6 @@ def test_the_example_config_loads_and_documents_the_default_mappings() -> None:
         "refresh_token": "demo-refresh-token",
     }
     assert set(conn.objects) == {"persons", "organizations", "deals"}
-    for object_name, mappings in conn.objects.items():
-        by_target = {m["target"]: m for m in DEFAULT_MAPPINGS[object_name]}
-        assert {m["target"]: m for m in mappings} == by_target, object_name
     sources = {(r.source, r.object, r.action) for r in conn.rules}
     assert len(sources) == 6
     assert all(r.id_property == "syncsvc_id" for r in conn.rules)
