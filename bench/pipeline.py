@@ -26,7 +26,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
 from syncsvc.demo import schema as demo_schema
-from syncsvc.demo.system import example_config, example_pointed_at
+from syncsvc.demo.system import EXAMPLES, example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -116,6 +116,7 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
+                    *self._sim_options_file(),
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
@@ -136,6 +137,11 @@ class PipelineBench:
                 from syncsvc.db import close_pools
 
                 close_pools()
+
+    def _sim_options_file(self) -> list[str]:
+        """What the example CRM account holds beyond standard fields (its custom fields)."""
+        path = EXAMPLES / f"{self.provider}.sim.json"
+        return ["--options-file", str(path)] if path.exists() else []
 
     def _configure(self, settings: Settings, sim_url: str) -> None:
         path = self.workdir / f"bench-{self.provider}.yaml"
