@@ -110,9 +110,6 @@ class PipelineBench:
             procs = ProcessSet(env, self.workdir / "logs" / label.replace(" ", "-"))
             sim_url = f"http://127.0.0.1:{port}"
             try:
-                # The example account's custom fields (the upsert key) as the Procfile has them.
-                sim_options = EXAMPLES / f"{self.provider}.sim.json"
-                extra = ["--options-file", str(sim_options)] if sim_options.exists() else []
                 procs.start(
                     "sim",
                     "simulate",
@@ -121,7 +118,7 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
-                    *extra,
+                    *self._sim_options_file(),
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
@@ -142,6 +139,11 @@ class PipelineBench:
                 from syncsvc.db import close_pools
 
                 close_pools()
+
+    def _sim_options_file(self) -> list[str]:
+        """What the example CRM account holds beyond standard fields (its custom fields)."""
+        path = EXAMPLES / f"{self.provider}.sim.json"
+        return ["--options-file", str(path)] if path.exists() else []
 
     def _configure(self, settings: Settings, sim_url: str) -> None:
         path = self.workdir / f"bench-{self.provider}.yaml"

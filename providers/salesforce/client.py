@@ -19,7 +19,8 @@ from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, unauthorized
 from providers.salesforce.auth import TokenSource
 from providers.salesforce.batches import CollectionWriter, Entry, entry
-from providers.salesforce.defaults import API_VERSION, KEY_FIELD, MAX_BATCH, api_path
+from providers.salesforce.defaults import API_VERSION, MAX_BATCH, api_path
+from providers.salesforce.fields import object_fields
 from providers.salesforce.lookup import KeyLookup, identifier
 from providers.salesforce.responses import (
     GONE_CODES,
@@ -31,6 +32,7 @@ from providers.salesforce.responses import (
     record_error,
 )
 from syncsvc.errors import PermanentError, RetryableError, SyncError
+from syncsvc.fields.model import ObjectFields
 
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 """A base URL on these hosts means: call the ``instance_url`` the token answer names."""
@@ -201,19 +203,20 @@ class SalesforceClient(ProviderClient):
         ]
 
     # fields ------------------------------------------------------------------------------
-    def list_fields(self, object_name: str) -> set[str]:
-        """Fields a mapping may write: createable or updateable in the object's describe."""
+    def describe_fields(self, object_name: str) -> ObjectFields:
+        """``GET /sobjects/{SObject}/describe``: every field with its type, length, picklist
+        values, required/createable/updateable and External ID flags (one call, no paging)."""
         response = self.call("GET", f"{self.api}/sobjects/{_sobject(object_name)}/describe")
         raise_for_call(response, self.short_wait)
-        body = body_of(response)
-        fields = body.get("fields") if isinstance(body, dict) else None
-        return {
-            str(f["name"])
-            for f in fields or []
-            if isinstance(f, dict)
-            and f.get("name")
-            and (f.get("createable") or f.get("updateable"))
-        }
+        try:
+            return object_fields(object_name, body_of(response))
+        except ValueError as exc:
+            raise RetryableError(f"salesforce: {exc}") from None
+
+    def list_fields(self, object_name: str) -> set[str]:
+        """Fields a mapping may write: createable or updateable in the object's describe."""
+        fields = self.describe_fields(object_name).fields.values()
+        return {d.name for d in fields if d.writable}
 
 
 Prepared = tuple[PushItem, dict[str, Any], str | None, str]
@@ -232,10 +235,13 @@ def _upsert_fields(op: str, item: PushItem) -> Prepared | PushResult:
     payload = _payload(item)
     if isinstance(payload, PushResult):
         return payload
-    field = item.id_property or KEY_FIELD
+    field = item.id_property or "Id"
     value = item.id_value if item.id_value not in (None, "") else payload.get(field)
     if op == "create":
         return item, dict(payload), None if value in (None, "") else str(value), field
+    if item.id_property is None:
+        message = f"salesforce: {op} needs an External ID field (the rule's id_property)"
+        return PushResult(item.outbox_id, error=PermanentError(message, None, "MISSING_ID"))
     if value in (None, ""):
         message = f"salesforce: {op} needs a value for the external id field {field!r}"
         return PushResult(item.outbox_id, error=PermanentError(message, field, "MISSING_ID"))
@@ -246,4 +252,4 @@ def _update_fields(item: PushItem, record_id: str) -> Prepared | PushResult:
     payload = _payload(item)
     if isinstance(payload, PushResult):
         return payload
-    return item, {"id": record_id, **payload}, record_id, item.id_property or KEY_FIELD
+    return item, {"id": record_id, **payload}, record_id, item.id_property or "Id"

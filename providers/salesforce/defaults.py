@@ -15,10 +15,9 @@ API_VERSION = "v62.0"
 TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"  # noqa: S105 - a URL
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path
 
-KEY_FIELD = "Syncsvc_Id__c"
-"""The custom External ID field (unique) holding our record key on every synced object."""
-
-OBJECTS = ("Contact", "Account", "Opportunity")
+OBJECTS = ("Contact", "Account", "Opportunity", "Lead")
+"""The sObjects a rule may name. Upserts need an External ID field on the object (a custom field
+of the org's own, named by the rule's ``id_property``): Salesforce has none by default."""
 
 DEFAULTS = ProviderDefaults(
     base_url="https://login.salesforce.com",
@@ -30,7 +29,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_requests=100_000,
     rate_limit_seconds=86_400,
     objects=OBJECTS,
-    id_property=MappingProxyType(dict.fromkeys(OBJECTS, KEY_FIELD)),
+    id_property=MappingProxyType({}),
 )
 
 

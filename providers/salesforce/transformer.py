@@ -1,99 +1,40 @@
-"""Default field mappings for the demo tables and Salesforce's value conventions (JSON types)."""
+"""Salesforce's value conventions: JSON types, the REST API's date and picklist formats.
+
+There are no default mappings: a connection's config names its mappings and the External ID
+field each upsert rule uses (``id_property``), since Salesforce has none until an admin adds one.
+
+Wire format per field type (``encode``): text as JSON strings; double/currency/percent as JSON
+numbers (a decimal a float cannot hold exactly goes as its text, which the API also parses);
+int as a JSON integer; boolean as ``true``/``false``; date ``YYYY-MM-DD``; datetime ISO 8601 in
+UTC with milliseconds (``2026-12-03T10:15:00.000Z``); picklist by its API value (not its label);
+multi-select picklist values ``;``-joined. A NULL clears a field with JSON ``null``, except a
+checkbox, which Salesforce never holds empty (not nillable): it is cleared to ``false``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from providers.base import Transformer
-from providers.salesforce.defaults import KEY_FIELD
 from providers.values import JsonValues, utc_milliseconds
-
-STAGES = {
-    "appointmentscheduled": "Prospecting",
-    "qualifiedtobuy": "Qualification",
-    "presentationscheduled": "Value Proposition",
-    "decisionmakerboughtin": "Proposal/Price Quote",
-    "contractsent": "Negotiation/Review",
-    "closedwon": "Closed Won",
-    "closedlost": "Closed Lost",
-}
-"""The demo's (HubSpot-style) deal stages → Salesforce's standard StageName picklist values."""
-
-INDUSTRIES = {
-    "software": "Technology",
-    "retail": "Retail",
-    "finance": "Finance",
-    "health": "Healthcare",
-    "logistics": "Transportation",
-}
-"""Demo industries → Salesforce's standard Industry picklist values (others pass unchanged)."""
-
-UNKNOWN_LAST_NAME = "[not provided]"
-"""LastName is required on Contact; a contact without one still syncs under this name."""
-OPEN_CLOSE_DATE = "2099-12-31"
-"""CloseDate is required on Opportunity; a deal without one gets this placeholder."""
-
-
-def _key() -> dict[str, Any]:
-    """Our record id in the unique External ID field: the upsert key that makes retries harmless."""
-    return {"source": "id", "target": KEY_FIELD, "transforms": ["to_string"], "required": True}
-
-
-DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
-    "Contact": [
-        _key(),
-        {"source": "first_name", "target": "FirstName", "transforms": ["strip", {"truncate": 40}]},
-        {
-            "source": "last_name",
-            "target": "LastName",
-            "transforms": ["strip", {"truncate": 80}, {"default": UNKNOWN_LAST_NAME}],
-            "required": True,
-        },
-        {"source": "email", "target": "Email", "transforms": ["strip", "lower", "empty_to_null"]},
-        {"source": "phone", "target": "Phone", "transforms": ["strip", {"truncate": 40}]},
-    ],
-    "Account": [
-        _key(),
-        {"source": "name", "target": "Name", "transforms": ["strip"], "required": True},
-        {"source": "domain", "target": "Website", "transforms": ["strip", "lower"]},
-        {"source": "industry", "target": "Industry", "transforms": ["lower", {"map": INDUSTRIES}]},
-        {"source": "city", "target": "BillingCity", "transforms": ["strip", {"truncate": 40}]},
-    ],
-    "Opportunity": [
-        _key(),
-        {
-            "source": "name",
-            "target": "Name",
-            "transforms": ["strip", {"truncate": 120}],
-            "required": True,
-        },
-        {"source": "amount", "target": "Amount", "transforms": ["to_number"]},
-        {
-            "source": "stage",
-            "target": "StageName",
-            "transforms": ["lower", {"map": STAGES}, {"default": "Prospecting"}],
-            "required": True,
-        },
-        {
-            "source": "close_date",
-            "target": "CloseDate",
-            "transforms": [{"date": "%Y-%m-%d"}, {"default": OPEN_CLOSE_DATE}],
-            "required": True,
-        },
-    ],
-}
-
+from syncsvc.fields.encode import encode_json
+from syncsvc.fields.model import FieldDef, FieldType
 
 salesforce_value = JsonValues(
     "salesforce", utc_milliseconds, multi_separator=";", mapping_as_text=True
 )
-"""One field value as the REST API takes it: date-times ISO 8601 in UTC with milliseconds,
-multi-select picklists ``;``-joined."""
+"""One field value as the REST API takes it, for properties without a cached definition:
+date-times ISO 8601 in UTC with milliseconds, multi-select picklists ``;``-joined."""
 
 
 class SalesforceTransformer(Transformer):
-    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
+    def encode(self, field: FieldDef, value: Any) -> Any:
+        if field.type is FieldType.MULTI_ENUMERATION and isinstance(value, tuple):
+            return ";".join(str(v) for v in value)
+        return encode_json(value)
+
+    def clear_value(self, field: FieldDef) -> Any:
+        return False if field.type is FieldType.BOOLEAN else None
 
     def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
         """Flat fields keyed by API name; the client wraps them into collection records."""

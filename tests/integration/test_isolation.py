@@ -10,7 +10,7 @@ import requests
 
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_pointed_at
+from syncsvc.demo.system import example_pointed_at, example_sim_options
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def salesforce() -> Iterator[SimControl]:
-    server = SimServer(make_simulator("salesforce", {}), port=0).start()
+    options = example_sim_options("salesforce")
+    server = SimServer(make_simulator("salesforce", options), port=0).start()
     yield SimControl(server.url)
     server.stop()
 

@@ -1,38 +1,48 @@
-"""An in-memory Salesforce org speaking the REST API (sObject Collections, describe, SOQL, OAuth).
+"""An in-memory Salesforce org speaking the REST API (sObject Collections, describe, SOQL, OAuth,
+Tooling API custom fields).
 
-Options (``make_simulator``; the runtime ones also through ``POST /_sim/config``):
-``tokens`` accepted fixed session ids (``["demo-token"]``); ``oauth_clients``
-``{client_id: {"secret", "refresh_token"}}``; ``token_ttl`` seconds a session lives (7200);
-``rate_limit_requests`` / ``rate_limit_seconds`` the short window (25 / 1 s, refused like the
-concurrency limit); ``daily_limit`` the API allocation (100,000); ``custom_fields``
-``{SObject: [name | {"name", "type", "length", "externalId", "unique"}]}``;
-``unique_external_ids`` (true: ``Syncsvc_Id__c`` is unique; false lets duplicates exist, so
-upserts meet ``DUPLICATE_EXTERNAL_ID``); ``strict_picklists`` (true: StageName is restricted);
-``lock_failures`` the next N record writes fail ``UNABLE_TO_LOCK_ROW``; ``expire_tokens``.
+The org holds the standard fields of Contact, Account, Opportunity and Lead (``fields/*.json``)
+and no custom field unless told. Options (``make_simulator``; the runtime ones also through
+``POST /_sim/config``): ``tokens`` accepted fixed session ids (``["demo-token"]``);
+``oauth_clients`` ``{client_id: {"secret", "refresh_token"}}``; ``token_ttl`` seconds a session
+lives (7200); ``rate_limit_requests`` / ``rate_limit_seconds`` the short window (25 / 1 s,
+refused like the concurrency limit); ``daily_limit`` the API allocation (100,000);
+``custom_fields`` ``{SObject: [name | describe-shaped field]}`` (e.g. ``{"name": "Ext_Id__c",
+"type": "string", "length": 255, "externalId": true, "unique": true}``);
+``unique_external_ids`` (true: unique external id fields refuse duplicates; false lets them
+exist, so upserts meet ``DUPLICATE_EXTERNAL_ID``); ``strict_picklists`` (true: StageName is
+restricted); ``ack_field`` the field whose value acknowledgements carry (default: the record's
+first external id field, else its Id); ``lock_failures`` the next N record writes fail
+``UNABLE_TO_LOCK_ROW``; ``expire_tokens``.
+
+Custom fields created through the Tooling API stay across ``/_sim/reset`` (metadata is not
+data). Every value the org refuses (unknown field, wrong type, too long, bad picklist value,
+read-only, required) is counted in ``/_sim/stats`` as ``refused_calls`` / ``refused``.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from providers.salesforce.defaults import KEY_FIELD, OBJECTS, TOKEN_PATH
+from providers.salesforce.defaults import TOKEN_PATH
 from providers.salesforce.sim.auth import SimAuth, TokenError
 from providers.salesforce.sim.guard import SalesforcePolicy, error_response, refused
 from providers.salesforce.sim.query import run_query
-from providers.salesforce.sim.schema import OBJECTS as SCHEMA
-from providers.salesforce.sim.schema import object_fields
-from providers.salesforce.sim.store import ObjectStore
+from providers.salesforce.sim.schema import FieldDef, field_from, object_fields, standard_objects
+from providers.salesforce.sim.store import ObjectStore, new_id
+from providers.salesforce.sim.tooling import describe_entry
 from providers.salesforce.sim.writes import BadRequest, Runner
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
-    | {"expire_tokens", "lock_failures", "strict_picklists"}
+    | {"expire_tokens", "lock_failures", "strict_picklists", "ack_field"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "oauth_clients",
@@ -56,18 +66,26 @@ class SalesforceSim(SimApp):
         self._current = threading.local()
         self.ids = itertools.count(1)
         """Shared by every object and kept across resets: Salesforce never reuses an id."""
+        self.created: list[tuple[str, FieldDef]] = []
+        """Custom fields made through the Tooling API: metadata, kept across resets."""
+        self.refusals: Counter[str] = Counter()
+        custom = self.options.get("custom_fields") or {}
+        if not isinstance(custom, Mapping) or set(custom) - set(standard_objects()):
+            known = ", ".join(standard_objects())
+            raise ValueError(f"custom_fields: an object of {{SObject: [fields]}} for {known}")
         self.stores = self._new_stores()
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
         custom = self.options.get("custom_fields") or {}
-        strict = bool(self.options.get("strict_picklists", True))
         unique = bool(self.options.get("unique_external_ids", True))
         stores = {}
-        for name in OBJECTS:
-            prefix, plural, _ = SCHEMA[name]
-            fields = object_fields(name, KEY_FIELD, custom.get(name, []), strict)
-            stores[name] = ObjectStore(name, prefix, plural, fields, self.ids, unique)
+        for name, spec in standard_objects().items():
+            fields = object_fields(name, custom.get(name, []))
+            stores[name] = ObjectStore(name, spec.prefix, spec.plural, fields, self.ids, unique)
+            stores[name].restrict("StageName", bool(self.options.get("strict_picklists", True)))
+        for name, definition in self.created:
+            stores[name].add_field(definition, unique)
         return stores
 
     def store(self, name: str) -> ObjectStore:
@@ -77,7 +95,17 @@ class SalesforceSim(SimApp):
         raise BadRequest(404, "NOT_FOUND", NOT_FOUND)
 
     def runner(self) -> Runner:
-        return Runner(self.stores, self.ack, self.rejected_field, KEY_FIELD, self._lock_failure)
+        return Runner(
+            self.stores,
+            self.ack,
+            self.rejected_field,
+            self.options.get("ack_field"),
+            self._lock_failure,
+            self._refused,
+        )
+
+    def _refused(self, code: str) -> None:
+        self.refusals[code] += 1
 
     def _lock_failure(self) -> bool:
         if self.lock_failures <= 0:
@@ -98,8 +126,9 @@ class SalesforceSim(SimApp):
             ("PATCH", V + r"/composite/sobjects/(?P<object>\w+)/(?P<field>\w+)", self._upsert),
             ("GET", V + r"/query/?", self._query),
             ("GET", V + r"/limits/?", self._limits),
+            ("POST", V + r"/tooling/sobjects/CustomField/?", self._create_field),
         ]
-        guard = Guard(self, SalesforcePolicy(self.auth))
+        guard = Guard(self, SalesforcePolicy(self.auth, self._refused))
         for method, pattern, handler in api:
             self.add_route(method, pattern, guard(handler))
 
@@ -148,6 +177,23 @@ class SalesforceSim(SimApp):
         body.update(keyPrefix=store.prefix, custom=False, **flags, urls=urls)
         body["fields"] = [d.describe() for d in store.definitions.values()]
         return json_response(200, body)
+
+    def _create_field(self, request: SimRequest) -> SimResponse:
+        """Tooling API ``CustomField`` create: the field shows in describe at once."""
+        obj, entry = describe_entry(request.json(), set(self.stores))
+        store = self.stores[obj]
+        if entry["name"] in store.definitions:
+            message = f"There is already a field named {entry['name'][:-3]} on {obj}."
+            raise BadRequest(400, "DUPLICATE_DEVELOPER_NAME", message)
+        try:
+            definition = field_from(entry, custom=True)
+        except ValueError as exc:
+            raise BadRequest(400, "FIELD_INTEGRITY_EXCEPTION", str(exc)) from None
+        self.created.append((obj, definition))
+        store.add_field(definition, bool(self.options.get("unique_external_ids", True)))
+        field_id = new_id("00N", next(self.ids))
+        body = {"id": field_id, "success": True, "errors": [], "warnings": [], "infos": []}
+        return json_response(201, body)
 
     def _by_id(self, request: SimRequest) -> SimResponse:
         store = self.store(request.params["object"])
@@ -222,7 +268,11 @@ class SalesforceSim(SimApp):
         if store is None:
             return []
         return [
-            {"id": r.id, "key": r.fields.get(KEY_FIELD), "fields": dict(r.fields)}
+            {
+                "id": r.id,
+                "key": store.ack_key(r, self.options.get("ack_field")),
+                "fields": dict(r.fields),
+            }
             for r in store.records.values()
         ]
 
@@ -230,6 +280,7 @@ class SalesforceSim(SimApp):
         self.stores = self._new_stores()
         self.auth.reset_limits()
         self.lock_failures = 0
+        self.refusals.clear()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
@@ -248,6 +299,8 @@ class SalesforceSim(SimApp):
             "api_usage": self.auth.used,
             "daily_limit": self.auth.daily_limit,
             **self.auth.counts,
+            "refused_calls": sum(self.refusals.values()),
+            "refused": dict(self.refusals),
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 

@@ -5,9 +5,10 @@ every answer, errors as ``[{"message", "errorCode"}]``. The org answers one call
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from providers.salesforce.sim.auth import ORG_ID, Refusal, SimAuth
-from providers.salesforce.sim.writes import BadRequest
+from providers.salesforce.sim.writes import VALUE_CODES, BadRequest
 from providers.simulation import SimRequest, SimResponse, json_response
 from providers.simulation.guard import GuardPolicy, Headers, credential
 
@@ -34,8 +35,10 @@ def refused(refusal: Refusal) -> SimResponse:
 class SalesforcePolicy(GuardPolicy[str]):
     serial = True
 
-    def __init__(self, auth: SimAuth) -> None:
+    def __init__(self, auth: SimAuth, refused: Callable[[str], None] = lambda code: None) -> None:
         self.auth = auth
+        self.refused = refused
+        """Called with the code of a whole request refused for a value (``VALUE_CODES``)."""
 
     def authenticate(self, request: SimRequest) -> str | SimResponse:
         token = credential(request.header("authorization"), "bearer", "oauth")
@@ -48,6 +51,8 @@ class SalesforcePolicy(GuardPolicy[str]):
 
     def failure(self, exc: Exception) -> SimResponse | None:
         if isinstance(exc, BadRequest):
+            if exc.status == 400 and exc.code in VALUE_CODES:
+                self.refused(exc.code)
             return error_response(exc.status, exc.message, exc.code)
         if isinstance(exc, json.JSONDecodeError):
             message = f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]"

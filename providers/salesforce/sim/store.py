@@ -73,6 +73,26 @@ class ObjectStore:
         }
         self.index: dict[str, dict[str, set[str]]] = {n: {} for n in self.indexed}
 
+    def add_field(self, definition: FieldDef, unique_external_ids: bool = True) -> None:
+        """A new (custom) field: existing records hold null in it."""
+        self.definitions[definition.name] = definition
+        if definition.external_id or definition.unique:
+            self.indexed.add(definition.name)
+            self.index.setdefault(definition.name, {})
+        if definition.unique and (unique_external_ids or not definition.external_id):
+            self.unique.add(definition.name)
+
+    def ack_key(self, record: Record, field: str | None) -> str:
+        """What acknowledgements name a record by: ``field``'s value when the object has it,
+        else its first external id field's value, else its Id."""
+        names = [field] if field and field in self.definitions else []
+        names += [n for n, d in self.definitions.items() if d.external_id]
+        for name in names:
+            value = record.fields.get(name)
+            if value is not None:
+                return str(value)
+        return record.id
+
     def restrict(self, name: str, restricted: bool) -> None:
         """Make a picklist field refuse values outside its list, or accept any."""
         if name in self.definitions:
@@ -130,7 +150,7 @@ class ObjectStore:
 
     def _derive(self, record: Record) -> None:
         fields = record.fields
-        if self.name == "Contact":
+        if self.name in ("Contact", "Lead"):
             parts = (fields.get("FirstName"), fields.get("LastName"))
             fields["Name"] = " ".join(str(p) for p in parts if p)
         if self.name == "Opportunity":

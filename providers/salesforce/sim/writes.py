@@ -27,6 +27,12 @@ ROLLED_BACK = {
 }
 Ack = Callable[[str, str | None, str], None]
 RejectRule = Callable[[Mapping[str, Any]], str | None]
+VALUE_CODES = frozenset(
+    {"INVALID_FIELD", "JSON_PARSER_ERROR", "INVALID_FIELD_FOR_INSERT_UPDATE", "STRING_TOO_LONG"}
+    | {"INVALID_EMAIL_ADDRESS", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "REQUIRED_FIELD_MISSING"}
+    | {"NUMBER_OUTSIDE_VALID_RANGE"}
+)
+"""Refusals of a value the org's field definitions do not allow (counted in ``/_sim/stats``)."""
 
 
 class BadRequest(Exception):
@@ -71,14 +77,18 @@ class Runner:
         stores: Mapping[str, ObjectStore],
         ack: Ack,
         rejected: RejectRule,
-        key_field: str,
+        ack_field: str | None,
         lock_failure: Callable[[], bool],
+        refused: Callable[[str], None] = lambda code: None,
     ) -> None:
         self.stores = stores
         self.ack = ack
         self.rejected = rejected
-        self.key_field = key_field
+        self.ack_field = ack_field
+        """The field whose value acknowledgements carry (see ``ObjectStore.ack_key``)."""
         self.lock_failure = lock_failure
+        self.refused = refused
+        """Called with the code of every value refusal (``VALUE_CODES``)."""
 
     # request body ------------------------------------------------------------------------
     def records(self, body: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -126,7 +136,14 @@ class Runner:
         self, plan: Plan, pending: Counter[tuple[str, str, str]], raw: dict[str, Any]
     ) -> None:
         store, values, problems = plan.store, plan.values, plan.problems
-        read_only = [n for n in values if not store.definitions[n].writable]
+        creating = plan.record is None
+        read_only = [
+            n
+            for n in values
+            if not (
+                store.definitions[n].createable if creating else store.definitions[n].updateable
+            )
+        ]
         if read_only:
             message = (
                 f"Unable to create/update fields: {', '.join(read_only)}. Please check the "
@@ -134,11 +151,21 @@ class Runner:
                 "profile or permission set."
             )
             problems.add("INVALID_FIELD_FOR_INSERT_UPDATE", message, read_only)
-        required = [n for n, d in store.definitions.items() if d.required]
-        if plan.record is None:
+        if creating:
+            required = [n for n, d in store.definitions.items() if d.required]
             missing = [n for n in required if values.get(n) is None]
+            missing += [
+                n
+                for n, v in values.items()
+                if v is None
+                and not store.definitions[n].nillable
+                and not store.definitions[n].defaulted_on_create
+            ]
+            missing = list(dict.fromkeys(missing))
         else:
-            missing = [n for n in required if n in values and values[n] is None]
+            missing = [
+                n for n, v in values.items() if v is None and not store.definitions[n].nillable
+            ]
         if missing:
             problems.add(
                 "REQUIRED_FIELD_MISSING",
@@ -191,6 +218,10 @@ class Runner:
                 self._match(plan, ext, keys)
             if not plan.problems.errors:
                 self.check(plan, pending, raw_record)
+        for plan in plans:
+            for error in plan.problems.errors:
+                if error["statusCode"] in VALUE_CODES:
+                    self.refused(error["statusCode"])
         failed = any(p.problems.errors for p in plans)
         if all_or_none and failed:
             return [{"success": False, "errors": p.problems.errors or [ROLLED_BACK]} for p in plans]
@@ -238,7 +269,7 @@ class Runner:
         else:
             record = plan.record
             plan.store.update(record, plan.values)
-        self.ack(plan.store.name, record.fields.get(self.key_field) or record.id, mode)
+        self.ack(plan.store.name, plan.store.ack_key(record, self.ack_field), mode)
         result: dict[str, Any] = {"id": record.id, "success": True, "errors": []}
         if mode == "upsert":
             result["created"] = created
@@ -271,7 +302,7 @@ class Runner:
             if store is None or record is None:
                 results.append({"success": False, "errors": errors})
                 continue
-            self.ack(store.name, record.fields.get(self.key_field) or record.id, "archive")
+            self.ack(store.name, store.ack_key(record, self.ack_field), "archive")
             store.delete(record)
             results.append({"id": record.id, "success": True, "errors": []})
         return results

@@ -13,6 +13,7 @@ from providers.base import ConnectionInfo, PushItem, PushResult
 from providers.salesforce import SalesforceClient
 from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
 from tests.integration.providers.helpers import OAUTH, push_until_tokens, serving
 
@@ -22,7 +23,9 @@ MakeClient = Callable[..., SalesforceClient]
 
 @pytest.fixture
 def sim() -> Iterator[Sim]:
-    with serving(make_simulator({"rate_limit_requests": 10_000})) as started:
+    with serving(
+        make_simulator({**example_sim_options("salesforce"), "rate_limit_requests": 10_000})
+    ) as started:
         yield started
 
 

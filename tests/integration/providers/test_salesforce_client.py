@@ -15,6 +15,7 @@ from providers.salesforce import PROVIDER, SalesforceClient
 from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.config.loader import load_config_file
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from syncsvc.mapping.mapper import compile_mapper
 from tests.integration.providers.helpers import OAUTH, by_id, simulators
@@ -46,7 +47,8 @@ class Recorded:
 
 @pytest.fixture
 def start_sim() -> Iterator[Callable[..., Sim]]:
-    with simulators(make_simulator) as start:
+    example = example_sim_options("salesforce")  # the org holds the key field Syncsvc_Id__c
+    with simulators(lambda options: make_simulator({**example, **options})) as start:
         yield start
 
 
@@ -402,7 +404,8 @@ def test_server_errors_are_retryable(
 def test_list_fields_names_the_writable_standard_and_custom_fields(
     start_sim: Callable[..., Sim], make_client: Callable[..., SalesforceClient]
 ) -> None:
-    server, _ = start_sim(custom_fields={"Account": ["Tier__c"]})
+    custom = example_sim_options("salesforce")["custom_fields"]
+    server, _ = start_sim(custom_fields={**custom, "Account": [*custom["Account"], "Tier__c"]})
     client = make_client(server=server)
     contact_fields = client.list_fields("Contact")
     assert {"FirstName", "LastName", "Email", "Phone", KEY} <= contact_fields
@@ -412,7 +415,7 @@ def test_list_fields_names_the_writable_standard_and_custom_fields(
     )
     assert {"Name", "Amount", "StageName", "CloseDate", KEY} <= client.list_fields("Opportunity")
     with pytest.raises(PermanentError):
-        client.list_fields("Lead")
+        client.list_fields("Nonexistent")
 
 
 def test_a_login_host_base_url_follows_the_instance_url(
@@ -458,3 +461,23 @@ def test_the_example_config_maps_demo_rows_into_fields_the_org_has(
     deal = sim[1].view("Opportunity")[0]["fields"]
     assert (deal["StageName"], deal["Amount"], deal["IsWon"]) == ("Closed Won", 99.5, True)
     assert sim[1].view("Contact")[0]["fields"]["LastName"] == "[not provided]"
+
+
+def test_describe_fields_reads_types_options_required_and_the_external_id(
+    make_client: Callable[..., SalesforceClient],
+) -> None:
+    client = make_client()
+    lead = client.describe_fields("Lead")
+    assert lead.knows_unique
+    assert lead.fields["LastName"].required and lead.fields["Company"].required
+    assert not lead.fields["Status"].required, "defaulted on create"
+    assert lead.fields["Description"].max_length == 32000
+    assert lead.fields["AnnualRevenue"].crm_type == "currency"
+    assert [o.value for o in lead.fields["Rating"].options] == ["Hot", "Warm", "Cold"]
+    assert not lead.fields["Name"].writable and not lead.fields["Id"].writable
+    contact = client.describe_fields("Contact")
+    assert contact.fields[KEY].unique and contact.fields[KEY].custom
+    assert [d.name for d in contact.fields.values() if d.unique] == [KEY]
+    assert contact.fields["HasOptedOutOfEmail"].type.value == "boolean"
+    with pytest.raises(PermanentError):
+        client.describe_fields("Nonexistent")

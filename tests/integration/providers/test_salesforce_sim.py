@@ -12,6 +12,7 @@ import requests
 
 from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import ConfigError
 from tests.integration.providers.helpers import serving
 
@@ -23,7 +24,9 @@ Sim = tuple[SimServer, SalesforceSim]
 
 @pytest.fixture
 def sim() -> Iterator[Sim]:
-    with serving(make_simulator({"rate_limit_requests": 10_000})) as started:
+    with serving(
+        make_simulator({**example_sim_options("salesforce"), "rate_limit_requests": 10_000})
+    ) as started:
         yield started
 
 
@@ -227,7 +230,9 @@ def test_soql_finds_records_by_key_with_quoted_values(sim: Sim) -> None:
 
 
 def test_get_by_external_id_answers_300_for_duplicates() -> None:
-    with serving(make_simulator({"unique_external_ids": False})) as sim:
+    with serving(
+        make_simulator({**example_sim_options("salesforce"), "unique_external_ids": False})
+    ) as sim:
         call(sim, "POST", V + "/composite/sobjects", {"records": contacts(1, 1)})
         response = call(sim, "GET", V + "/sobjects/Contact/Syncsvc_Id__c/1")
         assert response.status_code == 300 and len(response.json()) == 2
@@ -402,3 +407,151 @@ def test_options_are_checked() -> None:
     app = make_simulator({})
     with pytest.raises(ValueError):
         app.configure({"custom_fields": {}})
+
+
+# field metadata ----------------------------------------------------------------------------
+FIELD_KEYS = {"name", "label", "type", "soapType", "length", "precision", "scale", "digits"}
+FIELD_KEYS |= {"nillable", "createable", "updateable", "defaultedOnCreate", "calculated"}
+FIELD_KEYS |= {"custom", "externalId", "unique", "idLookup", "picklistValues", "referenceTo"}
+FIELD_KEYS |= {"restrictedPicklist", "relationshipName"}
+
+
+def described(sim: Sim, obj: str) -> dict[str, dict[str, Any]]:
+    response = call(sim, "GET", f"{V}/sobjects/{obj}/describe")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["name"] == obj and body["urls"]["describe"].endswith(f"/sobjects/{obj}/describe")
+    return {f["name"]: f for f in body["fields"]}
+
+
+@pytest.mark.parametrize(
+    ("obj", "at_least"), [("Contact", 60), ("Account", 55), ("Opportunity", 40), ("Lead", 55)]
+)
+def test_describe_lists_the_standard_fields_in_the_describe_shape(
+    sim: Sim, obj: str, at_least: int
+) -> None:
+    fields = described(sim, obj)
+    assert len(fields) >= at_least
+    for field in fields.values():
+        assert set(field) >= FIELD_KEYS, field["name"]
+    assert fields["Id"]["type"] == "id" and not fields["Id"]["createable"]
+    assert fields["OwnerId"]["defaultedOnCreate"] and not fields["OwnerId"]["nillable"]
+
+
+def test_describe_carries_real_types_lengths_and_picklist_values(sim: Sim) -> None:
+    lead = described(sim, "Lead")
+    assert (lead["LastName"]["type"], lead["LastName"]["length"]) == ("string", 80)
+    assert lead["LastName"]["nillable"] is False and lead["Company"]["nillable"] is False
+    assert (lead["Description"]["type"], lead["Description"]["length"]) == ("textarea", 32000)
+    assert (lead["AnnualRevenue"]["type"], lead["AnnualRevenue"]["precision"]) == ("currency", 18)
+    assert (lead["NumberOfEmployees"]["type"], lead["NumberOfEmployees"]["digits"]) == ("int", 8)
+    assert [v["value"] for v in lead["Rating"]["picklistValues"]] == ["Hot", "Warm", "Cold"]
+    clean = {v["value"]: v["label"] for v in lead["CleanStatus"]["picklistValues"]}
+    assert clean["Matched"] == "In Sync" and lead["CleanStatus"]["restrictedPicklist"] is True
+    stage = described(sim, "Opportunity")["StageName"]
+    assert "Closed Won" in [v["value"] for v in stage["picklistValues"]]
+    assert described(sim, "Contact")["Email"]["type"] == "email"
+
+
+def test_an_unknown_object_is_not_found(sim: Sim) -> None:
+    response = call(sim, "GET", f"{V}/sobjects/Nonexistent/describe")
+    assert response.status_code == 404
+    assert response.json()[0]["errorCode"] == "NOT_FOUND"
+
+
+def custom_field(sim: Sim, full_name: str, **metadata: Any) -> requests.Response:
+    body = {"FullName": full_name, "Metadata": metadata}
+    return call(sim, "POST", f"{V}/tooling/sobjects/CustomField", body)
+
+
+def test_a_custom_field_made_through_the_tooling_api_shows_in_describe_and_takes_writes(
+    sim: Sim,
+) -> None:
+    made = custom_field(
+        sim, "Lead.Customer_Key__c", type="Text", label="Customer Key", length=40,
+        externalId=True, unique=True,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert made.json()["success"] is True and made.json()["id"].startswith("00N")
+    level = {"fullName": "Gold", "label": "Gold"}, {"fullName": "Silver", "label": "Silver"}
+    picklist = custom_field(
+        sim, "Lead.Level__c", type="Picklist", label="Level",
+        valueSet={"restricted": True, "valueSetDefinition": {"value": list(level)}},
+    )  # fmt: skip
+    assert picklist.status_code == 201, picklist.text
+    field = described(sim, "Lead")["Customer_Key__c"]
+    assert (field["type"], field["length"], field["custom"]) == ("string", 40, True)
+    assert field["externalId"] and field["unique"] and field["idLookup"]
+    assert described(sim, "Lead")["Level__c"]["restrictedPicklist"] is True
+    again = custom_field(sim, "Lead.Customer_Key__c", type="Text", length=40)
+    assert again.status_code == 400 and again.json()[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
+    bad = custom_field(sim, "Lead.No_Suffix", type="Text")
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    record = {"attributes": {"type": "Lead"}, "Customer_Key__c": "eu-1", "LastName": "L"}
+    path = f"{V}/composite/sobjects/Lead/Customer_Key__c"
+    answer = call(sim, "PATCH", path, {"records": [{**record, "Company": "C"}]}).json()
+    assert answer[0]["success"] is True and answer[0]["created"] is True
+    sim[1].reset()  # records go, metadata stays
+    assert "Customer_Key__c" in described(sim, "Lead")
+
+
+def lead(**fields: Any) -> dict[str, Any]:
+    return {"attributes": {"type": "Lead"}, "LastName": "L", "Company": "C", **fields}
+
+
+def refused(sim: Sim) -> int:
+    stats = requests.get(sim[0].url + "/_sim/stats", timeout=5).json()
+    return int(stats["refused_calls"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        ({"Description": "x" * 32001}, "STRING_TOO_LONG", "Description"),
+        (
+            {"GeocodeAccuracy": "Somewhere"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "GeocodeAccuracy",
+        ),
+        ({"Email": "not-an-address"}, "INVALID_EMAIL_ADDRESS", "Email"),
+        ({"NumberOfEmployees": 123456789}, "NUMBER_OUTSIDE_VALID_RANGE", "NumberOfEmployees"),
+        ({"PhotoUrl": "http://x.example/p.png"}, "INVALID_FIELD_FOR_INSERT_UPDATE", "PhotoUrl"),
+        ({"Company": None}, "REQUIRED_FIELD_MISSING", "Company"),
+    ],
+)
+def test_a_bad_value_fails_its_record_alone_with_salesforces_error(
+    sim: Sim, fields: dict[str, Any], code: str, field: str
+) -> None:
+    response = call(sim, "POST", f"{V}/composite/sobjects", {"records": [lead(**fields), lead()]})
+    assert response.status_code == 200
+    bad, good = response.json()
+    assert bad["success"] is False and good["success"] is True
+    [error] = bad["errors"]
+    assert (error["statusCode"], error["fields"]) == (code, [field])
+    assert refused(sim) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"NumberOfEmployees": "many"}, "JSON_PARSER_ERROR"),
+        ({"NumberOfEmployees": 1.5}, "JSON_PARSER_ERROR"),
+        ({"DoNotCall": "yes"}, "JSON_PARSER_ERROR"),
+        ({"Founded__c": "2020-01-01"}, "INVALID_FIELD"),
+    ],
+)
+def test_a_wrong_type_or_unknown_field_fails_the_whole_request(
+    sim: Sim, fields: dict[str, Any], code: str
+) -> None:
+    response = call(sim, "POST", f"{V}/composite/sobjects", {"records": [lead(**fields)]})
+    assert response.status_code == 400
+    [error] = response.json()
+    assert error["errorCode"] == code and error["message"]
+    assert refused(sim) == 1
+    assert sim[1].view("Lead") == []
+
+
+def test_an_unrestricted_picklist_takes_any_value_as_salesforce_does(sim: Sim) -> None:
+    response = call(sim, "POST", f"{V}/composite/sobjects", {"records": [lead(Rating="Tepid")]})
+    assert response.json()[0]["success"] is True
+    assert refused(sim) == 0

@@ -1,8 +1,10 @@
-"""Salesforce default mappings, value conventions and destination schemas."""
+"""Salesforce: describe parsing into field definitions, encode/clear per field type, the example
+config and the optional destination schemas."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,32 +12,178 @@ from typing import Any
 import pytest
 
 from providers.salesforce import PROVIDER
-from providers.salesforce.defaults import KEY_FIELD
-from providers.salesforce.transformer import DEFAULT_MAPPINGS, salesforce_value
+from providers.salesforce.fields import field_def, object_fields
+from providers.salesforce.transformer import salesforce_value
 from syncsvc.config.loader import load_config_file
 from syncsvc.errors import PermanentError
-from syncsvc.mapping.mapper import compile_mapper
+from syncsvc.fields.convert import FieldValueError, convert
+from syncsvc.fields.model import FieldDef, FieldOption, FieldType
+from syncsvc.fields.typed import typed_properties
 from syncsvc.validation.fieldspec import load_spec_file
 from tests.unit.providers.value_cases import JSON_VALUES
 
-MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "salesforce.yaml"
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "connections" / "salesforce.yaml"
+TRANSFORMER = PROVIDER.transformer
 
 
-def test_default_mappings_cover_the_three_objects_and_always_carry_the_key() -> None:
-    assert set(DEFAULT_MAPPINGS) == set(PROVIDER.defaults.objects)
-    for object_name, mappings in PROVIDER.transformer.default_mappings.items():
-        targets = [m["target"] for m in mappings]
-        assert len(targets) == len(set(targets)), object_name
-        for mapping in mappings:
-            assert set(mapping) <= MAPPING_KEYS
-        key = next(m for m in mappings if m["target"] == PROVIDER.defaults.id_property[object_name])
-        assert key == {
-            "source": "id",
-            "target": KEY_FIELD,
-            "transforms": ["to_string"],
-            "required": True,
-        }
+def entry(name: str, kind: str, **extra: Any) -> dict[str, Any]:
+    """A describe ``fields`` entry with the defaults of a plain writable custom field."""
+    base = {"name": name, "type": kind, "label": name, "length": 0, "nillable": True}
+    base |= {"createable": True, "updateable": True, "defaultedOnCreate": False}
+    base |= {"externalId": False, "custom": False, "picklistValues": []}
+    return base | extra
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("string", FieldType.STRING),
+        ("email", FieldType.STRING),
+        ("phone", FieldType.STRING),
+        ("url", FieldType.STRING),
+        ("combobox", FieldType.STRING),
+        ("textarea", FieldType.TEXT),
+        ("double", FieldType.NUMBER),
+        ("currency", FieldType.NUMBER),
+        ("percent", FieldType.NUMBER),
+        ("int", FieldType.INTEGER),
+        ("long", FieldType.INTEGER),
+        ("boolean", FieldType.BOOLEAN),
+        ("date", FieldType.DATE),
+        ("datetime", FieldType.DATETIME),
+        ("picklist", FieldType.ENUMERATION),
+        ("multipicklist", FieldType.MULTI_ENUMERATION),
+        ("reference", FieldType.REFERENCE),
+        ("id", FieldType.REFERENCE),
+        ("address", FieldType.OTHER),
+        ("location", FieldType.OTHER),
+        ("time", FieldType.OTHER),
+    ],
+)
+def test_describe_types_map_to_field_types_keeping_salesforces_name(
+    kind: str, expected: FieldType
+) -> None:
+    parsed = field_def(entry("X", kind))
+    assert (parsed.type, parsed.crm_type) == (expected, kind)
+
+
+def test_describe_flags_become_required_read_only_unique_custom_and_length() -> None:
+    last_name = field_def(entry("LastName", "string", length=80, nillable=False))
+    assert last_name.required and last_name.max_length == 80 and not last_name.unique
+    defaulted = field_def(entry("OwnerId", "reference", nillable=False, defaultedOnCreate=True))
+    assert not defaulted.required, "a defaulted field need not be sent"
+    formula = field_def(entry("Total__c", "currency", createable=False, updateable=False))
+    assert not formula.writable and not formula.required
+    key = field_def(entry("Ext_Id__c", "string", length=40, externalId=True, custom=True))
+    assert key.unique and key.custom
+    email = field_def(entry("Email", "email", length=80, idLookup=True))
+    assert not email.unique, "idLookup fields are not accepted as a collection upsert key"
+    assert field_def(entry("Amount", "currency", length=0)).max_length is None
+
+
+def test_picklist_values_keep_the_api_value_and_label_and_drop_inactive_ones() -> None:
+    parsed = field_def(
+        entry(
+            "CleanStatus",
+            "picklist",
+            length=40,
+            picklistValues=[
+                {"value": "Matched", "label": "In Sync", "active": True},
+                {"value": "Pending", "label": "Not Compared", "active": True},
+                {"value": "Old", "label": "Old", "active": False},
+            ],
+        )
+    )
+    assert parsed.options == (
+        FieldOption("Matched", "In Sync"),
+        FieldOption("Pending", "Not Compared"),
+    )
+    assert convert(parsed, "In Sync") == "Matched", "a label is sent as its API value"
+    with pytest.raises(FieldValueError, match="Old"):
+        convert(parsed, "Old")
+
+
+def test_a_whole_describe_answer_knows_unique_fields_and_skips_nameless_entries() -> None:
+    answer = {"name": "Lead", "fields": [entry("Company", "string"), {"type": "string"}]}
+    fields = object_fields("Lead", answer)
+    assert list(fields.fields) == ["Company"] and fields.knows_unique
+    with pytest.raises(ValueError, match="no fields"):
+        object_fields("Lead", [{"errorCode": "NOT_FOUND"}])
+
+
+def fd(kind: FieldType, crm_type: str, **extra: Any) -> FieldDef:
+    return FieldDef("F", kind, crm_type, **extra)
+
+
+PICKS = (FieldOption("Red", "Red"), FieldOption("Blue", "Blue"))
+
+
+@pytest.mark.parametrize(
+    ("definition", "value", "wire"),
+    [
+        (fd(FieldType.STRING, "string", max_length=80), "Zoë", "Zoë"),
+        (fd(FieldType.TEXT, "textarea"), "line 1\nline 2", "line 1\nline 2"),
+        (fd(FieldType.NUMBER, "currency"), "12345.67", 12345.67),
+        (fd(FieldType.NUMBER, "currency"), Decimal("100.00"), 100),
+        (fd(FieldType.NUMBER, "double"), "0.1000000000000000055511", "0.1000000000000000055511"),
+        (fd(FieldType.INTEGER, "int"), "42", 42),
+        (fd(FieldType.BOOLEAN, "boolean"), "true", True),
+        (fd(FieldType.BOOLEAN, "boolean"), False, False),
+        (fd(FieldType.DATE, "date"), "2024-02-29", "2024-02-29"),
+        (
+            fd(FieldType.DATETIME, "datetime"),
+            "2026-03-01T10:15:00+02:00",
+            "2026-03-01T08:15:00.000Z",
+        ),
+        (fd(FieldType.ENUMERATION, "picklist", options=PICKS), "Blue", "Blue"),
+        (
+            fd(FieldType.MULTI_ENUMERATION, "multipicklist", options=PICKS),
+            ["Red", "Blue"],
+            "Red;Blue",
+        ),
+        (fd(FieldType.MULTI_ENUMERATION, "multipicklist", options=PICKS), "Blue;Red", "Blue;Red"),
+        (fd(FieldType.REFERENCE, "reference"), "001000000000001AAA", "001000000000001AAA"),
+    ],
+)
+def test_encode_gives_the_rest_api_wire_format(definition: FieldDef, value: Any, wire: Any) -> None:
+    encoded = TRANSFORMER.encode(definition, convert(definition, value))
+    assert encoded == wire and type(encoded) is type(wire)
+    json.dumps(encoded)  # what the client sends
+
+
+def test_null_clears_with_null_but_a_checkbox_with_false() -> None:
+    assert TRANSFORMER.clear_value(fd(FieldType.STRING, "string")) is None
+    assert TRANSFORMER.clear_value(fd(FieldType.ENUMERATION, "picklist")) is None
+    assert TRANSFORMER.clear_value(fd(FieldType.DATE, "date")) is None
+    assert TRANSFORMER.clear_value(fd(FieldType.BOOLEAN, "boolean")) is False
+
+
+def test_typed_properties_refuse_bad_values_naming_the_salesforce_type() -> None:
+    fields = object_fields(
+        "Lead",
+        {
+            "fields": [
+                entry("Rating", "picklist", picklistValues=[{"value": "Hot", "label": "Hot"}]),
+                entry("Description", "textarea", length=5),
+                entry("NumberOfEmployees", "int"),
+                entry("DoNotCall", "boolean", nillable=False, defaultedOnCreate=True),
+            ]
+        },
+    )
+    out, issues = typed_properties(
+        {"Rating": "Lukewarm", "Description": "123456", "NumberOfEmployees": "1.5"},
+        fields,
+        TRANSFORMER,
+    )
+    assert out == {}
+    assert [(i.field, i.reason.split(":")[0]) for i in issues] == [
+        ("Rating", "picklist field"),
+        ("Description", "textarea field"),
+        ("NumberOfEmployees", "int field"),
+    ]
+    out, issues = typed_properties({"DoNotCall": None, "Rating": None}, fields, TRANSFORMER)
+    assert (out, issues) == ({"DoNotCall": False, "Rating": None}, [])
 
 
 @pytest.mark.parametrize(
@@ -51,7 +199,7 @@ def test_default_mappings_cover_the_three_objects_and_always_carry_the_key() -> 
         ({"b": 1, "a": 2}, '{"a":2,"b":1}'),
     ],
 )
-def test_values_stay_json_typed(value: object, expected: object) -> None:
+def test_values_without_a_definition_stay_json_typed(value: object, expected: object) -> None:
     got = salesforce_value(value)
     assert got == expected and type(got) is type(expected)
 
@@ -59,121 +207,41 @@ def test_values_stay_json_typed(value: object, expected: object) -> None:
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), Decimal("NaN")])
 def test_a_non_finite_number_is_a_permanent_error_naming_the_field(bad: object) -> None:
     with pytest.raises(PermanentError) as caught:
-        PROVIDER.transformer.shape("Opportunity", {"Amount": bad})
+        TRANSFORMER.shape("Opportunity", {"Amount": bad})
     assert caught.value.field == "Amount"
 
 
-def test_shape_keeps_numbers_numbers_and_none_clears() -> None:
-    shaped = PROVIDER.transformer.shape(
-        "Opportunity", {"Amount": Decimal("10.00"), "CloseDate": dt.date(2025, 1, 2), "Name": None}
-    )
-    assert shaped == {"Amount": 10, "CloseDate": "2025-01-02", "Name": None}
+def test_no_default_mappings_and_no_default_id_property() -> None:
+    assert dict(TRANSFORMER.default_mappings) == {}
+    assert dict(PROVIDER.defaults.id_property) == {}
 
 
-@pytest.mark.parametrize("object_name", ["Contact", "Account", "Opportunity"])
-def test_destination_schemas_compile_and_allow_custom_fields(object_name: str) -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
+@pytest.mark.parametrize("object_name", PROVIDER.defaults.objects)
+def test_destination_schemas_are_optional_and_require_nothing(object_name: str) -> None:
+    path = PROVIDER.destination_schema_path(object_name)
+    if not path.exists():
+        return
+    spec = load_spec_file(path)
     assert spec.additional == "allow"
-    assert KEY_FIELD in spec.field_names
+    assert spec.check({}) == []
+    assert "syncsvc" not in path.read_text().lower()
 
 
-DEMO_ROWS: dict[str, dict[str, Any]] = {
-    "Contact": {
-        "id": 7,
-        "email": " Ada@Example.COM ",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "phone": None,
-        "lifecycle_stage": "lead",
-        "company_id": 3,
-    },
-    "Account": {
-        "id": 3,
-        "name": "Engines",
-        "domain": "AE.example",
-        "industry": "software",
-        "city": "London",
-    },
-    "Opportunity": {
-        "id": 11,
-        "name": "Engine",
-        "amount": 1234.5,
-        "stage": "decisionmakerboughtin",
-        "close_date": "2026-12-24",
-        "company_id": 3,
-    },
-}
-
-
-def _shaped(object_name: str, row: dict[str, Any]) -> dict[str, Any]:
-    mapper = compile_mapper(DEFAULT_MAPPINGS[object_name], f"defaults.{object_name}")
-    properties, issues = mapper.apply(row)
-    assert issues == []
-    return PROVIDER.transformer.shape(object_name, properties)
-
-
-@pytest.mark.parametrize("object_name", sorted(DEMO_ROWS))
-def test_default_mappings_of_a_demo_row_pass_the_destination_schema(object_name: str) -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    mapper = compile_mapper(DEFAULT_MAPPINGS[object_name], object_name)
-    assert set(mapper.targets) <= spec.field_names
-    shaped = _shaped(object_name, DEMO_ROWS[object_name])
-    assert spec.check(shaped) == []
-    assert shaped[KEY_FIELD] == str(DEMO_ROWS[object_name]["id"])
-
-
-def test_demo_values_take_salesforce_conventions() -> None:
-    assert _shaped("Contact", DEMO_ROWS["Contact"])["Email"] == "ada@example.com"
-    assert _shaped("Account", DEMO_ROWS["Account"])["Industry"] == "Technology"
-    deal = _shaped("Opportunity", DEMO_ROWS["Opportunity"])
-    assert (deal["StageName"], deal["Amount"], deal["CloseDate"]) == (
-        "Proposal/Price Quote",
-        1234.5,
-        "2026-12-24",
-    )
-
-
-def test_required_salesforce_fields_get_defaults() -> None:
-    contact = _shaped("Contact", {**DEMO_ROWS["Contact"], "last_name": None})
-    assert contact["LastName"] == "[not provided]"
-    deal = _shaped("Opportunity", {**DEMO_ROWS["Opportunity"], "stage": None, "close_date": None})
-    assert (deal["StageName"], deal["CloseDate"]) == ("Prospecting", "2099-12-31")
-
-
-def test_long_names_are_cut_to_the_field_lengths() -> None:
-    contact = _shaped("Contact", {**DEMO_ROWS["Contact"], "first_name": "A" * 100})
-    assert len(contact["FirstName"]) == 40
-    assert load_spec_file(PROVIDER.destination_schema_path("Contact")).check(contact) == []
-
-
-@pytest.mark.parametrize(
-    ("object_name", "change", "field"),
-    [
-        ("Contact", {"Email": "x@"}, "Email"),
-        ("Contact", {"LastName": ""}, "LastName"),
-        ("Opportunity", {"StageName": "closedwon"}, "StageName"),
-        ("Opportunity", {"CloseDate": "24/12/2026"}, "CloseDate"),
-        ("Opportunity", {"Amount": "a lot"}, "Amount"),
-        ("Account", {KEY_FIELD: ""}, KEY_FIELD),
-    ],
-)
-def test_a_bad_value_fails_the_schema_naming_the_field(
-    object_name: str, change: dict[str, Any], field: str
-) -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    shaped = {**_shaped(object_name, DEMO_ROWS[object_name]), **change}
-    assert [issue.field for issue in spec.check(shaped)] == [field]
-
-
-def test_the_example_config_loads_and_documents_the_default_mappings() -> None:
-    doc = load_config_file(EXAMPLE)
-    [connection] = doc.connections
+def test_the_example_config_names_its_mappings_and_external_id_field() -> None:
+    [connection] = load_config_file(EXAMPLE).connections
     assert (connection.name, connection.provider) == ("salesforce-demo", "salesforce")
-    assert connection.objects == DEFAULT_MAPPINGS
     rules = {(r.source, r.action, r.object, r.id_property) for r in connection.rules}
     for table, obj in [
         ("demo.contacts", "Contact"),
         ("demo.companies", "Account"),
         ("demo.deals", "Opportunity"),
     ]:
-        assert {(table, "upsert", obj, KEY_FIELD), (table, "archive", obj, KEY_FIELD)} <= rules
+        assert {
+            (table, "upsert", obj, "Syncsvc_Id__c"),
+            (table, "archive", obj, "Syncsvc_Id__c"),
+        } <= rules
+        assert "Syncsvc_Id__c" in {m["target"] for m in connection.objects[obj]}
+    options = json.loads((EXAMPLE.parent / "salesforce.sim.json").read_text())
+    for obj in ("Contact", "Account", "Opportunity"):
+        [key] = options["custom_fields"][obj]
+        assert (key["name"], key["externalId"], key["unique"]) == ("Syncsvc_Id__c", True, True)
