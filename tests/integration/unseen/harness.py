@@ -25,6 +25,7 @@ from psycopg import sql
 
 from syncsvc import capture
 from syncsvc.db import Row
+from syncsvc.pipeline.batch import record_key as pipeline_record_key
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -102,6 +103,11 @@ def table_name(case: Case) -> str:
 
 def record_key(row: Record) -> str:
     return f"{row['region']}-{row['customer_no']}"
+
+
+def letter_key(row: Record) -> str:
+    """The row's key as dead letters name it (``syncsvc.pipeline.batch.record_key``)."""
+    return pipeline_record_key({"region": row["region"], "customer_no": row["customer_no"]})
 
 
 def create_table(db: psycopg.Connection[Row], case: Case) -> str:
@@ -264,7 +270,7 @@ def run_case(pipeline: Any, case: Case, sim: SimControl, count: int = 120) -> No
     letters = pipeline.dead_letters()
     tier_field, notes_field = _target_of(case, "tier"), _target_of(case, "notes")
     assert sorted((d["record_key"], d["field"]) for d in letters) == sorted(
-        [(record_key(bad_tier), tier_field), (record_key(too_long), notes_field)]
+        [(letter_key(bad_tier), tier_field), (letter_key(too_long), notes_field)]
     ), [(d["record_key"], d["field"], d["reason"]) for d in letters]
     reasons = {d["field"]: d["reason"] for d in letters}
     assert "'no-such-tier' is not one of the field's options" in reasons[tier_field]
