@@ -26,7 +26,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
 from syncsvc.demo import schema as demo_schema
-from syncsvc.demo.system import example_config, example_pointed_at
+from syncsvc.demo.system import EXAMPLES, example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -65,6 +65,12 @@ def scratch_database(server_url: str) -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def sim_options_args(provider: str) -> list[str]:
+    """``--options-file`` with what the example CRM account holds (its custom fields), if any."""
+    path = EXAMPLES / f"{provider}.sim.json"
+    return ["--options-file", str(path)] if path.exists() else []
 
 
 def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
@@ -116,6 +122,7 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
+                    *sim_options_args(self.provider),
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
