@@ -68,6 +68,12 @@ def scratch_database(server_url: str) -> Iterator[str]:
             )
 
 
+def sim_options_args(provider: str) -> list[str]:
+    """``--options-file`` with what the example CRM account holds (its custom fields), if any."""
+    path = EXAMPLES / f"{provider}.sim.json"
+    return ["--options-file", str(path)] if path.exists() else []
+
+
 def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
     """The demo config's connection for ``provider``, pointed at ``base_url``, limits raised."""
     doc = example_pointed_at(provider, base_url)
@@ -118,7 +124,7 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
-                    *self._sim_options_file(),
+                    *sim_options_args(self.provider),
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
@@ -139,11 +145,6 @@ class PipelineBench:
                 from syncsvc.db import close_pools
 
                 close_pools()
-
-    def _sim_options_file(self) -> list[str]:
-        """What the example CRM account holds beyond standard fields (its custom fields)."""
-        path = EXAMPLES / f"{self.provider}.sim.json"
-        return ["--options-file", str(path)] if path.exists() else []
 
     def _configure(self, settings: Settings, sim_url: str) -> None:
         path = self.workdir / f"bench-{self.provider}.yaml"

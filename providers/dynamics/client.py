@@ -22,11 +22,13 @@ from providers.batching import chunks, in_halves, in_parts, partition
 from providers.dynamics import multipart
 from providers.dynamics.auth import TokenSource, token_settings
 from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
+from providers.dynamics.metadata import CHOICE_TYPES, field_defs
 from providers.dynamics.odata import key_literal
 from providers.dynamics.operations import Planned, Table, plan, result
 from providers.dynamics.responses import classify, describe, error_of, failure, raise_for_call
 from providers.oauth import call_with_refresh, unauthorized
 from syncsvc.errors import ConfigError, PermanentError, RetryableError
+from syncsvc.fields.model import ObjectFields
 
 
 class DynamicsClient(ProviderClient):
@@ -129,22 +131,43 @@ class DynamicsClient(ProviderClient):
         return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
 
     # fields ------------------------------------------------------------------------------
-    def list_fields(self, object_name: str) -> set[str]:
-        """Attribute logical names: ``EntityDefinitions(LogicalName='contact')/Attributes``."""
-        logical = self.table(object_name).logical_name
-        path = (
-            f"{self.api}/EntityDefinitions(LogicalName={key_literal(logical)})/Attributes"
-            "?$select=LogicalName"
-        )
+    def _metadata(self, logical: str, tail: str) -> list[dict[str, Any]]:
+        """The ``value`` rows of ``EntityDefinitions(LogicalName='…')/{tail}``."""
+        path = f"{self.api}/EntityDefinitions(LogicalName={key_literal(logical)})/{tail}"
         response = self.call("GET", path)
+        if response.status_code == 404:
+            code, message = error_of(response.content)
+            raise PermanentError(describe(404, code, message), code="UNKNOWN_OBJECT")
         raise_for_call(response)
         try:
-            values = response.json().get("value") or []
+            values = response.json().get("value")
         except (ValueError, AttributeError) as exc:
-            raise RetryableError(f"dynamics: unreadable attribute list: {exc}") from exc
-        return {
-            str(a["LogicalName"]) for a in values if isinstance(a, dict) and a.get("LogicalName")
-        }
+            raise RetryableError(f"dynamics: unreadable metadata answer: {exc}") from exc
+        if not isinstance(values, list):
+            raise RetryableError(f"dynamics: metadata answer for {tail} has no value list")
+        return [v for v in values if isinstance(v, dict)]
+
+    def describe_fields(self, object_name: str) -> ObjectFields:
+        """The table's columns (types, lengths, choices, read-only, custom) and which of them
+        hold an alternate key, from the environment's own metadata (``providers.dynamics.
+        metadata``)."""
+        logical = self.table(object_name).logical_name
+        attributes = self._metadata(logical, "Attributes")
+        choices = [
+            row
+            for cast in CHOICE_TYPES
+            for row in self._metadata(
+                logical,
+                f"Attributes/Microsoft.Dynamics.CRM.{cast}?$select=LogicalName"
+                "&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)",
+            )
+        ]
+        keys = self._metadata(logical, "Keys?$select=KeyAttributes,EntityKeyIndexStatus")
+        return ObjectFields.of(object_name, field_defs(attributes, choices, keys))
+
+    def list_fields(self, object_name: str) -> set[str]:
+        """Column logical names: ``EntityDefinitions(LogicalName='contact')/Attributes``."""
+        return set(self.describe_fields(object_name).fields)
 
 
 def _refused_twice(response: requests.Response) -> str:

@@ -1,7 +1,9 @@
 """Dynamics 365 / Dataverse Web API defaults (API_NOTES §5).
 
 One ``$batch`` carries at most 1000 requests; the service-protection limit is 6000 requests per
-user in a 5-minute sliding window (a ``$batch`` counts once). Objects are entity sets.
+user in a 5-minute sliding window (a ``$batch`` counts once). Objects are entity sets. There is no
+default id property: an upsert rule names the column that holds an alternate key in the
+environment (``config apply`` checks it against the table's keys).
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from providers.base import ProviderDefaults
 API_PATH = "/api/data/v9.2"
 MAX_BATCH = 1000
 """Dataverse refuses a ``$batch`` with more requests than this."""
-KEY_ATTRIBUTE = "syncsvc_externalid"
-"""The custom column with an alternate key on every synced table: our record key."""
 LOGICAL_NAMES = MappingProxyType(
     {"contacts": "contact", "accounts": "account", "opportunities": "opportunity"}
 )
@@ -30,5 +30,5 @@ DEFAULTS = ProviderDefaults(
     rate_limit_requests=6000,
     rate_limit_seconds=300,
     objects=tuple(LOGICAL_NAMES),
-    id_property=MappingProxyType(dict.fromkeys(LOGICAL_NAMES, KEY_ATTRIBUTE)),
+    id_property=MappingProxyType({}),
 )

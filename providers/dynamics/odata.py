@@ -1,4 +1,4 @@
-"""OData pieces both sides need: key segments (``contacts(syncsvc_externalid='42')``) and ids."""
+"""OData pieces both sides need: key segments (``contacts(new_externalid='42')``) and ids."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def key_literal(value: KeyValue) -> str:
 
 
 def by_key(entity_set: str, attribute: str, value: KeyValue) -> str:
-    """``contacts(syncsvc_externalid='42')``: a record addressed by an alternate key."""
+    """``contacts(new_externalid='42')``: a record addressed by an alternate key."""
     return f"{entity_set}({attribute}={key_literal(value)})"
 
 

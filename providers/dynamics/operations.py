@@ -18,7 +18,6 @@ from typing import Any
 
 from providers.base import PushItem, PushResult
 from providers.dynamics import multipart
-from providers.dynamics.defaults import KEY_ATTRIBUTE
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.odata import GUID_RE, by_id, by_key, entity_id
 from providers.dynamics.responses import NOT_FOUND_CODES, classify, error_of
@@ -58,8 +57,8 @@ def _target(table: Table, item: PushItem, prefer_id: bool) -> str | None:
     key = item.id_value if item.id_value not in (None, "") else None
     if guid and (prefer_id or key is None):
         return by_id(table.entity_set, guid)
-    if key is not None:
-        return by_key(table.entity_set, item.id_property or KEY_ATTRIBUTE, str(key))
+    if key is not None and item.id_property:
+        return by_key(table.entity_set, item.id_property, str(key))
     return None
 
 
@@ -88,11 +87,14 @@ def plan(table: Table, op: str, item: PushItem) -> Planned | PushResult:
     elif op == "create":
         method, target = "POST", table.entity_set
     if target is None:
+        if not item.id_property:
+            return _failed(item, f"{op} needs an id_property: a column with an alternate key",
+                           "MISSING_KEY")  # fmt: skip
         return _failed(
             item,
-            f"{op} needs a value for the alternate key {item.id_property or KEY_ATTRIBUTE!r}",
+            f"{op} needs a value for the alternate key {item.id_property!r}",
             "MISSING_KEY",
-            item.id_property or KEY_ATTRIBUTE,
+            item.id_property,
         )
     url = f"{table.api}/{target}{select}"
     return Planned(item, op, multipart.request(method, url, body, headers, content_id))

@@ -15,13 +15,26 @@ from typing import Any
 
 from providers.dynamics.defaults import MAX_BATCH
 from providers.dynamics.odata import Key, parse_key
-from providers.dynamics.sim.schema import check, payload_problem
+from providers.dynamics.sim.checks import check, payload_problem
+from providers.dynamics.sim.metadata import (
+    MetadataError,
+    attribute_from_body,
+    attribute_metadata,
+    key_from_body,
+    key_metadata,
+    metadata_id,
+    option_set,
+)
+from providers.dynamics.sim.schema import TableDef
 from providers.dynamics.sim.store import BadKey, Record, TableStore
 from providers.simulation import SimResponse, empty_response, json_response
 
 Query = Mapping[str, list[str]]
 RejectRule = Callable[[Mapping[str, Any]], str | None]
-_DEFINITIONS = re.compile(r"^EntityDefinitions\((?P<key>[^)]*)\)(?P<attributes>/Attributes)?$")
+_DEFINITIONS = re.compile(
+    r"^EntityDefinitions\((?P<key>[^)]*)\)"
+    r"(?:/(?P<nav>Attributes|Keys)(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?)?$"
+)
 _RECORD = re.compile(r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
 
 
@@ -50,14 +63,16 @@ class DataApi:
         self,
         stores: dict[str, TableStore],
         rejected: RejectRule,
-        enforce_required: bool = True,
+        enforce_required: bool = False,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self.stores = stores
         self.rejected = rejected
         self.enforce_required = enforce_required
         self.max_batch = max_batch
-        self.counts = {"batches": 0, "operations": 0}
+        self.counts = {"batches": 0, "operations": 0, "refused_writes": 0}
+        """``refused_writes``: writes refused for a value or a column (type, length, choice,
+        unknown or read-only column, required column)."""
 
     # one request -------------------------------------------------------------------------
     def handle(
@@ -72,7 +87,7 @@ class DataApi:
         self.counts["operations"] += 1
         definitions = _DEFINITIONS.match(resource)
         if definitions is not None:
-            return self._definitions(definitions["key"], bool(definitions["attributes"]), query)
+            return self._definitions(method, definitions, query, body, ctx)
         match = _RECORD.match(resource)
         store = self.stores.get(match["set"]) if match else None
         if match is None or store is None:
@@ -114,6 +129,7 @@ class DataApi:
     ) -> SimResponse | None:
         problem = check(store.table, values, creating, self.enforce_required)
         if problem is not None:
+            self.counts["refused_writes"] += 1
             return dv_error(problem.status, problem.code, problem.message)
         field_name = self.rejected(values)
         if field_name is not None:
@@ -246,30 +262,82 @@ class DataApi:
         store.delete(record)
         return empty_response(204, {"OData-Version": "4.0"})
 
-    def _definitions(self, key_text: str, attributes: bool, query: Query) -> SimResponse:
+    def _definitions(
+        self, method: str, match: re.Match[str], query: Query, body: str, ctx: Context
+    ) -> SimResponse:
         try:
-            key = parse_key(key_text)
+            key = parse_key(match["key"])
         except ValueError as exc:
             return dv_error(400, "0x80040203", f"Invalid key: {exc}")
         logical = key.get("LogicalName") if isinstance(key, dict) else None
-        table = next(
-            (s.table for s in self.stores.values() if s.table.logical_name == logical), None
-        )
-        if table is None:
+        store = next((s for s in self.stores.values() if s.table.logical_name == logical), None)
+        if store is None:
             return dv_error(404, "0x80040217", f"Could not find an entity with name {logical}")
-        if not attributes:
+        table, nav = store.table, match["nav"]
+        if method == "POST" and nav is not None and match["cast"] is None:
+            return self._define(store, nav, body, ctx)
+        if method != "GET":
+            return dv_error(
+                405,
+                "0x80060888",
+                f"The requested resource does not support http method '{method}'.",
+            )
+        if nav is None:
             return json_response(200, {
+                "@odata.context": f"{ctx.root}/$metadata#EntityDefinitions/$entity",
+                "MetadataId": metadata_id(table.logical_name),
                 "LogicalName": table.logical_name, "EntitySetName": table.entity_set,
                 "PrimaryIdAttribute": table.primary_key,
-                "Keys": [{"KeyAttributes": list(k)} for k in table.keys],
+                "PrimaryNameAttribute": table.primary_name,
             })  # fmt: skip
+        if nav == "Keys":
+            return json_response(200, {
+                "@odata.context": f"{ctx.root}/$metadata#EntityDefinitions('{logical}')/Keys",
+                "value": [key_metadata(table, k) for k in table.keys],
+            })  # fmt: skip
+        return json_response(200, {
+            "@odata.context": f"{ctx.root}/$metadata#EntityDefinitions('{logical}')/Attributes",
+            "value": self._attributes(table, match["cast"], query),
+        })  # fmt: skip
+
+    @staticmethod
+    def _attributes(table: TableDef, cast: str | None, query: Query) -> list[dict[str, Any]]:
         select = _select(query)
+        expand = (query.get("$expand") or [""])[0]
         rows = []
         for attribute in table.attributes:
-            meta = attribute.metadata(table.logical_name)
+            meta = attribute_metadata(table, attribute)
+            if cast is not None and meta["@odata.type"] != f"#Microsoft.Dynamics.CRM.{cast}":
+                continue
             if select:
                 meta = {
                     k: v for k, v in meta.items() if k in (*select, "@odata.type", "MetadataId")
                 }
+            if cast is not None and "GlobalOptionSet" in expand:
+                meta["GlobalOptionSet"] = None
+            if cast is not None and re.search(r"(^|,)\s*OptionSet\b", expand):
+                meta["OptionSet"] = option_set(table, attribute)
             rows.append(meta)
-        return json_response(200, {"value": rows})
+        return rows
+
+    def _define(self, store: TableStore, nav: str, body: str, ctx: Context) -> SimResponse:
+        """``POST …/Attributes`` (a custom column) or ``POST …/Keys`` (an alternate key)."""
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError as exc:
+            return dv_error(400, "0x80048d19", f"Invalid JSON. {exc}")
+        if not isinstance(data, dict):
+            return dv_error(400, "0x80048d19", "A JSON object was expected in the body.")
+        table = store.table
+        entity = f"{ctx.root}/EntityDefinitions({metadata_id(table.logical_name)})"
+        try:
+            if nav == "Attributes":
+                attribute = attribute_from_body(table, data)
+                store.add_attribute(attribute)
+                made = f"Attributes({metadata_id(table.logical_name, attribute.name)})"
+            else:
+                key = store.add_key(key_from_body(table, data))
+                made = f"Keys({metadata_id(table.logical_name, 'key', key.name)})"
+        except MetadataError as exc:
+            return dv_error(400, exc.code, str(exc))
+        return empty_response(204, {"OData-Version": "4.0", "OData-EntityId": f"{entity}/{made}"})

@@ -1,16 +1,22 @@
 """An in-memory Dataverse environment speaking the Web API (v9.2) over HTTP, plus its Entra
 token endpoint.
 
-Tables ``contacts``, ``accounts`` and ``opportunities`` each have an alternate key on the custom
-column ``syncsvc_externalid``. Options (``make_simulator``; all but ``clients`` and
-``custom_attributes`` also through ``POST /_sim/config``): ``clients`` ``{client_id: {"secret",
+Tables ``contacts``, ``accounts`` and ``opportunities`` with their standard columns (``fields/``)
+and no alternate key: what an environment holds beyond that is given by options or created
+through the metadata API (``schema``, ``metadata``). Options (``make_simulator``; all but
+``clients``, ``custom_attributes``, ``alternate_keys`` and ``ack_key`` also through ``POST
+/_sim/config``): ``custom_attributes`` ``{entity set: [column name | {"name", "type",
+"max_length", "options", …} (the data files' format)]}``; ``alternate_keys`` ``{entity set:
+[[column, …], …]}``; ``ack_key`` ``{entity set: column}`` the column acknowledgements name a
+record by (default: the first single-column alternate key); ``clients`` ``{client_id: {"secret",
 "tenant_id"}}`` (default ``demo-client``/``demo-secret``/``demo-tenant``); ``token_ttl`` seconds
 (3599); ``rate_limit_requests``/``rate_limit_seconds`` an extra short request window (off by
 default); ``protection_requests``/``protection_seconds`` the service-protection window (6000 /
 300); ``concurrent_limit`` (52); ``execution_ms_limit`` (1,200,000); ``penalty_seconds`` added to
 a refused user's wait per request sent while refused (0); ``max_batch`` (1000);
-``enforce_required`` refuse creates without the required columns (true); ``custom_attributes``
-``{entity set: [column, …]}``. ``{"expire_tokens": true}`` expires every issued token now.
+``enforce_required`` refuse creates without the ApplicationRequired columns (false: Dataverse
+itself does not). ``/_sim/stats`` counts ``refused_writes``. ``{"expire_tokens": true}`` expires
+every issued token now.
 """
 
 from __future__ import annotations
@@ -28,18 +34,24 @@ from providers.dynamics.sim.auth import SimAuth
 from providers.dynamics.sim.batch import BatchRunner
 from providers.dynamics.sim.guard import DynamicsPolicy, error_response, root, throttled
 from providers.dynamics.sim.limits import REQUESTS_CODE, Limits, Throttle, requests_message
-from providers.dynamics.sim.schema import TABLES
+from providers.dynamics.sim.schema import tables
 from providers.dynamics.sim.store import TableStore
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.app import Handler
 from providers.simulation.guard import Guard
+from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
     | {"protection_seconds", "concurrent_limit", "execution_ms_limit", "penalty_seconds"}
     | {"max_batch", "enforce_required", "expire_tokens"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"clients", "custom_attributes"}
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+    "clients",
+    "custom_attributes",
+    "alternate_keys",
+    "ack_key",
+}
 
 
 class DynamicsSim(SimApp):
@@ -55,7 +67,7 @@ class DynamicsSim(SimApp):
         self.data = DataApi(
             self._new_stores(),
             self.rejected_field,
-            bool(self.options.get("enforce_required", True)),
+            bool(self.options.get("enforce_required", False)),
             int(self.options.get("max_batch", MAX_BATCH)),
         )
         self.batches = BatchRunner(self.data)
@@ -67,11 +79,16 @@ class DynamicsSim(SimApp):
             self.add_route(method, API_PATH + r"/(?P<resource>.+)", resource)
 
     def _new_stores(self) -> dict[str, TableStore]:
-        custom = self.options.get("custom_attributes") or {}
-        return {
-            name: TableStore(table.with_custom(custom.get(name, [])), self.versions)
-            for name, table in TABLES.items()
-        }
+        try:
+            defined = tables(
+                self.options.get("custom_attributes"), self.options.get("alternate_keys")
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"dynamics simulator: bad custom_attributes/alternate_keys: {exc}"
+            ) from None
+        ack = self.options.get("ack_key") or {}
+        return {name: TableStore(t, self.versions, ack.get(name)) for name, t in defined.items()}
 
     # plumbing ----------------------------------------------------------------------------
     def _in_context(self, handler: Callable[[SimRequest, Context], SimResponse]) -> Handler:
@@ -126,7 +143,11 @@ class DynamicsSim(SimApp):
         ]
 
     def reset(self) -> None:
-        self.data.stores = self._new_stores()
+        """Forget the records; the tables keep their columns and keys (custom ones included)."""
+        self.data.stores = {
+            name: TableStore(s.table, self.versions, s.ack_key)
+            for name, s in self.data.stores.items()
+        }
         self.data.counts = dict.fromkeys(self.data.counts, 0)
         self.limits.reset()
         self.auth.reset_counts()

@@ -1,62 +1,94 @@
-"""Tables and columns of the simulated Dataverse environment, and the checks on written values.
+"""The tables of the simulated environment: their columns (attributes) and alternate keys.
 
-Error codes and texts follow the Web API where documented: unknown properties fail the OData
-payload check (``0x80048d19``), an over-long string gives the documented ``0x80044331`` "A
-validation error occurred. The length of the 'x' attribute …" text. Required columns, e-mail
-format and choice ranges are checked with the same envelope (see the report for what is assumed).
+Standard columns come from the data files in ``fields/`` (one per table, written from the
+table/entity reference pages of the Dataverse documentation; each file names its page). Custom
+columns come from the simulator's ``custom_attributes`` option or from ``POST
+EntityDefinitions(LogicalName='…')/Attributes`` at run time; alternate keys from the
+``alternate_keys`` option or ``POST EntityDefinitions(LogicalName='…')/Keys``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-import uuid
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from providers.dynamics.defaults import KEY_ATTRIBUTE
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INT_RANGE = (-2_147_483_648, 2_147_483_647)
-MONEY_RANGE = (-922_337_203_685_477, 922_337_203_685_477)
-PAYLOAD_HELP = "https://go.microsoft.com/fwlink/?linkid=2195293"
-EDM = {"Integer": "Edm.Int32", "Picklist": "Edm.Int32", "Money": "Edm.Decimal", "Boolean":
-       "Edm.Boolean", "DateOnly": "Edm.Date", "DateTime": "Edm.DateTimeOffset"}  # fmt: skip
+FIELDS_DIR = Path(__file__).resolve().parent / "fields"
+ENTITY_SETS = {"contacts": "contact", "accounts": "account", "opportunities": "opportunity"}
+"""The tables the environment has: entity set → logical name (a data file each)."""
+DEFAULT_STRING_LENGTH = 4000
+"""Length of a custom column given by name only (``custom_attributes: {"contacts": ["x"]}``)."""
 
 
 @dataclass(frozen=True)
 class Attribute:
+    """One column as ``EntityDefinitions(…)/Attributes`` describes it."""
+
     name: str
     kind: str = "String"
-    """String, Memo, Integer, Picklist, Money, Boolean, DateOnly, DateTime, Uniqueidentifier."""
+    """AttributeType (``MultiSelectPicklist`` for the Virtual multi-select choice type)."""
+    label: str = ""
     max_length: int | None = None
-    options: tuple[int, ...] = ()
-    required: bool = False
-    read_only: bool = False
-    email: bool = False
+    options: tuple[tuple[int, str], ...] = ()
+    required: str = "None"
+    """RequiredLevel: None, Recommended, ApplicationRequired or SystemRequired."""
+    create: bool = True
+    update: bool = True
+    format: str | None = None
+    """String: Text, Email, Phone, Url, TextArea; DateTime: DateOnly or DateAndTime."""
+    behavior: str | None = None
+    """DateTime: UserLocal, DateOnly or TimeZoneIndependent."""
+    minimum: float | None = None
+    maximum: float | None = None
+    precision: int | None = None
+    targets: tuple[str, ...] = ()
     custom: bool = False
 
-    def metadata(self, logical_name: str) -> dict[str, Any]:
-        """The attribute as ``EntityDefinitions(…)/Attributes`` lists it."""
-        level = "SystemRequired" if self.read_only and self.kind == "Uniqueidentifier" else (
-            "ApplicationRequired" if self.required else "None")  # fmt: skip
-        kind = {"DateOnly": "DateTime", "Memo": "Memo"}.get(self.kind, self.kind)
-        body: dict[str, Any] = {
-            "@odata.type": f"#Microsoft.Dynamics.CRM.{kind}AttributeMetadata",
-            "LogicalName": self.name,
-            "SchemaName": self.name,
-            "AttributeType": kind,
-            "MetadataId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{logical_name}.{self.name}")),
-            "RequiredLevel": {"Value": level, "CanBeChanged": not self.read_only},
-            "IsValidForCreate": not self.read_only,
-            "IsValidForUpdate": not self.read_only,
-            "IsCustomAttribute": self.custom,
-        }
-        if self.max_length is not None:
-            body["MaxLength"] = self.max_length
-        return body
+    @property
+    def option_values(self) -> tuple[int, ...]:
+        return tuple(v for v, _ in self.options)
+
+    @property
+    def date_only(self) -> bool:
+        return self.kind == "DateTime" and self.behavior == "DateOnly"
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], custom: bool = False) -> Attribute:
+        """An attribute from a data file entry (or a ``custom_attributes`` option entry)."""
+        kind = str(data.get("type", "String"))
+        length = data.get("max_length")
+        if length is None and kind in ("String", "Memo"):
+            length = DEFAULT_STRING_LENGTH
+        return cls(
+            name=str(data["name"]).lower(),
+            kind=kind,
+            label=str(data.get("label", data["name"])),
+            max_length=None if length is None else int(length),
+            options=tuple((int(v), str(label)) for v, label in data.get("options", ())),
+            required=str(data.get("required", "None")),
+            create=bool(data.get("create", True)),
+            update=bool(data.get("update", True)),
+            format=data.get("format"),
+            behavior=data.get("behavior"),
+            minimum=data.get("min"),
+            maximum=data.get("max"),
+            precision=data.get("precision"),
+            targets=tuple(str(t) for t in data.get("targets", ())),
+            custom=bool(data.get("custom", custom)),
+        )
+
+
+@dataclass(frozen=True)
+class KeyDef:
+    """An alternate key: ``EntityDefinitions(…)/Keys``."""
+
+    name: str
+    columns: tuple[str, ...]
+    status: str = "Active"
+    """EntityKeyIndexStatus: only an Active key can address records."""
 
 
 @dataclass(frozen=True)
@@ -64,175 +96,68 @@ class TableDef:
     entity_set: str
     logical_name: str
     attributes: tuple[Attribute, ...]
-    keys: tuple[tuple[str, ...], ...] = ((KEY_ATTRIBUTE,),)
-    """Alternate keys (column sets with unique values)."""
+    keys: tuple[KeyDef, ...] = ()
+    primary_name: str = "name"
+    by_name: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.attributes})
 
     @property
     def primary_key(self) -> str:
         return f"{self.logical_name}id"
 
+    @property
+    def active_keys(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(k.columns for k in self.keys if k.status == "Active")
+
     def attribute(self, name: str) -> Attribute | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        return self.by_name.get(name)
 
-    def with_custom(self, names: Iterable[str]) -> TableDef:
-        extra = tuple(Attribute(str(n), max_length=4000, custom=True) for n in names)
-        return TableDef(self.entity_set, self.logical_name, self.attributes + extra, self.keys)
+    def with_attributes(self, extra: Iterable[Attribute]) -> TableDef:
+        return replace(self, attributes=self.attributes + tuple(extra))
+
+    def with_key(self, key: KeyDef) -> TableDef:
+        return replace(self, keys=(*self.keys, key))
 
 
-def _system(logical: str) -> tuple[Attribute, ...]:
-    return (
-        Attribute(f"{logical}id", "Uniqueidentifier", read_only=True),
-        Attribute("createdon", "DateTime", read_only=True),
-        Attribute("modifiedon", "DateTime", read_only=True),
-        Attribute("statecode", "Picklist", options=(0, 1)),
-        Attribute("description", "Memo", max_length=2000),
-        Attribute(KEY_ATTRIBUTE, max_length=100, custom=True),
+@cache
+def _standard(entity_set: str) -> TableDef:
+    data = json.loads((FIELDS_DIR / f"{ENTITY_SETS[entity_set]}.json").read_text("utf-8"))
+    table = data["table"]
+    return TableDef(
+        entity_set=str(table["entity_set"]),
+        logical_name=str(table["logical_name"]),
+        attributes=tuple(Attribute.from_data(a) for a in data["attributes"]),
+        primary_name=str(table.get("primary_name", "name")),
     )
 
 
-TABLES: dict[str, TableDef] = {
-    "contacts": TableDef("contacts", "contact", (
-        *_system("contact"),
-        Attribute("firstname", max_length=50),
-        Attribute("lastname", max_length=50, required=True),
-        Attribute("fullname", max_length=160, read_only=True),
-        Attribute("emailaddress1", max_length=100, email=True),
-        Attribute("emailaddress2", max_length=100, email=True),
-        Attribute("telephone1", max_length=50),
-        Attribute("mobilephone", max_length=50),
-        Attribute("jobtitle", max_length=100),
-        Attribute("address1_city", max_length=80),
-    )),
-    "accounts": TableDef("accounts", "account", (
-        *_system("account"),
-        Attribute("name", max_length=160, required=True),
-        Attribute("accountnumber", max_length=20),
-        Attribute("websiteurl", max_length=200),
-        Attribute("telephone1", max_length=50),
-        Attribute("emailaddress1", max_length=100, email=True),
-        Attribute("address1_city", max_length=80),
-        Attribute("industrycode", "Picklist", options=tuple(range(1, 34))),
-        Attribute("revenue", "Money"),
-        Attribute("numberofemployees", "Integer"),
-    )),
-    "opportunities": TableDef("opportunities", "opportunity", (
-        *_system("opportunity"),
-        Attribute("name", max_length=300, required=True),
-        Attribute("estimatedvalue", "Money"),
-        Attribute("estimatedclosedate", "DateOnly"),
-        Attribute("salesstage", "Picklist", options=(0, 1, 2, 3)),
-        Attribute("stepname", max_length=200),
-        Attribute("closeprobability", "Integer"),
-    )),
-}  # fmt: skip
+def _custom(entries: Iterable[Any]) -> list[Attribute]:
+    return [
+        Attribute.from_data({"name": e} if isinstance(e, str) else e, custom=True) for e in entries
+    ]
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why a write is refused, as Dataverse answers it."""
-
-    status: int
-    code: str
-    message: str
+def key_name(columns: Iterable[str]) -> str:
+    return "_".join(columns) + "_key"
 
 
-def payload_problem(table: TableDef, inner: str) -> Problem:
-    message = (
-        f"Error identified in Payload provided by the user for Entity :'{table.entity_set}', "
-        f"For more information on this error please follow this help link {PAYLOAD_HELP}  "
-        f"---->  InnerException : Microsoft.OData.ODataException: {inner}"
-    )
-    return Problem(400, "0x80048d19", message)
-
-
-def _validation(message: str) -> Problem:
-    return Problem(400, "0x80044331", f"A validation error occurred.  {message}")
-
-
-def _type_ok(attribute: Attribute, value: Any) -> bool:
-    kind = attribute.kind
-    if kind in ("String", "Memo", "Uniqueidentifier"):
-        return isinstance(value, str)
-    if kind in ("Integer", "Picklist"):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "Money":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "Boolean":
-        return isinstance(value, bool)
-    if kind == "DateOnly":
-        return isinstance(value, str) and bool(DATE_RE.match(value)) and _parses(value, True)
-    return isinstance(value, str) and _parses(value, False)
-
-
-def _parses(value: str, date_only: bool) -> bool:
-    try:
-        if date_only:
-            dt.date.fromisoformat(value)
-        else:
-            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def check_value(table: TableDef, attribute: Attribute, value: Any) -> Problem | None:
-    name, logical = attribute.name, table.logical_name
-    if value is None:
-        return None
-    if not _type_ok(attribute, value):
-        edm = EDM.get(attribute.kind, "Edm.String")
-        return payload_problem(
-            table, f"Cannot convert the literal '{value}' to the expected type '{edm}' "
-            f"of property '{name}'.",
-        )  # fmt: skip
-    too_long = isinstance(value, str) and len(value) > (attribute.max_length or len(value))
-    if too_long:
-        return _validation(
-            f"The length of the '{name}' attribute of the '{logical}' entity exceeded the "
-            f"maximum allowed length of '{attribute.max_length}'."
+def tables(
+    custom_attributes: Mapping[str, Iterable[Any]] | None = None,
+    alternate_keys: Mapping[str, Iterable[Iterable[str]]] | None = None,
+) -> dict[str, TableDef]:
+    """Every table with the standard columns, plus the custom columns and keys given."""
+    out: dict[str, TableDef] = {}
+    for entity_set in ENTITY_SETS:
+        table = _standard(entity_set).with_attributes(
+            _custom((custom_attributes or {}).get(entity_set, ()))
         )
-    if attribute.email and isinstance(value, str) and value and not EMAIL_RE.match(value):
-        return _validation(
-            f"The value '{value}' of the '{name}' attribute of the '{logical}' entity is not "
-            "a valid e-mail address."
-        )
-    low, high = MONEY_RANGE if attribute.kind == "Money" else INT_RANGE
-    if attribute.kind in ("Money", "Integer") and not low <= value <= high:
-        return _validation(f"The value {value} of '{name}' is outside the valid range.")
-    if attribute.options and value not in attribute.options:
-        accepted = ",".join(str(o) for o in attribute.options)
-        return Problem(
-            400, "0x8004431a",
-            f"A validation error occurred. The value {value} of '{name}' on record of type "
-            f"'{logical}' is outside the valid range. Accepted Values: {accepted}",
-        )  # fmt: skip
-    return None
-
-
-def check(
-    table: TableDef, values: Mapping[str, Any], creating: bool, check_required: bool = True
-) -> Problem | None:
-    """The first reason ``values`` cannot be written (``creating``: a new record)."""
-    for name, value in values.items():
-        attribute = table.attribute(name)
-        if attribute is None:
-            return payload_problem(
-                table, f"The property '{name}' does not exist on type "
-                f"'Microsoft.Dynamics.CRM.{table.logical_name}'. Make sure to only use property "
-                "names that are defined by the type or mark the type as open type.",
-            )  # fmt: skip
-        if attribute.read_only:
-            return payload_problem(table, f"The property '{name}' is read-only.")
-        problem = check_value(table, attribute, value)
-        if problem is not None:
-            return problem
-    required = [a.name for a in table.attributes if a.required] if check_required else []
-    for name in required:
-        missing = values.get(name) in (None, "") if creating else (
-            name in values and values[name] in (None, ""))  # fmt: skip
-        if missing:
-            return _validation(
-                f"The '{name}' attribute of the '{table.logical_name}' entity is required "
-                "and cannot be empty."
-            )
-    return None
+        for columns in (alternate_keys or {}).get(entity_set, ()):
+            names = tuple(str(c).lower() for c in columns)
+            missing = [c for c in names if table.attribute(c) is None]
+            if missing:
+                raise ValueError(f"{entity_set}: alternate key on unknown column(s) {missing}")
+            table = table.with_key(KeyDef(key_name(names), names))
+        out[entity_set] = table
+    return out

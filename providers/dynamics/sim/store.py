@@ -10,9 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.dynamics.defaults import KEY_ATTRIBUTE
 from providers.dynamics.odata import Key
-from providers.dynamics.sim.schema import TableDef
+from providers.dynamics.sim.schema import Attribute, KeyDef, TableDef
 
 Index = dict[tuple[str, ...], dict[tuple[str, ...], str]]
 Snapshot = tuple[dict[str, "Record"], Index]
@@ -40,11 +39,35 @@ class BadKey(Exception):
 
 
 class TableStore:
-    def __init__(self, table: TableDef, versions: itertools.count[int]) -> None:
+    def __init__(
+        self, table: TableDef, versions: itertools.count[int], ack_key: str | None = None
+    ) -> None:
         self.table = table
         self.versions = versions
+        self.ack_key = ack_key
+        """The column whose value acknowledgements and ``/_sim/view`` show as the record's key
+        (default: the column of the first single-column alternate key)."""
         self.records: dict[str, Record] = {}
-        self.indexes: Index = {key: {} for key in table.keys}
+        self.indexes: Index = {key: {} for key in table.active_keys}
+
+    # definitions -------------------------------------------------------------------------
+    def add_attribute(self, attribute: Attribute) -> None:
+        self.table = self.table.with_attributes([attribute])
+
+    def add_key(self, key: KeyDef) -> KeyDef:
+        """A new alternate key; its index is built now (Failed when values repeat)."""
+        index: dict[tuple[str, ...], str] = {}
+        for record in self.records.values():
+            if all(record.values.get(c) not in (None, "") for c in key.columns):
+                values = tuple(str(record.values[c]) for c in key.columns)
+                if values in index:
+                    key = KeyDef(key.name, key.columns, "Failed")
+                    break
+                index[values] = record.id
+        self.table = self.table.with_key(key)
+        if key.status == "Active":
+            self.indexes[key.columns] = index
+        return key
 
     # reading -----------------------------------------------------------------------------
     def key_columns(self, key: Mapping[str, Any]) -> tuple[str, ...]:
@@ -134,5 +157,6 @@ class TableStore:
         return {"@odata.etag": record.etag, self.table.primary_key: record.id, **full}
 
     def key_of(self, record: Record) -> str | None:
-        value = record.values.get(KEY_ATTRIBUTE)
+        column = self.ack_key or next((k[0] for k in self.indexes if len(k) == 1), None)
+        value = record.values.get(column) if column else None
         return None if value is None else str(value)

@@ -12,6 +12,7 @@ from providers.dynamics import DynamicsClient
 from providers.dynamics.auth import token_settings
 from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from syncsvc.errors import AuthExpired, ConfigError, PermanentError
 from tests.integration.providers.helpers import push_until_tokens, simulators
 
@@ -22,12 +23,13 @@ CREDENTIALS = {
 }
 
 
+DEMO = example_sim_options("dynamics")
 Start = Callable[..., tuple[SimServer, DynamicsSim]]
 
 
 @pytest.fixture
 def start() -> Iterator[Start]:
-    with simulators(make_simulator) as run:
+    with simulators(lambda options: make_simulator({**DEMO, **options})) as run:
         yield run
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from providers.base import ConnectionInfo, PushItem
 from providers.dynamics import DynamicsClient, multipart
 from providers.dynamics.sim import DynamicsSim, make_simulator
-from providers.dynamics.transformer import DEFAULT_MAPPINGS
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_config, example_sim_options
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from tests.integration.providers.helpers import by_id, serving
 from tests.support.wait import wait_until
@@ -23,13 +24,15 @@ CREDENTIALS = {
     "tenant_id": "demo-tenant",
 }
 KEY = "syncsvc_externalid"
+"""The example environment's custom column with an alternate key (examples/connections)."""
 Sim = tuple[SimServer, DynamicsSim]
 MakeClient = Callable[..., DynamicsClient]
 
 
 @pytest.fixture
 def dyn() -> Iterator[Sim]:
-    with serving(make_simulator({})) as started:
+    options = {**example_sim_options("dynamics"), "enforce_required": True}
+    with serving(make_simulator(options)) as started:
         yield started
 
 
@@ -272,9 +275,12 @@ def test_list_fields_reads_the_tables_attribute_definitions(client_for: MakeClie
         client.list_fields("tickets")
 
 
-def test_every_default_mapping_target_is_a_column_the_environment_lists(
+def test_every_example_mapping_target_is_a_column_the_environment_lists(
     client_for: MakeClient,
 ) -> None:
     client = client_for()
-    for object_name, mappings in DEFAULT_MAPPINGS.items():
-        assert {m["target"] for m in mappings} <= client.list_fields(object_name), object_name
+    config = yaml.safe_load(example_config("dynamics").read_text())
+    for object_name, spec in config["connections"][0]["objects"].items():
+        fields = client.describe_fields(object_name)
+        assert {m["target"] for m in spec["mappings"]} <= set(fields.fields), object_name
+        assert fields.fields[KEY].unique, "the id property holds an alternate key"

@@ -13,6 +13,7 @@ from providers.dynamics import multipart
 from providers.dynamics.multipart import ChangeSet, HttpMessage
 from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from tests.integration.providers.helpers import serving
 
 API = "/api/data/v9.2"
@@ -51,7 +52,8 @@ class Raw:
 
 @pytest.fixture
 def raw() -> Iterator[Raw]:
-    with serving(make_simulator({})) as (server, sim):
+    options = {**example_sim_options("dynamics"), "enforce_required": True}
+    with serving(make_simulator(options)) as (server, sim):
         yield Raw(server, sim)
 
 

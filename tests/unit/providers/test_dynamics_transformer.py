@@ -1,4 +1,4 @@
-"""Default mappings, Dataverse value conventions and the destination schemas."""
+"""The example config's mappings, Dataverse value conventions, and typed encode/clear."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from providers.dynamics import PROVIDER
-from providers.dynamics.transformer import DEFAULT_MAPPINGS, dataverse_value
+from providers.dynamics.transformer import dataverse_value
 from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.errors import PermanentError
+from syncsvc.fields.convert import FieldValueError, convert
+from syncsvc.fields.model import FieldDef, FieldOption, FieldType
 from syncsvc.mapping.mapper import compile_mapper
-from syncsvc.validation.fieldspec import load_spec_file
 from tests.unit.providers.value_cases import JSON_VALUES
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "connections" / "dynamics.yaml"
@@ -28,42 +29,27 @@ COMPANY = {"id": 3, "name": "Analytical Engines", "domain": "Engines.example", "
            "Software", "city": "London", "updated_at": "2024-05-01T12:00:00+00:00"}  # fmt: skip
 DEAL = {"id": 11, "name": "Difference engine", "amount": 1500.5, "stage": "contractsent",
         "close_date": "2024-06-30", "company_id": 3, "updated_at": "2024-05-01T12:00:00+00:00"}  # fmt: skip
-ROWS = {"contacts": CONTACT, "accounts": COMPANY, "opportunities": DEAL}
+STAGES = (FieldOption("0", "Qualify"), FieldOption("1", "Develop"), FieldOption("2", "Propose"))
 
 
 def shaped(object_name: str, row: dict[str, Any]) -> dict[str, Any]:
-    mapper = compile_mapper(PROVIDER.transformer.default_mappings[object_name], "test")
+    (connection,) = load_config_file(EXAMPLE, env={}).connections
+    mapper = compile_mapper(connection.objects[object_name], "test")
     properties, issues = mapper.apply(row)
     assert not issues, issues
     return PROVIDER.transformer.shape(object_name, properties)
 
 
-def problems(object_name: str, payload: dict[str, Any]) -> list[str]:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    return [issue.field for issue in spec.check(payload)]
+def encoded(field: FieldDef, value: Any) -> Any:
+    return PROVIDER.transformer.encode(field, convert(field, value))
 
 
-def test_default_mappings_cover_every_object_and_map_the_alternate_key() -> None:
-    assert set(DEFAULT_MAPPINGS) == set(PROVIDER.defaults.objects)
-    for object_name, mappings in DEFAULT_MAPPINGS.items():
-        targets = [m["target"] for m in mappings]
-        assert len(targets) == len(set(targets))
-        key = PROVIDER.defaults.id_property[object_name]
-        assert {"source": "id", "target": key, "transforms": ["to_string"], "required": True} in (
-            mappings
-        )
-        declared = load_spec_file(PROVIDER.destination_schema_path(object_name)).field_names
-        assert set(targets) <= declared, object_name
+def test_nothing_is_demo_shaped_in_the_provider() -> None:
+    assert PROVIDER.transformer.default_mappings == {}
+    assert dict(PROVIDER.defaults.id_property) == {}
 
 
-@pytest.mark.parametrize("object_name", ["contacts", "accounts", "opportunities"])
-def test_a_demo_row_passes_the_destination_schema(object_name: str) -> None:
-    payload = shaped(object_name, ROWS[object_name])
-    assert problems(object_name, payload) == []
-    assert payload["syncsvc_externalid"] == str(ROWS[object_name]["id"])
-
-
-def test_demo_rows_take_dataverse_conventions() -> None:
+def test_example_rows_take_dataverse_conventions() -> None:
     assert shaped("contacts", CONTACT) == {
         "syncsvc_externalid": "7", "firstname": "Ada", "lastname": "Lovelace",
         "emailaddress1": "ada@example.com", "telephone1": "+44 20 7946 0000",
@@ -73,28 +59,68 @@ def test_demo_rows_take_dataverse_conventions() -> None:
     assert (deal["estimatedvalue"], deal["estimatedclosedate"], deal["salesstage"]) == (
         1500.5, "2024-06-30", 2,
     )  # fmt: skip
-
-
-def test_required_columns_get_a_default_when_the_source_is_empty() -> None:
-    assert shaped("contacts", {**CONTACT, "last_name": "  "})["lastname"] == "(unknown)"
     assert shaped("contacts", {**CONTACT, "last_name": None})["lastname"] == "(unknown)"
-    assert shaped("accounts", {**COMPANY, "name": None})["name"] == "(unnamed)"
 
 
 @pytest.mark.parametrize(
-    ("object_name", "row", "field"),
+    ("field", "value", "wire"),
     [
-        ("accounts", {**COMPANY, "industry": "mining"}, "industrycode"),
-        ("opportunities", {**DEAL, "stage": "won-ish"}, "salesstage"),
-        ("contacts", {**CONTACT, "email": "not-an-email"}, "emailaddress1"),
-        ("contacts", {**CONTACT, "last_name": "x" * 51}, "lastname"),
-        ("accounts", {**COMPANY, "city": "y" * 81}, "address1_city"),
+        (FieldDef("firstname", FieldType.STRING, "String", max_length=50), "Zoë", "Zoë"),
+        (FieldDef("description", FieldType.TEXT, "Memo", max_length=2000), "a\nb", "a\nb"),
+        (FieldDef("numberofemployees", FieldType.INTEGER, "Integer"), "42", 42),
+        (FieldDef("revenue", FieldType.NUMBER, "Money"), "12345.67", 12345.67),
+        (FieldDef("revenue", FieldType.NUMBER, "Money"), Decimal("1.50"), 1.5),
+        (FieldDef("revenue", FieldType.NUMBER, "Money"), 7, 7),
+        (FieldDef("donotemail", FieldType.BOOLEAN, "Boolean"), "true", True),
+        (FieldDef("birthdate", FieldType.DATE, "DateTime"), "1961-04-12", "1961-04-12"),
+        (
+            FieldDef("lastonholdtime", FieldType.DATETIME, "DateTime"),
+            "2026-03-01T11:30:15.250+02:00",
+            "2026-03-01T09:30:15Z",
+        ),
+        (FieldDef("salesstage", FieldType.ENUMERATION, "Picklist", options=STAGES), "1", 1),
+        (FieldDef("salesstage", FieldType.ENUMERATION, "Picklist", options=STAGES), 2, 2),
+        (FieldDef("salesstage", FieldType.ENUMERATION, "Picklist", options=STAGES), "Propose", 2),
+        (
+            FieldDef(
+                "new_days", FieldType.MULTI_ENUMERATION, "MultiSelectPicklist", options=STAGES
+            ),
+            ["Qualify", "2"],
+            "0,2",
+        ),
+        (FieldDef("parentcustomerid", FieldType.REFERENCE, "Customer"), "abc", "abc"),
     ],
 )
-def test_a_bad_value_fails_the_schema_naming_the_column(
-    object_name: str, row: dict[str, Any], field: str
+def test_each_column_type_is_encoded_as_the_web_api_takes_it(
+    field: FieldDef, value: Any, wire: Any
 ) -> None:
-    assert problems(object_name, shaped(object_name, row)) == [field]
+    got = encoded(field, value)
+    assert got == wire and type(got) is type(wire)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        (FieldDef("numberofemployees", FieldType.INTEGER, "Integer"), 2**31, "outside the range"),
+        (FieldDef("revenue", FieldType.NUMBER, "Money"), "1e16", "outside the range"),
+        (
+            FieldDef("salesstage", FieldType.ENUMERATION, "Picklist", options=STAGES),
+            "Won",
+            "not one",
+        ),
+        (FieldDef("lastname", FieldType.STRING, "String", max_length=3), "Long", "at most 3 fit"),
+    ],
+)
+def test_a_value_the_column_cannot_hold_is_refused_before_any_call(
+    field: FieldDef, value: Any, reason: str
+) -> None:
+    with pytest.raises(FieldValueError, match=reason):
+        encoded(field, value)
+
+
+def test_null_clears_every_column_type() -> None:
+    for field_type in FieldType:
+        assert PROVIDER.transformer.clear_value(FieldDef("x", field_type, "String")) is None
 
 
 @pytest.mark.parametrize(
@@ -111,7 +137,7 @@ def test_a_bad_value_fails_the_schema_naming_the_column(
         ({"b": 1, "a": 2}, '{"a":2,"b":1}'),
     ],
 )
-def test_values_keep_their_json_types(value: object, expected: object) -> None:
+def test_values_without_definitions_keep_their_json_types(value: object, expected: object) -> None:
     assert dataverse_value(value) == expected
 
 
@@ -122,15 +148,12 @@ def test_a_non_finite_number_is_a_permanent_error_naming_the_column(value: objec
     assert caught.value.field == "estimatedvalue"
 
 
-def test_the_example_config_loads_and_documents_the_default_mappings() -> None:
+def test_the_example_config_states_its_mappings_and_id_property() -> None:
     doc = load_config_file(EXAMPLE, env={})
     (connection,) = doc.connections
     assert (connection.name, connection.provider) == ("dynamics-demo", "dynamics")
     assert connection.base_url == "http://127.0.0.1:8105"
-    assert connection.credentials == {
-        "client_id": "demo-client", "client_secret": "demo-secret", "tenant_id": "demo-tenant",
-    }  # fmt: skip
-    assert connection.objects == {k: list(v) for k, v in DEFAULT_MAPPINGS.items()}
+    assert set(connection.objects) == {"contacts", "accounts", "opportunities"}
     tables = {(r.source, r.action, r.object) for r in connection.rules}
     for table, obj in [
         ("contacts", "contacts"),
