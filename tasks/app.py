@@ -27,6 +27,11 @@ def configure(settings: Settings) -> Celery:
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
             },
+            "prune": {
+                "task": "syncsvc.prune",
+                "schedule": settings.prune_interval_seconds,
+                "options": {"queue": "maintenance", "expires": settings.prune_interval_seconds},
+            },
         },
     )
     SyncTask.use_settings(settings)

@@ -63,6 +63,7 @@ def main() -> None:
         fieldscmd,
         services,
         status,
+        trace,
     )
 
     cli(prog_name="manage.py")
