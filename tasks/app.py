@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
 from syncsvc.redisconn import celery_broker_url
@@ -13,6 +15,22 @@ app.config_from_object("celeryconfig")
 app.conf.include = ["tasks.stages", "tasks.push", "tasks.maintenance"]
 
 
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What beat runs: the sweeper (I-1's safety net) and retention, each on its own interval."""
+    return {
+        "sweep-outbox": {
+            "task": "syncsvc.sweep",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
+        },
+        "prune": {
+            "task": "syncsvc.prune",
+            "schedule": settings.prune_interval_seconds,
+            "options": {"queue": "maintenance", "expires": settings.prune_interval_seconds},
+        },
+    }
+
+
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker and remember the settings for tasks in this process."""
     transport = dict(app.conf.broker_transport_options or {})
@@ -21,18 +39,7 @@ def configure(settings: Settings) -> Celery:
     app.conf.update(
         broker_url=celery_broker_url(settings.broker_url),
         broker_transport_options=transport,
-        beat_schedule={
-            "sweep-outbox": {
-                "task": "syncsvc.sweep",
-                "schedule": settings.sweep_interval_seconds,
-                "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
-            },
-            "prune": {
-                "task": "syncsvc.prune",
-                "schedule": settings.prune_interval_seconds,
-                "options": {"queue": "maintenance", "expires": settings.prune_interval_seconds},
-            },
-        },
+        beat_schedule=beat_schedule(settings),
     )
     SyncTask.use_settings(settings)
     return app
