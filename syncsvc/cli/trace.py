@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app

@@ -43,6 +43,18 @@ def insert_contact(pipeline: Pipeline, email: str, first_name: str = "Ada") -> s
     return str(row["id"])
 
 
+def failing_until_retried(pipeline: Pipeline, hubspot: SimControl, key: str) -> None:
+    """The CRM keeps failing until the record's first failed attempt is logged."""
+
+    def retried() -> bool:
+        return any(e["status"] == "retry" for e in log_of(pipeline, key))
+
+    try:
+        wait_until(retried, 90, message=pipeline.describe)
+    finally:
+        hubspot.fault("none")
+
+
 def settled(pipeline: Pipeline, key: str, status: str) -> Callable[[], bool]:
     def check() -> bool:
         rows = execute(pipeline.db, "SELECT status FROM syncsvc.outbox WHERE record_key = %s", key)
@@ -72,8 +84,9 @@ def test_a_retried_then_delivered_record_has_an_entry_per_attempt(
     pipeline: Pipeline, hubspot: SimControl
 ) -> None:
     pipeline.apply(hubspot_config(hubspot.base_url))
-    hubspot.fault("http_error", seconds=3, status=503)
+    hubspot.fault("http_error", seconds=300, status=503)
     key = insert_contact(pipeline, "log2@example.com")
+    failing_until_retried(pipeline, hubspot, key)
     wait_until(settled(pipeline, key, "delivered"), 90, message=pipeline.describe)
     entries = log_of(pipeline, key)
     failed = hubspot.stats()["faulted"]
@@ -167,13 +180,14 @@ def test_trace_tells_a_composite_key_records_story(
     run_cli: Callable[..., Result],
 ) -> None:
     pipeline.apply(orders_config(hubspot.base_url))
-    hubspot.fault("http_error", seconds=2, status=502)
+    hubspot.fault("http_error", seconds=300, status=502)
     execute(
         pipeline.db,
         "INSERT INTO synclog_t.orders VALUES ('eu', 7, 'o7@example.com'), "
         "('eu', 8, 'o8@example.com')",
     )
     key = json.dumps({"order_no": 7, "region": "eu"}, separators=(",", ":"), sort_keys=True)
+    failing_until_retried(pipeline, hubspot, key)
     wait_until(settled(pipeline, key, "delivered"), 90, message=pipeline.describe)
     crm_id = outbox_row(pipeline, key)["external_id"]
 

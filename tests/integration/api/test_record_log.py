@@ -118,13 +118,22 @@ def test_malformed_requests_are_named(
 
 def test_a_pushed_records_attempts_are_served(world: ApiWorld, hubspot: SimControl) -> None:
     world.connections(contacts_connection("log-f", mode="push", base_url=hubspot.base_url))
-    hubspot.fault("http_error", seconds=2, status=503)
+    hubspot.fault("http_error", seconds=300, status=503)
     rid = execute(
         world.pipeline.db,
         "INSERT INTO demo.contacts (email, lifecycle_stage) VALUES ('api-log@example.com', "
         "'lead') RETURNING id",
     )[0]["id"]
     api = world.client("log-f", "read")
+
+    def retried() -> bool:
+        entries = api.get(log_path("log-f", str(rid))).json()["entries"]
+        return any(e["status"] == "retry" for e in entries)
+
+    try:
+        wait_until(retried, 90, message=world.pipeline.describe)
+    finally:
+        hubspot.fault("none")
 
     def delivered() -> list[dict[str, Any]] | None:
         entries: list[dict[str, Any]] = api.get(log_path("log-f", str(rid))).json()["entries"]
