@@ -44,9 +44,10 @@ def _events(rows: list[Row]) -> Table:
 
 def _attempts(rows: list[Row]) -> Table:
     table = Table(
-        "time (UTC)", "version", "op", "status", "attempt", "ms", "HTTP", "code", "CRM id"
+        Column("time (UTC)", no_wrap=True),
+        *("version", "op", "status", "attempt", "ms", "HTTP", "code", "CRM id"),
     )
-    table.add_column("CRM's answer", overflow="fold")
+    table.add_column("CRM's answer", overflow="fold", min_width=30)
     for r in rows:
         style = STATUS_STYLE.get(r["status"], "")
         table.add_row(
