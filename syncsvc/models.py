@@ -250,6 +250,12 @@ dead_letter = Table(
     Column("replayed_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("stage IN ('validate', 'transform', 'persist', 'push')", name="stage"),
     Index("ix_dead_letter_connection_created", "connection_id", "created_at"),
+    Index("ix_dead_letter_record", "source_table", "record_key"),
+    Index(
+        "ix_dead_letter_replayed_at",
+        "replayed_at",
+        postgresql_where=text("replayed_at IS NOT NULL"),
+    ),
     schema=SCHEMA,
 )
 
@@ -321,5 +327,30 @@ crm_field = Table(
     Column("object", Text, primary_key=True),
     Column("definitions", JSONB, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
+    schema=SCHEMA,
+)
+
+# One row per outcome of a delivery attempt (``syncsvc.outbox.synclog``); no foreign key: a log
+# row costs no lookup when written, and a deleted connection's rows age out with retention.
+sync_log = Table(
+    "sync_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("connection_id", Integer, nullable=False),
+    Column("object", Text, nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("op", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("external_id", Text, nullable=True),
+    Column("http_status", SmallInteger, nullable=True),
+    Column("error_code", Text, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('delivered', 'retry', 'wait', 'dead')", name="status"),
+    Index("ix_sync_log_record", "connection_id", "record_key", "id"),
+    Index("ix_sync_log_at", "at", postgresql_using="brin"),
     schema=SCHEMA,
 )

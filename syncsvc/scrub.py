@@ -36,6 +36,7 @@ _SECRET_PAIR = Regex(
     rf"(?i)\b({_SECRET_KEY}\s*=\s*)('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]+)"
 )
 _SECRET_JSON = Regex(rf'(?i)("{_SECRET_KEY}"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_BEARER = Regex(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]{8,}")
 
 
 MIN_REMEMBERED = 6
@@ -75,6 +76,7 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
         text = text.replace(secret, MASK)
     text = _URL.sub(lambda m: _scrub_url(m.group(0)), text)
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + MASK, text)
+    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     return _SECRET_JSON.sub(lambda m: m.group(1) + f'"{MASK}"', text)
 
 

@@ -161,6 +161,14 @@ class Settings:
     http_connect_timeout: float = 5.0
     http_read_timeout: float = 30.0
     max_attempts: int = 10
+    sync_log_days: int = 14
+    """Days a sync log entry is kept (``syncsvc.retention``)."""
+    dead_letter_days: int = 30
+    """Days a replayed dead letter is kept after its replay (unreplayed ones stay)."""
+    prune_interval_seconds: float = 300.0
+    """How often beat runs the retention task."""
+    prune_batch_size: int = 5000
+    """Rows deleted per statement (and transaction) by the retention task."""
     internal_schema_dirs: tuple[Path, ...] = (DEFAULT_INTERNAL_SCHEMAS,)
     api: ApiOptions = field(default_factory=ApiOptions)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -220,6 +228,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         http_connect_timeout=env_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
         http_read_timeout=env_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),
         max_attempts=env_int(env, "MAX_ATTEMPTS", 10, 1),
+        sync_log_days=env_int(env, "SYNC_LOG_DAYS", 14, 1, 3650),
+        dead_letter_days=env_int(env, "DEAD_LETTER_DAYS", 30, 1, 3650),
+        prune_interval_seconds=env_float(env, "PRUNE_INTERVAL_SECONDS", 300.0, 1.0),
+        prune_batch_size=env_int(env, "PRUNE_BATCH_SIZE", 5000, 1, 100_000),
         internal_schema_dirs=(*_schema_dirs(env), DEFAULT_INTERNAL_SCHEMAS),
         api=_api_options(env),
         extra={k: v for k, v in env.items() if k.startswith(PREFIX)},

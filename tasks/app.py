@@ -27,6 +27,22 @@ def _scrub_worker_logs(logger: logging.Logger, **_: Any) -> None:
     scrub_log_handlers(logger)
 
 
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What beat runs: the sweeper (I-1's safety net) and retention, each on its own interval."""
+    return {
+        "sweep-outbox": {
+            "task": "syncsvc.sweep",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
+        },
+        "prune": {
+            "task": "syncsvc.prune",
+            "schedule": settings.prune_interval_seconds,
+            "options": {"queue": "maintenance", "expires": settings.prune_interval_seconds},
+        },
+    }
+
+
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker and remember the settings for tasks in this process."""
     transport = dict(app.conf.broker_transport_options or {})
@@ -35,13 +51,7 @@ def configure(settings: Settings) -> Celery:
     app.conf.update(
         broker_url=celery_broker_url(settings.broker_url),
         broker_transport_options=transport,
-        beat_schedule={
-            "sweep-outbox": {
-                "task": "syncsvc.sweep",
-                "schedule": settings.sweep_interval_seconds,
-                "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
-            },
-        },
+        beat_schedule=beat_schedule(settings),
     )
     signing.install(secret_key(settings, create=False))
     SyncTask.use_settings(settings)

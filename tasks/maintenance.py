@@ -1,9 +1,11 @@
-"""Periodic work run by beat: re-enqueue outbox rows that are due but have no push in flight."""
+"""Periodic work run by beat: re-enqueue outbox rows that are due but have no push in flight,
+and delete what is past its retention (``syncsvc.retention``)."""
 
 from __future__ import annotations
 
 import logging
 
+from syncsvc import retention
 from syncsvc.outbox import lease as outbox_lease
 from syncsvc.pipeline.batch import PushOrder, merge_groups
 from tasks.app import app
@@ -36,3 +38,14 @@ def sweep(self: SyncTask) -> int:
     if total:
         log.info("sweeper re-enqueued %d due outbox rows", total)
     return total
+
+
+@app.task(name="syncsvc.prune", base=SyncTask, bind=True)
+def prune(self: SyncTask) -> dict[str, int]:
+    """Retention: sync log entries, replayed dead letters and API event ids past their age, in
+    bounded batches. Whatever a run leaves (its time budget spent, a row locked) the next one
+    deletes."""
+    pruned = retention.prune(self.settings)
+    if pruned.total:
+        log.info("retention deleted %s", pruned.rows)
+    return pruned.rows

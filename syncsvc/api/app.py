@@ -1,6 +1,7 @@
 """The WSGI apps (settings are passed in, never read at import).
 
-``create_app``: the tenant API (the feed, event ingest, a liveness check, the OpenAPI document).
+``create_app``: the tenant API (the feed, event ingest, records' sync logs, a liveness check,
+the OpenAPI document).
 ``create_ops_app``: what operators read (health with its checks, metrics), served on a listener
 of its own (see ``syncsvc.api.server``), never on the tenants' one.
 """
@@ -26,11 +27,13 @@ from syncsvc.api.resources.ops import (
     MetricsResource,
     OpenApiResource,
 )
+from syncsvc.api.resources.records import RecordLogResource
 from syncsvc.settings import Settings
 
 ROUTES: tuple[tuple[str, Callable[[ApiContext], Any]], ...] = (
     ("/v1/connections/{name}/changes", ChangesResource),
     ("/v1/connections/{name}/ack", AckResource),
+    ("/v1/connections/{name}/records/{key}/log", RecordLogResource),
     ("/v1/events", EventsResource),
     ("/healthz", LivenessResource),
     ("/openapi.json", OpenApiResource),

@@ -4,7 +4,7 @@ The key itself is shown once, at creation; afterwards only its prefix identifies
 
 Scopes (what each grants):
 
-- ``read``: ``GET .../changes``;
+- ``read``: ``GET .../changes`` and ``GET .../records/{key}/log``;
 - ``ack``: ``GET .../changes`` and ``POST .../ack`` (a poller: acknowledging needs the cursors
   that reading returns);
 - ``ingest``: ``POST /v1/events`` only (a system that sends changes reads nothing back);

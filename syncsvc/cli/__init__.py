@@ -65,6 +65,7 @@ def main() -> None:
         fieldscmd,
         services,
         status,
+        trace,
     )
 
     cli(prog_name="manage.py")

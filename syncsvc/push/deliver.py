@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from providers.base import ProviderClient, PushItem, PushResult
 from syncsvc.db import transaction
 from syncsvc.errors import PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
-from syncsvc.outbox import lease, versions
+from syncsvc.outbox import lease, synclog, versions
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import decide
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
@@ -36,6 +37,25 @@ class PushOutcome:
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def _entry(
+    item: PushItem, status: str, attempt: int, duration_ms: int | None, result: PushResult | None
+) -> synclog.LogEntry:
+    error = result.error if result is not None else None
+    return {
+        "object": item.object,
+        "record_key": item.record_key,
+        "version": item.version,
+        "op": item.op,
+        "status": status,
+        "external_id": (result.external_id if result is not None else None) or item.external_id,
+        "http_status": synclog.http_status_of(error) if error is not None else None,
+        "error_code": synclog.error_code_of(error) if error is not None else None,
+        "error_message": synclog.clip(str(error)) if error is not None else None,
+        "duration_ms": duration_ms,
+        "attempt": attempt,
+    }
 
 
 def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
@@ -121,12 +141,18 @@ class Pusher:
         for index, ((obj, op), kind_rows) in enumerate(kinds):
             items = _items(kind_rows)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
+            started = time.monotonic()
             try:
                 results = self.client.push(obj, op, items)
             except RateLimited as exc:
-                unsent = [r["id"] for _, later in kinds[index:] for r in later]
+                unsent = [r for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
-                self._reschedule(unsent, token, wait, error_text(exc), count_attempt=False)
+                elapsed = int((time.monotonic() - started) * 1000)
+                waits = [
+                    _entry(i, "wait", r["attempts"] + 1, elapsed, PushResult(r["id"], error=exc))
+                    for r, i in zip(unsent, _items(unsent), strict=True)
+                ]
+                self._reschedule([r["id"] for r in unsent], token, wait, error_text(exc), waits)
                 outcome.waited += len(unsent)
                 return wait
             except SyncError as exc:
@@ -135,8 +161,15 @@ class Pusher:
                 log.exception("provider client failed")
                 error = SyncError(repr(exc))
                 results = [PushResult(outbox_id=i.outbox_id, error=error) for i in items]
+            elapsed = int((time.monotonic() - started) * 1000)
             self._record(
-                items, results, attempts, token, PushGroup(object=obj, op=op, ids=[]), outcome
+                items,
+                results,
+                attempts,
+                token,
+                PushGroup(object=obj, op=op, ids=[]),
+                outcome,
+                elapsed,
             )
         return None
 
@@ -148,17 +181,21 @@ class Pusher:
         token: int,
         group: PushGroup,
         outcome: PushOutcome,
+        duration_ms: int | None = None,
     ) -> None:
         by_id = {r.outbox_id: r for r in results}
         sent_versions = {i.outbox_id: i.version for i in items}
         delivered: list[versions.Delivered] = []
         dead: list[versions.Dead] = []
         retry: dict[tuple[float, bool], list[int]] = {}
+        log_entries: list[synclog.LogEntry] = []
         for item in items:
             result = by_id.get(item.outbox_id) or PushResult(
                 item.outbox_id, error=SyncError("the CRM returned no result for this record")
             )
+            attempt = attempts.get(item.outbox_id, 0) + 1
             if result.error is None:
+                log_entries.append(_entry(item, "delivered", attempt, duration_ms, result))
                 delivered.append(
                     {
                         "id": item.outbox_id,
@@ -168,6 +205,7 @@ class Pusher:
                 )
                 continue
             decision = decide(result.error, attempts.get(item.outbox_id, 0), self.max_attempts)
+            log_entries.append(_entry(item, decision.kind, attempt, duration_ms, result))
             if decision.kind == "dead":
                 field_name = (
                     result.error.field if isinstance(result.error, PermanentError) else None
@@ -212,14 +250,22 @@ class Pusher:
                     outcome.retried += len(ids)
                 else:
                     outcome.waited += len(ids)
+            synclog.record(db, self.connection_id, log_entries)
         outcome.delivered += len(delivered)
         outcome.dead += len(dead)
 
     def _reschedule(
-        self, ids: list[int], token: int, delay: float, error: str, count_attempt: bool
+        self,
+        ids: list[int],
+        token: int,
+        delay: float,
+        error: str,
+        log_entries: list[synclog.LogEntry],
     ) -> None:
+        """A rate limit before these rows were sent: due again in ``delay``, not an attempt."""
         with transaction(self.dsn) as db:
-            lease.reschedule(db, ids, token, delay, error[:MAX_ERROR_TEXT], count_attempt)
+            lease.reschedule(db, ids, token, delay, error[:MAX_ERROR_TEXT], count_attempt=False)
+            synclog.record(db, self.connection_id, log_entries)
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:

@@ -128,7 +128,7 @@ class Pipeline:
         wait_until(self.idle, 90, message=self.describe)
         self.db.execute(
             "TRUNCATE demo.contacts, demo.companies, demo.deals, syncsvc.outbox, "
-            "syncsvc.dead_letter, syncsvc.sync_event"
+            "syncsvc.dead_letter, syncsvc.sync_event, syncsvc.sync_log"
         )
         self.db.execute("DELETE FROM syncsvc.connection")
         self.db.execute("UPDATE syncsvc.config_state SET generation = generation + 1")

@@ -7,7 +7,7 @@ from providers.oauth import resolve_options
 from syncsvc.errors import ConfigError
 from syncsvc.settings import load_settings
 from tasks.base import SyncTask
-from tasks.maintenance import sweep
+from tasks.maintenance import prune, sweep
 from tasks.push import push
 from tasks.stages import persist, transform, validate
 
@@ -23,15 +23,16 @@ def test_chain_steps_retry_database_errors_soon(step: SyncTask) -> None:
     assert step.max_retries == 8
 
 
-@pytest.mark.parametrize("task", [push, sweep])
+@pytest.mark.parametrize("task", [push, sweep, prune])
 def test_push_and_sweep_leave_failures_to_the_next_sweep(task: SyncTask) -> None:
     assert isinstance(task, SyncTask)
     assert not getattr(task, "autoretry_for", ())
 
 
 def test_task_names_are_the_wire_contract() -> None:
-    names = [t.name for t in (validate, transform, persist, push, sweep)]
-    assert names == [f"syncsvc.{n}" for n in ("validate", "transform", "persist", "push", "sweep")]
+    names = [t.name for t in (validate, transform, persist, push, sweep, prune)]
+    expected = ("validate", "transform", "persist", "push", "sweep", "prune")
+    assert names == [f"syncsvc.{n}" for n in expected]
 
 
 def test_options_resolve_against_the_callers_environment() -> None:
