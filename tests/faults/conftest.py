@@ -28,7 +28,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import close_pools, connect
 from syncsvc.demo import schema as demo_schema
-from syncsvc.demo.system import DEMO_TABLES, example_pointed_at
+from syncsvc.demo.system import DEMO_TABLES, example_pointed_at, example_sim_options
 from syncsvc.processes import ProcessSet
 from syncsvc.redisconn import client as redis_client
 from syncsvc.settings import Settings, load_settings
@@ -224,7 +224,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultWorld]:
     config_dir.mkdir()
     chosen = os.environ.get("SYNCSVC_FAULT_PROVIDERS")
     for name in chosen.split(",") if chosen else provider_names():
-        server = SimServer(make_simulator(name, {}), port=0).start()
+        server = SimServer(make_simulator(name, example_sim_options(name)), port=0).start()
         doc = example_pointed_at(name, server.url)
         objects = {
             r["source"]: r["object"]

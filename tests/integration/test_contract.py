@@ -17,7 +17,7 @@ import pytest
 from providers.registry import provider_names
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_pointed_at
+from syncsvc.demo.system import example_pointed_at, example_sim_options
 from tests.integration.conftest import Pipeline, execute
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -48,7 +48,7 @@ class Crm:
 @pytest.fixture(scope="module", params=provider_names())
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
     name = request.param
-    server = SimServer(make_simulator(name, {}), port=0).start()
+    server = SimServer(make_simulator(name, example_sim_options(name)), port=0).start()
     config = example_pointed_at(name, server.url)
     objects = {
         r["source"]: r["object"]
