@@ -13,7 +13,7 @@ from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
 from syncsvc.config.check import read_remote_fields
 from syncsvc.config.loader import load_config_file
-from syncsvc.demo.system import example_pointed_at
+from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.settings import Settings
 
 
@@ -34,7 +34,7 @@ def example_for(provider: str, url: str, tmp_path: Path, extra_target: str | Non
 def test_check_reports_a_mapping_to_a_field_the_crm_does_not_have(
     provider: str, tmp_path: Path, settings: Settings
 ) -> None:
-    server = SimServer(make_simulator(provider, {}), port=0).start()
+    server = SimServer(make_simulator(provider, example_sim_options(provider)), port=0).start()
     try:
         good = load_config_file(example_for(provider, server.url, tmp_path, None))
         assert read_remote_fields(good, settings).problems == []
@@ -55,7 +55,7 @@ def test_the_cli_refuses_to_apply_when_check_finds_problems(
 
     for key, value in service_env.items():
         monkeypatch.setenv(key, value)
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     try:
         path = example_for("hubspot", server.url, tmp_path, "nonexistent_field_x")
         result = CliRunner().invoke(cli_pkg.cli, ["config", "apply", str(path), "--check"])
