@@ -26,7 +26,7 @@ from syncsvc.config.loader import load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import connect
 from syncsvc.demo import schema as demo_schema
-from syncsvc.demo.system import example_config, example_pointed_at
+from syncsvc.demo.system import EXAMPLES, example_config, example_pointed_at
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
@@ -116,6 +116,8 @@ class PipelineBench:
                     str(port),
                     "--rate-limit",
                     "1000000/10",
+                    "--options-file",
+                    str(EXAMPLES / f"{self.provider}.sim.json"),
                 )
                 self._wait_http(sim_url + "/_sim/health", 30)
                 self._configure(settings, sim_url)
