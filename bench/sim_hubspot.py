@@ -18,12 +18,14 @@ import requests
 
 from providers.hubspot.sim import make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 
 AUTH = {"Authorization": "Bearer demo-token"}
 
 
 def _serve(port: int, ready: Any) -> None:
-    server = SimServer(make_simulator({"rate_limit_requests": 10**9}), port=port).start()
+    options = {**example_sim_options("hubspot"), "rate_limit_requests": 10**9}
+    server = SimServer(make_simulator(options), port=port).start()
     ready.put(server.port)
     threading.Event().wait()
 

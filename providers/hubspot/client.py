@@ -15,10 +15,12 @@ from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
+from providers.hubspot.fields import object_fields
 from providers.hubspot.responses import category, describe, error_code, error_field, raise_for_call
 from providers.hubspot.results import match
 from providers.oauth import call_with_refresh
 from syncsvc.errors import PermanentError
+from syncsvc.fields.model import ObjectFields
 
 Pair = tuple[PushItem, dict[str, Any]]
 """An item and the batch input built from it."""
@@ -161,14 +163,22 @@ class HubSpotClient(ProviderClient):
         return found
 
     # fields ------------------------------------------------------------------------------
-    def list_fields(self, object_name: str) -> set[str]:
+    def describe_fields(self, object_name: str) -> ObjectFields:
+        """The object's properties from ``GET /crm/v3/properties/{objectType}`` (one answer
+        holds them all; archived properties are not asked for)."""
         response = self.call("GET", "/crm/v3/properties/" + quote(object_name, safe=""))
         raise_for_call(response)
-        return {
-            str(p["name"])
-            for p in body_of(response).get("results") or []
-            if isinstance(p, dict) and p.get("name")
-        }
+        body = body_of(response)
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise PermanentError(
+                f"hubspot: no property list for {object_name}: {describe(response, body)}",
+                code="BAD_PROPERTIES",
+            )
+        return object_fields(object_name, results)
+
+    def list_fields(self, object_name: str) -> set[str]:
+        return set(self.describe_fields(object_name).fields)
 
 
 def _expired(response: requests.Response) -> bool:

@@ -15,7 +15,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_requests=100,
     rate_limit_seconds=10,
     objects=("contacts", "companies", "deals"),
-    id_property=MappingProxyType(
-        {"contacts": "email", "companies": "syncsvc_id", "deals": "syncsvc_id"}
-    ),
+    # Only contacts have a standard identity property (HubSpot dedupes them by email);
+    # companies and deals need a unique property the account defines, named in each rule.
+    id_property=MappingProxyType({"contacts": "email"}),
 )

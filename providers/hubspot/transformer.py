@@ -1,49 +1,28 @@
-"""Default field mappings for the demo tables and HubSpot's value conventions (all strings)."""
+"""HubSpot's value conventions: every property value is a string, ``""`` clears it.
+
+Typed values (``encode``, after ``syncsvc.fields.convert`` checked them against the property's
+definition) follow https://developers.hubspot.com/docs/api/crm/properties: numbers as plain
+decimals, ``bool`` as ``true``/``false``, ``date`` as ``YYYY-MM-DD`` (HubSpot keeps dates at
+midnight UTC), ``datetime`` as ISO 8601 in UTC with milliseconds, multi-checkbox enumerations as
+option values joined by ``;``. Untyped values (no cached definition) go through ``shape``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from providers.base import Transformer
 from providers.values import is_multi, utc_timestamp
 from syncsvc.errors import PermanentError
+from syncsvc.fields.model import FieldDef
 
-
-def _syncsvc_id() -> dict[str, Any]:
-    """Our record id in a unique custom property: the upsert key that makes retries harmless."""
-    return {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"], "required": True}
-
-
-DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
-    "contacts": [
-        {"source": "email", "target": "email", "transforms": ["strip", "lower"], "required": True},
-        {"source": "first_name", "target": "firstname", "transforms": ["strip"]},
-        {"source": "last_name", "target": "lastname", "transforms": ["strip"]},
-        {"source": "phone", "target": "phone", "transforms": ["strip"]},
-        {"source": "lifecycle_stage", "target": "lifecyclestage", "transforms": ["lower"]},
-        _syncsvc_id(),
-    ],
-    "companies": [
-        {"source": "name", "target": "name", "transforms": ["strip"]},
-        {"source": "domain", "target": "domain", "transforms": ["strip", "lower"]},
-        {"source": "industry", "target": "industry"},
-        {"source": "city", "target": "city", "transforms": ["strip"]},
-        _syncsvc_id(),
-    ],
-    "deals": [
-        {"source": "name", "target": "dealname", "transforms": ["strip"]},
-        {"source": "amount", "target": "amount"},
-        {"source": "stage", "target": "dealstage", "transforms": ["lower"]},
-        {"source": "close_date", "target": "closedate", "transforms": [{"date": "%Y-%m-%d"}]},
-        {"target": "pipeline", "transforms": [{"constant": "default"}]},
-        _syncsvc_id(),
-    ],
-}
+CLEAR = ""
+"""What HubSpot takes to empty a property (batch update/upsert)."""
 
 
 def _number(value: int | float | Decimal, name: str) -> str:
@@ -58,7 +37,7 @@ def _number(value: int | float | Decimal, name: str) -> str:
 def hubspot_value(value: Any, name: str = "value") -> str:
     """One property value as HubSpot wants it: a string ("" clears the property)."""
     if value is None:
-        return ""
+        return CLEAR
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -79,8 +58,13 @@ def hubspot_value(value: Any, name: str = "value") -> str:
 
 
 class HubSpotTransformer(Transformer):
-    default_mappings: Mapping[str, Sequence[Mapping[str, Any]]] = DEFAULT_MAPPINGS
-
     def shape(self, object_name: str, properties: dict[str, Any]) -> dict[str, Any]:
         """Flat properties with string values; the client puts them in the ``properties`` map."""
         return {str(k): hubspot_value(v, str(k)) for k, v in properties.items()}
+
+    def encode(self, field: FieldDef, value: Any) -> Any:
+        """A canonical value of ``field`` as HubSpot's string (see the module docstring)."""
+        return hubspot_value(value, field.name)
+
+    def clear_value(self, field: FieldDef) -> Any:
+        return CLEAR

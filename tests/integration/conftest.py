@@ -19,6 +19,7 @@ from syncsvc.config.loader import check_source_fields, load_config_file
 from syncsvc.config.store import apply_config
 from syncsvc.db import Row, connect
 from syncsvc.demo import schema as demo_schema
+from syncsvc.demo.system import example_sim_options
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
@@ -36,7 +37,7 @@ def demo_tables(database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def hubspot_server() -> Iterator[SimServer]:
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     yield server
     server.stop()
 

@@ -22,6 +22,8 @@ VALID = {
             "provider": "hubspot",
             "base_url": "http://127.0.0.1:9",
             "credentials": {"access_token": "${TEST_HUBSPOT_TOKEN}"},
+            "objects": {"contacts": {"mappings": [{"source": "email", "target": "email"},
+                                                  {"source": "first_name", "target": "firstname"}]}},
             "rules": [
                 {"name": "c", "source": "demo.contacts", "operations": ["insert", "update"],
                  "when": {"any": [{"field": "lifecycle_stage", "op": "eq", "value": "lead"}]},

@@ -55,7 +55,7 @@ def test_the_cli_refuses_to_apply_when_check_finds_problems(
 
     for key, value in service_env.items():
         monkeypatch.setenv(key, value)
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     try:
         path = example_for("hubspot", server.url, tmp_path, "nonexistent_field_x")
         result = CliRunner().invoke(cli_pkg.cli, ["config", "apply", str(path), "--check"])

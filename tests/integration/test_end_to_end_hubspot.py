@@ -20,6 +20,20 @@ CONTACT_MAPPINGS = [
     {"source": "last_name", "target": "lastname"},
     {"source": "lifecycle_stage", "target": "lifecyclestage"},
 ]
+COMPANY_MAPPINGS = [
+    {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+    {"source": "name", "target": "name", "transforms": ["strip"]},
+    {"source": "domain", "target": "domain", "transforms": ["strip", "lower"]},
+    {"source": "city", "target": "city", "transforms": ["strip"]},
+]
+DEAL_MAPPINGS = [
+    {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+    {"source": "name", "target": "dealname", "transforms": ["strip"]},
+    {"source": "amount", "target": "amount"},
+    {"source": "stage", "target": "dealstage", "transforms": ["lower"]},
+    {"source": "close_date", "target": "closedate"},
+    {"target": "pipeline", "transforms": [{"constant": "default"}]},
+]
 
 
 def hubspot_config(
@@ -41,7 +55,11 @@ def hubspot_config(
                 "credentials": {"access_token": "demo-token"},
                 "rate_limit": {"requests": rate_limit[0], "per_seconds": rate_limit[1]},
                 "batch_size": batch_size,
-                "objects": {"contacts": {"mappings": [dict(m) for m in CONTACT_MAPPINGS]}},
+                "objects": {
+                    "contacts": {"mappings": [dict(m) for m in CONTACT_MAPPINGS]},
+                    "companies": {"mappings": [dict(m) for m in COMPANY_MAPPINGS]},
+                    "deals": {"mappings": [dict(m) for m in DEAL_MAPPINGS]},
+                },
                 "rules": rules,
             }
         ],

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_pointed_at
+from syncsvc.demo.system import example_pointed_at, example_sim_options
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def example(tmp_path: Path, url: str, name: str) -> Path:
 def test_apply_caches_definitions_that_list_shows_with_the_crm_gone(
     tmp_path: Path, run_cli: type[CliRunner]
 ) -> None:
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     try:
         applied = invoke("config", "apply", str(example(tmp_path, server.url, "hs-fields")))
     finally:
@@ -68,7 +68,7 @@ def test_apply_caches_definitions_that_list_shows_with_the_crm_gone(
 def test_refresh_reads_again_and_list_names_what_is_missing(
     tmp_path: Path, run_cli: type[CliRunner]
 ) -> None:
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     try:
         assert invoke("config", "apply", str(example(tmp_path, server.url, "hs-r"))).exit_code == 0
         refreshed = invoke("fields", "refresh", "hs-r", "--object", "tickets-not-mapped")
@@ -88,7 +88,7 @@ def test_refresh_reads_again_and_list_names_what_is_missing(
 def test_an_unreachable_crm_is_a_warning_and_with_check_an_error(
     tmp_path: Path, run_cli: type[CliRunner]
 ) -> None:
-    server = SimServer(make_simulator("hubspot", {}), port=0).start()
+    server = SimServer(make_simulator("hubspot", example_sim_options("hubspot")), port=0).start()
     url = server.url
     server.stop()
     path = example(tmp_path, url, "hs-down")

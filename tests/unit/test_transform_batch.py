@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from providers.hubspot.transformer import DEFAULT_MAPPINGS
 from providers.registry import get_provider
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.mapping.mapper import compile_mapper
@@ -17,6 +16,17 @@ from syncsvc.pipeline.transform import transform_batch
 from syncsvc.rules.conditions import Predicate, compile_condition
 
 TABLE = "demo.contacts"
+DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
+    "contacts": [
+        {"source": "email", "target": "email", "transforms": ["strip", "lower"], "required": True},
+        {"source": "first_name", "target": "firstname", "transforms": ["strip"]},
+        {"source": "last_name", "target": "lastname", "transforms": ["strip"]},
+        {"source": "phone", "target": "phone", "transforms": ["strip"]},
+        {"source": "lifecycle_stage", "target": "lifecyclestage", "transforms": ["lower"]},
+        {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"], "required": True},
+    ],
+}
+"""The demo's contact mappings (HubSpot's targets; ``syncsvc_id`` the demo's own id property)."""
 ROW = {
     "id": 7,
     "email": " Ada@Example.COM ",

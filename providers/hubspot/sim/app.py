@@ -5,9 +5,14 @@ Options (``make_simulator``; the limits and tokens also through ``POST /_sim/con
 ``{client_id: {"secret", "refresh_token"}}``; ``token_ttl`` seconds an OAuth access token lives
 (1800); ``rate_limit_requests`` / ``rate_limit_seconds`` the rolling window per app (100 / 10);
 ``daily_limit`` (250000); ``send_retry_after`` add ``Retry-After`` to 429s (HubSpot may not);
-``custom_properties`` ``{object: [name | property dict]}``; ``strict_options`` refuse
-enumeration values outside the property's options, as HubSpot does (default true).
+``custom_properties`` ``{object: [name | property-create body]}``: what the account holds beyond
+HubSpot's standard properties (``fields/<object>.json``), as ``POST /crm/v3/properties/{object}``
+would create it; ``ack_property`` the property whose value names a record in ``/_sim/acks`` and
+``/_sim/view`` (default: the HubSpot id); ``strict_options`` refuse enumeration values outside
+the property's options, as HubSpot does (default true).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once.
+``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
+``refused_values`` (the values named in them).
 """
 
 from __future__ import annotations
@@ -20,10 +25,16 @@ from urllib.parse import parse_qs
 from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
 from providers.hubspot.sim.guard import HubSpotPolicy, UnknownObject, error_response, refused
-from providers.hubspot.sim.schema import DEFAULT_PROPERTIES, check_definition, custom_property
+from providers.hubspot.sim.schema import (
+    OBJECTS,
+    check_definition,
+    custom_property,
+    standard_properties,
+)
 from providers.hubspot.sim.store import ObjectStore, Record
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
 from providers.simulation.guard import Guard
+from syncsvc.errors import ConfigError
 
 OBJECT_TYPES = {
     alias: name
@@ -38,7 +49,11 @@ RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
     | {"send_retry_after", "strict_options", "expire_tokens"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_properties"}
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+    "oauth_clients",
+    "custom_properties",
+    "ack_property",
+}
 OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
 PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
 
@@ -52,17 +67,37 @@ class HubSpotSim(SimApp):
         super().__init__(options)
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
+        self.ack_property = self.options.get("ack_property")
+        self.refusals = {"refused_writes": 0, "refused_values": 0}
         self.stores = self._new_stores()
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
         custom = self.options.get("custom_properties") or {}
         strict = bool(self.options.get("strict_options", True))
+        unknown = sorted(set(custom) - set(OBJECTS))
+        if unknown:
+            raise ConfigError(f"hubspot simulator: custom_properties for unknown objects {unknown}")
         stores = {}
-        for object_name, defaults in DEFAULT_PROPERTIES.items():
+        for object_name in OBJECTS:
             extra = [custom_property(p) for p in custom.get(object_name, [])]
-            stores[object_name] = ObjectStore(object_name, [*defaults, *extra], self.ids, strict)
+            properties = [*standard_properties(object_name), *extra]
+            stores[object_name] = ObjectStore(object_name, properties, self.ids, strict)
         return stores
+
+    def key_of(self, record: Record) -> str:
+        """How acks and ``/_sim/view`` name a record: its ``ack_property`` value, else its id."""
+        if self.ack_property:
+            return record.properties.get(self.ack_property) or record.id
+        return record.id
+
+    def _refused(self, exc: BadBatch) -> BadBatch:
+        """Count a write refused for property values (for ``/_sim/stats``)."""
+        if exc.invalid:
+            with self.lock:
+                self.refusals["refused_writes"] += 1
+                self.refusals["refused_values"] += len(exc.invalid)
+        return exc
 
     def store(self, object_type: str) -> ObjectStore:
         name = OBJECT_TYPES.get(object_type.lower())
@@ -116,9 +151,11 @@ class HubSpotSim(SimApp):
         body = request.json()
         with self.lock:
             store = self.store(request.params["object"])
-            outcome = BatchRunner(store, self.ack, self.rejected_field).run(
-                request.params["op"], body
-            )
+            runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of)
+            try:
+                outcome = runner.run(request.params["op"], body)
+            except BadBatch as exc:
+                raise self._refused(exc) from None
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
@@ -136,13 +173,13 @@ class HubSpotSim(SimApp):
             store = self.store(request.params["object"])
             invalid = store.check(properties)
             if invalid:
-                raise BadBatch.for_values(invalid)
+                raise self._refused(BadBatch.for_values(invalid))
             clash = store.conflict(properties, None)
             if clash is not None:
                 message = f"{store.label} already exists. Existing ID: {clash[1]}"
                 return self.error_response(409, message)
             record = store.create(properties)
-            self.ack(store.object_name, properties.get("syncsvc_id") or record.id, "create")
+            self.ack(store.object_name, self.key_of(record), "create")
             return json_response(201, record.view())
 
     def _find(self, request: SimRequest) -> tuple[ObjectStore, Record | None]:
@@ -168,21 +205,20 @@ class HubSpotSim(SimApp):
                 return self._not_found(request)
             invalid = store.check(properties)
             if invalid:
-                raise BadBatch.for_values(invalid)
+                raise self._refused(BadBatch.for_values(invalid))
             clash = store.conflict(properties, record.id)
             if clash is not None:
                 message = f"{store.label} already exists. Existing ID: {clash[1]}"
                 return self.error_response(409, message)
             store.update(record, properties)
-            self.ack(store.object_name, record.properties.get("syncsvc_id") or record.id, "update")
+            self.ack(store.object_name, self.key_of(record), "update")
             return json_response(200, record.view())
 
     def _archive_one(self, request: SimRequest) -> SimResponse:
         with self.lock:
             store, record = self._find(request)
             if record is not None:
-                key = record.properties.get("syncsvc_id") or record.id
-                self.ack(store.object_name, key, "archive")
+                self.ack(store.object_name, self.key_of(record), "archive")
                 store.archive(record)
         return empty_response(204)
 
@@ -203,11 +239,11 @@ class HubSpotSim(SimApp):
 
     def _create_property(self, request: SimRequest) -> SimResponse:
         body = request.json()
-        problem = check_definition(body)
-        if problem is not None:
-            return self.error_response(400, problem)
         with self.lock:
             store = self.store(request.params["object"])
+            problem = check_definition(body, store.definitions)
+            if problem is not None:
+                return self.error_response(400, problem)
             if body["name"] in store.definitions:
                 return self.error_response(409, f"Property named '{body['name']}' already exists.")
             definition = custom_property(body)
@@ -224,12 +260,17 @@ class HubSpotSim(SimApp):
 
     def view(self, object_name: str) -> list[dict[str, Any]]:
         return [
-            {"id": r["id"], "key": r["properties"].get("syncsvc_id"), "fields": r["properties"]}
+            {
+                "id": r["id"],
+                "key": r["properties"].get(self.ack_property) if self.ack_property else r["id"],
+                "fields": r["properties"],
+            }
             for r in self.dump(object_name)
         ]
 
     def reset(self) -> None:
         self.stores = self._new_stores()
+        self.refusals = dict.fromkeys(self.refusals, 0)
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
@@ -245,6 +286,7 @@ class HubSpotSim(SimApp):
             "rate_limit_requests": self.auth.limit,
             "rate_limit_seconds": self.auth.seconds,
             **self.auth.counts,
+            **self.refusals,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 

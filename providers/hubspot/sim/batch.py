@@ -13,6 +13,7 @@ from providers.hubspot.sim.store import ObjectStore, Record, now_iso
 MAX_INPUTS = 100
 Ack = Callable[[str, str | None, str], None]
 RejectRule = Callable[[dict[str, Any]], str | None]
+KeyOf = Callable[[Record], str]
 
 
 class BadBatch(Exception):
@@ -77,13 +78,20 @@ def _error(status: str, category: str, message: str, **context: list[str]) -> di
 class BatchRunner:
     """Runs one batch call against ``store``; every applied write is acknowledged."""
 
-    def __init__(self, store: ObjectStore, ack: Ack, rejected: RejectRule | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        ack: Ack,
+        rejected: RejectRule | None = None,
+        key_of: KeyOf | None = None,
+    ) -> None:
         self.store = store
         self.ack = ack
         self.rejected = rejected or (lambda _properties: None)
+        self.key_of = key_of or (lambda record: record.id)
 
     def _ack(self, record: Record, op: str) -> None:
-        self.ack(self.store.object_name, record.properties.get("syncsvc_id") or record.id, op)
+        self.ack(self.store.object_name, self.key_of(record), op)
 
     @staticmethod
     def inputs(body: Any) -> list[dict[str, Any]]:

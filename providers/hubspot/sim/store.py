@@ -9,9 +9,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.hubspot.sim.schema import MODIFIED_PROPERTY, Invalid, check_value
+from providers.hubspot.sim.schema import Invalid, check_value, stored_value
 
 _LABELS = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}
+"""Contacts call it ``lastmodifieddate``; other objects ``hs_lastmodifieddate``."""
+IDENTITY = {"contacts": frozenset({"email"})}
+"""Properties that identify records without ``hasUniqueValue``: HubSpot dedupes contacts by
+email and takes ``idProperty: email`` in batch upserts."""
 
 
 def now_iso() -> str:
@@ -64,7 +69,7 @@ class ObjectStore:
 
     def _index_unique(self) -> None:
         for name, definition in self.definitions.items():
-            if definition.get("hasUniqueValue"):
+            if definition.get("hasUniqueValue") or name in IDENTITY.get(self.object_name, ()):
                 self.unique.setdefault(name, {})
 
     def add_property(self, definition: dict[str, Any]) -> None:
@@ -119,7 +124,10 @@ class ObjectStore:
     # writing -----------------------------------------------------------------------------
     def _apply(self, record: Record, properties: Mapping[str, str]) -> None:
         for name, raw in properties.items():
+            definition = self.definitions.get(name)
             value = self.normalize(name, raw)
+            if definition is not None:
+                value = stored_value(definition, value)
             old = record.properties.get(name)
             if name in self.unique and old is not None:
                 self.unique[name].pop(old, None)

@@ -13,6 +13,7 @@ from providers.base import ConnectionInfo
 from providers.hubspot import HubSpotClient
 from providers.hubspot.sim import HubSpotSim, make_simulator
 from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
 from tests.integration.providers.helpers import simulators
 from tests.integration.providers.hubspot_openapi import Recorder
 
@@ -23,7 +24,11 @@ STATIC = {"access_token": "demo-token"}
 
 @pytest.fixture
 def start_sim() -> Iterator[StartSim]:
-    with simulators(make_simulator) as start:
+    """Simulators of the example account (its custom properties, e.g. the demo's unique
+    ``syncsvc_id``) unless a test's options say otherwise."""
+    with simulators(
+        lambda options: make_simulator({**example_sim_options("hubspot"), **options})
+    ) as start:
         yield start
 
 

@@ -12,6 +12,7 @@ from providers.base import PushItem
 from providers.hubspot.sim import HubSpotSim
 from providers.simulation import SimServer
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from syncsvc.fields.model import FieldOption, FieldType
 from tests.integration.providers.conftest import MakeClient, StartSim
 from tests.integration.providers.helpers import by_id
 from tests.integration.providers.hubspot_openapi import Recorder
@@ -280,8 +281,35 @@ def test_list_fields_names_default_and_custom_properties(
 ) -> None:
     server, _ = start_sim(custom_properties={"companies": ["tier"]})
     client = make_client(server=server)
-    assert {"email", "firstname", "syncsvc_id", "hs_object_id"} <= client.list_fields("contacts")
-    assert {"name", "domain", "syncsvc_id", "tier"} <= client.list_fields("companies")
+    assert {"email", "firstname", "hs_object_id"} <= client.list_fields("contacts")
+    assert {"name", "domain", "tier"} <= client.list_fields("companies")
+    assert "syncsvc_id" not in client.list_fields("contacts")  # options replace the example's
     assert {"dealname", "amount", "dealstage", "pipeline", "closedate"} <= client.list_fields(
         "deals"
     )
+
+
+def test_describe_fields_reads_types_options_and_unique_properties_from_the_crm(
+    start_sim: StartSim, make_client: MakeClient, recorder: Recorder
+) -> None:
+    server, _ = start_sim(
+        custom_properties={
+            "deals": [
+                {"name": "deal_ref", "label": "Deal ref", "type": "string", "fieldType": "text",
+                 "groupName": "dealinformation", "hasUniqueValue": True},
+            ]
+        }
+    )  # fmt: skip
+    client = make_client(server=server)
+    deals = client.describe_fields("deals")
+    assert deals.knows_unique
+    assert deals.fields["deal_ref"].unique and deals.fields["deal_ref"].custom
+    assert deals.fields["amount"].type is FieldType.NUMBER and not deals.fields["amount"].custom
+    assert deals.fields["closedate"].type is FieldType.DATETIME
+    stage = deals.fields["dealstage"]
+    assert stage.type is FieldType.ENUMERATION
+    assert stage.option_for("Closed Won") == FieldOption("closedwon", "Closed Won")
+    assert not deals.fields["hs_object_id"].writable
+    contacts = client.describe_fields("contacts")
+    assert contacts.fields["email"].unique  # HubSpot's contact identity
+    assert contacts.fields["hs_buying_role"].type is FieldType.MULTI_ENUMERATION

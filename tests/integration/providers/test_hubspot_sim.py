@@ -54,7 +54,8 @@ def test_invalid_email_refuses_the_whole_batch_in_hubspot_words(hubspot_sim: Sim
     assert body["category"] == "VALIDATION_ERROR"
     assert body["message"] == (
         'Property values were not valid: [{"isValid":false,"message":"Email address bad@ is '
-        'invalid","error":"INVALID_EMAIL","name":"email"}]'
+        'invalid","error":"INVALID_EMAIL","name":"email","localizedErrorMessage":"Email '
+        'address bad@ is invalid"}]'
     )
     assert body["errors"][0]["in"] == "email" and body["errors"][0]["context"]
     assert sim.dump("contacts") == []
@@ -243,7 +244,7 @@ def test_custom_properties_can_be_created_and_used_as_upsert_keys(hubspot_sim: S
     body = {"inputs": [{"id": "E-1", "idProperty": "erp_id", "properties": {"name": "Acme"}}]}
     result = post(server, BATCH.format("companies", "upsert"), body).json()["results"][0]
     assert result["new"] is True and result["properties"]["erp_id"] == "E-1"
-    assert sim.acks[-1]["key"] == result["id"], "no syncsvc_id: acked by HubSpot id"
+    assert sim.acks[-1]["key"] == result["id"], "no ack_property value: acked by HubSpot id"
 
 
 def test_control_endpoints_configure_and_reset(hubspot_sim: Sim) -> None:

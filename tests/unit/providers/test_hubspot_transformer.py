@@ -3,25 +3,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from providers.hubspot import PROVIDER
-from providers.hubspot.transformer import DEFAULT_MAPPINGS, hubspot_value
+from providers.hubspot.transformer import hubspot_value
+from syncsvc.demo.system import example_config
 from syncsvc.errors import PermanentError
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.validation.fieldspec import load_spec_file
 
-MAPPING_KEYS = {"target", "source", "template", "transforms", "required", "custom"}
 
-
-def test_default_mappings_cover_the_three_objects_in_the_config_format() -> None:
-    assert set(DEFAULT_MAPPINGS) == set(PROVIDER.defaults.objects)
-    for object_name, mappings in PROVIDER.transformer.default_mappings.items():
-        targets = [m["target"] for m in mappings]
-        assert len(targets) == len(set(targets)), object_name
-        for mapping in mappings:
-            assert set(mapping) <= MAPPING_KEYS
-            assert isinstance(mapping.get("transforms", []), list)
-        assert PROVIDER.defaults.id_property[object_name] in targets
+def test_the_provider_names_no_demo_mappings_and_only_hubspots_own_identity_property() -> None:
+    assert PROVIDER.transformer.default_mappings == {}
+    assert dict(PROVIDER.defaults.id_property) == {"contacts": "email"}
 
 
 @pytest.mark.parametrize(
@@ -64,62 +58,19 @@ def test_shape_turns_values_into_hubspot_strings() -> None:
     assert shaped == {"dealname": "Big", "amount": "10.00", "closedate": "2025-01-02"}
 
 
-@pytest.mark.parametrize("object_name", ["contacts", "companies", "deals"])
-def test_destination_schemas_compile(object_name: str) -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    assert spec.additional == "string"
-
-
-SHAPED_DEMO = {
-    "contacts": {
-        "email": "ada@example.com",
-        "firstname": "Ada",
-        "lastname": "Lovelace",
-        "phone": "+44 20 7946 0000",
-        "lifecyclestage": "lead",
-        "syncsvc_id": 7,
-    },
-    "companies": {
-        "name": "Analytical Engines",
-        "domain": "engines.example",
-        "industry": "Computing",
-        "city": "London",
-        "syncsvc_id": 3,
-        "custom_tier": "gold",
-    },
-    "deals": {
-        "dealname": "Difference engine",
-        "amount": Decimal("17470.00"),
-        "dealstage": "closedwon",
-        "pipeline": "default",
-        "closedate": dt.date(1842, 9, 1),
-        "syncsvc_id": 11,
-    },
-}
-
-
-@pytest.mark.parametrize("object_name", sorted(SHAPED_DEMO))
-def test_a_shaped_demo_payload_passes_its_destination_schema(object_name: str) -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    properties = PROVIDER.transformer.shape(object_name, SHAPED_DEMO[object_name])
-    assert spec.check(properties) == []
-
-
-def test_a_bad_email_fails_the_contacts_schema_naming_the_field() -> None:
+def test_destination_specs_require_no_field_and_check_only_the_email_format() -> None:
     spec = load_spec_file(PROVIDER.destination_schema_path("contacts"))
-    properties = PROVIDER.transformer.shape("contacts", {**SHAPED_DEMO["contacts"], "email": "x@"})
-    assert [issue.field for issue in spec.check(properties)] == ["email"]
-
-
-def test_unshaped_custom_values_fail_the_schema() -> None:
-    spec = load_spec_file(PROVIDER.destination_schema_path("companies"))
-    issues = spec.check({"syncsvc_id": "3", "custom_tier": 5})
-    assert [issue.field for issue in issues] == ["custom_tier"]
+    assert spec.check({}) == []
+    assert spec.check({"email": ""}) == []  # a clear
+    assert [i.field for i in spec.check({"email": "x@"})] == ["email"]
+    assert spec.check({"email": "ada@example.com", "anything_else": "kept"}) == []
+    for object_name in ("companies", "deals"):
+        assert not PROVIDER.destination_schema_path(object_name).exists()
 
 
 def test_schema_files_are_the_ones_the_provider_points_at() -> None:
-    path = PROVIDER.destination_schema_path("deals")
-    assert path == Path(__file__).resolve().parents[3] / "schemas" / "hubspot" / "deals.json"
+    path = PROVIDER.destination_schema_path("contacts")
+    assert path == Path(__file__).resolve().parents[3] / "schemas" / "hubspot" / "contacts.json"
 
 
 DEMO_ROWS: dict[str, dict[str, object]] = {
@@ -136,7 +87,7 @@ DEMO_ROWS: dict[str, dict[str, object]] = {
         "id": 3,
         "name": "Engines",
         "domain": "AE.example",
-        "industry": None,
+        "industry": "software",
         "city": "London",
     },
     "deals": {
@@ -151,20 +102,15 @@ DEMO_ROWS: dict[str, dict[str, object]] = {
 
 
 @pytest.mark.parametrize("object_name", sorted(DEMO_ROWS))
-def test_default_mappings_compile_map_a_demo_row_and_pass_the_destination_schema(
-    object_name: str,
-) -> None:
-    mapper = compile_mapper(DEFAULT_MAPPINGS[object_name], f"defaults.{object_name}")
+def test_the_example_configs_mappings_map_a_demo_row(object_name: str) -> None:
+    doc = yaml.safe_load(example_config("hubspot").read_text())
+    mappings = doc["connections"][0]["objects"][object_name]["mappings"]
+    mapper = compile_mapper(mappings, f"example.{object_name}")
     properties, issues = mapper.apply(DEMO_ROWS[object_name])
     assert issues == []
-    spec = load_spec_file(PROVIDER.destination_schema_path(object_name))
-    assert set(mapper.targets) <= spec.field_names
     shaped = PROVIDER.transformer.shape(object_name, properties)
-    assert spec.check(shaped) == []
     assert shaped["syncsvc_id"] == str(DEMO_ROWS[object_name]["id"])
-
-
-def test_default_contact_mapping_normalises_the_email() -> None:
-    mapper = compile_mapper(DEFAULT_MAPPINGS["contacts"], "defaults.contacts")
-    properties, _ = mapper.apply(DEMO_ROWS["contacts"])
-    assert PROVIDER.transformer.shape("contacts", properties)["email"] == ("ada@example.com")
+    if object_name == "contacts":
+        assert shaped["email"] == "ada@example.com"
+    if object_name == "companies":
+        assert shaped["industry"] == "COMPUTER_SOFTWARE"  # HubSpot's option value
