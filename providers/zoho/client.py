@@ -53,8 +53,9 @@ class ZohoClient(ProviderClient):
 
     # transport ---------------------------------------------------------------------------
     def _post_token(self, url: str, params: dict[str, str]) -> requests.Response:
-        """The Accounts server is not the CRM API."""
-        return self.post_token(url, params=params)
+        """The Accounts server is not the CRM API. The grant goes form-encoded in the body, never
+        in the URL, where proxies, logs and error texts would keep the secrets."""
+        return self.post_token(url, data=params)
 
     def call(
         self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None

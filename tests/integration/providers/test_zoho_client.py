@@ -435,3 +435,18 @@ def test_list_fields_of_an_unknown_module_is_a_permanent_error(make_client: Make
     with pytest.raises(PermanentError) as caught:
         make_client().list_fields("Spaceships")
     assert caught.value.code == "INVALID_MODULE"
+
+
+def test_the_token_refresh_carries_its_secrets_in_the_body_not_the_url(
+    make_client: MakeClient,
+) -> None:
+    client = make_client()
+    client.describe_fields("Contacts")
+    token_calls = [r for r in session_of(client).exchanges if "/oauth/v2/token" in r.request.url]
+    assert token_calls, "the client asked for a token"
+    for response in token_calls:
+        url = str(response.request.url)
+        body = str(response.request.body or "")
+        for name in ("refresh_token", "client_id", "client_secret"):
+            assert name not in url, url
+            assert f"{name}=" in body
