@@ -43,7 +43,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.track(self.connection, False)
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isascii() or not raw.isdigit():
+            self._send(400, b'{"status":"error","message":"Invalid Content-Length"}', {})
+            self.close_connection = True
+            return
+        length = int(raw)
         if length > MAX_BODY_BYTES:
             self._send(413, b'{"status":"error","message":"Request body too large"}', {})
             self.close_connection = True
