@@ -323,3 +323,21 @@ crm_field = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     schema=SCHEMA,
 )
+
+# A connection whose CRM refused its credentials (issue 11): no row means active. Its outbox
+# rows wait until ``config apply`` or ``connection resume`` deletes the row (syncsvc.pause).
+connection_pause = Table(
+    "connection_pause",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("reason", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("paused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("reason IN ('credentials')", name="reason"),
+    schema=SCHEMA,
+)
