@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from syncsvc.config import envref
-from syncsvc.errors import AuthExpired
+from syncsvc.errors import CredentialsRefused
 
 REFRESH_KEYS = ("refresh_token", "client_id", "client_secret")
 
@@ -136,11 +136,24 @@ def call_with_refresh(
     describe: Callable[[requests.Response], str],
 ) -> requests.Response:
     """``send`` with the current token. When the API ``refused`` a token that can be renewed,
-    renew it and send once more; refused again raises ``AuthExpired``."""
+    renew it and send once more; refused again raises ``CredentialsRefused`` (the connection
+    pauses: its records are not at fault)."""
     token = tokens.token()
     response = send(token)
     if tokens.refreshable and refused(response):
         response = send(tokens.refresh(stale=token))
         if refused(response):
-            raise AuthExpired(describe(response))
+            raise CredentialsRefused(describe(response), code=f"HTTP_{response.status_code}")
     return response
+
+
+def raise_if_refused(
+    response: requests.Response,
+    describe: Callable[[requests.Response], str],
+    statuses: tuple[int, ...] = (401, 403),
+) -> None:
+    """After ``call_with_refresh``: a whole call still answered 401/403 means the CRM refuses the
+    connection's credentials (a fixed token it does not take, a token without the scope or
+    permission): ``CredentialsRefused``, which pauses the connection instead of failing rows."""
+    if response.status_code in statuses:
+        raise CredentialsRefused(describe(response), code=f"HTTP_{response.status_code}")

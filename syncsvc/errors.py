@@ -35,6 +35,18 @@ class AuthExpired(RetryableError):
     """The access token expired or was refused; refresh it and try again once."""
 
 
+class CredentialsRefused(SyncError):
+    """The CRM refused the connection's credentials: the token endpoint refused the grant or the
+    client (wrong secret, wrong host, revoked refresh token), or the API still answers 401/403
+    after a fresh token. The connection's fault, not the records': the connection pauses and its
+    rows wait in the outbox until the credentials are fixed (``config apply``) or it is resumed.
+    Neither permanent (the records are fine) nor retryable (trying again changes nothing)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class PermanentError(SyncError):
     """A failure that repeats on every try: validation, 4xx other than 429."""
 

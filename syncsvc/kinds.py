@@ -17,8 +17,9 @@ Mode = Literal["push", "poll", "both"]
 """How a connection's CRM gets its records: syncsvc pushes, the CRM polls the feed, or both."""
 Stage = Literal["validate", "transform", "persist", "push"]
 """Where a record was rejected (``dead_letter.stage``)."""
-DecisionKind = Literal["wait", "retry", "dead"]
-"""What a failed push means for a row: wait (not an attempt), retry later, or dead-letter."""
+DecisionKind = Literal["wait", "retry", "dead", "pause"]
+"""What a failed push means for a row: wait (not an attempt), retry later, dead-letter, or pause
+the connection (its credentials were refused; not an attempt, the row waits for a resume)."""
 
 OPERATIONS: tuple[Operation, ...] = get_args(Operation)
 OP_CODES: dict[Operation, ChangeOp] = {"insert": "I", "update": "U", "delete": "D"}

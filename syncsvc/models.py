@@ -349,8 +349,26 @@ sync_log = Table(
     Column("duration_ms", Integer, nullable=True),
     Column("attempt", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('delivered', 'retry', 'wait', 'dead')", name="status"),
+    CheckConstraint("status IN ('delivered', 'retry', 'wait', 'dead', 'pause')", name="status"),
     Index("ix_sync_log_record", "connection_id", "record_key", "id"),
     Index("ix_sync_log_at", "at", postgresql_using="brin"),
+    schema=SCHEMA,
+)
+
+# A connection whose CRM refused its credentials (issue 11): no row means active. Its outbox
+# rows wait until ``config apply`` or ``connection resume`` deletes the row (syncsvc.pause).
+connection_pause = Table(
+    "connection_pause",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("reason", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("paused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("reason IN ('credentials')", name="reason"),
     schema=SCHEMA,
 )

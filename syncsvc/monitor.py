@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from syncsvc import stats
+from syncsvc import pause, stats
 from syncsvc.db import Row
 from syncsvc.outbox import counts
 from syncsvc.settings import Settings
@@ -38,6 +38,15 @@ class ConnectionStatus:
     dead_letters: int
     oldest_pending_seconds: float | None
     rate_limit_waits: int
+    paused: str | None = None
+    """Why the connection is paused (``credentials``), or None when it is active."""
+    pause_message: str | None = None
+    """The CRM's (scrubbed) message that paused it."""
+
+    @property
+    def state(self) -> str:
+        """``active`` or ``paused: credentials``."""
+        return pause.state_text(self.paused)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ def collect(
     db: psycopg.Connection[Row], settings: Settings
 ) -> tuple[list[ConnectionStatus], Backlog]:
     dead = {r["connection_id"]: int(r["n"]) for r in db.execute(DEAD_LETTERS)}
+    paused = pause.all_paused(db)
     out: list[ConnectionStatus] = []
     for r in counts.by_connection(db):
         counters = stats.read(settings.broker_url, settings.redis_prefix, r["id"])
@@ -73,6 +83,8 @@ def collect(
                     else None
                 ),
                 rate_limit_waits=counters["rate_limit_waits"],
+                paused=paused[r["id"]][0] if r["id"] in paused else None,
+                pause_message=paused[r["id"]][1] if r["id"] in paused else None,
             )
         )
     b = db.execute(EVENT_BACKLOG).fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from syncsvc import retention
+from syncsvc import pause, retention
 from syncsvc.outbox import lease as outbox_lease
 from syncsvc.pipeline.batch import PushOrder, merge_groups
 from tasks.app import app
@@ -23,12 +23,13 @@ def sweep(self: SyncTask) -> int:
     total = 0
     with self.db() as db:
         config = self.config(db)
+        paused = pause.all_paused(db)
         due = {
             conn.id: outbox_lease.due_for_sweep(
                 db, conn.id, self.settings.sweep_grace_seconds, SWEEP_LIMIT
             )
             for conn in config.connections.values()
-            if conn.enabled and conn.pushes
+            if conn.enabled and conn.pushes and conn.id not in paused
         }
     for connection_id, found in due.items():
         provider = config.connections[connection_id].provider.name

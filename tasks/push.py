@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from syncsvc import pause
+from syncsvc.config.runtime import RuntimeConnection
+from syncsvc.outbox import lease
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
 from tasks import redelivery
@@ -32,9 +35,12 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         return None
     with self.db() as db:
         config = self.config(db)
+        paused = pause.paused(db, order["connection_id"])
     conn = config.connections.get(order["connection_id"])
     if conn is None or not conn.enabled or not conn.pushes:
         return None
+    if paused is not None:  # its rows wait in the outbox, due, until a resume
+        return {"paused": 1}
     pusher = Pusher(
         dsn=self.settings.db_url,
         connection_id=conn.id,
@@ -46,6 +52,8 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         holder=redelivery.holder(),
     )
     outcome = pusher.run(order["groups"])
+    if outcome.paused is not None:
+        _pause(self, conn, config.generation, outcome.paused)
     for groups in merge_groups(outcome.again_now):
         enqueue_push(conn.provider.name, PushOrder(connection_id=conn.id, groups=groups))
     by_delay: dict[float, list[PushGroup]] = {}
@@ -59,8 +67,25 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
             countdown=delay + 0.05,
         )
     return {
+        "paused": int(outcome.paused is not None),
         "delivered": outcome.delivered,
         "dead": outcome.dead,
         "retried": outcome.retried,
         "waited": outcome.waited,
     }
+
+
+GENERATION = "SELECT generation FROM syncsvc.config_state WHERE id = 1"
+
+
+def _pause(task: SyncTask, conn: RuntimeConnection, generation: int, message: str) -> None:
+    """Pause ``conn`` (its CRM refused the credentials of config ``generation``). When the config
+    moved on meanwhile (``config apply`` with new credentials ran during this push), the refusal
+    is stale: the rows this push set aside are made due again instead."""
+    with task.db() as db:
+        row = db.execute(GENERATION).fetchone()
+        if row is None or int(row["generation"]) != generation:
+            lease.make_due(db, conn.id, task.settings.sweep_grace_seconds)
+            return
+        if pause.pause(db, conn.id, message):
+            log.warning("paused connection %s: credentials refused: %s", conn.name, message)

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint(
-            "status IN ('delivered', 'retry', 'wait', 'dead')", name="ck_sync_log_status"
+            "status IN ('delivered', 'retry', 'wait', 'dead', 'pause')", name="ck_sync_log_status"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_sync_log"),
         schema="syncsvc",

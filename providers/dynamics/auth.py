@@ -19,7 +19,7 @@ from providers.answers import body_of, seconds
 from providers.dynamics.defaults import TOKEN_URL
 from providers.dynamics.responses import classify
 from providers.oauth import Issued, TokenCache, resolve_option
-from syncsvc.errors import ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 
 REFRESH_MARGIN = 120.0
 """Mint a new token this many seconds before the old one expires."""
@@ -81,7 +81,7 @@ class TokenSource(TokenCache):
         token = body.get("access_token")
         expires_in = seconds(str(body.get("expires_in", "")))
         if not isinstance(token, str) or not token or expires_in is None:
-            raise PermanentError(
+            raise CredentialsRefused(
                 "dynamics: the token endpoint answered without access_token/expires_in",
                 code="BAD_TOKEN_RESPONSE",
             )
@@ -95,6 +95,6 @@ def _token_error(response: requests.Response, body: dict[str, Any]) -> Exception
     status = response.status_code
     if status == 429 or status >= 500:
         return classify(status, code, message, response.headers.get("Retry-After"))
-    return PermanentError(
+    return CredentialsRefused(
         f"dynamics: token endpoint HTTP {status} {code}: {message}", code=code or "TOKEN_REFUSED"
     )

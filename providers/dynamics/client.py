@@ -26,7 +26,7 @@ from providers.dynamics.metadata import CHOICE_TYPES, field_defs
 from providers.dynamics.odata import key_literal
 from providers.dynamics.operations import Planned, Table, plan, result
 from providers.dynamics.responses import classify, describe, error_of, failure, raise_for_call
-from providers.oauth import call_with_refresh, unauthorized
+from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
 from syncsvc.errors import ConfigError, PermanentError, RetryableError
 from syncsvc.fields.model import ObjectFields
 
@@ -59,7 +59,9 @@ class DynamicsClient(ProviderClient):
     ) -> requests.Response:
         """One authenticated call; a 401 mints a new token and repeats the call once."""
         send = partial(self._send_authed, method, path, headers, kwargs)
-        return call_with_refresh(self.auth, send, unauthorized, _refused_twice)
+        response = call_with_refresh(self.auth, send, unauthorized, _refused_twice)
+        raise_if_refused(response, _refused_twice)
+        return response
 
     def _send_authed(
         self,
@@ -172,4 +174,4 @@ class DynamicsClient(ProviderClient):
 
 def _refused_twice(response: requests.Response) -> str:
     code, message = error_of(response.content)
-    return describe(401, code, message or "token refused twice")
+    return describe(response.status_code, code, message or "credentials refused")

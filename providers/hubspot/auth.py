@@ -11,7 +11,7 @@ import requests
 from providers.answers import body_of
 from providers.hubspot.responses import describe, raise_for_call
 from providers.oauth import Issued, TokenCache, refresh_grant
-from syncsvc.errors import ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 
 OAUTH_ENDPOINT = "/oauth/v1/token"
 DEFAULT_TTL = 1800.0
@@ -47,12 +47,12 @@ class TokenSource(TokenCache):
         response = self._post_form(OAUTH_ENDPOINT, {"grant_type": "refresh_token", **grant})
         body = body_of(response)
         if 400 <= response.status_code < 500 and response.status_code != 429:
-            raise PermanentError(
+            raise CredentialsRefused(
                 describe(response, body), code=str(body.get("status") or "BAD_TOKEN_REQUEST")
             )
         raise_for_call(response)
         if not body.get("access_token"):
-            raise PermanentError(describe(response, body), code="BAD_TOKEN_RESPONSE")
+            raise CredentialsRefused(describe(response, body), code="BAD_TOKEN_RESPONSE")
         lifetime = float(body.get("expires_in") or DEFAULT_TTL)
         issued = Issued(str(body["access_token"]), lifetime)
         if body.get("refresh_token"):

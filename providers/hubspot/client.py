@@ -18,7 +18,7 @@ from providers.hubspot.defaults import MAX_BATCH
 from providers.hubspot.fields import object_fields
 from providers.hubspot.responses import category, describe, error_code, error_field, raise_for_call
 from providers.hubspot.results import match
-from providers.oauth import call_with_refresh
+from providers.oauth import call_with_refresh, raise_if_refused
 from syncsvc.errors import PermanentError
 from syncsvc.fields.model import ObjectFields
 
@@ -58,6 +58,7 @@ class HubSpotClient(ProviderClient):
         """
         send = partial(self._send_authed, method, path, body)
         response = call_with_refresh(self.auth, send, _expired, describe)
+        raise_if_refused(response, describe)
         if response.status_code in (401, 403, 429) or response.status_code >= 500:
             raise_for_call(response)
         return response

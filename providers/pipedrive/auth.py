@@ -17,7 +17,7 @@ import requests
 from providers.answers import body_of
 from providers.oauth import Issued, TokenCache, refresh_grant
 from providers.pipedrive.responses import describe, raise_for_call
-from syncsvc.errors import ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 
 REFRESH_MARGIN = 60.0
 
@@ -60,10 +60,10 @@ class TokenSource(TokenCache):
         response = self._post_token(form, (grant["client_id"], grant["client_secret"]))
         body = body_of(response)
         if 400 <= response.status_code < 500 and response.status_code != 429:
-            raise PermanentError(describe(response, body), code="OAUTH_REFRESH_REFUSED")
+            raise CredentialsRefused(describe(response, body), code="OAUTH_REFRESH_REFUSED")
         raise_for_call(response)
         if not body.get("access_token"):
-            raise PermanentError(describe(response, body), code="BAD_TOKEN_RESPONSE")
+            raise CredentialsRefused(describe(response, body), code="BAD_TOKEN_RESPONSE")
         issued = Issued(str(body["access_token"]), float(body.get("expires_in") or 3600))
         if body.get("refresh_token"):
             grant["refresh_token"] = str(body["refresh_token"])

@@ -19,7 +19,7 @@ import requests
 from providers.answers import body_of
 from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import in_parts
-from providers.oauth import call_with_refresh, resolve_option, unauthorized
+from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
@@ -77,6 +77,7 @@ class PipedriveClient(ProviderClient):
             unauthorized,
             describe,
         )
+        raise_if_refused(response, describe, (401,))  # a JSON 403 is one record's permission
         status = response.status_code
         if status in (401, 429) or status >= 500 or (status == 403 and not body_of(response)):
             raise_for_call(response)

@@ -18,7 +18,7 @@ from providers import answers
 from providers.oauth import Issued, TokenCache, resolve_option
 from providers.salesforce.defaults import TOKEN_URL
 from providers.salesforce.responses import body_of, raise_for_call, top_errors
-from syncsvc.errors import ConfigError, PermanentError, RetryableError
+from syncsvc.errors import ConfigError, CredentialsRefused, RetryableError
 
 REFRESH_MARGIN = 60.0
 
@@ -73,7 +73,7 @@ class TokenSource(TokenCache):
         if response.status_code >= 300:
             _raise_for_token(response, body)
         if not body.get("access_token"):
-            raise PermanentError(_describe(response, body), code="BAD_TOKEN_RESPONSE")
+            raise CredentialsRefused(_describe(response, body), code="BAD_TOKEN_RESPONSE")
         instance = str(body.get("instance_url") or "")
         if urlparse(instance).scheme in ("http", "https"):
             self.instance_url = instance.rstrip("/")
@@ -87,17 +87,17 @@ def _token_url(options: Mapping[str, Any]) -> str:
 
 
 def _raise_for_token(response: requests.Response, body: dict[str, Any]) -> None:
-    """An OAuth error (``{"error", "error_description"}`` with 400/401) is permanent: the grant
-    or client was refused. A REST error array (e.g. ``REQUEST_LIMIT_EXCEEDED``) means what it
-    means for any call; 408, 429 and 5xx may pass; anything else is permanent."""
+    """An OAuth error (``{"error", "error_description"}`` with 400/401): the grant or client was
+    refused. A REST error array (e.g. ``REQUEST_LIMIT_EXCEEDED``) means what it means for any
+    call; 408, 429 and 5xx may pass; anything else (a wrong host or path) is refused too."""
     status = response.status_code
     if body.get("error") and status in (400, 401):
-        raise PermanentError(_describe(response, body), code=str(body["error"]))
+        raise CredentialsRefused(_describe(response, body), code=str(body["error"]))
     if top_errors(body_of(response)) or status == 429:
         raise_for_call(response)
     if status == 408 or status >= 500:
         raise RetryableError(_describe(response, body))
-    raise PermanentError(_describe(response, body), code=f"HTTP_{status}")
+    raise CredentialsRefused(_describe(response, body), code=f"HTTP_{status}")
 
 
 def _describe(response: requests.Response, body: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import requests
 
 from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_parts
-from providers.oauth import call_with_refresh, unauthorized
+from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
 from providers.salesforce.auth import TokenSource
 from providers.salesforce.batches import CollectionWriter, Entry, entry
 from providers.salesforce.defaults import API_VERSION, MAX_BATCH, api_path
@@ -27,6 +27,7 @@ from providers.salesforce.responses import (
     SHORT_RETRY_AFTER,
     body_of,
     describe,
+    error_code,
     limit_info,
     raise_for_call,
     record_error,
@@ -79,6 +80,8 @@ class SalesforceClient(ProviderClient):
         usage = limit_info(response)
         if usage is not None:
             self.api_usage = usage
+        if error_code(body_of(response)) != "REQUEST_LIMIT_EXCEEDED":  # a 403 that says wait
+            raise_if_refused(response, describe)
         if response.status_code in (401, 403) or response.status_code >= 500:
             raise_for_call(response, self.short_wait)
         return response

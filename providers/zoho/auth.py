@@ -17,7 +17,7 @@ from providers.answers import body_of
 from providers.oauth import Issued, TokenCache, refresh_grant, resolve_option
 from providers.zoho.defaults import TOKEN_URL
 from providers.zoho.responses import describe
-from syncsvc.errors import ConfigError, PermanentError, RateLimited, RetryableError
+from syncsvc.errors import ConfigError, CredentialsRefused, RateLimited, RetryableError
 
 REFRESH_MARGIN = 60.0
 """Refresh this long before expiry; an ``INVALID_TOKEN`` 401 still triggers one refresh."""
@@ -74,10 +74,12 @@ def _issued(response: requests.Response, body: dict[str, Any]) -> Issued:
     if error or status >= 400:
         code = error.upper().replace(" ", "_") or f"HTTP_{status}"
         detail = body.get("error_description") or error or response.text[:200]
-        raise PermanentError(f"zoho: token refresh refused: {detail}", code=code)
+        raise CredentialsRefused(f"zoho: token refresh refused: {detail}", code=code)
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
-        raise PermanentError("zoho: token answer has no access_token", code="BAD_TOKEN_RESPONSE")
+        raise CredentialsRefused(
+            "zoho: token answer has no access_token", code="BAD_TOKEN_RESPONSE"
+        )
     try:
         expires_in = float(body.get("expires_in") or DEFAULT_TTL)
     except (TypeError, ValueError):

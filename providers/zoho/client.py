@@ -14,7 +14,7 @@ from providers.answers import body_of
 from providers.archive import delete_targets
 from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import in_halves, in_parts, partition, unique_chunks
-from providers.oauth import call_with_refresh
+from providers.oauth import call_with_refresh, raise_if_refused
 from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
@@ -67,6 +67,7 @@ class ZohoClient(ProviderClient):
         """
         send = partial(self._send_authed, method, path, body, params)
         response = call_with_refresh(self.auth, send, _invalid_token, describe)
+        raise_if_refused(response, describe)
         if response.status_code in (401, 403, 429) or response.status_code >= 500:
             raise_for_call(response, self.window)
         return response

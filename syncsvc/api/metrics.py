@@ -107,6 +107,11 @@ class BacklogCollector(Collector):
         dead = GaugeMetricFamily(
             "syncsvc_dead_letters", "Dead letters not yet replayed.", labels=LABELS
         )
+        paused = GaugeMetricFamily(
+            "syncsvc_connection_paused",
+            "1 when the connection is paused (reason: credentials, the CRM refused them), else 0.",
+            labels=[*LABELS, "reason"],
+        )
         for r in rows:
             labels = [r.name, r.provider, r.mode]
             for attr, family in counters.items():
@@ -115,8 +120,9 @@ class BacklogCollector(Collector):
             delivered.add_metric(labels, float(r.delivered_records))
             oldest.add_metric(labels, float(r.oldest_pending_seconds or 0.0))
             dead.add_metric(labels, float(r.dead_letters))
+            paused.add_metric([*labels, r.paused or ""], 1.0 if r.paused else 0.0)
         yield from counters.values()
-        yield from (pending, delivered, oldest, dead)
+        yield from (pending, delivered, oldest, dead, paused)
         yield GaugeMetricFamily(
             "syncsvc_events_waiting", "Captured events not yet claimed by a bridge.",
             value=float(backlog.undispatched),

@@ -59,6 +59,7 @@ def main() -> None:
         api,
         benchcmd,
         configcmd,
+        connectioncmd,
         database,
         demo,
         dlq,

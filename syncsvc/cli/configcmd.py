@@ -61,6 +61,8 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
         click.echo(f"created connection {name}")
     for name in result.updated:
         click.echo(f"updated connection {name}")
+    for name in result.resumed:
+        click.echo(f"resumed connection {name} (it was paused: credentials refused)")
     if result.untouched:
         click.echo(f"left as they are (not in {file.name}): {', '.join(result.untouched)}")
 

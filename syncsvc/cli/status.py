@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 from rich.console import Console
 from rich.table import Table
 
@@ -13,7 +14,7 @@ from syncsvc.monitor import Backlog, ConnectionStatus, collect
 
 def status_table(rows: list[ConnectionStatus], backlog: Backlog) -> Table:
     table = Table(
-        "connection", "provider", "mode", "captured", "pushed", "failed", "pending",
+        "connection", "provider", "mode", "state", "captured", "pushed", "failed", "pending",
         "dead letters", "oldest pending",
         title=(
             f"events: {backlog.undispatched} waiting, {backlog.in_flight} in flight"
@@ -25,6 +26,7 @@ def status_table(rows: list[ConnectionStatus], backlog: Backlog) -> Table:
             r.name + ("" if r.enabled else " (disabled)"),
             r.provider,
             r.mode,
+            r.state,
             str(r.captured),
             str(r.pushed),
             str(r.failed),
@@ -42,3 +44,6 @@ def status(app: AppContext) -> None:
     with connect(app.settings.db_url) as db:
         rows, backlog = collect(db, app.settings)
     Console().print(status_table(rows, backlog))
+    for r in rows:
+        if r.pause_message:
+            click.echo(f"{r.name}: {r.state}: {r.pause_message}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from syncsvc import pause
 from syncsvc.config.model import ConfigDocument, ConnectionSpec
 from syncsvc.db import Row
 from syncsvc.secrets import encrypt_json
@@ -21,6 +22,8 @@ class ApplyResult:
     updated: list[str]
     untouched: list[str]
     generation: int
+    resumed: list[str] = field(default_factory=list)
+    """Connections that were paused (credentials refused) and are resumed by this apply."""
 
 
 def _credentials_blob(settings: Settings, conn: ConnectionSpec) -> bytes | None:
@@ -40,6 +43,7 @@ def apply_config(
     """
     created: list[str] = []
     updated: list[str] = []
+    resumed: list[str] = []
     for conn in doc.connections:
         row = db.execute(
             """
@@ -76,6 +80,8 @@ def apply_config(
         assert row is not None
         (created if row["inserted"] else updated).append(conn.name)
         connection_id = row["id"]
+        if pause.resume(db, connection_id, settings.sweep_grace_seconds) is not None:
+            resumed.append(conn.name)
         db.execute("DELETE FROM syncsvc.sync_rule WHERE connection_id = %s", (connection_id,))
         db.execute("DELETE FROM syncsvc.field_mapping WHERE connection_id = %s", (connection_id,))
         with db.cursor() as cur:
@@ -126,7 +132,7 @@ def apply_config(
             "SELECT name FROM syncsvc.connection WHERE NOT (name = ANY(%s)) ORDER BY name", (names,)
         )
     ]
-    return ApplyResult(created, updated, untouched, bump_generation(db))
+    return ApplyResult(created, updated, untouched, bump_generation(db), resumed)
 
 
 def bump_generation(db: psycopg.Connection[Row]) -> int:

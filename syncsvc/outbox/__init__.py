@@ -16,6 +16,7 @@ Its moves::
     leased    --versions.record_delivered-------------------> delivered (pending if it changed)
     leased    --lease.reschedule----------------------------> pending, due later
     pending   --lease.release_backoff (the CRM is back)-----> due now
+    pending   --lease.make_due (its connection resumed)-----> due now (for the sweeper too)
     leased    --versions.mark_dead (+ a dead_letter row)----> dead (pending if it changed)
     leased    --lease.release_held_by (its worker died)-----> pending, due
     dead      --versions.resend_dead (dead-letter replay)---> pending, due

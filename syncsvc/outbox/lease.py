@@ -60,6 +60,15 @@ WHERE o.id IN (
 RETURNING o.id, o.object, o.op
 """
 
+# A paused connection was resumed (syncsvc.pause): its waiting rows are due at once, and for
+# the sweeper already (due ``backdate`` seconds ago, past its grace period), so that it sends
+# them within one sweep although no push message is in flight for them.
+RESUME_DUE = """
+UPDATE syncsvc.outbox SET next_attempt_at = now() - make_interval(secs => %(backdate)s)
+WHERE connection_id = %(connection_id)s AND status = 'pending'
+  AND (lease_until IS NULL OR lease_until < now())
+"""
+
 # The worker incarnations in ``holders`` are dead (tasks.redelivery): their leases end now, so
 # the rows they held go again at once instead of after the lease. Runs only when a worker died.
 RELEASE_LEASES_OF = """
@@ -148,3 +157,8 @@ def release_backoff(db: psycopg.Connection[Row], connection_id: int, limit: int)
 def release_held_by(db: psycopg.Connection[Row], holders: list[str]) -> int:
     """End the leases held by the (dead) worker incarnations ``holders``; returns how many."""
     return db.execute(RELEASE_LEASES_OF, {"holders": holders}).rowcount
+
+
+def make_due(db: psycopg.Connection[Row], connection_id: int, backdate: float) -> int:
+    """Every waiting row of the (resumed) connection due ``backdate`` seconds ago; how many."""
+    return db.execute(RESUME_DUE, {"connection_id": connection_id, "backdate": backdate}).rowcount

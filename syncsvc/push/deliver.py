@@ -11,11 +11,11 @@ from typing import Any
 
 from providers.base import ProviderClient, PushItem, PushResult
 from syncsvc.db import transaction
-from syncsvc.errors import PermanentError, RateLimited, SyncError
+from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
 from syncsvc.pipeline.batch import PushGroup
-from syncsvc.push.retry import decide
+from syncsvc.push.retry import PAUSE_DELAY, decide
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.push")
@@ -32,6 +32,9 @@ class PushOutcome:
     """Rows whose version moved while they were pushed: send them again right away."""
     later: list[tuple[float, PushGroup]] = field(default_factory=list)
     """Rows to try again after a delay (seconds)."""
+    paused: str | None = None
+    """The CRM refused the connection's credentials (its scrubbed message): pause it. The rows
+    concerned were rescheduled without counting an attempt; the rest was not leased."""
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -103,7 +106,7 @@ class Pusher:
     def run(self, groups: list[PushGroup]) -> PushOutcome:
         outcome = PushOutcome()
         pending = [(g, chunk) for g in groups for chunk in _chunks(g["ids"], self.batch_size)]
-        while pending:
+        while pending and outcome.paused is None:
             group, ids = pending.pop(0)
             wait = self._push_chunk(group, ids, outcome)
             if wait is not None:
@@ -155,6 +158,18 @@ class Pusher:
                 self._reschedule([r["id"] for r in unsent], token, wait, error_text(exc), waits)
                 outcome.waited += len(unsent)
                 return wait
+            except CredentialsRefused as exc:
+                unsent = [r for _, later in kinds[index:] for r in later]
+                outcome.paused = error_text(exc)
+                elapsed = int((time.monotonic() - started) * 1000)
+                pauses = [
+                    _entry(i, "pause", r["attempts"] + 1, elapsed, PushResult(r["id"], error=exc))
+                    for r, i in zip(unsent, _items(unsent), strict=True)
+                ]
+                self._reschedule(
+                    [r["id"] for r in unsent], token, PAUSE_DELAY, outcome.paused, pauses
+                )
+                return None
             except SyncError as exc:
                 results = [PushResult(outbox_id=i.outbox_id, error=exc) for i in items]
             except Exception as exc:  # a client bug must not lose rows: treat it as retryable
@@ -219,6 +234,8 @@ class Pusher:
                     }
                 )
             else:
+                if decision.kind == "pause":
+                    outcome.paused = decision.reason
                 key = (round(decision.delay, 3), decision.kind == "retry")
                 retry.setdefault(key, []).append(item.outbox_id)
         recovered = any(attempts.get(d["id"], 0) > 0 for d in delivered)
@@ -262,7 +279,8 @@ class Pusher:
         error: str,
         log_entries: list[synclog.LogEntry],
     ) -> None:
-        """A rate limit before these rows were sent: due again in ``delay``, not an attempt."""
+        """A rate limit or refused credentials before these rows were sent: due again in
+        ``delay``, not an attempt."""
         with transaction(self.dsn) as db:
             lease.reschedule(db, ids, token, delay, error[:MAX_ERROR_TEXT], count_attempt=False)
             synclog.record(db, self.connection_id, log_entries)

@@ -5,18 +5,28 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from syncsvc.errors import PermanentError, RateLimited, RetryableError, SyncError
+from syncsvc.errors import (
+    CredentialsRefused,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+    SyncError,
+)
 from syncsvc.kinds import DecisionKind
 from syncsvc.scrub import error_text
 
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
+PAUSE_DELAY = 3600.0
+"""Rows of a paused connection are due again this late; a resume makes them due at once."""
 
 
 @dataclass(frozen=True)
 class Decision:
     kind: DecisionKind
-    """``wait`` (rate limit, not an attempt), ``retry`` (counts an attempt) or ``dead``."""
+    """``wait`` (rate limit, not an attempt), ``retry`` (counts an attempt), ``dead``, or
+    ``pause`` (the connection's credentials were refused: not an attempt, the connection
+    pauses)."""
     delay: float
     reason: str
 
@@ -33,6 +43,8 @@ def decide(error: SyncError, attempts_so_far: int, max_attempts: int) -> Decisio
     reason = error_text(error)
     if isinstance(error, RateLimited):
         return Decision("wait", max(0.05, error.retry_after or 1.0), reason)
+    if isinstance(error, CredentialsRefused):
+        return Decision("pause", PAUSE_DELAY, reason)
     if isinstance(error, PermanentError):
         return Decision("dead", 0.0, reason)
     if isinstance(error, RetryableError):

@@ -125,7 +125,12 @@ class Pipeline:
         return f"outbox={rows} events={events} dead_letters={letters}\n{logs}"
 
     def reset(self) -> None:
-        """Let in-flight work finish, then start from empty tables and no config."""
+        """Let in-flight work finish, then start from empty tables and no config. A connection
+        left paused (its credentials refused) would wait forever: it goes first, rows and all."""
+        self.db.execute(
+            "DELETE FROM syncsvc.connection WHERE id IN "
+            "(SELECT connection_id FROM syncsvc.connection_pause)"
+        )
         wait_until(self.idle, 90, message=self.describe)
         self.db.execute(
             "TRUNCATE demo.contacts, demo.companies, demo.deals, syncsvc.outbox, "

@@ -130,6 +130,8 @@ def test_no_secret_reaches_a_table_a_log_or_the_terminal(
     )
     texts = [r["text"] for r in stored]
     assert any("refused" in t or "invalid_client" in t for t in texts), texts
+    paused = execute(pipeline.db, "SELECT count(*) AS n FROM syncsvc.connection_pause")[0]["n"]
+    assert paused >= 1, "a refused token pauses its connection (issue 11)"
     logs = [p.read_text(errors="replace") for p in pipeline.procs.log_dir.glob("*.log")]
     sinks = {"outbox and dead letters": texts, "logs": logs, "config apply output": outputs}
     leaks = [

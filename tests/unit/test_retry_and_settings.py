@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from syncsvc.errors import ConfigError, PermanentError, RateLimited, RetryableError, SyncError
-from syncsvc.push.retry import MAX_DELAY, backoff, decide
+from syncsvc.errors import (
+    ConfigError,
+    CredentialsRefused,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+    SyncError,
+)
+from syncsvc.push.retry import MAX_DELAY, PAUSE_DELAY, backoff, decide
 from syncsvc.settings import load_settings
 
 
@@ -14,6 +21,18 @@ def test_rate_limits_are_waits_not_attempts() -> None:
 
 def test_permanent_errors_go_to_dead_letters_at_once() -> None:
     assert decide(PermanentError("bad email", field="email"), 0, 10).kind == "dead"
+
+
+def test_refused_credentials_pause_the_connection_and_never_dead_letter() -> None:
+    """Issue 11: the connection's fault is not the records' fault, however often it repeats."""
+    refused = CredentialsRefused(
+        "hubspot: HTTP 400 BAD_CLIENT_SECRET: client_secret=hunter2 is wrong", code="BAD"
+    )
+    for attempts_so_far in (0, 9, 10, 1000):
+        d = decide(refused, attempts_so_far=attempts_so_far, max_attempts=10)
+        assert (d.kind, d.delay) == ("pause", PAUSE_DELAY)
+    assert "hunter2" not in d.reason and "BAD_CLIENT_SECRET" in d.reason
+    assert not isinstance(refused, (PermanentError, RetryableError))
 
 
 def test_retryable_errors_back_off_and_give_up_after_max_attempts() -> None:

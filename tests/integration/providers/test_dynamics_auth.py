@@ -13,7 +13,7 @@ from providers.dynamics.auth import token_settings
 from providers.dynamics.sim import DynamicsSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.demo.system import example_sim_options
-from syncsvc.errors import AuthExpired, ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 from tests.integration.providers.helpers import push_until_tokens, simulators
 
 CREDENTIALS = {
@@ -69,9 +69,9 @@ def test_a_401_mints_one_new_token_and_the_call_goes_through(start: Start) -> No
     assert dynamics.list_fields("accounts")
 
 
-def test_a_token_the_api_keeps_refusing_is_auth_expired(start: Start) -> None:
+def test_a_token_the_api_keeps_refusing_is_credentials_refused(start: Start) -> None:
     server, sim = start(token_ttl=0)
-    with pytest.raises(AuthExpired):
+    with pytest.raises(CredentialsRefused):
         client(server).push("accounts", "upsert", [account(1)])
     assert sim.extra_stats()["tokens_issued"] == 2
 
@@ -83,11 +83,11 @@ def test_a_token_the_api_keeps_refusing_is_auth_expired(start: Start) -> None:
         ({**CREDENTIALS, "client_id": "someone-else"}, "unauthorized_client"),
     ],
 )
-def test_refused_client_credentials_are_a_permanent_error(
+def test_refused_client_credentials_are_credentials_refused(
     start: Start, credentials: dict[str, str], code: str
 ) -> None:
     server, _ = start()
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client(server, credentials).push("accounts", "upsert", [account(1)])
     assert caught.value.code == code
     assert "AADSTS" in str(caught.value)
@@ -95,7 +95,7 @@ def test_refused_client_credentials_are_a_permanent_error(
 
 def test_a_scope_without_default_is_refused_like_entra_does(start: Start) -> None:
     server, _ = start()
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client(server, scope="https://org.crm.dynamics.com/user_impersonation").list_fields(
             "accounts"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from providers.base import PushItem
-from syncsvc.errors import ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 from tests.integration.providers.conftest import MakeClient, StartSim
 from tests.integration.providers.helpers import OAUTH, push_until_tokens
 
@@ -38,9 +38,9 @@ def test_an_expired_token_answer_triggers_one_refresh_and_the_call_goes_through(
     assert (stats["auth_expired"], stats["tokens_issued"]) == (1, 2)
 
 
-def test_a_refused_refresh_token_is_a_permanent_error(make_client: MakeClient) -> None:
+def test_a_refused_refresh_token_is_credentials_refused(make_client: MakeClient) -> None:
     client = make_client(credentials={**OAUTH, "refresh_token": "revoked"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client.push("deals", "upsert", [deal(1)])
     assert caught.value.code == "BAD_REFRESH_TOKEN"
 

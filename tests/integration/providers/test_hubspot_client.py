@@ -11,7 +11,7 @@ import requests
 from providers.base import PushItem
 from providers.hubspot.sim import HubSpotSim
 from providers.simulation import SimServer
-from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, RetryableError
 from syncsvc.fields.model import FieldOption, FieldType
 from tests.integration.providers.conftest import MakeClient, StartSim
 from tests.integration.providers.helpers import by_id
@@ -269,11 +269,11 @@ def test_injected_rate_limit_fault_looks_like_a_hubspot_429(
     assert caught.value.retry_after == pytest.approx(10.0)
 
 
-def test_a_refused_token_is_a_permanent_error_for_the_call(make_client: MakeClient) -> None:
+def test_a_refused_token_is_credentials_refused_for_the_call(make_client: MakeClient) -> None:
     client = make_client(credentials={"access_token": "wrong"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client.push("deals", "upsert", [deal(1)])
-    assert caught.value.code == "INVALID_AUTHENTICATION"
+    assert caught.value.code == "HTTP_401" and "INVALID_AUTHENTICATION" in str(caught.value)
 
 
 def test_list_fields_names_default_and_custom_properties(

@@ -11,7 +11,7 @@ import requests
 from providers.base import PushItem
 from providers.hubspot.sim import HubSpotSim
 from providers.simulation import SimServer
-from syncsvc.errors import PermanentError, RateLimited
+from syncsvc.errors import CredentialsRefused, RateLimited
 from tests.integration.providers.conftest import MakeClient, StartSim
 from tests.integration.providers.helpers import OAUTH
 from tests.integration.providers.hubspot_openapi import Recorder, check
@@ -72,7 +72,7 @@ def test_every_batch_exchange_of_a_full_scenario_matches_the_openapi_files(
     limited.push("deals", "upsert", [item("deals", 1, "upsert")])
     with pytest.raises(RateLimited):
         limited.push("deals", "upsert", [item("deals", 2, "upsert")])
-    with pytest.raises(PermanentError):
+    with pytest.raises(CredentialsRefused):
         make_client(credentials={"access_token": "wrong"}).push(
             "deals", "upsert", [item("deals", 1, "upsert")]
         )

@@ -15,7 +15,7 @@ from providers.pipedrive import PipedriveClient
 from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.demo.system import example_sim_options
-from syncsvc.errors import ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 from tests.integration.providers.helpers import OAUTH, serving
 from tests.support.wait import wait_until
 
@@ -106,9 +106,9 @@ def test_many_threads_share_one_refresh(sim: tuple[SimServer, PipedriveSim]) -> 
     assert len(sim[1].dump("organizations")) == 8
 
 
-def test_a_refused_refresh_is_a_permanent_error(sim: tuple[SimServer, PipedriveSim]) -> None:
+def test_a_refused_refresh_is_credentials_refused(sim: tuple[SimServer, PipedriveSim]) -> None:
     pd = client(sim[0], {**OAUTH, "client_secret": "wrong"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         pd.push("organizations", "create", [org(1)])
     assert caught.value.code == "OAUTH_REFRESH_REFUSED"
     assert "Invalid client" in str(caught.value)

@@ -16,7 +16,7 @@ from providers.pipedrive import PipedriveClient
 from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.demo.system import example_sim_options
-from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, RetryableError
 from tests.integration.providers.helpers import OAUTH, by_id, simulators
 
 API_TOKEN = {"api_token": "demo-api-token"}
@@ -351,10 +351,10 @@ def test_the_injected_rate_limit_fault_looks_like_a_pipedrive_429(
     assert 1 <= (caught.value.retry_after or 0) <= 2
 
 
-def test_a_refused_api_token_is_a_permanent_error_for_the_call(
+def test_a_refused_api_token_is_credentials_refused_for_the_call(
     client_for: Callable[..., PipedriveClient],
 ) -> None:
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client_for(credentials={"api_token": "wrong"}).push("deals", "upsert", [deal(1)])
     assert "unauthorized access" in str(caught.value)
 

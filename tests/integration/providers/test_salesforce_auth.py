@@ -14,7 +14,7 @@ from providers.salesforce import SalesforceClient
 from providers.salesforce.sim import SalesforceSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.demo.system import example_sim_options
-from syncsvc.errors import AuthExpired, ConfigError, PermanentError
+from syncsvc.errors import ConfigError, CredentialsRefused
 from tests.integration.providers.helpers import OAUTH, push_until_tokens, serving
 
 Sim = tuple[SimServer, SalesforceSim]
@@ -132,14 +132,14 @@ def test_a_relative_token_url_is_on_the_base_url(sim: Sim, make_client: MakeClie
     assert client.push("Account", "upsert", [account(1)])[0].ok
 
 
-def test_a_refused_refresh_token_is_a_permanent_error(make_client: MakeClient) -> None:
+def test_a_refused_refresh_token_is_credentials_refused(make_client: MakeClient) -> None:
     client = make_client(credentials={**OAUTH, "refresh_token": "revoked"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client.push("Account", "upsert", [account(1)])
     assert caught.value.code == "invalid_grant"
 
 
-def test_a_fixed_session_id_works_and_a_wrong_one_is_permanent(
+def test_a_fixed_session_id_works_and_a_wrong_one_is_credentials_refused(
     sim: Sim, make_client: MakeClient
 ) -> None:
     assert (
@@ -148,16 +148,16 @@ def test_a_fixed_session_id_works_and_a_wrong_one_is_permanent(
         .ok
     )
     assert sim[1].extra_stats()["tokens_issued"] == 0
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         make_client(credentials={"access_token": "wrong"}).push("Account", "upsert", [account(2)])
-    assert caught.value.code == "INVALID_SESSION_ID"
+    assert caught.value.code == "HTTP_401" and "INVALID_SESSION_ID" in str(caught.value)
 
 
-def test_a_session_refused_right_after_refresh_is_auth_expired(
+def test_a_session_refused_right_after_refresh_is_credentials_refused(
     sim: Sim, make_client: MakeClient
 ) -> None:
     sim[1].configure({"token_ttl": 0})
-    with pytest.raises(AuthExpired):
+    with pytest.raises(CredentialsRefused):
         make_client().push("Account", "upsert", [account(1)])
 
 

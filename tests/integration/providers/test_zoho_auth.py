@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from providers.base import PushItem
-from syncsvc.errors import ConfigError, PermanentError, RateLimited
+from syncsvc.errors import ConfigError, CredentialsRefused, RateLimited
 from tests.integration.providers import test_zoho_client as shared
 from tests.integration.providers.helpers import OAUTH, push_until_tokens
 from tests.integration.providers.test_zoho_client import MakeClient, StartSim
@@ -72,16 +72,16 @@ def test_threads_sharing_a_client_refresh_the_token_once(
     assert sim.extra_stats()["tokens_issued"] == 1
 
 
-def test_a_refused_refresh_token_is_a_permanent_error(make_client: MakeClient) -> None:
+def test_a_refused_refresh_token_is_credentials_refused(make_client: MakeClient) -> None:
     client = make_client(credentials={**OAUTH, "refresh_token": "revoked"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client.push("Deals", "upsert", [deal(1)])
     assert caught.value.code == "INVALID_CODE"
 
 
-def test_a_wrong_client_secret_is_a_permanent_error(make_client: MakeClient) -> None:
+def test_a_wrong_client_secret_is_credentials_refused(make_client: MakeClient) -> None:
     client = make_client(credentials={**OAUTH, "client_secret": "nope"})
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         client.list_fields("Deals")
     assert caught.value.code == "INVALID_CLIENT"
 

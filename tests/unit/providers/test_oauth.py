@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from providers.oauth import Issued, TokenCache, call_with_refresh, refresh_grant, unauthorized
-from syncsvc.errors import AuthExpired
+from syncsvc.errors import CredentialsRefused
 
 
 class Endpoint:
@@ -95,7 +95,7 @@ def test_refresh_grant_needs_all_three_values() -> None:
     assert refresh_grant({**full, "client_secret": ""}) is None
 
 
-def test_a_refused_token_is_renewed_once_and_refused_again_is_auth_expired() -> None:
+def test_a_refused_token_is_renewed_once_and_refused_again_is_credentials_refused() -> None:
     sent: list[str] = []
     statuses = [401, 200]
     cache = TokenCache(Endpoint())
@@ -107,7 +107,7 @@ def test_a_refused_token_is_renewed_once_and_refused_again_is_auth_expired() -> 
     assert call_with_refresh(cache, send, unauthorized, str).status_code == 200
     assert sent == ["t1", "t2"]
     statuses[:] = [401, 401]
-    with pytest.raises(AuthExpired):
+    with pytest.raises(CredentialsRefused):
         call_with_refresh(cache, send, unauthorized, lambda r: "refused twice")
     assert sent == ["t1", "t2", "t2", "t3"]
 

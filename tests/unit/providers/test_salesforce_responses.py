@@ -15,7 +15,13 @@ from providers.salesforce.lookup import identifier, key_query, soql_string, valu
 from providers.salesforce.responses import limit_info, raise_for_call, record_error
 from providers.salesforce.sim.query import parse
 from providers.salesforce.sim.store import SUFFIX, id18
-from syncsvc.errors import ConfigError, PermanentError, RateLimited, RetryableError
+from syncsvc.errors import (
+    ConfigError,
+    CredentialsRefused,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+)
 
 
 def answer(status: int, body: Any, **headers: str) -> requests.Response:
@@ -199,11 +205,11 @@ def test_a_rotated_refresh_token_is_used_next_time() -> None:
     assert [f["refresh_token"] for f in endpoint.forms] == ["r1", "r2"]
 
 
-def test_a_refused_grant_is_permanent_and_a_5xx_retryable() -> None:
+def test_a_refused_grant_is_credentials_refused_and_a_5xx_retryable() -> None:
     refused = FakeTokenEndpoint(
         (400, {"error": "invalid_grant", "error_description": "expired access/refresh token"})
     )
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         TokenSource(
             {"client_id": "c", "client_secret": "s", "refresh_token": "r"}, {}, refused
         ).token()
@@ -220,7 +226,7 @@ def test_a_throttled_or_unavailable_token_endpoint_is_not_a_refused_grant() -> N
     with pytest.raises(RetryableError) as caught:
         TokenSource(OAUTH_KEYS, {}, FakeTokenEndpoint((502, {}))).token()
     assert not isinstance(caught.value, RateLimited)
-    with pytest.raises(PermanentError) as refused:
+    with pytest.raises(CredentialsRefused) as refused:
         TokenSource(OAUTH_KEYS, {}, FakeTokenEndpoint((403, {}))).token()
     assert refused.value.code == "HTTP_403"
 
