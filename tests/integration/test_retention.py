@@ -7,23 +7,20 @@ from dataclasses import replace
 
 import pytest
 
-from syncsvc import migrate, retention
+from syncsvc import retention
 from syncsvc.db import connect
 from syncsvc.settings import Settings
 from tasks.app import beat_schedule
 from tests.support import servers
+from tests.support.databases import migrated_database
 
 
 @pytest.fixture(scope="module")
 def own_database(test_servers: servers.TestServers) -> Iterator[str]:
     """A database of its own: the session's stack runs the prune task on its beat, which would
     delete this test's old rows under it."""
-    name, url = servers.create_database(test_servers.admin_url)
-    try:
-        migrate.upgrade(url)
+    with migrated_database(test_servers) as url:
         yield url
-    finally:
-        servers.drop_database(test_servers.admin_url, name)
 
 
 def count(url: str, query: str) -> int:

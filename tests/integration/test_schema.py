@@ -9,21 +9,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from syncsvc import migrate
 from syncsvc.models import metadata
 from tests.support import servers
+from tests.support.databases import migrated_database
 
 
 @pytest.fixture(scope="module")
 def migrated_only(test_servers: servers.TestServers) -> Iterator[str]:
     """A database of its own with nothing but the migrations: the session's database also gets
     the demo's tables (from the tests that write to them), which are not the service's."""
-    name, url = servers.create_database(test_servers.admin_url)
-    try:
-        migrate.upgrade(url)
+    with migrated_database(test_servers) as url:
         yield url
-    finally:
-        servers.drop_database(test_servers.admin_url, name)
 
 
 def test_migrated_schema_matches_the_models(migrated_only: str) -> None:

@@ -10,6 +10,7 @@ from syncsvc.bridge.claim import Claim, describe, plan
 from syncsvc.config.runtime import CompiledRule, RuntimeConfig, RuntimeConnection
 from syncsvc.db import Row
 from syncsvc.pipeline.batch import Batch
+from tests.support.runtime import runtime_connection
 
 CONTACTS = "demo.contacts"
 DEALS = "demo.deals"
@@ -31,22 +32,7 @@ def rule(table: str = CONTACTS, ops: str = "IUD", obj: str = "contacts") -> Comp
 def connection(
     cid: int, *rules: CompiledRule, provider: str = "hubspot", enabled: bool = True
 ) -> RuntimeConnection:
-    return RuntimeConnection(
-        id=cid,
-        name=f"conn-{cid}",
-        provider=get_provider(provider),
-        mode="push",
-        enabled=enabled,
-        base_url="http://127.0.0.1:9",
-        options={},
-        batch_size=100,
-        rate_limit_requests=100,
-        rate_limit_seconds=10,
-        max_attempts=10,
-        credentials_enc=None,
-        rules=rules,
-        mappers={},
-    )
+    return runtime_connection(cid, *rules, provider=get_provider(provider), enabled=enabled)
 
 
 def config(*connections: RuntimeConnection) -> RuntimeConfig:

@@ -14,6 +14,7 @@ from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.pipeline.batch import Batch, EventRecord, Reject, reject
 from syncsvc.pipeline.transform import transform_batch
 from syncsvc.rules.conditions import Predicate, compile_condition
+from tests.support.runtime import runtime_connection
 
 TABLE = "demo.contacts"
 DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
@@ -66,22 +67,13 @@ def connection(
     if schema_dir is not None:
         provider = dataclasses.replace(provider, schema_dir=schema_dir)
     specs = DEFAULT_MAPPINGS if mappings is None else mappings
-    return RuntimeConnection(
-        id=1,
-        name="hubspot-test",
+    connection = runtime_connection(
+        1,
+        *rules,
         provider=provider,
-        mode="push",
-        enabled=True,
-        base_url="http://127.0.0.1:9",
-        options={},
-        batch_size=100,
-        rate_limit_requests=100,
-        rate_limit_seconds=10,
-        max_attempts=10,
-        credentials_enc=None,
-        rules=rules,
         mappers={obj: compile_mapper(list(s), f"test.{obj}") for obj, s in specs.items()},
     )
+    return dataclasses.replace(connection, name="hubspot-test")
 
 
 def record(key: int = 7, op: str = "U", version: int = 1, **row: Any) -> EventRecord:
