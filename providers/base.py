@@ -17,7 +17,7 @@ import requests
 
 from syncsvc.errors import ConfigError, RetryableError, SyncError
 from syncsvc.fields.encode import encode_json
-from syncsvc.fields.model import FieldDef, FieldType, ObjectFields
+from syncsvc.fields.model import FieldDef, ObjectFields
 from syncsvc.kinds import PUSH_OPS, PushOp
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -175,18 +175,13 @@ class ProviderClient(abc.ABC):
         """Send ``items`` in as few calls as the API allows."""
 
     @abc.abstractmethod
-    def list_fields(self, object_name: str) -> set[str]:
-        """The field names the CRM knows for ``object_name``."""
-
     def describe_fields(self, object_name: str) -> ObjectFields:
         """``object_name``'s field definitions as the CRM describes them (types, options,
-        required, read-only, unique). A client that only knows the names gives them untyped."""
-        names = self.list_fields(object_name)
-        return ObjectFields.of(
-            object_name,
-            (FieldDef(n, FieldType.OTHER, "unknown") for n in sorted(names)),
-            knows_unique=False,
-        )
+        required, read-only, unique)."""
+
+    def list_fields(self, object_name: str) -> set[str]:
+        """The field names the CRM knows for ``object_name``."""
+        return set(self.describe_fields(object_name).fields)
 
     def close(self) -> None:
         self.session.close()

@@ -167,10 +167,6 @@ class DynamicsClient(ProviderClient):
         keys = self._metadata(logical, "Keys?$select=KeyAttributes,EntityKeyIndexStatus")
         return ObjectFields.of(object_name, field_defs(attributes, choices, keys))
 
-    def list_fields(self, object_name: str) -> set[str]:
-        """Column logical names: ``EntityDefinitions(LogicalName='contact')/Attributes``."""
-        return set(self.describe_fields(object_name).fields)
-
 
 def _refused_twice(response: requests.Response) -> str:
     code, message = error_of(response.content)

@@ -178,9 +178,6 @@ class HubSpotClient(ProviderClient):
             )
         return object_fields(object_name, results)
 
-    def list_fields(self, object_name: str) -> set[str]:
-        return set(self.describe_fields(object_name).fields)
-
 
 def _expired(response: requests.Response) -> bool:
     return response.status_code == 401 and category(body_of(response)) == "EXPIRED_AUTHENTICATION"

@@ -234,9 +234,6 @@ class PipedriveClient(ProviderClient):
             )
         return field_defs(object_name, fetch_all(self._get_json, FIELDS_PATH[object_name]))
 
-    def list_fields(self, object_name: str) -> set[str]:
-        return set(self.describe_fields(object_name).fields)
-
 
 def _item_failed(item: PushItem, error: PermanentError) -> PushResult:
     """The result for a record-level problem; a call-level one (auth, scope) is raised."""

@@ -193,9 +193,6 @@ class ZohoClient(ProviderClient):
         raise_for_call(response, self.window)
         return object_fields(object_name, body_of(response))
 
-    def list_fields(self, object_name: str) -> set[str]:
-        return set(self.describe_fields(object_name).fields)
-
 
 def _invalid_token(response: requests.Response) -> bool:
     return response.status_code == 401 and code_of(body_of(response)) == "INVALID_TOKEN"

@@ -150,25 +150,12 @@ class Pusher:
             except RateLimited as exc:
                 unsent = [r for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
-                elapsed = int((time.monotonic() - started) * 1000)
-                waits = [
-                    _entry(i, "wait", r["attempts"] + 1, elapsed, PushResult(r["id"], error=exc))
-                    for r, i in zip(unsent, _items(unsent), strict=True)
-                ]
-                self._reschedule([r["id"] for r in unsent], token, wait, error_text(exc), waits)
+                self._hold(unsent, token, wait, exc, "wait", started)
                 outcome.waited += len(unsent)
                 return wait
             except CredentialsRefused as exc:
                 unsent = [r for _, later in kinds[index:] for r in later]
-                outcome.paused = error_text(exc)
-                elapsed = int((time.monotonic() - started) * 1000)
-                pauses = [
-                    _entry(i, "pause", r["attempts"] + 1, elapsed, PushResult(r["id"], error=exc))
-                    for r, i in zip(unsent, _items(unsent), strict=True)
-                ]
-                self._reschedule(
-                    [r["id"] for r in unsent], token, PAUSE_DELAY, outcome.paused, pauses
-                )
+                outcome.paused = self._hold(unsent, token, PAUSE_DELAY, exc, "pause", started)
                 return None
             except SyncError as exc:
                 results = [PushResult(outbox_id=i.outbox_id, error=exc) for i in items]
@@ -271,19 +258,34 @@ class Pusher:
         outcome.delivered += len(delivered)
         outcome.dead += len(dead)
 
-    def _reschedule(
+    def _hold(
         self,
-        ids: list[int],
+        rows: list[dict[str, Any]],
         token: int,
         delay: float,
-        error: str,
-        log_entries: list[synclog.LogEntry],
-    ) -> None:
+        error: SyncError,
+        status: str,
+        started: float,
+    ) -> str:
         """A rate limit or refused credentials before these rows were sent: due again in
-        ``delay``, not an attempt."""
+        ``delay``, not an attempt, each logged with ``status``; returns the error's text."""
+        text = error_text(error)
+        elapsed = int((time.monotonic() - started) * 1000)
+        entries = [
+            _entry(i, status, r["attempts"] + 1, elapsed, PushResult(r["id"], error=error))
+            for r, i in zip(rows, _items(rows), strict=True)
+        ]
         with transaction(self.dsn) as db:
-            lease.reschedule(db, ids, token, delay, error[:MAX_ERROR_TEXT], count_attempt=False)
-            synclog.record(db, self.connection_id, log_entries)
+            lease.reschedule(
+                db,
+                [r["id"] for r in rows],
+                token,
+                delay,
+                text[:MAX_ERROR_TEXT],
+                count_attempt=False,
+            )
+            synclog.record(db, self.connection_id, entries)
+        return text
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:
