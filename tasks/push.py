@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from syncsvc import pause
 from syncsvc.config.runtime import RuntimeConnection
 from syncsvc.outbox import lease
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
-from tasks import redelivery
+from tasks import labels, redelivery
 from tasks.app import app
 from tasks.base import SyncTask
 from tasks.queues import push_queue
@@ -29,7 +31,15 @@ def enqueue_push(provider: str, order: PushOrder, countdown: float = 0.0) -> Non
         push.apply_async((order,), queue=push_queue(provider))
 
 
-@app.task(name="syncsvc.push", base=SyncTask, bind=True)
+def shadow_name(
+    task: SyncTask, args: Sequence[Any] | None, kwargs: Any, options: Any
+) -> str | None:
+    """The name Flower and the log show: the connection, and its pause (``tasks.labels``)."""
+    settings = SyncTask.configured_settings()
+    return labels.push_name(task.name, settings.db_url if settings else None, args)
+
+
+@app.task(name="syncsvc.push", base=SyncTask, bind=True, shadow_name=shadow_name)
 def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
     if not order or not order["groups"]:
         return None
