@@ -33,6 +33,20 @@ depends_on: str | Sequence[str] | None = None
 
 ORIGIN_DEFAULT = "nullif(current_setting('syncsvc.origin', true), '')"
 LOG_STATUSES = "'delivered', 'retry', 'wait', 'dead', 'pause'"
+# 0008 created the status check under a name its naming convention decided: find it by what it
+# checks, whatever it is called.
+DROP_LOG_STATUS_CHECK = """
+DO $$
+DECLARE found text;
+BEGIN
+    SELECT conname INTO found FROM pg_constraint
+    WHERE conrelid = 'syncsvc.sync_log'::regclass AND contype = 'c'
+      AND pg_get_constraintdef(oid) LIKE '%status%';
+    IF found IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE syncsvc.sync_log DROP CONSTRAINT %I', found);
+    END IF;
+END $$
+"""
 
 
 def _connection_fk(table: str) -> sa.ForeignKeyConstraint:
@@ -55,9 +69,9 @@ def upgrade() -> None:
         sa.Column("origin", sa.Text(), nullable=True, server_default=sa.text(ORIGIN_DEFAULT)),
         schema="syncsvc",
     )
-    op.drop_constraint("ck_sync_log_status", "sync_log", schema="syncsvc")
+    op.execute(DROP_LOG_STATUS_CHECK)
     op.create_check_constraint(
-        "ck_sync_log_status",
+        op.f("ck_sync_log_status"),
         "sync_log",
         f"status IN ({LOG_STATUSES}, 'conflict')",
         schema="syncsvc",
@@ -131,9 +145,9 @@ def downgrade() -> None:
     op.drop_index("ix_inbound_event_received", "inbound_event", schema="syncsvc")
     op.drop_table("inbound_event", schema="syncsvc")
     op.drop_table("inbound_cursor", schema="syncsvc")
-    op.drop_constraint("ck_sync_log_status", "sync_log", schema="syncsvc")
+    op.execute(DROP_LOG_STATUS_CHECK)
     op.create_check_constraint(
-        "ck_sync_log_status", "sync_log", f"status IN ({LOG_STATUSES})", schema="syncsvc"
+        op.f("ck_sync_log_status"), "sync_log", f"status IN ({LOG_STATUSES})", schema="syncsvc"
     )
     op.drop_column("sync_event", "origin", schema="syncsvc")
     op.drop_column("connection", "inbound", schema="syncsvc")

@@ -27,6 +27,7 @@ from syncsvc.config.model import (
     RuleSpec,
 )
 from syncsvc.errors import ConfigError
+from syncsvc.inbound.check import column_problems
 from syncsvc.inbound.parse import parse_inbound
 from syncsvc.kinds import member
 from syncsvc.mapping.mapper import compile_mapper
@@ -318,6 +319,9 @@ def check_source_fields(doc: ConfigDocument, schema_dirs: tuple[Path, ...]) -> l
     """Errors for rules on tables without a field spec and mappings of unknown source fields."""
     errors: list[str] = []
     for ci, conn in enumerate(doc.connections):
+        if conn.inbound is not None:
+            where = f"{doc.source}: connections[{ci}]"
+            errors += column_problems(where, conn.inbound, schema_dirs)
         tables_by_object: dict[str, set[str]] = {}
         for ri, rule in enumerate(conn.rules):
             if internal_spec_path(rule.source, schema_dirs) is None:
