@@ -46,9 +46,11 @@ class InboundResource:
             conn = db.execute(FIND, (connection,)).fetchone()
             secret = self._secret(conn)
             try:
-                webhooks.verify(
-                    secret, req.method, req.uri, raw, dict(req.headers), int(time.time() * 1000)
-                )
+                headers = {
+                    name: req.get_header(name)
+                    for name in (webhooks.SIGNATURE_HEADER, webhooks.TIMESTAMP_HEADER)
+                }
+                webhooks.verify(secret, req.method, req.uri, raw, headers, int(time.time() * 1000))
                 body = json.loads(raw)
             except (webhooks.BadWebhook, ValueError):
                 raise ApiError(401, REFUSED, code="refused") from None
