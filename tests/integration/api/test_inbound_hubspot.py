@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from psycopg import sql
 
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
@@ -85,10 +86,8 @@ def sim_edit(hubspot: SimControl, **body: Any) -> dict[str, Any]:
 
 def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
     ((column, value),) = where.items()
-    found = pipeline.db.execute(
-        f"SELECT * FROM demo.contacts WHERE {column} = %s",
-        (value,),
-    ).fetchone()
+    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
+    found = pipeline.db.execute(query, (value,)).fetchone()
     return dict(found) if found else None
 
 
@@ -146,7 +145,7 @@ def test_sim_edits_arrive_by_webhook_without_ping_pong(
     sim_edit(hubspot, action="update", id=hs_id, properties={"firstname": "Augusta"})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("first_name") == "Augusta", 10)
 
-    created = sim_edit(
+    sim_edit(
         hubspot, action="create", properties={"email": "grace@example.com", "firstname": "Grace"}
     )
     new_row = wait_until(lambda: row(pipeline, email="grace@example.com"), 10)
