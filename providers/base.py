@@ -10,12 +10,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
 
-from syncsvc.errors import ConfigError, RetryableError, SyncError
+from syncsvc.errors import ConfigError, PermanentError, RetryableError, SyncError
 from syncsvc.fields.encode import encode_json
 from syncsvc.fields.model import FieldDef, ObjectFields
 from syncsvc.kinds import PUSH_OPS, PushOp
@@ -91,6 +92,22 @@ class PushResult:
 
 
 @dataclass(frozen=True)
+class CrmRecord:
+    """A record as the CRM holds it now (inbound): its id, fields and modification time."""
+
+    id: str
+    fields: Mapping[str, Any]
+    modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangedPage:
+    records: list[CrmRecord]
+    after: str | None
+    """Where the next page starts; None: this was the last."""
+
+
+@dataclass(frozen=True)
 class HttpTimeouts:
     connect: float = 5.0
     read: float = 30.0
@@ -107,6 +124,9 @@ class ProviderClient(abc.ABC):
     (wait, not an attempt), ``AuthExpired`` (refresh and retry once), ``RetryableError``
     (timeouts, 5xx), ``PermanentError`` (4xx for the whole call).
     """
+
+    INBOUND: ClassVar[bool] = False
+    """The client reads changed records back (``read_records``, ``changed_since``): issue 14."""
 
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
     """The connection ``options`` this client understands; any other is a configuration error."""
@@ -182,6 +202,18 @@ class ProviderClient(abc.ABC):
     def list_fields(self, object_name: str) -> set[str]:
         """The field names the CRM knows for ``object_name``."""
         return set(self.describe_fields(object_name).fields)
+
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        """The records with these CRM ids as they are now (absent ones left out)."""
+        raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        """Records modified at or after ``since``, oldest first, one page from ``after``."""
+        raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
 
     def close(self) -> None:
         self.session.close()

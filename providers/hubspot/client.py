@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -11,8 +12,9 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, ChangedPage, CrmRecord, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
+from providers.hubspot import reads
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
 from providers.hubspot.fields import object_fields
@@ -43,6 +45,8 @@ def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
 
 
 class HubSpotClient(ProviderClient):
+    INBOUND = True
+
     def setup(self) -> None:
         self.batch_size = max(1, min(self.connection.batch_size, MAX_BATCH))
         self.auth = TokenSource(self.connection.credentials, self._post_form)
@@ -162,6 +166,20 @@ class HubSpotClient(ProviderClient):
                     if hubspot_id is not None:
                         found[item.outbox_id] = hubspot_id
         return found
+
+    # inbound -----------------------------------------------------------------------------
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        return reads.read_records(
+            self.call, objects_path(object_name, "batch", "read"), ids, fields
+        )
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        path = objects_path(object_name, "search")
+        return reads.changed_since(self.call, path, since, fields, after)
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

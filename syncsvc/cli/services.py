@@ -67,13 +67,13 @@ def bridge(app: AppContext) -> None:
 
 
 def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:
-    from tasks.queues import MAINTENANCE, push_queue, sync_queue
+    from tasks.queues import INBOUND, MAINTENANCE, push_queue, sync_queue
 
     chosen: list[str] = []
     if queues:
         chosen += [q.strip() for q in queues.split(",") if q.strip()]
     if sync:
-        chosen += [sync_queue(p) for p in provider_names()] + [MAINTENANCE]
+        chosen += [sync_queue(p) for p in provider_names()] + [MAINTENANCE, INBOUND]
     for name in push:
         if name == "all":
             chosen += [push_queue(p) for p in provider_names()]

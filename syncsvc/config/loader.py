@@ -27,6 +27,8 @@ from syncsvc.config.model import (
     RuleSpec,
 )
 from syncsvc.errors import ConfigError
+from syncsvc.inbound.check import column_problems
+from syncsvc.inbound.parse import parse_inbound
 from syncsvc.kinds import member
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.rules.conditions import compile_condition
@@ -39,7 +41,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 _CONNECTION_KEYS = {
     "name", "provider", "mode", "base_url", "credentials", "rate_limit", "batch_size",
-    "max_attempts", "enabled", "options", "objects", "rules",
+    "max_attempts", "enabled", "options", "objects", "rules", "inbound",
 }  # fmt: skip
 _RULE_KEYS = {"name", "source", "operations", "when", "action", "object", "id_property", "enabled"}
 
@@ -169,6 +171,11 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     )
     rules = _rules(spec.get("rules"), path, where, provider)
     objects = _objects(spec.get("objects", {}), rules, path, where, provider)
+    inbound = parse_inbound(
+        spec.get("inbound"), f"{path}.inbound", where.fail, provider.defaults.objects
+    )
+    if inbound is not None and not provider.client_class.INBOUND:
+        raise where.fail(f"{path}.inbound", f"{provider.name} has no inbound support yet")
     return ConnectionSpec(
         name=name,
         provider=provider.name,
@@ -185,6 +192,7 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
         credentials=creds,
         credentials_ref=creds_ref,
         credentials_encrypted=creds_enc,
+        inbound=inbound,
     )
 
 
@@ -311,6 +319,9 @@ def check_source_fields(doc: ConfigDocument, schema_dirs: tuple[Path, ...]) -> l
     """Errors for rules on tables without a field spec and mappings of unknown source fields."""
     errors: list[str] = []
     for ci, conn in enumerate(doc.connections):
+        if conn.inbound is not None:
+            where = f"{doc.source}: connections[{ci}]"
+            errors += column_problems(where, conn.inbound, schema_dirs)
         tables_by_object: dict[str, set[str]] = {}
         for ri, rule in enumerate(conn.rules):
             if internal_spec_path(rule.source, schema_dirs) is None:

@@ -10,7 +10,12 @@ HubSpot's standard properties (``fields/<object>.json``), as ``POST /crm/v3/prop
 would create it; ``ack_property`` the property whose value names a record in ``/_sim/acks`` and
 ``/_sim/view`` (default: the HubSpot id); ``strict_options`` refuse enumeration values outside
 the property's options, as HubSpot does (default true).
-``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once.
+``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once;
+``{"webhook_url": URL, "webhook_secret": SECRET}`` subscribes to signed webhooks
+(``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
+"delete", "id", "properties"}`` changes a record as a sales rep in HubSpot's UI would (webhooks
+say ``changeSource: CRM_UI``); ``/crm/v3/objects/{type}/search`` filters and sorts by
+modification date (``providers.hubspot.sim.search``).
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
 ``refused_values`` (the values named in them).
 """
@@ -31,7 +36,9 @@ from providers.hubspot.sim.schema import (
     custom_property,
     standard_properties,
 )
+from providers.hubspot.sim.search import search
 from providers.hubspot.sim.store import ObjectStore, Record
+from providers.hubspot.sim.webhooks import WebhookSender
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
 from providers.simulation.guard import Guard
 from syncsvc.errors import ConfigError
@@ -47,7 +54,7 @@ OBJECT_TYPES = {
 }
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
-    | {"send_retry_after", "strict_options", "expire_tokens"}
+    | {"send_retry_after", "strict_options", "expire_tokens", "webhook_url", "webhook_secret"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "oauth_clients",
@@ -69,6 +76,10 @@ class HubSpotSim(SimApp):
         self.ids = itertools.count(1001)
         self.ack_property = self.options.get("ack_property")
         self.refusals = {"refused_writes": 0, "refused_values": 0}
+        self.webhooks = WebhookSender()
+        self.webhooks.configure(self.options)
+        self.change_source = "INTEGRATION"
+        """What webhooks name as the source of a change: the API, or ``CRM_UI`` (``/_sim/edit``)."""
         self.stores = self._new_stores()
         self._register_api()
 
@@ -82,8 +93,15 @@ class HubSpotSim(SimApp):
         for object_name in OBJECTS:
             extra = [custom_property(p) for p in custom.get(object_name, [])]
             properties = [*standard_properties(object_name), *extra]
-            stores[object_name] = ObjectStore(object_name, properties, self.ids, strict)
+            store = ObjectStore(object_name, properties, self.ids, strict)
+            store.on_change = self._record_changed
+            stores[object_name] = store
         return stores
+
+    def _record_changed(
+        self, object_name: str, record_id: str, action: str, changed: Mapping[str, str]
+    ) -> None:
+        self.webhooks.record_change(object_name, record_id, action, changed, self.change_source)
 
     def key_of(self, record: Record) -> str:
         """How acks and ``/_sim/view`` name a record: its ``ack_property`` value, else its id."""
@@ -108,8 +126,10 @@ class HubSpotSim(SimApp):
     # routing -----------------------------------------------------------------------------
     def _register_api(self) -> None:
         self.add_route("POST", "/oauth/v1/token", self._token)
+        self.add_route("POST", "/_sim/edit", self._edit)
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("POST", OBJECT + r"/batch/(?P<op>create|update|upsert|archive|read)", self._batch),
+            ("POST", OBJECT + r"/search", self._search),
             ("POST", OBJECT, self._create_one),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
             ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
@@ -159,6 +179,40 @@ class HubSpotSim(SimApp):
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
+
+    def _search(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        with self.lock:
+            return json_response(200, search(self.store(request.params["object"]), body))
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in HubSpot itself, as a sales rep would (not through the API)."""
+        body = request.json()
+        if not isinstance(body, dict):
+            return self.error_response(400, "expected a JSON object")
+        action, record_id = body.get("action", "update"), str(body.get("id", ""))
+        properties = body.get("properties") or {}
+        if not isinstance(properties, dict):
+            return self.error_response(400, "properties must be an object")
+        with self.lock:
+            store = self.store(str(body.get("object", "")))
+            invalid = store.check(properties)
+            if invalid:
+                return self.error_response(400, BadBatch.for_values(invalid).message)
+            self.change_source = "CRM_UI"
+            try:
+                if action == "create":
+                    return json_response(201, store.create(properties).view())
+                record = store.records.get(record_id)
+                if record is None:
+                    return self.error_response(404, f"Object {record_id} not found")
+                if action == "delete":
+                    store.archive(record)
+                    return empty_response(204)
+                store.update(record, properties)
+                return json_response(200, record.view())
+            finally:
+                self.change_source = "INTEGRATION"
 
     def _properties_of(self, request: SimRequest) -> dict[str, str]:
         body = request.json()
@@ -276,6 +330,7 @@ class HubSpotSim(SimApp):
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        self.webhooks.configure(options)
         if "strict_options" in options:
             for store in self.stores.values():
                 store.strict_options = bool(options["strict_options"])
@@ -287,6 +342,7 @@ class HubSpotSim(SimApp):
             "rate_limit_seconds": self.auth.seconds,
             **self.auth.counts,
             **self.refusals,
+            **self.webhooks.counts,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 
