@@ -58,6 +58,11 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.app.handle(self.command, self.path, headers, body)
         if response.delay > 0:
             time.sleep(response.delay)
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._send(response.status, response.body, response.headers)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
