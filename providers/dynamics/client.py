@@ -6,6 +6,13 @@ bisection of the whole call. A ``$batch`` of independent requests (no change set
 ``Prefer: odata.continue-on-error`` runs every request and answers each with its own status, in
 order: bad records fail alone, good ones land, in one HTTP request of up to 1000 operations that
 counts once against the 6000-requests-per-5-minutes limit.
+
+Dataverse runs those operations one after another, so a batch of 1000 can outlast the read
+timeout: each batch is as large as fits a third of it at the pace earlier answers showed
+(``providers.dynamics.sizing``, per table, kept in the client across pushes). A batch that timed
+out or failed midway may have been applied in part; what is sent again is idempotent (alternate-
+key upserts, creates by key or by a stable record id with ``If-None-Match``, deletes where 404
+means gone: ``providers.dynamics.operations``).
 """
 
 from __future__ import annotations

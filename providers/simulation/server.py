@@ -63,7 +63,10 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self._send(response.status, response.body, response.headers)
+        try:
+            self._send(response.status, response.body, response.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped waiting (its read timeout)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         try:
