@@ -53,6 +53,8 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds to wait before sending (the 'slow CRM' fault); the work is already done."""
+    drop: bool = False
+    """Close the connection without answering (a CRM front end that died mid-call)."""
 
 
 def json_response(

@@ -58,7 +58,15 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.app.handle(self.command, self.path, headers, body)
         if response.delay > 0:
             time.sleep(response.delay)
-        self._send(response.status, response.body, response.headers)
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self._send(response.status, response.body, response.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped waiting (its read timeout)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         try:

@@ -15,8 +15,15 @@ default); ``protection_requests``/``protection_seconds`` the service-protection 
 300); ``concurrent_limit`` (52); ``execution_ms_limit`` (1,200,000); ``penalty_seconds`` added to
 a refused user's wait per request sent while refused (0); ``max_batch`` (1000);
 ``enforce_required`` refuse creates without the ApplicationRequired columns (false: Dataverse
-itself does not). ``/_sim/stats`` counts ``refused_writes``. ``{"expire_tokens": true}`` expires
-every issued token now.
+itself does not); ``batch_op_seconds`` how long each request of a ``$batch`` takes on the server
+(0: instant; ``sim.batch``); ``batch_fault`` ``{"after": k, "status": 5xx or 0, "times": n}``
+the next n batches longer than k apply k requests, then answer that 5xx or (0) close the
+connection unanswered; ``strict`` turns on every documented failure behaviour at once (today:
+``batch_op_seconds`` ``STRICT_OP_SECONDS``, so a 1000-request batch outlasts a 30-s read
+timeout) unless an option given with it says otherwise. ``/_sim/stats`` counts
+``refused_writes``, ``batches``, ``operations``, ``batch_faults`` and gives
+``slowest_batch_seconds`` (server time of the slowest ``$batch``) and ``largest_batch``.
+``{"expire_tokens": true}`` expires every issued token now.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from urllib.parse import parse_qs
 from providers.dynamics.defaults import API_PATH, MAX_BATCH
 from providers.dynamics.sim.api import Context, DataApi
 from providers.dynamics.sim.auth import SimAuth
-from providers.dynamics.sim.batch import BatchRunner
+from providers.dynamics.sim.batch import BatchFault, BatchRunner
 from providers.dynamics.sim.guard import DynamicsPolicy, error_response, root, throttled
 from providers.dynamics.sim.limits import REQUESTS_CODE, Limits, Throttle, requests_message
 from providers.dynamics.sim.schema import tables
@@ -44,8 +51,11 @@ from syncsvc.errors import ConfigError
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
     | {"protection_seconds", "concurrent_limit", "execution_ms_limit", "penalty_seconds"}
-    | {"max_batch", "enforce_required", "expire_tokens"}
+    | {"max_batch", "enforce_required", "expire_tokens", "batch_op_seconds", "batch_fault"}
+    | {"strict"}
 )
+STRICT_OP_SECONDS = 0.035
+"""Server time per ``$batch`` request under ``strict``: 1000 requests take 35 s."""
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "clients",
     "custom_attributes",
@@ -70,10 +80,14 @@ class DynamicsSim(SimApp):
             bool(self.options.get("enforce_required", False)),
             int(self.options.get("max_batch", MAX_BATCH)),
         )
-        self.batches = BatchRunner(self.data)
+        self.batches = BatchRunner(self.data, self.lock, self.ack)
+        try:
+            self._configure_batches(self.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"dynamics simulator: {exc}") from None
         self.add_route("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", self._token)
         guard = Guard(self, DynamicsPolicy(self.auth, self.limits))
-        self.add_route("POST", API_PATH + r"/\$batch", guard(self._in_context(self._batch)))
+        self.add_route("POST", API_PATH + r"/\$batch", guard(self._batch))
         resource = guard(self._in_context(self._resource))
         for method in ("GET", "POST", "PATCH", "DELETE"):
             self.add_route(method, API_PATH + r"/(?P<resource>.+)", resource)
@@ -104,8 +118,21 @@ class DynamicsSim(SimApp):
 
         return run
 
-    def _batch(self, request: SimRequest, ctx: Context) -> SimResponse:
-        return self.batches.run(request.headers, request.body, ctx)
+    def _batch(self, request: SimRequest) -> SimResponse:
+        """Not under the lock as a whole: the runner locks per part (``sim.batch``)."""
+        return self.batches.run(request.headers, request.body, Context(root(request)))
+
+    def _configure_batches(self, options: Mapping[str, Any]) -> None:
+        if "strict" in options:
+            strict = bool(options["strict"])
+            self.batches.op_seconds = STRICT_OP_SECONDS if strict else 0.0
+        if "batch_op_seconds" in options:
+            seconds = float(options["batch_op_seconds"] or 0)
+            if not 0 <= seconds <= 60:
+                raise ValueError("batch_op_seconds must be between 0 and 60")
+            self.batches.op_seconds = seconds
+        if "batch_fault" in options:
+            self.batches.fault = BatchFault.of(options["batch_fault"])
 
     def _resource(self, request: SimRequest, ctx: Context) -> SimResponse:
         body = request.body.decode("utf-8", "replace")
@@ -151,6 +178,8 @@ class DynamicsSim(SimApp):
         self.data.counts = dict.fromkeys(self.data.counts, 0)
         self.limits.reset()
         self.auth.reset_counts()
+        self.batches.reset_stats()
+        self.batches.fault = None
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
@@ -160,6 +189,7 @@ class DynamicsSim(SimApp):
             self.data.enforce_required = bool(options["enforce_required"])
         if "max_batch" in options:
             self.data.max_batch = int(options["max_batch"])
+        self._configure_batches(options)
 
     def extra_stats(self) -> dict[str, Any]:
         limit, seconds = self.limits.window
@@ -169,6 +199,7 @@ class DynamicsSim(SimApp):
             "rate_limit_seconds": seconds,
             **self.auth.counts,
             **self.data.counts,
+            **self.batches.stats,
             "records": {name: len(s.records) for name, s in self.data.stores.items()},
         }
 
