@@ -94,8 +94,28 @@ class HubSpotClient(ProviderClient):
             return match(op, [item for item, _ in pairs], body)
         if response.status_code == 400 and category(body) == "VALIDATION_ERROR":
             return self._split(path, op, pairs, response, body)
+        if response.status_code == 409:
+            return self._split_conflict(path, op, pairs, response, body)
         raise_for_call(response)
         return []  # unreachable: raise_for_call raised for this 4xx
+
+    def _split_conflict(
+        self,
+        path: str,
+        op: str,
+        pairs: list[Pair],
+        response: requests.Response,
+        body: dict[str, Any],
+    ) -> list[PushResult]:
+        """HubSpot refused the whole batch for one input's unique value and named only the
+        record that holds it, not the input: halve until the input at fault is alone (nothing
+        of a refused call was written, so resending the halves duplicates nothing)."""
+        if len(pairs) == 1:
+            error = PermanentError(
+                describe(response, body), field=error_field(body), code="CONFLICT"
+            )
+            return [PushResult(pairs[0][0].outbox_id, error=error)]
+        return in_halves(pairs, partial(self._write, path, op), lambda p: p[0])
 
     def _split(
         self,

@@ -9,7 +9,9 @@ Options (``make_simulator``; the limits and tokens also through ``POST /_sim/con
 HubSpot's standard properties (``fields/<object>.json``), as ``POST /crm/v3/properties/{object}``
 would create it; ``ack_property`` the property whose value names a record in ``/_sim/acks`` and
 ``/_sim/view`` (default: the HubSpot id); ``strict_options`` refuse enumeration values outside
-the property's options, as HubSpot does (default true).
+the property's options, as HubSpot does (default true); ``multi_status_create``,
+``echo_trace_ids`` and ``strict`` (every documented failure behaviour at once) as
+``fidelity.py`` describes them.
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once;
 ``{"webhook_url": URL, "webhook_secret": SECRET}`` subscribes to signed webhooks
 (``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
@@ -29,6 +31,7 @@ from urllib.parse import parse_qs
 
 from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
+from providers.hubspot.sim.fidelity import FIDELITY_OPTIONS, fidelity
 from providers.hubspot.sim.guard import HubSpotPolicy, UnknownObject, error_response, refused
 from providers.hubspot.sim.schema import (
     OBJECTS,
@@ -55,6 +58,7 @@ OBJECT_TYPES = {
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
     | {"send_retry_after", "strict_options", "expire_tokens", "webhook_url", "webhook_secret"}
+    | FIDELITY_OPTIONS
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "oauth_clients",
@@ -171,7 +175,8 @@ class HubSpotSim(SimApp):
         body = request.json()
         with self.lock:
             store = self.store(request.params["object"])
-            runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of)
+            behaviour = fidelity(self.options)
+            runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of, behaviour)
             try:
                 outcome = runner.run(request.params["op"], body)
             except BadBatch as exc:
