@@ -60,9 +60,10 @@ def tables_of(conn: RuntimeConnection, rule: str | None = None) -> list[str]:
     return list(dict.fromkeys(r.source_table for r in conn.rules))
 
 
-def _delivered(
+def delivered_records(
     db: psycopg.Connection[Row], conn: RuntimeConnection, outcomes: Sequence[RowOutcome]
 ) -> set[tuple[str, str]]:
+    """(object, record key) of the rows among ``outcomes`` the outbox shows as delivered."""
     keys = [o.record_key for o in outcomes if o.verdict == "send"]
     if not keys:
         return set()
@@ -125,5 +126,5 @@ def count_backfill(
         keys = key_columns(db, table)
         for page in read_pages(db, table, keys, where, since, page_size):
             outcomes = evaluate_rows(db, conn, table, spec, keys, page, op)
-            add_outcomes(counts, outcomes, _delivered(db, conn, outcomes))
+            add_outcomes(counts, outcomes, delivered_records(db, conn, outcomes))
     return counts
