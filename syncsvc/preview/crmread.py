@@ -4,9 +4,9 @@ rate limit (the same moving window the push workers use)."""
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import requests
