@@ -42,6 +42,9 @@ class BackfillCounts:
     rejected: int = 0
     by_rule: dict[str, dict[str, int]] = field(default_factory=dict)
     """The same counts (but ``rows`` and ``skipped``) per rule name."""
+    sends: dict[str, int] = field(default_factory=dict)
+    """Outbox items per ``object:op`` (``contacts:upsert``): the push sends each group in
+    batch calls, creates and updates of an upsert together."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -90,6 +93,8 @@ def add_outcomes(
             if result.op is None:
                 continue
             sent = True
+            group = f"{result.object}:{result.op}"
+            counts.sends[group] = counts.sends.get(group, 0) + 1
             kind: str = result.op
             if result.op == "upsert":
                 known = (result.object or "", outcome.record_key) in delivered

@@ -13,8 +13,8 @@ DAY = 86_400
 
 @dataclass(frozen=True)
 class QuotaEstimate:
-    """``calls``: write calls for ``records`` outbox items at ``records_per_call`` each (one per
-    op and rule, rounded up); ``seconds``: the time those calls take at the connection's rate
+    """``calls``: write calls for ``records`` outbox items at ``records_per_call`` each (per
+    object and op, rounded up); ``seconds``: the time those calls take at the connection's rate
     limit, all of it; ``share_of_day``: the part of a day's calls at that rate they use."""
 
     records: int
@@ -39,12 +39,7 @@ def records_per_call(conn: RuntimeConnection) -> int:
 
 def estimate_quota(conn: RuntimeConnection, counts: BackfillCounts) -> QuotaEstimate:
     per_call = records_per_call(conn)
-    calls = sum(
-        math.ceil(n / per_call)
-        for per_rule in counts.by_rule.values()
-        for kind, n in per_rule.items()
-        if kind != "rejected" and n
-    )
+    calls = sum(math.ceil(n / per_call) for n in counts.sends.values())
     records = counts.create + counts.update + counts.archive
     per_second = conn.rate_limit_requests / conn.rate_limit_seconds
     note = ""

@@ -13,7 +13,8 @@ The JSON form (``PreviewReport.as_json``)::
                             "changes": [{"field": str, "crm": any, "ours": any}],
                             "problem": PROBLEM | null}]}],
      "backfill": {"rows": int, "exact": bool, "counts": {"rows", "create", "update", "archive",
-                  "skipped", "rejected", "by_rule": {rule: {...}}},
+                  "skipped", "rejected", "by_rule": {rule: {...}},
+                             "sends": {"object:op": int}},
                   "estimate": {"records", "records_per_call", "calls", "rate_limit_requests",
                                "rate_limit_seconds", "seconds", "share_of_day", "note"}}}
 
@@ -178,6 +179,7 @@ def _scaled(sample: BackfillCounts, total: int) -> BackfillCounts:
         skipped=scale(sample.skipped),
         rejected=scale(sample.rejected),
         by_rule={rule: {k: scale(n) for k, n in c.items()} for rule, c in sample.by_rule.items()},
+        sends={group: scale(n) for group, n in sample.sends.items()},
     )
 
 
