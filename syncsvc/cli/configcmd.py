@@ -95,7 +95,8 @@ def preview_changes(
     definitions: Mapping[str, Mapping[str, ObjectFields]],
     samples: int,
 ) -> None:
-    """Each rule ``doc`` adds or changes, previewed on ``samples`` rows of its source table."""
+    """The rules ``doc`` adds or changes, previewed on ``samples`` rows of each source table
+    they read (every rule of that table is evaluated, as the chain does)."""
     console = Console(width=160)
     with connect(settings.db_url, autocommit=True) as db:
         for spec in doc.connections:
@@ -104,10 +105,13 @@ def preview_changes(
                 click.echo(f"{spec.name}: no rule changes")
                 continue
             conn = runtime_connection(db, settings, spec, definitions.get(spec.name))
-            for change in changes:
-                click.echo(f"{spec.name} rule {change.rule}: {', '.join(change.what)}")
+            tables = {r.name: r.source for r in spec.rules}
+            for table in dict.fromkeys(tables[c.rule] for c in changes):
+                changed = [c for c in changes if tables[c.rule] == table]
+                listed = "; ".join(f"rule {c.rule}: {', '.join(c.what)}" for c in changed)
+                click.echo(f"{spec.name} {table}: {listed}")
                 try:
-                    report = preview_rows(db, settings, conn, rule=change.rule, limit=samples)
+                    report = preview_rows(db, settings, conn, rule=changed[0].rule, limit=samples)
                 except SyncError as exc:
                     click.echo(f"  no preview: {error_text(exc)}")
                     continue

@@ -17,7 +17,7 @@ MAX_VALUE = 60
 
 def _value(value: Any) -> str:
     text = "∅" if value is None else json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, str):
+    if isinstance(value, str) and value:
         text = value
     text = scrub(text)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
@@ -70,7 +70,13 @@ def preview_table(report: PreviewReport) -> Table:
     return table
 
 
+def _share(share: float) -> str:
+    return "under 0.01%" if 0 < share < 0.0001 else f"{share:.2%}"
+
+
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -94,9 +100,10 @@ def summary_lines(report: PreviewReport) -> list[str]:
         f"backfill of {report.matching_rows} matching row(s) ({how}): create {c.create}, "
         f"update {c.update}, archive {c.archive}, skip {c.skipped}, reject {c.rejected}",
         f"API calls: about {e.calls} write call(s) for {e.records} record(s) at "
-        f"{e.records_per_call} per call; at {e.rate_limit_requests} requests / "
-        f"{e.rate_limit_seconds} s that is {_duration(e.seconds)} of the connection's whole "
-        f"limit, {e.share_of_day:.2%} of a day's calls",
+        f"{e.records_per_call} per call",
+        f"  at {e.rate_limit_requests} requests / {e.rate_limit_seconds} s: "
+        f"{_duration(e.seconds)} of the connection's whole limit, "
+        f"{_share(e.share_of_day)} of a day's calls",
     ]
     if e.note:
         lines.append(f"  ({e.note})")

@@ -228,7 +228,7 @@ def test_config_apply_dry_run_previews_the_changed_rule_and_writes_nothing(
     sim = SimControl(unseen_hubspot_server.url)
     sim.reset()
     case = hubspot_case(sim)
-    World(pipeline, case, sim)
+    world = World(pipeline, case, sim)
     doc = conditional_config(case)
     doc["connections"][0]["rules"][0]["when"] = {
         "not": {"field": "tier", "op": "eq", "value": "Open"}
@@ -253,7 +253,7 @@ def test_config_apply_dry_run_previews_the_changed_rule_and_writes_nothing(
     shown = invoke("config", "apply", "--dry-run", "--samples", "4", str(path))
     assert shown.exit_code == 0, shown.output
     assert "nothing written (--dry-run)" in shown.output
-    assert f"{case.connection['name']} rule customers: when" in shown.output
+    assert f"{case.connection['name']} {world.table}: rule customers: when" in shown.output
     assert "rule customers-deleted" not in shown.output  # unchanged rules are not previewed
     assert "4 sample row(s)" in shown.output
     assert state() == before
