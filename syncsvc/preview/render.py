@@ -25,7 +25,8 @@ def _value(value: Any) -> str:
 
 def _problem(problem: Problem) -> str:
     field = f"{problem.field}: " if problem.field else ""
-    return scrub(f"{problem.stage} {field}{problem.reason}")
+    reason = problem.reason.removeprefix(field) if field else problem.reason
+    return scrub(f"{problem.stage} {field}{reason}")
 
 
 def _detail(view: ResultView) -> str:
