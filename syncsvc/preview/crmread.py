@@ -130,7 +130,7 @@ def read_current(settings: Settings, conn: RuntimeConnection, wanted: Wanted) ->
             for start in range(0, len(values), size):
                 part = values[start : start + size]
                 held = _patiently(
-                    throttle, partial(client.read_records, obj, id_property, part, fields)
+                    throttle, partial(client.read_by_key, obj, id_property, part, fields)
                 )
                 out.asked.update((obj, v) for v in part)
                 out.found.update({(obj, v): record for v, record in held.items()})

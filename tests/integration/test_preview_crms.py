@@ -1,4 +1,4 @@
-"""``preview`` reads every CRM back: each provider's ``read_records`` against its simulator,
+"""``preview`` reads every CRM back: each provider's ``read_by_key`` against its simulator,
 through the example config's contact mappings, on a table no capture or worker touches.
 
 Rows are previewed before the CRM has them (``create``), sent with the provider's own client
