@@ -26,6 +26,10 @@ SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 OPS = PUSH_OPS
 
 
+class ReadUnsupported(SyncError):
+    """This CRM (or this object) offers no way to read records back by our key."""
+
+
 @dataclass(frozen=True)
 class ProviderDefaults:
     """What a connection gets when its config does not say otherwise."""
@@ -37,6 +41,9 @@ class ProviderDefaults:
     objects: tuple[str, ...]
     id_property: Mapping[str, str]
     """Default unique property (upsert key) per object."""
+    records_per_call: int | None = None
+    """Records one write call carries at most when the CRM has no batch writes (Pipedrive: 1);
+    ``None``: the connection's ``batch_size``."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,15 @@ class ProviderClient(abc.ABC):
     def describe_fields(self, object_name: str) -> ObjectFields:
         """``object_name``'s field definitions as the CRM describes them (types, options,
         required, read-only, unique)."""
+
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The records the CRM holds now whose ``id_property`` equals one of ``values``: by
+        value, each as a flat map of ``fields`` named and shaped as the outbox payload has them
+        (absent records left out). Batch reads where the CRM has them, every call through the
+        throttle. A CRM that cannot be read this way raises ``ReadUnsupported``."""
+        raise ReadUnsupported(f"{self.connection.provider}: records cannot be read back")
 
     def list_fields(self, object_name: str) -> set[str]:
         """The field names the CRM knows for ``object_name``."""

@@ -26,8 +26,8 @@ from urllib.parse import urlparse
 import requests
 
 from providers.base import OPS, ProviderClient, PushItem, PushResult
-from providers.batching import in_halves, partition
-from providers.dynamics import multipart
+from providers.batching import chunks, in_halves, partition
+from providers.dynamics import multipart, reads
 from providers.dynamics.auth import TokenSource, token_settings
 from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
 from providers.dynamics.metadata import CHOICE_TYPES, field_defs
@@ -177,6 +177,35 @@ class DynamicsClient(ProviderClient):
             error = classify(400, code, message, fields=fields)
             return [PushResult(chunk[0].item.outbox_id, error=error)]
         return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """One ``$batch`` of alternate-key GETs per ``batch_size`` values (404 parts: absent)."""
+        table = self.table(object_name)
+        wanted = list(dict.fromkeys(str(v) for v in values))
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, self.batch_size):
+            content_type, body = multipart.write(
+                list(reads.get_requests(table, id_property, chunk, fields))
+            )
+            response = self.call(
+                "POST",
+                f"{self.api}/$batch",
+                headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+                data=body.encode("utf-8"),
+            )
+            answer_type = response.headers.get("Content-Type")
+            if response.status_code >= 300 or not multipart.is_multipart(answer_type):
+                raise failure(response)
+            text = response.content.decode("utf-8", "replace")
+            try:
+                answers = multipart.flatten(multipart.read(answer_type, text))
+            except ValueError as exc:
+                raise RetryableError(f"dynamics: unreadable $batch answer: {exc}") from exc
+            found.update(reads.records_of(answers, chunk, [id_property, *fields]))
+        return found
 
     # fields ------------------------------------------------------------------------------
     def _metadata(self, logical: str, tail: str) -> list[dict[str, Any]]:

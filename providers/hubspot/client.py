@@ -201,6 +201,35 @@ class HubSpotClient(ProviderClient):
         path = objects_path(object_name, "search")
         return reads.changed_since(self.call, path, since, fields, after)
 
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """``POST /crm/v3/objects/{type}/batch/read`` by ``idProperty``, 100 values a call;
+        HubSpot compares unique values without case, and so does the answer's matching."""
+        wanted = list(dict.fromkeys(str(v) for v in values))
+        properties = list(dict.fromkeys([id_property, *fields]))
+        path = objects_path(object_name, "batch", "read")
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, self.batch_size):
+            by_folded = {v.strip().lower(): v for v in chunk}
+            body = {
+                "idProperty": id_property,
+                "inputs": [{"id": v} for v in chunk],
+                "properties": properties,
+                "propertiesWithHistory": [],
+            }
+            response = self.call("POST", path, body)
+            raise_for_call(response)
+            for record in body_of(response).get("results") or []:
+                held = record.get("properties") if isinstance(record, dict) else None
+                if not isinstance(held, dict):
+                    continue
+                value = by_folded.get(str(held.get(id_property, "")).strip().lower())
+                if value is not None:
+                    found[value] = {name: held.get(name) for name in properties}
+        return found
+
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:
         """The object's properties from ``GET /crm/v3/properties/{objectType}`` (one answer

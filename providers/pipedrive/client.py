@@ -20,6 +20,7 @@ from providers.answers import body_of
 from providers.base import OPS, ProviderClient, PushItem, PushResult
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
+from providers.pipedrive import reads
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
@@ -219,6 +220,27 @@ class PipedriveClient(ProviderClient):
         return PushResult(
             item.outbox_id, error=PermanentError(describe(response, answer), code=code)
         )
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """No batch read: a search per value (the first ``reads.MAX_READS`` values only), then
+        ``GET /api/v2/{object}/{id}`` of each record found."""
+        if object_name not in OBJECTS:
+            raise PermanentError(
+                f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
+            )
+        names = list(dict.fromkeys([id_property, *fields]))
+        found: dict[str, dict[str, Any]] = {}
+        for value in list(dict.fromkeys(str(v) for v in values))[: reads.MAX_READS]:
+            record_id = self.finder.find(object_name, id_property, value)
+            if record_id is None:
+                continue
+            data = self._get_json(object_path(object_name, record_id), {}).get("data")
+            if isinstance(data, dict):
+                found[value] = reads.flatten(self.fields.get(object_name), data, names)
+        return found
 
     # fields ------------------------------------------------------------------------------
     def _get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=2,
     objects=OBJECTS,
     id_property=MappingProxyType({}),
+    records_per_call=MAX_PER_REQUEST,
 )
 """20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that). No
 default id property: a rule names the field its records are found by (Pipedrive has no upsert)."""

@@ -206,6 +206,12 @@ class SalesforceClient(ProviderClient):
         ]
 
     # fields ------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """SOQL ``SELECT Id, key, fields… FROM object WHERE key IN (…)``, 200 values a query."""
+        return self.lookup.records(object_name, id_property, [str(v) for v in values], fields)
+
     def describe_fields(self, object_name: str) -> ObjectFields:
         """``GET /sobjects/{SObject}/describe``: every field with its type, length, picklist
         values, required/createable/updateable and External ID flags (one call, no paging)."""

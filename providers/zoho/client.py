@@ -19,7 +19,7 @@ from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
 from providers.zoho.fields import object_fields
-from providers.zoho.lookup import find_ids
+from providers.zoho.lookup import find_ids, find_records
 from providers.zoho.responses import code_of, describe, entries, field_of, raise_for_call
 from providers.zoho.results import match_deletes, match_writes
 from syncsvc.errors import PermanentError, RetryableError
@@ -183,6 +183,15 @@ class ZohoClient(ProviderClient):
                 {i.outbox_id: ids[str(i.id_value)] for i in group if str(i.id_value) in ids}
             )
         return found
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """COQL ``select … from module where key in (…)``, 50 values a query."""
+        found = find_records(self.call, object_name, id_property, values, fields, self.window)
+        names = [id_property, *fields]
+        return {key: {name: row.get(name) for name in names} for key, row in found.items()}
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

@@ -64,6 +64,7 @@ def main() -> None:
         demo,
         dlq,
         fieldscmd,
+        previewcmd,
         services,
         status,
         trace,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
@@ -111,6 +112,35 @@ def _item(
     )
 
 
+RuleOutcome = tuple[CompiledRule, OutboxItem | Reject | None]
+"""A rule that matched a record and what it made of it: an outbox item, a reject, or ``None``
+for a ``skip`` rule."""
+
+
+def decide(
+    conn: RuntimeConnection, rules: Sequence[CompiledRule], record: EventRecord, table: str
+) -> tuple[list[RuleOutcome], Reject | None]:
+    """What ``rules`` (in order) make of one validated record, touching nothing.
+
+    Every matching rule yields one outcome; a matching ``skip`` rule ends the list. No outcome
+    means no rule matched. A condition that raises rejects the record (the second value) and
+    ends the list. The chain's transform and the preview (``syncsvc.preview``) both call this.
+    """
+    outcomes: list[RuleOutcome] = []
+    for rule in rules:
+        try:
+            matched = rule.matches(record["op"], record.get("row"))
+        except Exception as exc:  # a condition must never stop the batch
+            return outcomes, reject(record, table, "transform", None, f"condition failed: {exc}")
+        if not matched:
+            continue
+        if rule.action == "skip":
+            outcomes.append((rule, None))
+            break
+        outcomes.append((rule, _item(conn, rule, record, table)))
+    return outcomes, None
+
+
 def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch:
     """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops."""
     table = batch["table"]
@@ -118,21 +148,16 @@ def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch
     items: list[OutboxItem] = []
     rejects: list[Reject] = list(batch.get("rejects", []))
     for record in batch["records"]:
-        for rule in rules:
-            try:
-                matched = rule.matches(record["op"], record.get("row"))
-            except Exception as exc:  # a condition must never stop the batch
-                rejects.append(reject(record, table, "transform", None, f"condition failed: {exc}"))
-                break
-            if not matched:
+        outcomes, failed = decide(conn, rules, record, table)
+        for _, out in outcomes:
+            if out is None:
                 continue
-            if rule.action == "skip":
-                break
-            out = _item(conn, rule, record, table)
             if "stage" in out:
                 rejects.append(cast(Reject, out))
             else:
                 items.append(out)
+        if failed is not None:
+            rejects.append(failed)
     return MappedBatch(
         connection_id=batch["connection_id"],
         table=table,
