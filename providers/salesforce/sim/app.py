@@ -37,7 +37,7 @@ from providers.salesforce.sim.schema import FieldDef, field_from, object_fields,
 from providers.salesforce.sim.store import ObjectStore, new_id
 from providers.salesforce.sim.tooling import describe_entry
 from providers.salesforce.sim.writes import BadRequest, Runner
-from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation import MAIN_HOST, SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
 
 RUNTIME_OPTIONS = frozenset(
@@ -134,10 +134,15 @@ class SalesforceSim(SimApp):
 
     # faults ------------------------------------------------------------------------------
     def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = MAIN_HOST,
     ) -> SimResponse:
         self._current.path = raw_path.partition("?")[0]
-        return super().handle(method, raw_path, headers, body)
+        return super().handle(method, raw_path, headers, body, host)
 
     def apply_fault(self) -> SimResponse | None:
         """The token endpoint is login.salesforce.com's in reality: API throttling (the
