@@ -14,7 +14,7 @@ from providers.zoho.auth import TokenSource, token_url
 from providers.zoho.defaults import API_DOMAINS
 from syncsvc.errors import ConfigError, CredentialsRefused
 
-ZOHO_TOKEN_URL = "https://accounts.zoho.eu/oauth/v2/token"  # noqa: S105 - a URL
+ZOHO_TOKEN_URL = "https://accounts.zoho.eu/oauth/v2/token"
 
 
 def zoho_host(named: str, configured: tuple[str, ...] = (), token: str = ZOHO_TOKEN_URL) -> str:
@@ -67,7 +67,7 @@ def test_a_host_the_configuration_names_is_taken_on_any_scheme_and_port() -> Non
 
 
 def test_loopback_is_taken_only_from_a_loopback_token_endpoint() -> None:
-    local_token = "http://127.0.0.1:8104/oauth/v2/token"  # noqa: S105 - a URL
+    local_token = "http://127.0.0.1:8104/oauth/v2/token"
     for named in ("http://127.0.0.1:40111", "http://localhost:40111", "http://[::1]:40111"):
         assert is_loopback(named)
         assert zoho_host(named, token=local_token) == named
@@ -99,7 +99,7 @@ def test_the_zoho_token_source_keeps_an_accepted_api_domain_and_refuses_another(
     source = TokenSource(OAUTH, {"data_center": "eu"}, post, base_url="https://www.zohoapis.com")
     assert source.token() == "t1"
     assert source.api_domain == "https://www.zohoapis.eu"
-    with pytest.raises(CredentialsRefused, match="collector.example"):
+    with pytest.raises(CredentialsRefused, match=r"collector\.example"):
         source.refresh(stale="t1")
     assert sent == [ZOHO_TOKEN_URL, ZOHO_TOKEN_URL]
 
