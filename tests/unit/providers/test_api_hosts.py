@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from providers.hosts import accepted_api_host, is_loopback
+from providers.pipedrive.auth import TokenSource as PipedriveTokens
 from providers.zoho.auth import TokenSource, token_url
 from providers.zoho.defaults import API_DOMAINS
 from syncsvc.errors import ConfigError, CredentialsRefused
@@ -111,3 +112,18 @@ def test_the_data_center_names_the_accounts_server() -> None:
         token_url({"data_center": "mars"})
     with pytest.raises(ConfigError, match="not both"):
         token_url({"data_center": "eu", "token_url": ZOHO_TOKEN_URL})
+
+
+def test_the_pipedrive_token_source_takes_only_a_company_domain_on_pipedrive_com() -> None:
+    named = iter(["https://acme.pipedrive.com", "https://acme.pipedrive.com.evil.example"])
+
+    def post(form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
+        body = {"access_token": "t", "expires_in": 3600, "api_domain": next(named)}
+        return answer(body)
+
+    configured = ("https://api.pipedrive.com", "https://oauth.pipedrive.com/oauth/token")
+    source = PipedriveTokens(OAUTH, post, configured=configured)
+    source.token()
+    assert source.api_domain == "https://acme.pipedrive.com"
+    with pytest.raises(CredentialsRefused, match="not a pipedrive API host"):
+        source.refresh(stale="t")
