@@ -145,6 +145,15 @@ class ProviderClient(abc.ABC):
             known = ", ".join(sorted(cls.OPTIONS)) or "none"
             raise ConfigError(f"unknown option(s) {unknown} (known: {known})")
 
+    @classmethod
+    def check_connection(
+        cls, base_url: str, options: Mapping[str, Any], credentials: Mapping[str, Any] | None
+    ) -> None:
+        """Refuse (``ConfigError``) a connection this client cannot work with, before anything
+        is stored: unknown options by default, plus whatever a CRM adds. ``credentials`` is None
+        when they are stored encrypted."""
+        cls.check_options(options)
+
     def __init__(
         self,
         connection: ConnectionInfo,

@@ -49,7 +49,8 @@ class PipedriveClient(ProviderClient):
         connection = self.connection
         options = connection.options or {}
         self.token_url = resolve_option(str(options.get("token_url") or TOKEN_URL))
-        self.auth = TokenSource(connection.credentials, self._post_token)
+        configured = (connection.base_url, self.token_url)
+        self.auth = TokenSource(connection.credentials, self._post_token, configured=configured)
         self.fields = FieldCatalog(lambda o: fetch_all(self._get_json, FIELDS_PATH[o]))
         window = SearchWindow(
             int(options.get("search_rate_limit_requests", SEARCH_LIMIT[0])),
@@ -58,6 +59,13 @@ class PipedriveClient(ProviderClient):
         self.finder = Finder(self.call, self.fields, window)
 
     # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """``path`` on the company domain the OAuth token answer named; with an API token (or
+        no ``api_domain``), on the connection's base URL."""
+        if self.auth.api_domain is None or path.startswith(("https://", "http://")):
+            return super().url(path)
+        return self.auth.api_domain + path
+
     def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
         headers = {"Accept": "application/json"}
         return self.post_token(self.token_url, data=form, auth=basic, headers=headers)

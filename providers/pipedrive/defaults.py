@@ -19,6 +19,9 @@ DEFAULT_BATCH = 50
 """Rows per ``push`` call: each is its own request, so keep a call well inside a lease."""
 
 TOKEN_URL = "https://oauth.pipedrive.com/oauth/token"  # noqa: S105 - a URL
+API_DOMAINS = ("pipedrive.com",)
+"""A token answer's ``api_domain`` (``https://{company}.pipedrive.com``) must be on this domain
+(``providers.hosts``)."""
 SEARCH_LIMIT = (10, 2.0)
 """The search endpoints have their own burst limit on every plan: 10 requests per 2 s."""
 SEARCH_MAX_RESULTS = 500

@@ -14,6 +14,13 @@ API_VERSION = "v62.0"
 
 TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"  # noqa: S105 - a URL
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+"""Salesforce's shared login hosts: no org's API, and no client-credentials flow."""
+INSTANCE_DOMAINS = ("salesforce.com", "force.com", "cloudforce.com", "salesforce.mil")
+"""A token answer's ``instance_url`` must be on one of these (or a host the connection
+configures: ``providers.hosts``): My Domains are ``*.my.salesforce.com``, sandboxes
+``*.sandbox.my.salesforce.com``, older instances ``*.salesforce.com`` / ``*.force.com``,
+government clouds ``*.salesforce.mil``."""
 
 OBJECTS = ("Contact", "Account", "Opportunity", "Lead")
 """The sObjects a rule may name. Upserts need an External ID field on the object (a custom field

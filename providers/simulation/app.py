@@ -22,6 +22,8 @@ from syncsvc.errors import ConfigError
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ACK_LOG_LIMIT = 2_000_000
+MAIN_HOST = "main"
+"""The host every simulator serves: its API, and the control endpoints on every host."""
 ACTIONS = frozenset({"expire_tokens"})
 """``/_sim/config`` keys that do something once rather than set an option."""
 
@@ -34,6 +36,8 @@ class SimRequest:
     headers: Mapping[str, str]
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    host: str = MAIN_HOST
+    """Which of the simulator's hosts the request came to (``SimApp.extra_hosts``)."""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -134,6 +138,9 @@ class SimApp:
     """The options a simulator starts with (None: any); another one raises ``ConfigError``."""
     runtime_options: frozenset[str] | None = None
     """The options ``/_sim/config`` may change (None: any); another one is refused."""
+    extra_hosts: tuple[str, ...] = ()
+    """Hosts of the CRM served beside the main one (each on its own port of a ``SimServer``),
+    e.g. Zoho's API host beside its Accounts server."""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = dict(options or {})
@@ -147,6 +154,8 @@ class SimApp:
         self.ack_seq = 0
         self.stats: dict[str, int] = {"requests": 0, "throttled": 0, "errors": 0, "faulted": 0}
         self.refuse_hook: Callable[[float], None] | None = None
+        self.host_urls: dict[str, str] = {}
+        """``{host name: base URL}``, set by the ``SimServer`` that serves this app."""
         self.reject_values: frozenset[str] = frozenset()
         """Values a CRM-side validation rule refuses: a record carrying one fails on its own,
         in the CRM's native per-record error shape (set with ``/_sim/config``)."""
@@ -166,10 +175,15 @@ class SimApp:
         self.routes.append((method, re.compile("^" + pattern + "$"), handler))
 
     def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = MAIN_HOST,
     ) -> SimResponse:
         path, _, query = raw_path.partition("?")
-        request = SimRequest(method, path, parse_qs(query), headers, body)
+        request = SimRequest(method, path, parse_qs(query), headers, body, host=host)
         is_control = path.startswith("/_sim/")
         if not is_control:
             with self.lock:
@@ -205,6 +219,12 @@ class SimApp:
         if path_matched:
             return self.error_response(405, f"Method {method} not allowed on {path}")
         return self.error_response(404, f"Unable to route {method} {path}")
+
+    def host_url(self, name: str, request: SimRequest) -> str:
+        """The base URL of host ``name`` as a token answer names it; served by no
+        ``SimServer`` (an app called directly), the host ``request`` was sent to."""
+        url = self.host_urls.get(name)
+        return url if url is not None else "http://" + (request.header("host") or "127.0.0.1")
 
     # hooks a CRM simulator overrides -----------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
@@ -286,6 +306,7 @@ class SimApp:
         self.add_route("GET", "/_sim/stats", self._stats)
         self.add_route("POST", "/_sim/reset", self._reset)
         self.add_route("POST", "/_sim/config", self._configure)
+        self.add_route("GET", "/_sim/hosts", lambda r: json_response(200, self.host_urls))
 
     def _set_fault(self, request: SimRequest) -> SimResponse:
         spec = request.json() or {}

@@ -40,7 +40,7 @@ def _failed(item: PushItem, message: str, code: str, field: str | None = None) -
 
 
 class ZohoClient(ProviderClient):
-    OPTIONS = frozenset({"token_url", "trigger"})
+    OPTIONS = frozenset({"token_url", "data_center", "trigger"})
 
     def setup(self) -> None:
         connection = self.connection
@@ -49,9 +49,21 @@ class ZohoClient(ProviderClient):
         self.trigger = connection.options.get("trigger")
         """Zoho runs workflows, approvals and blueprints on API writes unless told otherwise;
         ``options: {trigger: []}`` turns them off, ``[workflow]`` keeps only workflows."""
-        self.auth = TokenSource(connection.credentials, connection.options, self._post_token)
+        self.auth = TokenSource(
+            connection.credentials,
+            connection.options,
+            self._post_token,
+            base_url=connection.base_url,
+        )
 
     # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """``path`` at the API host the token answer named (the account's data centre); with a
+        fixed access token, at the connection's base URL."""
+        if self.auth.api_domain is None or path.startswith(("https://", "http://")):
+            return super().url(path)
+        return self.auth.api_domain + path
+
     def _post_token(self, url: str, params: dict[str, str]) -> requests.Response:
         """The Accounts server is not the CRM API. The grant goes form-encoded in the body, never
         in the URL, where proxies, logs and error texts would keep the secrets."""

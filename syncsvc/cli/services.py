@@ -224,6 +224,9 @@ def simulate(
         options["token_ttl"] = token_ttl
     server = SimServer(make_simulator(provider, options), host=host, port=port)
     click.echo(f"{provider} simulator listening on {server.url}", err=True)
+    for name, url in server.app.host_urls.items():
+        if url != server.url:
+            click.echo(f"{provider} simulator's {name} host on {url}", err=True)
     stop = threading.Event()
     _stop_on_signals(stop)
     server.start()

@@ -162,13 +162,13 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
         raise where.fail(f"{path}.enabled", "must be true or false")
     raw_options = dict(where.mapping(spec.get("options", {}), f"{path}.options"))
     options = dict(where.resolve(raw_options, env, f"{path}.options"))
-    try:
-        provider.client_class.check_options(options)
-    except ConfigError as exc:
-        raise where.fail(f"{path}.options", f"{provider.name}: {exc}") from None
     creds, creds_ref, creds_enc = _credentials(
         spec.get("credentials"), f"{path}.credentials", where, env
     )
+    try:
+        provider.client_class.check_connection(str(base_url), options, creds)
+    except ConfigError as exc:
+        raise where.fail(f"{path}.options", f"{provider.name}: {exc}") from None
     rules = _rules(spec.get("rules"), path, where, provider)
     objects = _objects(spec.get("objects", {}), rules, path, where, provider)
     inbound = parse_inbound(

@@ -12,6 +12,14 @@ to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"
 ``{object: name}``) whose value identifies a record in acks and ``/_sim/view`` (else its id).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
 
+Two hosts, as at Pipedrive: the main one stands for ``api.pipedrive.com`` and
+``oauth.pipedrive.com``, the second (``company``, its own port: ``GET /_sim/hosts``) for the
+company domain every token answer names as ``api_domain``. ``company_domain_only`` (false; on
+with ``strict: true``): an OAuth access token is refused (401 ``unauthorized access``) anywhere
+but the company domain, as apps are asked to call it (https://developers.pipedrive.com/changelog/
+post/new-parameter-in-oauth-oauthtoken-responses; the refusal's shape is unverified). API
+tokens work on both hosts.
+
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
 ``refused_writes`` and ``refused_by_kind``.
@@ -26,18 +34,21 @@ from urllib.parse import parse_qs
 from providers.pipedrive.sim.auth import SimAuth
 from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
-from providers.pipedrive.sim.guard import PipedrivePolicy, refused
+from providers.pipedrive.sim.guard import COMPANY_HOST, PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
-    | {"expire_tokens"}
+    | {"expire_tokens", "company_domain_only"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+STRICT_BEHAVIOURS = {"company_domain_only": True}
+"""What ``strict: true`` turns on (``providers.simulation.strict``)."""
 OBJ = r"(?P<object>persons|organizations|deals)"
 FIELD_LISTS = {
     "personFields": "persons",
@@ -51,9 +62,10 @@ class PipedriveSim(SimApp):
     name = "pipedrive"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (COMPANY_HOST,)
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.field_sets: dict[str, FieldSet] = {}
         self.stores: dict[str, ObjectStore] = {}
@@ -96,8 +108,7 @@ class PipedriveSim(SimApp):
             issued = self.auth.issue(form, request.header("authorization"))
         if isinstance(issued, str):
             return error(400, issued)
-        host = request.header("host") or "127.0.0.1"
-        return json_response(200, {**issued, "api_domain": f"http://{host}"})
+        return json_response(200, {**issued, "api_domain": self.host_url(COMPANY_HOST, request)})
 
     # fields ------------------------------------------------------------------------------
     def _list_fields(self, request: SimRequest) -> SimResponse:

@@ -20,6 +20,10 @@ UNAUTHORIZED = "unauthorized access"
 INVALID_TOKEN = "Invalid token: access_token is invalid"  # noqa: S105 - a message
 OVER_LIMIT = "Request over limit"
 OVER_BUDGET = "Daily API token budget exceeded"
+COUNTS = (
+    "tokens_issued", "auth_invalid", "auth_expired", "auth_wrong_host", "search_throttled",
+    "daily_refused",
+)  # fmt: skip
 
 
 @dataclass
@@ -52,13 +56,11 @@ class SimAuth:
         self.search_limit, self.search_seconds = 10, 2.0
         self.daily_budget = 1_000_000
         self.send_retry_after = False
+        self.company_domain_only = False
         self.windows: dict[str, RollingWindow] = {}
         self.search_windows: dict[str, RollingWindow] = {}
         self.used_today = 0
-        self.counts = dict.fromkeys(
-            ("tokens_issued", "auth_invalid", "auth_expired", "search_throttled", "daily_refused"),
-            0,
-        )
+        self.counts = dict.fromkeys(COUNTS, 0)
         self.configure(options)
 
     def configure(self, options: Mapping[str, Any]) -> None:
@@ -71,6 +73,9 @@ class SimAuth:
         self.search_seconds = float(options.get("search_rate_limit_seconds", self.search_seconds))
         self.daily_budget = int(options.get("daily_budget", self.daily_budget))
         self.send_retry_after = bool(options.get("send_retry_after", self.send_retry_after))
+        self.company_domain_only = bool(
+            options.get("company_domain_only", self.company_domain_only)
+        )
         if {"rate_limit_requests", "rate_limit_seconds"} & options.keys():
             for window in self.windows.values():  # a new limit starts a new measurement
                 window.limit, window.seconds, window.max_seen = self.limit, self.seconds, 0
@@ -85,10 +90,13 @@ class SimAuth:
         self.counts = dict.fromkeys(self.counts, 0)
 
     # authentication ----------------------------------------------------------------------
-    def authenticate(self, api_token: str | None, bearer: str | None) -> Caller | Refusal:
+    def authenticate(
+        self, api_token: str | None, bearer: str | None, on_company_domain: bool = True
+    ) -> Caller | Refusal:
         """``api_token`` from the ``x-api-token`` header (or the older ``api_token`` query
         parameter), else ``bearer``, an access token from ``/oauth/token`` (None when the call
-        sent no Bearer credential)."""
+        sent no Bearer credential). With ``company_domain_only`` an access token works only on
+        the company domain its token answer named (``on_company_domain``)."""
         if api_token:
             if api_token in self.api_tokens:
                 return Caller("api-token:" + api_token, oauth=False)
@@ -101,6 +109,9 @@ class SimAuth:
         if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
             return Refusal(401, INVALID_TOKEN)
+        if self.company_domain_only and not on_company_domain:
+            self.counts["auth_wrong_host"] += 1
+            return Refusal(401, UNAUTHORIZED)
         return Caller("oauth:" + issued.client_id, oauth=True)
 
     def issue(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any] | str:

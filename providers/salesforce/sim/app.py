@@ -15,6 +15,13 @@ restricted); ``ack_field`` the field whose value acknowledgements carry (default
 first external id field, else its Id); ``lock_failures`` the next N record writes fail
 ``UNABLE_TO_LOCK_ROW``; ``expire_tokens``.
 
+Two hosts: the main one is the org's My Domain (its token endpoint, its API, the
+``instance_url`` of every token answer); the second (``login``, its own port: ``GET
+/_sim/hosts``) stands for login.salesforce.com / test.salesforce.com, which refuses the
+client-credentials flow with 400 ``invalid_grant`` "request not supported on this domain", as
+Salesforce does (https://help.salesforce.com/s/articleView?id=000886201). Always on: it is the
+real default and costs nothing. ``strict`` is accepted (every documented failure behaviour).
+
 Custom fields created through the Tooling API stay across ``/_sim/reset`` (metadata is not
 data). Every value the org refuses (unknown field, wrong type, too long, bad picklist value,
 read-only, required) is counted in ``/_sim/stats`` as ``refused_calls`` / ``refused``.
@@ -37,8 +44,9 @@ from providers.salesforce.sim.schema import FieldDef, field_from, object_fields,
 from providers.salesforce.sim.store import ObjectStore, new_id
 from providers.salesforce.sim.tooling import describe_entry
 from providers.salesforce.sim.writes import BadRequest, Runner
-from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation import MAIN_HOST, SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
@@ -49,7 +57,13 @@ OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "custom_fields",
     "unique_external_ids",
 }
+STRICT_BEHAVIOURS: dict[str, Any] = {}
+"""What ``strict: true`` turns on (``providers.simulation.strict``); the login host's refusal of
+the client-credentials flow is always on."""
 V = r"/services/data/(?P<version>v\d+\.\d)"
+LOGIN_HOST = "login"
+"""The simulator's second host: login.salesforce.com (and test.salesforce.com) beside the org's
+My Domain (``main``)."""
 NOT_FOUND = "The requested resource does not exist"
 
 
@@ -57,10 +71,11 @@ class SalesforceSim(SimApp):
     name = "salesforce"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (LOGIN_HOST,)
     version = "v62.0"
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.lock_failures = int(self.options.get("lock_failures", 0))
         self._current = threading.local()
@@ -134,10 +149,15 @@ class SalesforceSim(SimApp):
 
     # faults ------------------------------------------------------------------------------
     def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = MAIN_HOST,
     ) -> SimResponse:
         self._current.path = raw_path.partition("?")[0]
-        return super().handle(method, raw_path, headers, body)
+        return super().handle(method, raw_path, headers, body, host)
 
     def apply_fault(self) -> SimResponse | None:
         """The token endpoint is login.salesforce.com's in reality: API throttling (the
@@ -157,10 +177,12 @@ class SalesforceSim(SimApp):
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:
+        """Tokens for the My Domain (``instance_url``), from either host; the login host
+        refuses the client-credentials flow."""
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        instance = f"http://{request.header('host', '127.0.0.1')}"
+        instance = self.host_url(MAIN_HOST, request)
         with self.lock:
-            issued = self.auth.issue(form, instance)
+            issued = self.auth.issue(form, instance, at_login_host=request.host == LOGIN_HOST)
         if isinstance(issued, TokenError):
             body = {"error": issued.error, "error_description": issued.description}
             return json_response(issued.status, body)

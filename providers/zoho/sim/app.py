@@ -16,6 +16,13 @@ the field whose value acknowledges a write in ``/_sim/acks`` and keys ``/_sim/vi
 the record id).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token at once.
 
+Two hosts, as at Zoho: the main one is the Accounts server (``/oauth/v2/token``), the second
+(``api``, its own port: ``GET /_sim/hosts``) the data centre's API host, which every token
+answer names as ``api_domain``. ``separate_api_host`` (true, Zoho's behaviour): a token from
+the token endpoint is refused at the main host with 401 ``INVALID_TOKEN`` "invalid oauth token",
+as Zoho refuses a token of another data centre; false serves the API on both hosts. Fixed
+``tokens`` work on both. ``strict: true`` turns on every documented failure behaviour.
+
 Every module holds Zoho's standard fields (``fields/<Module>.json``), served by
 ``GET /crm/v8/settings/fields?module=``; custom fields are created with
 ``POST /crm/v8/settings/fields?module=`` and kept across ``/_sim/reset`` (which forgets records).
@@ -33,9 +40,16 @@ from urllib.parse import parse_qs
 
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 from providers.zoho.defaults import MAX_BATCH
 from providers.zoho.sim.auth import SimAuth, zoho_error
-from providers.zoho.sim.guard import UnknownModule, ZohoPolicy, error_response, refused
+from providers.zoho.sim.guard import (
+    API_HOST,
+    UnknownModule,
+    ZohoPolicy,
+    error_response,
+    refused,
+)
 from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
 from providers.zoho.sim.records import Outcome, WriteRunner, credits_for
 from providers.zoho.sim.schema import FieldSpecError, custom_definition, error, standard_modules
@@ -45,8 +59,11 @@ from syncsvc.errors import ConfigError
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
     | {"concurrency", "api_credits", "strict_fields", "expire_tokens", "max_batch"}
+    | {"separate_api_host"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+STRICT_BEHAVIOURS = {"separate_api_host": True}
+"""What ``strict: true`` turns on (``providers.simulation.strict``)."""
 API = r"/crm/v[0-9.]+"
 MODULE = API + r"/(?P<module>[A-Za-z][A-Za-z0-9_]*)"
 
@@ -55,9 +72,10 @@ class ZohoSim(SimApp):
     name = "zoho"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (API_HOST,)
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
         self.stats.update(refused_calls=0, refused_records=0)
@@ -135,7 +153,7 @@ class ZohoSim(SimApp):
         params = {k: v[0] for k, v in request.query.items()}
         form = parse_qs(request.body.decode("utf-8", "replace"))
         params.update({k: v[0] for k, v in form.items()})
-        api_domain = "http://" + (request.header("host") or "127.0.0.1")
+        api_domain = self.host_url(API_HOST, request)
         with self.lock:
             status, body = self.auth.issue(params, api_domain)
             if body.get("error") == "Access Denied":
