@@ -12,6 +12,13 @@ to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"
 ``{object: name}``) whose value identifies a record in acks and ``/_sim/view`` (else its id).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
 
+Documented behaviours the default leaves out (each an option, all on with ``strict: true``):
+``search_lag_seconds`` how long a write takes to reach search (0; Pipedrive promises no
+read-after-write for search, reads by id are current); ``send_daily_headers`` the undocumented
+``x-daily-ratelimit-token-*`` headers, which "can be missing" (true); ``explain_daily_429`` a
+daily-budget 429 that says so, where Pipedrive documents only the status (true: off, it answers
+like a burst 429).
+
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
 ``refused_writes`` and ``refused_by_kind``.
@@ -28,6 +35,7 @@ from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
 from providers.pipedrive.sim.guard import PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim.index import SearchIndex
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
@@ -35,9 +43,20 @@ from providers.simulation.guard import Guard
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
-    | {"expire_tokens"}
+    | {"search_lag_seconds", "send_daily_headers", "explain_daily_429", "expire_tokens"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+    "oauth_clients",
+    "custom_fields",
+    "key_field",
+    "strict",
+}
+STRICT: dict[str, Any] = {
+    "search_lag_seconds": 3.0,
+    "send_daily_headers": False,
+    "explain_daily_429": False,
+}
+"""What ``strict: true`` turns on (an option given beside it wins)."""
 OBJ = r"(?P<object>persons|organizations|deals)"
 FIELD_LISTS = {
     "personFields": "persons",
@@ -53,6 +72,9 @@ class PipedriveSim(SimApp):
     runtime_options = RUNTIME_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        options = dict(options or {})
+        if options.get("strict"):
+            options = {**STRICT, **options}
         super().__init__(options)
         self.auth = SimAuth(self.options)
         self.field_sets: dict[str, FieldSet] = {}
@@ -229,9 +251,13 @@ class PipedriveSim(SimApp):
     def reset(self) -> None:
         self.field_sets = new_field_sets(self.options.get("custom_fields"))
         key_field = self.options.get("key_field")
+        lag = float(self.options.get("search_lag_seconds", 0.0))
         self.stores = {
             name: ObjectStore(
-                name, fs, key_field.get(name) if isinstance(key_field, Mapping) else key_field
+                name,
+                fs,
+                key_field.get(name) if isinstance(key_field, Mapping) else key_field,
+                SearchIndex(lag),
             )
             for name, fs in self.field_sets.items()
         }
@@ -241,12 +267,16 @@ class PipedriveSim(SimApp):
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        if "search_lag_seconds" in options:
+            for store in self.stores.values():
+                store.index.lag = max(0.0, float(options["search_lag_seconds"]))
 
     def extra_stats(self) -> dict[str, Any]:
         return {
             "max_in_window": self.auth.max_in_window(),
             "rate_limit_requests": self.auth.limit,
             "rate_limit_seconds": self.auth.seconds,
+            "search_lag_seconds": float(self.options.get("search_lag_seconds", 0.0)),
             "daily_tokens_used": self.auth.used_today,
             **self.auth.counts,
             "records": {name: len(store.active()) for name, store in self.stores.items()},
