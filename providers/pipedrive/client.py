@@ -22,6 +22,7 @@ from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
 from providers.pipedrive import reads
 from providers.pipedrive.auth import TokenSource
+from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
     RECHECK_SECONDS,
@@ -32,8 +33,8 @@ from providers.pipedrive.fields import (
 )
 from providers.pipedrive.lookup import Finder, SearchWindow, object_path
 from providers.pipedrive.metadata import field_defs
-from providers.pipedrive.responses import describe, error_path, raise_for_call
-from syncsvc.errors import PermanentError, RetryableError
+from providers.pipedrive.responses import describe, error_path, raise_for_call, rate_limited
+from syncsvc.errors import PermanentError, RateLimited, RetryableError
 from syncsvc.fields.model import ObjectFields as FieldDefinitions
 
 log = logging.getLogger("syncsvc.providers.pipedrive")
@@ -56,6 +57,7 @@ class PipedriveClient(ProviderClient):
             float(options.get("search_rate_limit_seconds", SEARCH_LIMIT[1])),
         )
         self.finder = Finder(self.call, self.fields, window)
+        self.budget = BudgetWatch()
 
     # transport ---------------------------------------------------------------------------
     def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
@@ -80,9 +82,25 @@ class PipedriveClient(ProviderClient):
         )
         raise_if_refused(response, describe, (401,))  # a JSON 403 is one record's permission
         status = response.status_code
-        if status in (401, 429) or status >= 500 or (status == 403 and not body_of(response)):
+        if status == 429:
+            raise self._throttled(response)
+        self.budget.answered()
+        if status == 401 or status >= 500 or (status == 403 and not body_of(response)):
             raise_for_call(response)
         return response
+
+    def _throttled(self, response: requests.Response) -> RateLimited:
+        """The wait for a 429: the daily budget's when the answer says so, else the burst
+        window's, growing while 429s keep coming after the waits were kept (``budget``)."""
+        limited = rate_limited(response)
+        if limited.daily:
+            return limited
+        wait, daily = self.budget.throttled(limited.retry_after or 0.0)
+        if not daily:
+            return RateLimited(str(limited), wait)
+        refused = self.budget.refused_for()
+        message = f"{limited} [daily budget, inferred: only 429s for {refused:.0f}s]"
+        return RateLimited(message, wait, daily=True)
 
     def _send_authed(
         self,

@@ -1,0 +1,105 @@
+"""Pipedrive as it fails in reality (issue 11), the real client against the simulator over HTTP:
+a daily-budget 429 that does not say so, and a search index that lags behind writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from providers.base import ConnectionInfo, PushItem
+from providers.pipedrive import PipedriveClient
+from providers.pipedrive.sim import PipedriveSim, make_simulator
+from providers.simulation import SimServer
+from syncsvc.demo.system import example_sim_options
+from syncsvc.errors import RateLimited
+from tests.integration.providers.helpers import simulators
+from tests.support.sim import SimControl
+
+API_TOKEN = {"api_token": "demo-api-token"}
+Started = tuple[SimServer, PipedriveSim]
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[..., Started]]:
+    with simulators(lambda o: make_simulator({**example_sim_options("pipedrive"), **o})) as run:
+        yield run
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., PipedriveClient]]:
+    made: list[PipedriveClient] = []
+
+    def make(server: SimServer, **options: Any) -> PipedriveClient:
+        connection = ConnectionInfo(
+            id=1,
+            name="test",
+            provider="pipedrive",
+            base_url=server.url,
+            credentials=API_TOKEN,
+            options=options,
+            batch_size=50,
+            rate_limit_requests=80,
+            rate_limit_seconds=2,
+        )
+        client = PipedriveClient(connection)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def person(n: int, **item: Any) -> PushItem:
+    payload = {"name": f"Person {n}", "emails": f"p{n}@example.com", "syncsvc_id": str(n)}
+    return PushItem(n, "persons", "upsert", str(n), "syncsvc_id", str(n), payload, None, 1, **item)
+
+
+EXHAUSTED_FOR = 20.0
+"""How long the test keeps the daily budget exhausted before it "resets" it."""
+
+
+def test_a_daily_budget_429_without_its_headers_is_waited_out_not_hammered(
+    start: Callable[..., Started], client_for: Callable[..., PipedriveClient]
+) -> None:
+    """Strict Pipedrive: the exhausted budget answers 429 with no x-daily-* header and the
+    burst limit's body. The client, retried as the pusher does (after each wait it asks for),
+    must back off instead of coming back every 2 s, and go on once the budget is back."""
+    server, sim = start(strict=True)
+    control = SimControl(server.url)
+    client = client_for(server)
+    assert client.push("persons", "upsert", [person(1, maybe_sent=False)])[0].ok
+    control.configure(daily_budget=sim.extra_stats()["daily_tokens_used"])  # spent
+
+    before = control.stats()["requests"]
+    exhausted_at = time.monotonic()
+    in_window: int | None = None
+    waits: list[RateLimited] = []
+
+    def budget_resets_when_due() -> None:
+        nonlocal in_window
+        if in_window is None and time.monotonic() - exhausted_at >= EXHAUSTED_FOR:
+            in_window = control.stats()["requests"] - before
+            control.configure(daily_budget=1_000_000)
+
+    while True:
+        assert time.monotonic() - exhausted_at < EXHAUSTED_FOR + 60, "never got through"
+        try:
+            [result] = client.push("persons", "upsert", [person(2, maybe_sent=False)])
+            break
+        except RateLimited as exc:
+            waits.append(exc)
+            due = time.monotonic() + exc.retry_after
+            while time.monotonic() < due:
+                budget_resets_when_due()
+                time.sleep(0.02)
+    assert result.ok
+    assert in_window is not None, "the client got through while the budget was exhausted"
+    # 2 s apart (as without the fix) would be 10+ requests; backing off 2, 2, 4, 8, 16 s is 5
+    assert in_window <= 6, [round(w.retry_after, 1) for w in waits]
+    assert waits[-1].daily, "the 429s should have been taken for the daily budget"
+    assert waits[-1].retry_after >= 8
+    assert sim.extra_stats()["daily_refused"] == len(waits)
