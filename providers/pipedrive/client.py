@@ -6,6 +6,13 @@ without one (or when that record is gone), look the record up by the value of th
 ``GET /api/v2/{object}/search?fields=…&exact_match=true``, every hit confirmed by reading that
 field back) → ``PATCH`` the hit or ``POST`` a new record. Archive deletes by
 id, looked up by key when unknown; a record that was never synced or is already gone is done.
+
+Search lags behind writes (Pipedrive promises no read-after-write for it), so a create whose
+answer was lost may have made a record search does not show yet. Every create is noted in the
+outbox row before it is sent and its id as soon as Pipedrive answers (``PushItem.journal``);
+a row whose last create was sent less than ``search_lag_seconds`` (60) ago and that search does
+not find waits (``NotIndexedYet``) instead of being created again. ``create`` rows that may have
+been sent before are looked up the same way; one found is done without a write.
 """
 
 from __future__ import annotations
@@ -34,17 +41,30 @@ from providers.pipedrive.fields import (
 from providers.pipedrive.lookup import Finder, SearchWindow, object_path
 from providers.pipedrive.metadata import field_defs
 from providers.pipedrive.responses import describe, error_path, raise_for_call, rate_limited
-from syncsvc.errors import PermanentError, RateLimited, RetryableError
+from syncsvc.errors import (
+    CredentialsRefused,
+    NotIndexedYet,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+)
 from syncsvc.fields.model import ObjectFields as FieldDefinitions
 
 log = logging.getLogger("syncsvc.providers.pipedrive")
 
+SEARCH_LAG = 60.0
+"""How long after a create search may not show the record yet (Pipedrive documents no bound)."""
+LAG_RECHECK = 5.0
+"""While a create may be unindexed, look again this often (a search costs 20 tokens)."""
 ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD", "SEARCH_REFUSED"})
 """Problems of one record (its fields, its key); any other error is the whole call's."""
 
 
 class PipedriveClient(ProviderClient):
-    OPTIONS = frozenset({"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"})
+    OPTIONS = frozenset(
+        {"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"}
+        | {"search_lag_seconds"}
+    )
 
     def setup(self) -> None:
         connection = self.connection
@@ -58,6 +78,7 @@ class PipedriveClient(ProviderClient):
         )
         self.finder = Finder(self.call, self.fields, window)
         self.budget = BudgetWatch()
+        self.search_lag = max(0.0, float(options.get("search_lag_seconds", SEARCH_LAG)))
 
     # transport ---------------------------------------------------------------------------
     def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
@@ -138,9 +159,9 @@ class PipedriveClient(ProviderClient):
             fields, body = self._body(object_name, item.payload)
         except PermanentError as exc:
             return _item_failed(item, exc)
-        if op == "create":
-            return self._create(fields, object_name, item, body)
         if item.external_id:
+            if op == "create":  # an earlier push of this row created it
+                return PushResult(item.outbox_id, external_id=str(item.external_id))
             path = object_path(object_name, str(item.external_id))
             done = self._write(fields, "PATCH", path, item, body)
             if done is not None:
@@ -150,6 +171,8 @@ class PipedriveClient(ProviderClient):
         except PermanentError as exc:
             return _item_failed(item, exc)
         if found is not None:
+            if op == "create":
+                return PushResult(item.outbox_id, external_id=found, created=False)
             done = self._write(fields, "PATCH", object_path(object_name, found), item, body)
             if done is not None:
                 return done
@@ -162,13 +185,45 @@ class PipedriveClient(ProviderClient):
                 code="NOT_FOUND",
             )
             return PushResult(item.outbox_id, error=error)
+        unindexed = self._maybe_unindexed(item)
+        if unindexed is not None:
+            return unindexed
         return self._create(fields, object_name, item, body)
+
+    def _maybe_unindexed(self, item: PushItem) -> PushResult | None:
+        """The wait for a row search did not find although a create of it was sent less than
+        the search lag ago: that record may exist and not be indexed yet."""
+        since = item.since_create
+        if since is None or since >= self.search_lag or self._key(item)[1] is None:
+            return None
+        wait = max(0.5, min(LAG_RECHECK, self.search_lag - since))
+        error = NotIndexedYet(
+            f"pipedrive: a create of this record was sent {since:.1f}s ago and search does not "
+            f"show it yet (search lags writes); looking again in {wait:.1f}s",
+            retry_after=wait,
+        )
+        return PushResult(item.outbox_id, error=error)
 
     def _create(
         self, fields: ObjectFields, object_name: str, item: PushItem, body: dict[str, Any]
     ) -> PushResult:
-        done = self._write(fields, "POST", object_path(object_name), item, body)
+        """POST the record, noted in the outbox before it is sent and with its id as soon as
+        Pipedrive gives one (``item.journal``), so that a push that dies meanwhile leaves the
+        next one either the id or the time from which search may lag."""
+        item.journal.creating(item.outbox_id)
+        try:
+            done = self._write(fields, "POST", object_path(object_name), item, body)
+        except (RateLimited, CredentialsRefused):
+            item.journal.not_created(item.outbox_id)  # answered: nothing was created
+            raise
+        except RetryableError:
+            item.journal.creating(item.outbox_id)  # no answer: it may exist from now on
+            raise
         assert done is not None  # only a PATCH answers "gone"
+        if done.ok and done.external_id:
+            item.journal.created(item.outbox_id, done.external_id)
+        elif isinstance(done.error, PermanentError):
+            item.journal.not_created(item.outbox_id)
         return done
 
     def _body(
