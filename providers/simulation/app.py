@@ -84,14 +84,15 @@ FAULT_MODES = frozenset({"none", "http_error", "rate_limit", "slow", "refuse", "
 @dataclass
 class Fault:
     """An injected misbehaviour, active until ``until`` (monotonic seconds) and, when set, for
-    ``remaining`` more requests; ``method`` (when set) limits the faults that act after the
-    request was handled (``slow``, ``lose_answer``) to requests of that method."""
+    ``remaining`` more requests; ``method`` and ``path`` (a prefix), when set, limit the faults
+    that act after the request was handled (``slow``, ``lose_answer``) to those requests."""
 
     mode: str = "none"
     until: float = 0.0
     status: int = 500
     delay: float = 0.0
     method: str | None = None
+    path: str | None = None
     remaining: int | None = None
 
     def active(self) -> bool:
@@ -101,9 +102,13 @@ class Fault:
             and (self.remaining is None or self.remaining > 0)
         )
 
-    def hits(self, method: str | None) -> bool:
-        """Whether the fault applies to a request of ``method`` (None: any); counts it."""
-        if not self.active() or (method is not None and self.method not in (None, method)):
+    def hits(self, method: str | None = None, path: str = "") -> bool:
+        """Whether the fault applies to a request (``method`` None: any); counts it."""
+        if not self.active():
+            return False
+        if method is not None and self.method not in (None, method):
+            return False
+        if method is not None and self.path is not None and not path.startswith(self.path):
             return False
         if self.remaining is not None:
             self.remaining -= 1
@@ -218,7 +223,7 @@ class SimApp:
             if not is_control and self.fault.mode in ("slow", "lose_answer"):
                 with self.lock:
                     fault = self.fault
-                    hit = fault.hits(method)
+                    hit = fault.hits(method, path)
                     if hit and fault.mode == "lose_answer":
                         self.stats["faulted"] += 1
                 if hit and fault.mode == "slow":
@@ -325,7 +330,10 @@ class SimApp:
         if mode not in FAULT_MODES:
             return json_response(400, {"error": f"unknown fault mode {mode!r}"})
         method = spec.get("method")
+        path = spec.get("path")
         count = spec.get("count")
+        if path is not None and (not isinstance(path, str) or len(path) > 200):
+            return json_response(400, {"error": "path must be a string of at most 200 characters"})
         if method is not None and method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             return json_response(400, {"error": f"unknown method {method!r}"})
         if count is not None and (type(count) is not int or count < 1):
@@ -341,6 +349,7 @@ class SimApp:
             status=int(spec.get("status", 500)),
             delay=float(spec.get("delay", 0)),
             method=method,
+            path=path,
             remaining=count,
         )
         return json_response(200, {"mode": mode, "seconds": seconds})

@@ -13,10 +13,12 @@ from providers.base import ConnectionInfo, PushItem
 from providers.pipedrive import PipedriveClient
 from providers.pipedrive.sim import PipedriveSim, make_simulator
 from providers.simulation import SimServer
-from syncsvc.demo.system import example_sim_options
+from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.errors import RateLimited
+from tests.integration.conftest import Pipeline, execute
 from tests.integration.providers.helpers import simulators
 from tests.support.sim import SimControl
+from tests.support.wait import wait_until
 
 API_TOKEN = {"api_token": "demo-api-token"}
 Started = tuple[SimServer, PipedriveSim]
@@ -103,3 +105,49 @@ def test_a_daily_budget_429_without_its_headers_is_waited_out_not_hammered(
     assert waits[-1].daily, "the 429s should have been taken for the daily budget"
     assert waits[-1].retry_after >= 8
     assert sim.extra_stats()["daily_refused"] == len(waits)
+
+
+@pytest.fixture
+def lagging_pipedrive(start: Callable[..., Started], pipeline: Pipeline) -> SimControl:
+    """Strict Pipedrive (search 3 s behind writes) behind the running pipeline."""
+    server, _ = start(strict=True)
+    pipeline.apply(example_pointed_at("pipedrive", server.url))
+    return SimControl(server.url)
+
+
+def people(sim: SimControl) -> dict[str, int]:
+    """How many persons the account holds per syncsvc_id."""
+    held: dict[str, int] = {}
+    for record in sim.http.get(
+        f"{sim.base_url}/_sim/view", params={"object": "persons"}, timeout=10
+    ).json()["records"]:
+        held[str(record["key"])] = held.get(str(record["key"]), 0) + 1
+    return held
+
+
+def test_a_create_whose_answer_was_lost_is_not_created_again_while_search_lags(
+    pipeline: Pipeline, lagging_pipedrive: SimControl
+) -> None:
+    """Pipedrive applies the POST and the answer never arrives; the retry's search runs before
+    the index has the new person. The row must wait for the index, then update that person,
+    not create a second one."""
+    sim = lagging_pipedrive
+    sim.fault("lose_answer", seconds=120, method="POST", path="/api/v2/persons", count=1)
+    [row] = execute(
+        pipeline.db,
+        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
+        "VALUES ('lost.answer@example.com', 'Lost', 'Answer', 'lead') RETURNING id",
+    )
+    key = str(row["id"])
+    wait_until(lambda: sim.stats()["faulted"] == 1, 60, message=pipeline.describe)
+    pipeline.wait_idle(90)
+    assert people(sim) == {key: 1}
+    assert pipeline.dead_letters() == []
+    log = pipeline.db.execute(
+        "SELECT status, at, error_message FROM syncsvc.sync_log WHERE record_key = %s ORDER BY id",
+        (key,),
+    ).fetchall()
+    statuses = [r["status"] for r in log]
+    assert "wait" in statuses, [
+        (r["status"], r["at"].time(), r["error_message"]) for r in log
+    ] + sim.acks()
