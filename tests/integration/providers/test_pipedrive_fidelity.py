@@ -151,3 +151,28 @@ def test_a_create_whose_answer_was_lost_is_not_created_again_while_search_lags(
     assert "wait" in statuses, [
         (r["status"], r["at"].time(), r["error_message"]) for r in log
     ] + sim.acks()
+
+
+def test_a_push_worker_killed_after_its_create_reached_pipedrive_does_not_duplicate_it(
+    pipeline: Pipeline, start: Callable[..., Started]
+) -> None:
+    """Pipedrive applies the POST; the push worker dies before the answer comes. The row goes
+    again once the dead worker's lease is released, while search (45 s behind here) still does
+    not show the person: it must wait for the index, not create a second person."""
+    server, _ = start(strict=True, search_lag_seconds=45)
+    pipeline.apply(example_pointed_at("pipedrive", server.url))
+    sim = SimControl(server.url)
+    sim.fault("slow", seconds=120, delay=30, method="POST", path="/api/v2/persons", count=1)
+    [row] = execute(
+        pipeline.db,
+        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
+        "VALUES ('killed.worker@example.com', 'Killed', 'Worker', 'lead') RETURNING id",
+    )
+    key = str(row["id"])
+    wait_until(lambda: people(sim) == {key: 1}, 60, message=pipeline.describe)
+    worker = pipeline.procs.procs["push-pipedrive"]
+    pipeline.procs.kill("push-pipedrive")
+    pipeline.procs.start("push-pipedrive", *worker.args)
+    pipeline.wait_idle(150)
+    assert people(sim) == {key: 1}
+    assert pipeline.dead_letters() == []
