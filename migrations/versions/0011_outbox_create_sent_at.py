@@ -5,8 +5,8 @@ for our key, and its search index lags behind writes. A row whose create may hav
 CRM (its answer lost: a timeout, a crash) waits while the index could still be behind instead
 of trusting "not found" and creating the record twice.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
