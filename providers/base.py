@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 
@@ -62,6 +62,33 @@ class ConnectionInfo:
     max_attempts: int = 10
 
 
+class WriteJournal(Protocol):
+    """Where a client notes, while it pushes, what a later push of the row must know even if
+    this one dies before its results are recorded (``syncsvc.outbox.journal``)."""
+
+    def creating(self, outbox_id: int) -> None:
+        """A create of the row is about to be sent (or its answer was just lost)."""
+
+    def created(self, outbox_id: int, external_id: str) -> None:
+        """The CRM answered a create with the record's id."""
+
+    def not_created(self, outbox_id: int) -> None:
+        """The CRM answered the create without creating anything (a 429, a refusal)."""
+
+
+class NoJournal:
+    """Notes nothing (a push outside the outbox, a test)."""
+
+    def creating(self, outbox_id: int) -> None:
+        return None
+
+    def created(self, outbox_id: int, external_id: str) -> None:
+        return None
+
+    def not_created(self, outbox_id: int) -> None:
+        return None
+
+
 @dataclass
 class PushItem:
     """One outbox row being sent."""
@@ -78,6 +105,11 @@ class PushItem:
     maybe_sent: bool = True
     """False when no earlier push of this row can have reached the CRM: a CRM without upsert
     may then create without looking the record up first."""
+    since_create: float | None = None
+    """Seconds since a create of this row was last sent (None: never): a CRM whose search lags
+    may not find that record yet."""
+    journal: WriteJournal = field(default_factory=NoJournal, repr=False, compare=False)
+    """Where the client notes a create it sends and the id it gets, as it goes."""
 
 
 @dataclass

@@ -222,6 +222,7 @@ outbox = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("poll_version", BigInteger, nullable=True),
     Column("maybe_sent", Boolean, nullable=False, server_default=text("false")),
+    Column("create_sent_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     CheckConstraint("op IN ('upsert', 'update', 'create', 'archive')", name="op"),
     UniqueConstraint("connection_id", "object", "record_key"),

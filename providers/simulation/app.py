@@ -82,17 +82,41 @@ def _outside(options: Mapping[str, Any], allowed: frozenset[str] | None) -> list
     return [] if allowed is None else sorted(set(options) - allowed)
 
 
+FAULT_MODES = frozenset({"none", "http_error", "rate_limit", "slow", "refuse", "lose_answer"})
+
+
 @dataclass
 class Fault:
-    """An injected misbehaviour, active until ``until`` (monotonic seconds)."""
+    """An injected misbehaviour, active until ``until`` (monotonic seconds) and, when set, for
+    ``remaining`` more requests; ``method`` and ``path`` (a prefix), when set, limit the faults
+    that act after the request was handled (``slow``, ``lose_answer``) to those requests."""
 
     mode: str = "none"
     until: float = 0.0
     status: int = 500
     delay: float = 0.0
+    method: str | None = None
+    path: str | None = None
+    remaining: int | None = None
 
     def active(self) -> bool:
-        return self.mode != "none" and time.monotonic() < self.until
+        return (
+            self.mode != "none"
+            and time.monotonic() < self.until
+            and (self.remaining is None or self.remaining > 0)
+        )
+
+    def hits(self, method: str | None = None, path: str = "") -> bool:
+        """Whether the fault applies to a request (``method`` None: any); counts it."""
+        if not self.active():
+            return False
+        if method is not None and self.method not in (None, method):
+            return False
+        if method is not None and self.path is not None and not path.startswith(self.path):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
 
 
 class RollingWindow:
@@ -210,8 +234,16 @@ class SimApp:
                 Exception
             ) as exc:  # a simulator bug must look like a CRM 500, not a dropped socket
                 response = self.error_response(500, f"Internal simulator error: {exc!r}")
-            if not is_control and self.fault.mode == "slow" and self.fault.active():
-                response.delay = self.fault.delay
+            if not is_control and self.fault.mode in ("slow", "lose_answer"):
+                with self.lock:
+                    fault = self.fault
+                    hit = fault.hits(method, path)
+                    if hit and fault.mode == "lose_answer":
+                        self.stats["faulted"] += 1
+                if hit and fault.mode == "slow":
+                    response.delay = fault.delay
+                elif hit:
+                    response.drop = True
             if response.status >= 400:
                 with self.lock:
                     self.stats["errors"] += 1
@@ -266,9 +298,13 @@ class SimApp:
 
     # shared behaviour --------------------------------------------------------------------
     def apply_fault(self) -> SimResponse | None:
+        """The answer instead of the handler's for a fault that stops the request at the door."""
         fault = self.fault
-        if not fault.active():
+        if fault.mode not in ("http_error", "rate_limit"):
             return None
+        with self.lock:
+            if not fault.hits(None):
+                return None
         if fault.mode == "http_error":
             return self.error_response(fault.status, "Injected server error")
         if fault.mode == "rate_limit":
@@ -312,8 +348,17 @@ class SimApp:
         spec = request.json() or {}
         mode = spec.get("mode", "none")
         seconds = float(spec.get("seconds", 0))
-        if mode not in ("none", "http_error", "rate_limit", "slow", "refuse"):
+        if mode not in FAULT_MODES:
             return json_response(400, {"error": f"unknown fault mode {mode!r}"})
+        method = spec.get("method")
+        path = spec.get("path")
+        count = spec.get("count")
+        if path is not None and (not isinstance(path, str) or len(path) > 200):
+            return json_response(400, {"error": "path must be a string of at most 200 characters"})
+        if method is not None and method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            return json_response(400, {"error": f"unknown method {method!r}"})
+        if count is not None and (type(count) is not int or count < 1):
+            return json_response(400, {"error": "count must be a positive integer"})
         if mode == "refuse":
             if self.refuse_hook is None:
                 return json_response(400, {"error": "this server cannot refuse connections"})
@@ -324,6 +369,9 @@ class SimApp:
             until=time.monotonic() + seconds,
             status=int(spec.get("status", 500)),
             delay=float(spec.get("delay", 0)),
+            method=method,
+            path=path,
+            remaining=count,
         )
         return json_response(200, {"mode": mode, "seconds": seconds})
 

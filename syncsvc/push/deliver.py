@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.base import ProviderClient, PushItem, PushResult
+from providers.base import NoJournal, ProviderClient, PushItem, PushResult, WriteJournal
 from syncsvc.db import transaction
 from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
+from syncsvc.outbox.journal import OutboxJournal
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import PAUSE_DELAY, decide
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
@@ -61,7 +62,7 @@ def _entry(
     }
 
 
-def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
+def _items(rows: list[dict[str, Any]], journal: WriteJournal | None = None) -> list[PushItem]:
     return [
         PushItem(
             outbox_id=r["id"],
@@ -74,6 +75,8 @@ def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
             external_id=r["external_id"],
             version=r["version"],
             maybe_sent=r["maybe_sent"],
+            since_create=r["since_create"],
+            journal=journal or NoJournal(),
         )
         for r in rows
     ]
@@ -141,8 +144,9 @@ class Pusher:
                 row
             )
         kinds = list(by_kind.items())
+        journal = OutboxJournal(self.dsn, token, {r["id"]: r["since_create"] for r in rows})
         for index, ((obj, op), kind_rows) in enumerate(kinds):
-            items = _items(kind_rows)
+            items = _items(kind_rows, journal)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
             started = time.monotonic()
             try:

@@ -20,6 +20,13 @@ but the company domain, as apps are asked to call it (https://developers.pipedri
 post/new-parameter-in-oauth-oauthtoken-responses; the refusal's shape is unverified). API
 tokens work on both hosts.
 
+Documented behaviours the default leaves out (each an option, all on with ``strict: true``):
+``search_lag_seconds`` how long a write takes to reach search (0; Pipedrive promises no
+read-after-write for search, reads by id are current); ``send_daily_headers`` the undocumented
+``x-daily-ratelimit-token-*`` headers, which "can be missing" (true); ``explain_daily_429`` a
+daily-budget 429 that says so, where Pipedrive documents only the status (true: off, it answers
+like a burst 429).
+
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
 ``refused_writes`` and ``refused_by_kind``.
@@ -36,6 +43,7 @@ from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
 from providers.pipedrive.sim.guard import COMPANY_HOST, PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim.index import SearchIndex
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
@@ -44,11 +52,18 @@ from providers.simulation.strict import strict_options
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
+    | {"search_lag_seconds", "send_daily_headers", "explain_daily_429"}
     | {"expire_tokens", "company_domain_only"}
 )
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
-STRICT_BEHAVIOURS = {"company_domain_only": True}
-"""What ``strict: true`` turns on (``providers.simulation.strict``)."""
+STRICT_BEHAVIOURS: dict[str, Any] = {
+    "company_domain_only": True,
+    "search_lag_seconds": 3.0,
+    "send_daily_headers": False,
+    "explain_daily_429": False,
+}
+"""What ``strict: true`` turns on (``providers.simulation.strict``; an option given beside it
+wins)."""
 OBJ = r"(?P<object>persons|organizations|deals)"
 FIELD_LISTS = {
     "personFields": "persons",
@@ -240,9 +255,13 @@ class PipedriveSim(SimApp):
     def reset(self) -> None:
         self.field_sets = new_field_sets(self.options.get("custom_fields"))
         key_field = self.options.get("key_field")
+        lag = float(self.options.get("search_lag_seconds", 0.0))
         self.stores = {
             name: ObjectStore(
-                name, fs, key_field.get(name) if isinstance(key_field, Mapping) else key_field
+                name,
+                fs,
+                key_field.get(name) if isinstance(key_field, Mapping) else key_field,
+                SearchIndex(lag),
             )
             for name, fs in self.field_sets.items()
         }
@@ -252,12 +271,16 @@ class PipedriveSim(SimApp):
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        if "search_lag_seconds" in options:
+            for store in self.stores.values():
+                store.index.lag = max(0.0, float(options["search_lag_seconds"]))
 
     def extra_stats(self) -> dict[str, Any]:
         return {
             "max_in_window": self.auth.max_in_window(),
             "rate_limit_requests": self.auth.limit,
             "rate_limit_seconds": self.auth.seconds,
+            "search_lag_seconds": float(self.options.get("search_lag_seconds", 0.0)),
             "daily_tokens_used": self.auth.used_today,
             **self.auth.counts,
             "records": {name: len(store.active()) for name, store in self.stores.items()},

@@ -57,6 +57,8 @@ class SimAuth:
         self.daily_budget = 1_000_000
         self.send_retry_after = False
         self.company_domain_only = False
+        self.send_daily_headers = True
+        self.explain_daily_429 = True
         self.windows: dict[str, RollingWindow] = {}
         self.search_windows: dict[str, RollingWindow] = {}
         self.used_today = 0
@@ -76,6 +78,8 @@ class SimAuth:
         self.company_domain_only = bool(
             options.get("company_domain_only", self.company_domain_only)
         )
+        self.send_daily_headers = bool(options.get("send_daily_headers", self.send_daily_headers))
+        self.explain_daily_429 = bool(options.get("explain_daily_429", self.explain_daily_429))
         if {"rate_limit_requests", "rate_limit_seconds"} & options.keys():
             for window in self.windows.values():  # a new limit starts a new measurement
                 window.limit, window.seconds, window.max_seen = self.limit, self.seconds, 0
@@ -158,7 +162,8 @@ class SimAuth:
         shown = self._window(self.search_windows, caller, True) if search else window
         if self.used_today >= self.daily_budget:  # the last request may overdraw the budget
             self.counts["daily_refused"] += 1
-            return Refusal(429, OVER_BUDGET, self.headers(shown), daily=True)
+            message = OVER_BUDGET if self.explain_daily_429 else OVER_LIMIT
+            return Refusal(429, message, self.headers(shown), daily=True)
         if window.remaining() <= 0 or shown.remaining() <= 0:
             if search and shown.remaining() <= 0:
                 self.counts["search_throttled"] += 1
@@ -175,9 +180,11 @@ class SimAuth:
             "x-ratelimit-limit": str(window.limit if window else self.limit),
             "x-ratelimit-remaining": str(window.remaining() if window else 0),
             "x-ratelimit-reset": str(reset),
-            "x-daily-ratelimit-token-limit": str(self.daily_budget),
-            "x-daily-ratelimit-token-remaining": str(max(0, self.daily_budget - self.used_today)),
         }
+        if self.send_daily_headers:
+            headers["x-daily-ratelimit-token-limit"] = str(self.daily_budget)
+            left = max(0, self.daily_budget - self.used_today)
+            headers["x-daily-ratelimit-token-remaining"] = str(left)
         return headers
 
     def limited(self, window: RollingWindow | None = None) -> Refusal:
