@@ -161,6 +161,12 @@ class InboundWorld:
             return False
         return answer.status_code == 200
 
+    def pause(self, name: str) -> None:
+        self.procs.stop(name)
+
+    def resume(self, name: str) -> None:
+        self.procs.start(name, *self.procs.procs[name].args)
+
     def kill_all(self) -> None:
         for name in list(self.procs.procs):
             self.procs.kill(name, signal.SIGKILL)
