@@ -141,3 +141,35 @@ def test_concurrent_edits_end_as_the_policy_says(fresh: InboundWorld, policy: st
         f"{policy}: internal writes {len(writes)}, pushes {len(world.hubspot.acks())}, "
         f"conflicts {len(conflicts)}"
     )
+
+
+def test_a_late_echo_of_our_own_push_is_no_crm_change(fresh: InboundWorld) -> None:
+    """crm_wins, the row moved on (v2 waits to be pushed) and an event for the record comes in
+    (here: an edit of a property that is not mapped back): the CRM still holds v1, the value
+    we delivered, which is no change of the CRM's and must not overwrite v2."""
+    world = fresh
+    world.apply(connection_config(world.hubspot.base_url, conflict="crm_wins"))
+    world.db.execute(
+        "INSERT INTO demo.contacts (id, email, first_name) VALUES (1, 'e@example.com', 'v1')"
+    )
+    wait_until(lambda: len(world.crm_contacts()) == 1 and world.quiet(), 60, message=world.describe)
+    ((crm_id, _),) = world.crm_contacts().items()
+    world.pause("push-hubspot")
+    world.db.execute("UPDATE demo.contacts SET first_name = 'v2' WHERE id = 1")
+    world.sim_edit("update", id=crm_id, properties={"phone": "+1 555 0100"})
+    wait_until(
+        lambda: world.inbound_statuses().get("ignored", 0) >= 1 and not received_ids(world),
+        30,
+        message=world.describe,
+    )
+    assert world.rows()[1]["first_name"] == "v2"
+    assert world.writes() == []
+    world.resume("push-hubspot")
+    wait_until(
+        lambda: world.quiet() and world.crm_contacts()[crm_id]["firstname"] == "v2",
+        60,
+        message=world.describe,
+    )
+    assert world.rows()[1]["first_name"] == "v2"
+    conflicts = world.db.execute("SELECT * FROM syncsvc.sync_log WHERE status = 'conflict'")
+    assert conflicts.fetchall() == []
