@@ -204,6 +204,7 @@ outbox = Table(
     Column("payload", JSONB, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("delivered_version", BigInteger, nullable=True),
+    Column("delivered_payload", JSONB, nullable=True),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 
 from syncsvc.inbound import events, run
+from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.scrub import error_text
 from tasks.app import app
 from tasks.base import SyncTask
+from tasks.push import enqueue_push
 from tasks.queues import INBOUND
 
 log = logging.getLogger("syncsvc.inbound")
@@ -34,12 +36,16 @@ def apply(self: SyncTask, connection_id: int) -> int:
     for _ in range(MAX_CLAIMS):
         done = run.apply_received(self.db, conn, client)
         total += done.events
-        if done.created:
-            run.link_back(conn, client, done.created)
+        if done.link_backs:  # committed already: the sweeper sends them if this message is lost
+            groups = [PushGroup(object=obj, op="update", ids=[i]) for obj, i in done.link_backs]
+            for merged in merge_groups(groups):
+                enqueue_push(conn.provider.name, PushOrder(connection_id=conn.id, groups=merged))
         if done.events:
             log.info(
-                "%s: %d inbound events: %d applied, %d unchanged, %d failed, %d conflicts",
-                conn.name, done.events, done.applied, done.ignored, done.failed, done.conflicts,
+                "%s: %d inbound events: %d applied, %d unchanged, %d waiting for a push, "
+                "%d failed, %d conflicts",
+                conn.name, done.events, done.applied, done.ignored, done.deferred, done.failed,
+                done.conflicts,
             )  # fmt: skip
         if done.events < run.CLAIM_LIMIT:
             break

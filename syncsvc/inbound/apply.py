@@ -3,8 +3,14 @@
 The record is read from the CRM when it is applied, so an older event applies the newest state.
 Its fields are mapped back (CRM field → column); only ``writable`` columns are written, and only
 the ones whose value differs from the row (compared after PostgreSQL has cast them to the
-columns' types): a change we pushed that comes back is nothing to write. Conflicts are decided
-by ``syncsvc.inbound.conflict``.
+columns' types): a change we pushed that comes back is nothing to write. Nor is a field that
+still holds the value we last delivered to it (``outbox.delivered_payload``): that is our own
+older push coming back late, after the row moved on, not a change made in the CRM. While the
+record is being pushed, its events wait (``deferred``) for the push to settle. Conflicts are
+decided by ``syncsvc.inbound.conflict``.
+
+A record created in the CRM becomes a row, linked by its CRM id (``inbound_link``), and its new
+key goes back to the CRM as an outbox row (``LINK_BACK``), written in the same transaction.
 
 Echo suppression: the write runs with ``syncsvc.origin`` set to ``inbound:<connection>``, which
 the capture triggers record (``sync_event.origin``) and the bridge reads: the row is not sent
@@ -43,6 +49,22 @@ VALUES (%(connection_id)s, %(object)s, %(crm_id)s, %(record_key)s)
 ON CONFLICT (connection_id, object, crm_id) DO NOTHING
 """
 SET_ORIGIN = "SELECT set_config('syncsvc.origin', %(origin)s, true)"
+OUTBOX_STATE = """
+SELECT delivered_payload, (status = 'pending' AND lease_until > now()) AS in_flight
+FROM syncsvc.outbox
+WHERE connection_id = %(connection_id)s AND object = %(object)s AND record_key = %(record_key)s
+"""
+# The key of a record created in the CRM goes back to it as an outbox row (an update by the
+# CRM's id): pushed, retried and dead-lettered like any other, so it outlives a crash. Its
+# version comes from sync_event's sequence: the record's next internal change supersedes it.
+LINK_BACK = """
+INSERT INTO syncsvc.outbox
+    (connection_id, object, record_key, source_table, op, payload, version, external_id)
+VALUES (%(connection_id)s, %(object)s, %(record_key)s, %(table)s, 'update', %(payload)s,
+        nextval(pg_get_serial_sequence('syncsvc.sync_event', 'id')), %(crm_id)s)
+ON CONFLICT (connection_id, object, record_key) DO NOTHING
+RETURNING id
+"""
 
 
 @dataclass(frozen=True)
@@ -53,14 +75,19 @@ class Target:
     origin: str
     spec: InboundObject
     mapper: Mapper
+    link_back: bool = True
+    """Write the internal key into records created in the CRM (connections that push)."""
 
 
 @dataclass
 class Outcome:
     status: str
-    """``applied`` or ``ignored``."""
+    """``applied``, ``ignored``, or ``deferred``: the record is being pushed to the CRM right
+    now; the event waits for the push to settle (what it delivered decides what is an echo)."""
     written: list[str] = field(default_factory=list)
     conflicts: list[conflict.Conflict] = field(default_factory=list)
+    link_back: int | None = None
+    """The outbox row that writes the new row's key into the CRM record, if one was made."""
 
 
 def _table(name: str) -> sql.Identifier:
@@ -134,6 +161,14 @@ def apply_record(db: psycopg.Connection[Row], target: Target, record: CrmRecord)
     if not differing:
         return Outcome("ignored")
     pk = {spec.key_column: cur[spec.key_column]}
+    where = {"connection_id": target.connection_id, "object": spec.object}
+    state = db.execute(OUTBOX_STATE, {**where, "record_key": record_key(pk)}).fetchone()
+    if state is not None and state["in_flight"]:
+        return Outcome("deferred")
+    delivered = state["delivered_payload"] if state is not None else None
+    differing = [c for c in differing if not _ours(target, c, record.fields, delivered)]
+    if not differing:
+        return Outcome("ignored")
     since = conflict.internal_change_at(
         db, target.connection_id, spec.object, spec.table, pk, record_key(pk), target.origin
     )
@@ -167,6 +202,31 @@ def apply_record(db: psycopg.Connection[Row], target: Target, record: CrmRecord)
     return outcome
 
 
+def _ours(target: Target, column: str, fields: Any, delivered: Any) -> bool:
+    """Whether the CRM still holds, in every field mapped to ``column``, the value we last
+    delivered there: then the difference is our own older push (an echo), not a CRM change."""
+    if not isinstance(delivered, dict):
+        return False
+    sources = [str(m["source"]) for m in target.spec.mappings if m["target"] == column]
+    return bool(sources) and all(
+        s in delivered and _same(fields.get(s), delivered[s]) for s in sources
+    )
+
+
+def _same(crm: Any, sent: Any) -> bool:
+    """CRM values come back as text (HubSpot) or typed (JSON APIs): compared as text, with
+    empty and missing alike."""
+    if crm in (None, "") or sent in (None, ""):
+        return crm in (None, "") and sent in (None, "")
+    return _text(crm) == _text(sent)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _insert(
     db: psycopg.Connection[Row],
     target: Target,
@@ -193,6 +253,7 @@ def _insert(
         {"values": Jsonb(values)},
     ).fetchone()
     assert row is not None
+    outcome = Outcome("applied", written=list(values))
     if key is None:
         params = {
             "connection_id": target.connection_id,
@@ -201,7 +262,17 @@ def _insert(
             "record_key": row["key"],
         }
         db.execute(ADD_LINK, params)
-    return Outcome("applied", written=list(values))
+        if target.link_back:
+            linked = db.execute(
+                LINK_BACK,
+                {
+                    **params,
+                    "table": spec.table,
+                    "payload": Jsonb({spec.key_field: row["key"]}),
+                },
+            ).fetchone()
+            outcome.link_back = linked["id"] if linked else None
+    return outcome
 
 
 def _to_inbox(

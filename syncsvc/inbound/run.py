@@ -10,7 +10,6 @@ received, and they are claimed again.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -18,16 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from providers.base import CrmRecord, ProviderClient, PushItem
+from providers.base import CrmRecord, ProviderClient
 from syncsvc.config.runtime import RuntimeConnection, inbound_origin
 from syncsvc.db import Row
-from syncsvc.errors import SyncError
 from syncsvc.inbound import events
 from syncsvc.inbound.apply import Outcome, Target, apply_delete, apply_record
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.scrub import error_text
-
-log = logging.getLogger("syncsvc.inbound")
 
 Transaction = Callable[[], AbstractContextManager[psycopg.Connection[Row]]]
 CLAIM_LIMIT = 200
@@ -43,8 +39,9 @@ class Applied:
     ignored: int = 0
     failed: int = 0
     conflicts: int = 0
-    created: list[tuple[str, str, str]] = field(default_factory=list)
-    """(object, CRM id, internal key) of records created in the CRM: their key goes back."""
+    deferred: int = 0
+    link_backs: list[tuple[str, int]] = field(default_factory=list)
+    """(object, outbox row) of the keys going back to records created in the CRM: to push."""
 
 
 def targets(conn: RuntimeConnection) -> dict[str, Target]:
@@ -56,6 +53,7 @@ def targets(conn: RuntimeConnection) -> dict[str, Target]:
             inbound_origin(conn.name),
             spec,
             compile_mapper(spec.mappings, f"{conn.name}.inbound.{name}"),
+            link_back=conn.pushes,
         )
         for name, spec in conn.inbound.objects.items()
     }
@@ -125,7 +123,8 @@ def apply_received(
                 if crm_id not in seen:
                     seen[crm_id] = _apply_one(db, target, records.get(crm_id), crm_id, done)
                 first = seen[crm_id]
-                settled.append(events.Settled(row["id"], first.status, first.detail))
+                if first.status != "deferred":  # left received: claimed again next time
+                    settled.append(events.Settled(row["id"], first.status, first.detail))
         events.settle(db, settled)
     return done
 
@@ -150,55 +149,21 @@ def _apply_one(
             outcome: Outcome
             if record is not None:
                 outcome = apply_record(db, target, record)
-                key_field = target.spec.key_field
-                if outcome.status == "applied" and not record.fields.get(key_field):
-                    key = _linked_key(db, target, crm_id)
-                    if key is not None:
-                        done.created.append((target.spec.object, crm_id, key))
             else:
                 outcome = apply_delete(db, target, crm_id)
     except psycopg.Error as exc:
         done.failed += 1
         return events.Settled(0, "failed", error_text(exc))
     done.conflicts += len(outcome.conflicts)
-    if outcome.status == "applied":
+    if outcome.link_back is not None:
+        done.link_backs.append((target.spec.object, outcome.link_back))
+    if outcome.status == "deferred":
+        done.deferred += 1
+    elif outcome.status == "applied":
         done.applied += 1
     else:
         done.ignored += 1
     return events.Settled(0, outcome.status)
-
-
-def _linked_key(db: psycopg.Connection[Row], target: Target, crm_id: str) -> str | None:
-    row = db.execute(
-        "SELECT record_key FROM syncsvc.inbound_link "
-        "WHERE connection_id = %s AND object = %s AND crm_id = %s",
-        (target.connection_id, target.spec.object, crm_id),
-    ).fetchone()
-    return str(row["record_key"]) if row else None
-
-
-def link_back(
-    conn: RuntimeConnection, client: ProviderClient, created: list[tuple[str, str, str]]
-) -> None:
-    """Write each internal key into the CRM record created there (its ``key.field``), so that
-    pushes of that row (an upsert by that field) find it instead of creating a second one."""
-    if conn.inbound is None:
-        return
-    for obj, crm_id, key in created:
-        spec = conn.inbound.objects[obj]
-        item = PushItem(0, obj, "update", key, None, None, {spec.key_field: key}, crm_id, 0)
-        try:
-            results = client.push(obj, "update", [item])
-        except SyncError as exc:
-            log.warning(
-                "%s: linking %s %s to %s failed: %s", conn.name, obj, crm_id, key, error_text(exc)
-            )
-            continue
-        for result in results:
-            if result.error is not None:
-                log.warning(
-                    "%s: linking %s %s failed: %s", conn.name, obj, crm_id, error_text(result.error)
-                )
 
 
 def utcnow() -> datetime:

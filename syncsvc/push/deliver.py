@@ -207,6 +207,7 @@ class Pusher:
                         "id": item.outbox_id,
                         "version": item.version,
                         "external_id": result.external_id,
+                        "payload": item.payload,
                     }
                 )
                 continue
