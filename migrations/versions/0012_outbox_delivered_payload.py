@@ -6,8 +6,8 @@
   the CRM, so an echo of version N arriving after the row moved to N+1 is not taken for a
   conflict (nor, under ``crm_wins``, applied over N+1).
 
-Revision ID: 0090
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0090"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
