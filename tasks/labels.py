@@ -22,6 +22,7 @@ from syncsvc.db import transaction
 log = logging.getLogger("syncsvc.push")
 
 TTL = 5.0
+NEW_TTL = 1.0
 LABELS = """
 SELECT c.id, c.name, p.reason
 FROM syncsvc.connection c LEFT JOIN syncsvc.connection_pause p ON p.connection_id = c.id
@@ -38,8 +39,10 @@ class ConnectionLabels:
         self._labels: dict[int, str] = {}
 
     def label(self, dsn: str, connection_id: int) -> str | None:
+        """A connection not seen yet (created since the last load) reloads within a second."""
         with self._lock:
-            if time.monotonic() - self._loaded_at >= self._ttl:
+            age = time.monotonic() - self._loaded_at
+            if age >= self._ttl or (connection_id not in self._labels and age >= NEW_TTL):
                 self._labels = self._load(dsn)
                 self._loaded_at = time.monotonic()
             return self._labels.get(connection_id)

@@ -9,7 +9,7 @@ secret (or ``connection resume``) delivers every waiting row exactly once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -257,17 +257,18 @@ def test_flower_names_the_pushes_of_a_paused_connection(
             tasks = requests.get(f"{url}/api/tasks", auth=auth, timeout=10).json()
             return {str(t.get("name")) for t in tasks.values()}
 
+        def shown(task_name: str) -> Callable[[], bool]:
+            def check() -> bool:
+                insert_contacts(pipeline, 1, f"named-{uuid4().hex[:6]}-")  # live writes go on
+                return task_name in task_names()
+
+            return check
+
         pipeline.apply(config)
-        insert_contacts(pipeline, 5, "named")
-        wait_until(lambda: f"syncsvc.push[{name}]" in task_names(), 60, message=pipeline.describe)
+        wait_until(shown(f"syncsvc.push[{name}]"), 60, interval=1.0, message=pipeline.describe)
 
         pipeline.apply(with_secret(config, WRONG_SECRET))
         paused_name = f"syncsvc.push[{name} paused: credentials]"
-
-        def shown_paused() -> bool:
-            insert_contacts(pipeline, 1, f"more-{uuid4().hex[:6]}-")  # live writes go on
-            return paused_name in task_names()
-
-        wait_until(shown_paused, 90, interval=1.0, message=lambda: str(task_names()))
+        wait_until(shown(paused_name), 90, interval=1.0, message=lambda: str(task_names()))
     assert pause_of(pipeline, name) is not None
     assert pipeline.dead_letters() == []
