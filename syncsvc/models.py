@@ -490,6 +490,11 @@ record_link = Table(
         "next_attempt_at",
         postgresql_where=text("status = 'pending'"),
     ),
-    Index("ix_record_link_connection_id_parent_object_parent_key", "connection_id", "parent_object", "parent_key"),
+    Index(
+        "ix_record_link_connection_id_parent_object_parent_key",
+        "connection_id",
+        "parent_object",
+        "parent_key",
+    ),
     schema=SCHEMA,
 )

@@ -36,7 +36,8 @@ def sweep(self: SyncTask) -> int:
         linkable = [
             conn
             for conn in config.connections.values()
-            if conn.associations and conn.id in due
+            if conn.associations
+            and conn.id in due
             and link_store.has_ready(db, conn.id, [a.name for a in conn.associations])
         ]
     for conn in linkable:

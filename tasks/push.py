@@ -89,7 +89,10 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
 
 
 def enqueue_link(provider: str, connection_id: int, countdown: float = 0.0) -> None:
-    link.apply_async((connection_id,), queue=push_queue(provider), countdown=countdown or None)
+    if countdown > 0:
+        link.apply_async((connection_id,), queue=push_queue(provider), countdown=countdown)
+    else:
+        link.apply_async((connection_id,), queue=push_queue(provider))
 
 
 @app.task(name="syncsvc.link", base=SyncTask, bind=True)

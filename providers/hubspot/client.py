@@ -204,9 +204,7 @@ class HubSpotClient(ProviderClient):
     def link(
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
-        return links.link(
-            self.call, child_object, parent_object, link_type, items, self.batch_size
-        )
+        return links.link(self.call, child_object, parent_object, link_type, items, self.batch_size)
 
     # inbound -----------------------------------------------------------------------------
     def read_records(

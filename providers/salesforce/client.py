@@ -15,9 +15,9 @@ from urllib.parse import quote, urlparse
 import requests
 
 from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
-from providers.salesforce import links
 from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
+from providers.salesforce import links
 from providers.salesforce.auth import TokenSource, grant_type_of, my_domain_url, token_url
 from providers.salesforce.batches import CollectionWriter, Entry, entry
 from providers.salesforce.defaults import API_VERSION, LOGIN_HOSTS, MAX_BATCH, api_path

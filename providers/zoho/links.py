@@ -59,6 +59,6 @@ def link(
             if str(entry.get("status", "")).lower() == "success":
                 results.append(LinkResult(item.link_id))
             else:
-                error = item_error(entry, "link: ")
-                results.append(LinkResult(item.link_id, error=RetryableError(str(error))))
+                refusal = str(item_error(entry, "link: "))
+                results.append(LinkResult(item.link_id, error=RetryableError(refusal)))
     return results

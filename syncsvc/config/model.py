@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncsvc.inbound.model import InboundSpec
-from syncsvc.links.model import Association
 from syncsvc.kinds import ACTIONS, MODES, OP_CODES, OPERATIONS, Action, Mode, Operation
+from syncsvc.links.model import Association
 
 __all__ = ["ACTIONS", "MODES", "OPERATIONS", "OP_CODES", "ConfigDocument", "ConnectionSpec"]
 

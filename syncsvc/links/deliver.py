@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from providers.base import LinkItem, LinkResult, ProviderClient
-from syncsvc.db import transaction
+from syncsvc.db import Row, transaction
 from syncsvc.errors import CredentialsRefused, RateLimited, SyncError
 from syncsvc.links import store
 from syncsvc.links.model import Association
 from syncsvc.push.retry import PAUSE_DELAY, backoff
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
-from syncsvc.db import Row
 
 log = logging.getLogger("syncsvc.links")
 MAX_ROUNDS = 20
@@ -92,9 +91,7 @@ class Linker:
                 break
         return outcome
 
-    def _link(
-        self, assoc: Association, rows: list[Row], token: int, outcome: LinkOutcome
-    ) -> None:
+    def _link(self, assoc: Association, rows: list[Row], token: int, outcome: LinkOutcome) -> None:
         items = [LinkItem(r["id"], str(r["child_id"]), str(r["parent_id"])) for r in rows]
         ids = [r["id"] for r in rows]
         try:
@@ -125,8 +122,8 @@ class Linker:
         attempts = max((r["attempts"] for r in rows), default=0)
         for i in ids:
             res = by_id.get(i)
-            if res is None or res.error is not None:
-                error = res.error if res is not None else SyncError("the CRM returned no result")
+            error = SyncError("the CRM returned no result") if res is None else res.error
+            if error is not None:
                 failed.setdefault(error_text(error)[:MAX_ERROR_TEXT], []).append(i)
         with transaction(self.dsn) as db:
             store.record_linked(db, token, linked)
@@ -145,7 +142,9 @@ class Linker:
                 "; ".join(failed),
             )
 
-    def _fail(self, token: int, ids: list[int], error: SyncError, delay: float, count: bool) -> None:
+    def _fail(
+        self, token: int, ids: list[int], error: SyncError, delay: float, count: bool
+    ) -> None:
         with transaction(self.dsn) as db:
             store.record_failed(
                 db, token, ids, error_text(error)[:MAX_ERROR_TEXT], delay, self.max_attempts, count

@@ -24,7 +24,9 @@ _KEYS = {"name", "from", "to", "via", "parent_rule", "type"}
 Fail = Callable[[str, str], ConfigError]
 
 
-def _text(spec: Mapping[str, Any], key: str, pattern: re.Pattern[str], path: str, fail: Fail) -> str:
+def _text(
+    spec: Mapping[str, Any], key: str, pattern: re.Pattern[str], path: str, fail: Fail
+) -> str:
     value = spec.get(key)
     if isinstance(value, int) and not isinstance(value, bool) and key == "type":
         value = str(value)
