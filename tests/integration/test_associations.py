@@ -125,8 +125,9 @@ def test_children_written_before_their_parents_are_linked_once_the_parents_arriv
     wanted_deals = {str(d) for d in deals}
     # The children reach the CRM without their parents: their own fields never wait.
     wait_until(
-        lambda: wanted_contacts <= crm.keys("demo.contacts")
-        and wanted_deals <= crm.keys("demo.deals"),
+        lambda: (
+            wanted_contacts <= crm.keys("demo.contacts") and wanted_deals <= crm.keys("demo.deals")
+        ),
         90,
         message=fresh.describe,
     )
