@@ -49,7 +49,8 @@ def status(app: AppContext) -> None:
     for name, counts in links.items():
         if counts:
             shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-            click.echo(f"{name}: links {shown} (pending: waiting for the parent to reach the CRM)")
+            note = " (pending: waiting for the parent to reach the CRM)" if "pending" in counts else ""
+            click.echo(f"{name}: links {shown}{note}")
     for r in rows:
         if r.pause_message:
             click.echo(f"{r.name}: {r.state}: {r.pause_message}")
