@@ -49,7 +49,8 @@ def status(app: AppContext) -> None:
     for name, counts in links.items():
         if counts:
             shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-            note = " (pending: waiting for the parent to reach the CRM)" if "pending" in counts else ""
+            waiting = "pending" in counts
+            note = " (pending: waiting for the parent to reach the CRM)" if waiting else ""
             click.echo(f"{name}: links {shown}{note}")
     for r in rows:
         if r.pause_message:
