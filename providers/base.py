@@ -44,6 +44,8 @@ class ProviderDefaults:
     records_per_call: int | None = None
     """Records one write call carries at most when the CRM has no batch writes (Pipedrive: 1);
     ``None``: the connection's ``batch_size``."""
+    link_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """The CRM's default link type per (child object, parent object) (``syncsvc.links``)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,23 @@ class PushResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class LinkItem:
+    """One child record to link to its parent, both by their CRM ids (``syncsvc.links``)."""
+
+    link_id: int
+    child_id: str
+    parent_id: str
+
+
+@dataclass
+class LinkResult:
+    """What the CRM said about one ``LinkItem``: ``error`` None when the link exists now."""
+
+    link_id: int
+    error: SyncError | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +274,20 @@ class ProviderClient(abc.ABC):
         (absent records left out). Batch reads where the CRM has them, every call through the
         throttle. A CRM that cannot be read this way raises ``ReadUnsupported``."""
         raise ReadUnsupported(f"{self.connection.provider}: records cannot be read back")
+
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        """Why this CRM cannot link ``child_object`` to ``parent_object`` by ``link_type``
+        (None: it can)."""
+        return f"{cls.__name__} cannot link records"
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        """Link each item's child to its parent with the CRM's own mechanism, in as few calls
+        as it allows; one result per item. Whole-call failures are raised as in ``push``.
+        Linking a child again to the parent it has is harmless."""
+        raise PermanentError(f"{self.connection.provider}: cannot link records", code="NO_LINKS")
 
     def list_fields(self, object_name: str) -> set[str]:
         """The field names the CRM knows for ``object_name``."""

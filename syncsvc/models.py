@@ -132,6 +132,7 @@ connection = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("inbound", JSONB, nullable=True),
+    Column("associations", JSONB, nullable=True),
     CheckConstraint("mode IN ('push', 'poll', 'both')", name="mode"),
     CheckConstraint("rate_limit_requests > 0 AND rate_limit_seconds > 0", name="rate_limit"),
     CheckConstraint("batch_size > 0", name="batch_size"),
@@ -452,5 +453,49 @@ inbound_link = Table(
     Column("crm_id", Text, primary_key=True),
     Column("record_key", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=SCHEMA,
+)
+
+# Associations (issue 14 part 5, syncsvc.links): the parent one child record is to be linked to
+# at the CRM, and whether it is.
+record_link = Table(
+    "record_link",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("association", Text, nullable=False),
+    Column("child_object", Text, nullable=False),
+    Column("child_key", Text, nullable=False),
+    Column("parent_object", Text, nullable=False),
+    Column("parent_key", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("linked_parent_key", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lease_token", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("linked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'linked', 'failed', 'none')", name="status"),
+    UniqueConstraint("connection_id", "association", "child_key"),
+    Index(
+        "ix_record_link_pending",
+        "connection_id",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_record_link_connection_id_parent_object_parent_key",
+        "connection_id",
+        "parent_object",
+        "parent_key",
+    ),
     schema=SCHEMA,
 )

@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 
 import requests
 
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_halves, partition
-from providers.dynamics import multipart, reads
+from providers.dynamics import links, multipart, reads
 from providers.dynamics.auth import TokenSource, token_settings
 from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
 from providers.dynamics.metadata import CHOICE_TYPES, field_defs
@@ -179,6 +179,16 @@ class DynamicsClient(ProviderClient):
         return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
 
     # read --------------------------------------------------------------------------------
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(child_object, parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, self.api, child_object, parent_object, link_type, items)
+
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

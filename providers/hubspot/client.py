@@ -12,9 +12,18 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, ChangedPage, CrmRecord, ProviderClient, PushItem, PushResult
+from providers.base import (
+    OPS,
+    ChangedPage,
+    CrmRecord,
+    LinkItem,
+    LinkResult,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
-from providers.hubspot import reads
+from providers.hubspot import links, reads
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
 from providers.hubspot.fields import object_fields
@@ -186,6 +195,16 @@ class HubSpotClient(ProviderClient):
                     if hubspot_id is not None:
                         found[item.outbox_id] = hubspot_id
         return found
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, parent_object, link_type, items, self.batch_size)
 
     # inbound -----------------------------------------------------------------------------
     def read_records(

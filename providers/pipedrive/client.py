@@ -24,10 +24,10 @@ from typing import Any
 import requests
 
 from providers.answers import body_of
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
-from providers.pipedrive import reads
+from providers.pipedrive import links, reads
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
@@ -303,6 +303,16 @@ class PipedriveClient(ProviderClient):
         )
 
     # read --------------------------------------------------------------------------------
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(child_object, parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, link_type, items)
+
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

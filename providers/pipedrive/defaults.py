@@ -82,6 +82,15 @@ V1_TO_V2 = MappingProxyType(
 LOOKUP_FIELDS = MappingProxyType({"persons": frozenset({"emails", "phones"})})
 """Standard fields that identify a record well enough to be a rule's ``id_property``."""
 
+LINK_TYPES = MappingProxyType(
+    {
+        ("persons", "organizations"): "org_id",
+        ("deals", "organizations"): "org_id",
+        ("deals", "persons"): "person_id",
+    }
+)
+"""The child's relation field per (child, parent) pair."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://api.pipedrive.com",
     batch_size=DEFAULT_BATCH,
@@ -90,6 +99,7 @@ DEFAULTS = ProviderDefaults(
     objects=OBJECTS,
     id_property=MappingProxyType({}),
     records_per_call=MAX_PER_REQUEST,
+    link_types=LINK_TYPES,
 )
 """20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that). No
 default id property: a rule names the field its records are found by (Pipedrive has no upsert)."""

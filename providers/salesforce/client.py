@@ -14,9 +14,10 @@ from urllib.parse import quote, urlparse
 
 import requests
 
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
+from providers.salesforce import links
 from providers.salesforce.auth import TokenSource, grant_type_of, my_domain_url, token_url
 from providers.salesforce.batches import CollectionWriter, Entry, entry
 from providers.salesforce.defaults import API_VERSION, LOGIN_HOSTS, MAX_BATCH, api_path
@@ -222,6 +223,18 @@ class SalesforceClient(ProviderClient):
         ]
 
     # fields ------------------------------------------------------------------------------
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(
+            self._write_call, self.api, child_object, link_type, items, self.batch_size
+        )
+
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,15 @@ OBJECTS = ("Contact", "Account", "Opportunity", "Lead")
 """The sObjects a rule may name. Upserts need an External ID field on the object (a custom field
 of the org's own, named by the rule's ``id_property``): Salesforce has none by default."""
 
+LINK_TYPES = MappingProxyType(
+    {
+        ("Contact", "Account"): "AccountId",
+        ("Opportunity", "Account"): "AccountId",
+        ("Opportunity", "Contact"): "ContactId",
+    }
+)
+"""The child's standard lookup field per (child, parent) sObject pair."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://login.salesforce.com",
     batch_size=MAX_BATCH,
@@ -37,6 +46,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=86_400,
     objects=OBJECTS,
     id_property=MappingProxyType({}),
+    link_types=LINK_TYPES,
 )
 
 

@@ -276,6 +276,12 @@ class SimApp:
         same shape for every CRM, so one test suite can read any simulator."""
         return []
 
+    def associations(self) -> list[dict[str, Any]]:
+        """Every link between two records the account holds, as ``{"from": object, "from_key",
+        "to": object, "to_key", "type"}`` (keys as ``view`` names records): the same shape for
+        every CRM, whether it links by association records or by lookup fields."""
+        return []
+
     def rejected_field(self, fields: Mapping[str, Any]) -> str | None:
         """The first field whose value a validation rule refuses (see ``reject_values``)."""
         if not self.reject_values:
@@ -339,6 +345,7 @@ class SimApp:
         self.add_route("GET", "/_sim/records", self._records)
         self.add_route("GET", "/_sim/view", self._view)
         self.add_route("GET", "/_sim/acks", self._acks)
+        self.add_route("GET", "/_sim/associations", self._associations)
         self.add_route("GET", "/_sim/stats", self._stats)
         self.add_route("POST", "/_sim/reset", self._reset)
         self.add_route("POST", "/_sim/config", self._configure)
@@ -386,6 +393,10 @@ class SimApp:
         with self.lock:
             records = self.view(object_name)
         return json_response(200, {"object": object_name, "records": records})
+
+    def _associations(self, _: SimRequest) -> SimResponse:
+        with self.lock:
+            return json_response(200, {"associations": self.associations()})
 
     def _acks(self, request: SimRequest) -> SimResponse:
         since = int(request.arg("since", "0") or 0)

@@ -12,9 +12,10 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import in_halves, in_parts, partition, unique_chunks
 from providers.oauth import call_with_refresh, raise_if_refused
+from providers.zoho import links
 from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
@@ -197,6 +198,16 @@ class ZohoClient(ProviderClient):
         return found
 
     # read --------------------------------------------------------------------------------
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, link_type, items, self.batch_size)
+
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

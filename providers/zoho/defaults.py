@@ -42,6 +42,15 @@ API_DOMAINS = (
 (``providers.hosts``)."""
 MODULES = ("Contacts", "Accounts", "Deals")
 
+LINK_TYPES = MappingProxyType(
+    {
+        ("Contacts", "Accounts"): "Account_Name",
+        ("Deals", "Accounts"): "Account_Name",
+        ("Deals", "Contacts"): "Contact_Name",
+    }
+)
+"""The child's standard lookup field per (child, parent) module pair."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://www.zohoapis.com",
     batch_size=MAX_BATCH,
@@ -49,6 +58,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=10,
     objects=MODULES,
     id_property=MappingProxyType({}),
+    link_types=LINK_TYPES,
     # No default upsert key: each rule names a field the org holds unique values in (a custom
     # field with "Do not allow duplicate values"); config apply checks it against the metadata.
 )

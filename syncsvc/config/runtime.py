@@ -21,6 +21,7 @@ from syncsvc.db import Row
 from syncsvc.fields.model import ObjectFields
 from syncsvc.inbound.model import InboundSpec
 from syncsvc.kinds import Action, ChangeOp, Mode
+from syncsvc.links.model import Association
 from syncsvc.mapping.mapper import Mapper, compile_mapper
 from syncsvc.rules.conditions import Predicate, compile_condition
 from syncsvc.secrets import decrypt_json
@@ -65,6 +66,7 @@ class RuntimeConnection:
     fields: Mapping[str, ObjectFields] = field(default_factory=dict)
     """The CRM's field definitions per object, as cached by ``config apply``/``fields refresh``."""
     inbound: InboundSpec | None = None
+    associations: tuple[Association, ...] = ()
 
     @property
     def pushes(self) -> bool:
@@ -176,6 +178,7 @@ def load_runtime_config(
             mappers=mappers,
             fields=fields.get(c["id"], {}),
             inbound=InboundSpec.from_json(c["inbound"]) if c["inbound"] else None,
+            associations=tuple(Association.from_json(a) for a in c["associations"] or ()),
         )
     return RuntimeConfig(gen, connections)
 

@@ -7,6 +7,8 @@ from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
 from syncsvc.kinds import PushOp
+from syncsvc.links import store as link_store
+from syncsvc.links.wanted import wanted_links
 from syncsvc.outbox import versions
 from syncsvc.pipeline.batch import MappedBatch, PushGroup
 
@@ -46,8 +48,10 @@ def persist_batch(db: psycopg.Connection[Row], batch: MappedBatch) -> list[PushG
     """Write the batch in the caller's transaction; returns the outbox rows that need a push."""
     connection_id = batch["connection_id"]
     groups: dict[tuple[str, PushOp], list[int]] = {}
-    for r in versions.upsert(db, connection_id, batch.get("items", [])):
+    items = batch.get("items", [])
+    for r in versions.upsert(db, connection_id, items):
         groups.setdefault((r["object"], r["op"]), []).append(r["id"])
+    link_store.note(db, connection_id, wanted_links(items))
     rejects = batch.get("rejects", [])
     if rejects:
         db.execute(

@@ -9,6 +9,7 @@ from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.errors import PermanentError, SyncError
 from syncsvc.fields.typed import typed_properties
 from syncsvc.kinds import Action, PushOp
+from syncsvc.links.wanted import parent_keys
 from syncsvc.pipeline.batch import (
     CheckedBatch,
     EventRecord,
@@ -100,7 +101,7 @@ def _item(
         if problems:
             reason = "; ".join(f"{p.field}: {p.reason}" for p in problems)
             return reject(record, table, "transform", problems[0].field, reason, rule.object)
-    return OutboxItem(
+    item = OutboxItem(
         object=rule.object,
         record_key=key,
         source_table=table,
@@ -110,6 +111,10 @@ def _item(
         payload=payload,
         version=record["version"],
     )
+    links = parent_keys(conn.associations, rule.object, row)
+    if links:
+        item["links"] = links
+    return item
 
 
 RuleOutcome = tuple[CompiledRule, OutboxItem | Reject | None]

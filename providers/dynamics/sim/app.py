@@ -169,6 +169,25 @@ class DynamicsSim(SimApp):
             for r in store.records.values()
         ]
 
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookups bound with ``@odata.bind`` between records the environment holds."""
+        out = []
+        for (child_set, child_id, nav), (parent_set, parent_id) in sorted(self.data.binds.items()):
+            child_store, parent_store = self.data.stores[child_set], self.data.stores[parent_set]
+            child, parent = child_store.records.get(child_id), parent_store.records.get(parent_id)
+            if child is None or parent is None:
+                continue
+            out.append(
+                {
+                    "from": child_set,
+                    "from_key": child_store.key_of(child),
+                    "to": parent_set,
+                    "to_key": parent_store.key_of(parent),
+                    "type": nav,
+                }
+            )
+        return out
+
     def reset(self) -> None:
         """Forget the records; the tables keep their columns and keys (custom ones included)."""
         self.data.stores = {
@@ -176,6 +195,7 @@ class DynamicsSim(SimApp):
             for name, s in self.data.stores.items()
         }
         self.data.counts = dict.fromkeys(self.data.counts, 0)
+        self.data.binds = {}
         self.limits.reset()
         self.auth.reset_counts()
         self.batches.reset_stats()

@@ -18,6 +18,8 @@ the property's options, as HubSpot does (default true); ``multi_status_create``,
 "delete", "id", "properties"}`` changes a record as a sales rep in HubSpot's UI would (webhooks
 say ``changeSource: CRM_UI``); ``/crm/v3/objects/{type}/search`` filters and sorts by
 modification date (``providers.hubspot.sim.search``).
+``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
+(``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
 ``refused_values`` (the values named in them).
 """
@@ -29,6 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from providers.hubspot.sim.associations import AssociationStore, BadAssociations
 from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
 from providers.hubspot.sim.fidelity import FIDELITY_OPTIONS, fidelity
@@ -67,6 +70,7 @@ OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
 }
 OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
 PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
+ASSOCIATIONS = r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)"
 
 
 class HubSpotSim(SimApp):
@@ -85,6 +89,7 @@ class HubSpotSim(SimApp):
         self.change_source = "INTEGRATION"
         """What webhooks name as the source of a change: the API, or ``CRM_UI`` (``/_sim/edit``)."""
         self.stores = self._new_stores()
+        self.links = AssociationStore()
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
@@ -134,6 +139,7 @@ class HubSpotSim(SimApp):
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("POST", OBJECT + r"/batch/(?P<op>create|update|upsert|archive|read)", self._batch),
             ("POST", OBJECT + r"/search", self._search),
+            ("POST", ASSOCIATIONS + r"/batch/create", self._associate),
             ("POST", OBJECT, self._create_one),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
             ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
@@ -184,6 +190,22 @@ class HubSpotSim(SimApp):
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
+
+    def _associate(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        with self.lock:
+            from_store = self.store(request.params["from"])
+            to_store = self.store(request.params["to"])
+            try:
+                status, answer = self.links.create(
+                    self.stores, from_store.object_name, to_store.object_name, body
+                )
+            except BadAssociations as exc:
+                return self.error_response(400, str(exc), "VALIDATION_ERROR")
+        return json_response(status, answer)
+
+    def associations(self) -> list[dict[str, Any]]:
+        return self.links.view(self.stores, self.key_of)
 
     def _search(self, request: SimRequest) -> SimResponse:
         body = request.json()
@@ -329,6 +351,7 @@ class HubSpotSim(SimApp):
 
     def reset(self) -> None:
         self.stores = self._new_stores()
+        self.links = AssociationStore()
         self.refusals = dict.fromkeys(self.refusals, 0)
         self.auth.reset_limits()
 

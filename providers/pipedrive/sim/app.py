@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from providers.pipedrive.links import RELATIONS
 from providers.pipedrive.sim.auth import SimAuth
 from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
@@ -173,6 +174,9 @@ class PipedriveSim(SimApp):
         problem = check_body(store.object_name, body, store.fields, creating=record is None)
         if problem is not None:
             return self._invalid(problem)
+        unrelated = self._missing_relation(body)
+        if unrelated is not None:
+            return unrelated
         refused = self._refused(store, body)
         if refused is not None:
             return refused
@@ -183,6 +187,41 @@ class PipedriveSim(SimApp):
             store.update(record, body)
             self.ack(store.object_name, store.key_of(record) or str(record.id), "update")
         return ok(store.data(record))
+
+    def _missing_relation(self, body: Mapping[str, Any]) -> SimResponse | None:
+        """A relation field (``org_id``, ``person_id``) naming a record the company does not
+        hold (or holds deleted) is refused, as Pipedrive refuses it."""
+        for field, object_name in RELATIONS.items():
+            value = body.get(field)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue  # check_body reports the type
+            if self.stores[object_name].get(value) is None:
+                return self.error_response(400, f"{LABELS[object_name]} not found")
+        return None
+
+    def associations(self) -> list[dict[str, Any]]:
+        """Relation fields naming a record the company holds (``persons.org_id`` …)."""
+        out = []
+        for store in self.stores.values():
+            for record in store.active():
+                for field, object_name in RELATIONS.items():
+                    value = scalar(record.fields.get(field))
+                    parent_store = self.stores[object_name]
+                    parent = parent_store.get(value) if isinstance(value, int) else None
+                    if parent is None or field not in record.written:
+                        continue
+                    out.append(
+                        {
+                            "from": store.object_name,
+                            "from_key": store.key_of(record) or str(record.id),
+                            "to": object_name,
+                            "to_key": parent_store.key_of(parent) or str(parent.id),
+                            "type": field,
+                        }
+                    )
+        return out
 
     def _create(self, request: SimRequest) -> SimResponse:
         return self._write(request, None)

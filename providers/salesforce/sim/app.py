@@ -298,6 +298,32 @@ class SalesforceSim(SimApp):
             for r in store.records.values()
         ]
 
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookup fields naming a record the org holds (``Contact.AccountId`` …)."""
+        ack_field = self.options.get("ack_field")
+        out = []
+        for store in self.stores.values():
+            for record in store.records.values():
+                for name, value in record.fields.items():
+                    definition = store.definitions.get(name)
+                    if definition is None or definition.type != "reference" or value is None:
+                        continue
+                    for target in definition.reference_to:
+                        parent_store = self.stores.get(target)
+                        parent = parent_store.get(str(value)) if parent_store else None
+                        if parent_store is None or parent is None:
+                            continue
+                        out.append(
+                            {
+                                "from": store.name,
+                                "from_key": store.ack_key(record, ack_field),
+                                "to": parent_store.name,
+                                "to_key": parent_store.ack_key(parent, ack_field),
+                                "type": name,
+                            }
+                        )
+        return out
+
     def reset(self) -> None:
         self.stores = self._new_stores()
         self.auth.reset_limits()

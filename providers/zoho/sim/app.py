@@ -42,6 +42,7 @@ from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import Guard
 from providers.simulation.strict import strict_options
 from providers.zoho.defaults import MAX_BATCH
+from providers.zoho.links import LOOKUP_MODULES
 from providers.zoho.sim.auth import SimAuth, zoho_error
 from providers.zoho.sim.guard import (
     API_HOST,
@@ -163,7 +164,36 @@ class ZohoSim(SimApp):
     # records -----------------------------------------------------------------------------
     def _runner(self, module: str) -> WriteRunner:
         ceiling = int(self.options.get("max_batch", MAX_BATCH))
-        return WriteRunner(self.store(module), self.ack, self.rejected_field, ceiling, self.key_of)
+        return WriteRunner(
+            self.store(module), self.ack, self.rejected_field, ceiling, self.key_of, self._holds
+        )
+
+    def _holds(self, module: str, record_id: str) -> bool:
+        store = self.stores.get(module)
+        return store is not None and store.get(record_id) is not None
+
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookup fields naming a record the account holds (``Contacts.Account_Name`` …)."""
+        out = []
+        for store in self.stores.values():
+            for record in store.records.values():
+                for name, module in LOOKUP_MODULES.items():
+                    value = record.fields.get(name)
+                    if not isinstance(value, dict) or module not in self.stores:
+                        continue
+                    parent = self.stores[module].get(str(value.get("id")))
+                    if parent is None:
+                        continue
+                    out.append(
+                        {
+                            "from": store.module,
+                            "from_key": self.key_of(record),
+                            "to": module,
+                            "to_key": self.key_of(parent),
+                            "type": name,
+                        }
+                    )
+        return out
 
     def _answer(self, outcome: Outcome) -> SimResponse:
         if outcome.refused:
