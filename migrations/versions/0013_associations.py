@@ -9,8 +9,8 @@
   records exist at the CRM (both outbox rows delivered, each with its CRM id). A parent that
   has not arrived leaves the link ``pending`` (the child's own fields are pushed regardless).
 
-Revision ID: 0091
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0091"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
