@@ -178,7 +178,6 @@ class DynamicsClient(ProviderClient):
             return [PushResult(chunk[0].item.outbox_id, error=error)]
         return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
 
-    # read --------------------------------------------------------------------------------
     # associations ------------------------------------------------------------------------
     @classmethod
     def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
@@ -189,6 +188,7 @@ class DynamicsClient(ProviderClient):
     ) -> list[LinkResult]:
         return links.link(self.call, self.api, child_object, parent_object, link_type, items)
 
+    # read --------------------------------------------------------------------------------
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

@@ -302,7 +302,6 @@ class PipedriveClient(ProviderClient):
             item.outbox_id, error=PermanentError(describe(response, answer), code=code)
         )
 
-    # read --------------------------------------------------------------------------------
     # associations ------------------------------------------------------------------------
     @classmethod
     def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
@@ -313,6 +312,7 @@ class PipedriveClient(ProviderClient):
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items)
 
+    # read --------------------------------------------------------------------------------
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

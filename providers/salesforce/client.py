@@ -222,7 +222,6 @@ class SalesforceClient(ProviderClient):
             for item, record_id in part
         ]
 
-    # fields ------------------------------------------------------------------------------
     # associations ------------------------------------------------------------------------
     @classmethod
     def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
@@ -235,12 +234,14 @@ class SalesforceClient(ProviderClient):
             self._write_call, self.api, child_object, link_type, items, self.batch_size
         )
 
+    # read --------------------------------------------------------------------------------
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         """SOQL ``SELECT Id, key, fields… FROM object WHERE key IN (…)``, 200 values a query."""
         return self.lookup.records(object_name, id_property, [str(v) for v in values], fields)
 
+    # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:
         """``GET /sobjects/{SObject}/describe``: every field with its type, length, picklist
         values, required/createable/updateable and External ID flags (one call, no paging)."""

@@ -197,7 +197,6 @@ class ZohoClient(ProviderClient):
             )
         return found
 
-    # read --------------------------------------------------------------------------------
     # associations ------------------------------------------------------------------------
     @classmethod
     def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
@@ -208,6 +207,7 @@ class ZohoClient(ProviderClient):
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items, self.batch_size)
 
+    # read --------------------------------------------------------------------------------
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
