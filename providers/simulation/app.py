@@ -24,7 +24,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 ACK_LOG_LIMIT = 2_000_000
 MAIN_HOST = "main"
 """The host every simulator serves: its API, and the control endpoints on every host."""
-ACTIONS = frozenset({"expire_tokens"})
+ACTIONS = frozenset({"expire_tokens", "revoke_refresh_tokens"})
 """``/_sim/config`` keys that do something once rather than set an option."""
 
 

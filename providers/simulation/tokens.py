@@ -27,6 +27,27 @@ def oauth_clients(
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in clients.items()}
 
 
+REVOKE = "revoke_refresh_tokens"
+MAX_REFRESH_TOKEN = 500
+
+
+def revoke_refresh_tokens(clients: dict[str, dict[str, str]], replacement: Any) -> None:
+    """The ``revoke_refresh_tokens`` action: every client's refresh token stops working (the
+    app was uninstalled, an admin revoked its access). A string ``replacement`` is the refresh
+    token the user's new consent gives (what the connection is then configured with); ``true``
+    gives none that anybody knows. Access tokens already issued live on until they expire
+    (``expire_tokens`` ends them now)."""
+    if replacement is True:
+        replacement = "revoked-" + secrets.token_urlsafe(16)
+    if not isinstance(replacement, str) or not 0 < len(replacement) <= MAX_REFRESH_TOKEN:
+        raise ValueError(
+            f"{REVOKE}: true, or the new refresh token (1 to {MAX_REFRESH_TOKEN} characters)"
+        )
+    for client in clients.values():
+        if "refresh_token" in client:
+            client["refresh_token"] = replacement
+
+
 def secret_matches(client: Mapping[str, str], secret: str) -> bool:
     """``secret`` is the client's (compared in constant time)."""
     return secrets.compare_digest(client.get("secret", ""), secret)

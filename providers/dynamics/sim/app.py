@@ -16,9 +16,10 @@ default); ``protection_requests``/``protection_seconds`` the service-protection 
 a refused user's wait per request sent while refused (0); ``max_batch`` (1000);
 ``enforce_required`` refuse creates without the ApplicationRequired columns (false: Dataverse
 itself does not); ``batch_op_seconds`` how long each request of a ``$batch`` takes on the server
-(0: instant; ``sim.batch``); ``batch_fault`` ``{"after": k, "status": 5xx or 0, "times": n}``
-the next n batches longer than k apply k requests, then answer that 5xx or (0) close the
-connection unanswered; ``strict`` turns on every documented failure behaviour at once (today:
+(0: instant; ``sim.batch``); ``batch_fault`` ``{"after": k, "status": 5xx or 0, "times": n,
+"stall": s}`` the next n batches longer than k apply k requests, then answer that 5xx or (0)
+close the connection unanswered, s seconds late (``providers.simulation.batchfault``);
+``strict`` turns on every documented failure behaviour at once (today:
 ``batch_op_seconds`` ``STRICT_OP_SECONDS``, so a 1000-request batch outlasts a 30-s read
 timeout) unless an option given with it says otherwise. ``/_sim/stats`` counts
 ``refused_writes``, ``batches``, ``operations``, ``batch_faults`` and gives
@@ -38,13 +39,14 @@ from urllib.parse import parse_qs
 from providers.dynamics.defaults import API_PATH, MAX_BATCH
 from providers.dynamics.sim.api import Context, DataApi
 from providers.dynamics.sim.auth import SimAuth
-from providers.dynamics.sim.batch import BatchFault, BatchRunner
+from providers.dynamics.sim.batch import BatchRunner
 from providers.dynamics.sim.guard import DynamicsPolicy, error_response, root, throttled
 from providers.dynamics.sim.limits import REQUESTS_CODE, Limits, Throttle, requests_message
 from providers.dynamics.sim.schema import tables
 from providers.dynamics.sim.store import TableStore
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.app import Handler
+from providers.simulation.batchfault import BatchFault
 from providers.simulation.guard import Guard
 from syncsvc.errors import ConfigError
 

@@ -13,9 +13,10 @@ one before it, and the answer leaves when the last one is done. A client that st
 changes nothing: the server goes on applying the batch. The simulator's lock is taken per part,
 not for the whole batch, so other calls (and the tests' eyes) see a batch half applied.
 
-``fault`` (``BatchFault``) fails the next batches that reach it midway: the first ``after``
-requests are applied, then the batch answers ``status`` (a 5xx in Dataverse's error envelope) or,
-with status 0, the connection closes with no answer at all.
+``fault`` (``providers.simulation.batchfault``) fails the next batches that reach it midway: the
+first ``after`` requests are applied, then the batch answers ``status`` (a 5xx in Dataverse's
+error envelope) or, with status 0, the connection closes with no answer at all; ``stall`` holds
+that answer back.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from providers.dynamics import multipart
@@ -32,6 +31,7 @@ from providers.dynamics.defaults import API_PATH
 from providers.dynamics.multipart import ChangeSet, HttpMessage, Part
 from providers.dynamics.sim.api import Context, DataApi, dv_error
 from providers.simulation import SimResponse
+from providers.simulation.batchfault import BatchFault
 
 CONTINUE_ON_ERROR = "odata.continue-on-error"
 FAULT_MESSAGES = {
@@ -43,44 +43,16 @@ FAULT_MESSAGES = {
 Ack = Callable[[str, str | None, str], None]
 
 
-@dataclass
-class BatchFault:
-    """The next ``times`` batches longer than ``after`` requests fail after applying ``after``."""
-
-    after: int
-    status: int
-    times: int
-
-    @classmethod
-    def of(cls, spec: Any) -> BatchFault | None:
-        """From the ``batch_fault`` option: ``{"after": k, "status": 503 | 0, "times": n}``."""
-        if spec is None or spec is False:
-            return None
-        if not isinstance(spec, Mapping) or set(spec) - {"after", "status", "times"}:
-            raise ValueError("batch_fault is {after: requests, status: 5xx or 0, times: n}")
-        fault = cls(
-            int(spec.get("after", 0)), int(spec.get("status", 503)), int(spec.get("times", 1))
-        )
-        if (
-            fault.after < 0
-            or fault.times < 0
-            or not (fault.status == 0 or 500 <= fault.status < 600)
-        ):
-            raise ValueError("batch_fault: after >= 0, times >= 0, status 0 (drop) or 5xx")
-        return fault
-
-
 def _requests_in(part: Part) -> int:
     return len(part.messages) if isinstance(part, ChangeSet) else 1
 
 
 def _faulted(fault: BatchFault) -> SimResponse:
-    if fault.status == 0:
-        return SimResponse(0, drop=True)
-    code, message = FAULT_MESSAGES.get(
-        fault.status, ("0x80040216", "An unexpected error occurred.")
-    )
-    return dv_error(fault.status, code, message)
+    def error(status: int) -> SimResponse:
+        code, message = FAULT_MESSAGES.get(status, ("0x80040216", "An unexpected error occurred."))
+        return dv_error(status, code, message)
+
+    return fault.answer(error)
 
 
 def _as_part(response: SimResponse, content_id: str | None) -> HttpMessage:

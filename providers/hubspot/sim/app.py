@@ -11,8 +11,11 @@ would create it; ``ack_property`` the property whose value names a record in ``/
 ``/_sim/view`` (default: the HubSpot id); ``strict_options`` refuse enumeration values outside
 the property's options, as HubSpot does (default true); ``multi_status_create``,
 ``echo_trace_ids`` and ``strict`` (every documented failure behaviour at once) as
-``fidelity.py`` describes them.
+``fidelity.py`` describes them; ``batch_fault`` fails batch create/update/upsert calls midway
+(``providers.simulation.batchfault``; ``/_sim/stats`` counts ``batch_faults``).
 ``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once;
+``{"revoke_refresh_tokens": true | NEW}`` revokes the OAuth refresh tokens (token requests then
+answer 400 ``BAD_REFRESH_TOKEN``; NEW is the one a new consent gives);
 ``{"webhook_url": URL, "webhook_secret": SECRET}`` subscribes to signed webhooks
 (``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
 "delete", "id", "properties"}`` changes a record as a sales rep in HubSpot's UI would (webhooks
@@ -46,6 +49,8 @@ from providers.hubspot.sim.search import search
 from providers.hubspot.sim.store import ObjectStore, Record
 from providers.hubspot.sim.webhooks import WebhookSender
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from providers.simulation.app import ACTIONS
+from providers.simulation.batchfault import BatchFaults
 from providers.simulation.guard import Guard
 from syncsvc.errors import ConfigError
 
@@ -60,14 +65,25 @@ OBJECT_TYPES = {
 }
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
-    | {"send_retry_after", "strict_options", "expire_tokens", "webhook_url", "webhook_secret"}
+    | {
+        "send_retry_after",
+        "strict_options",
+        "expire_tokens",
+        "revoke_refresh_tokens",
+        "webhook_url",
+        "webhook_secret",
+        "batch_fault",
+    }
     | FIDELITY_OPTIONS
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {
     "oauth_clients",
     "custom_properties",
     "ack_property",
 }
+WRITE_OPS = frozenset({"create", "update", "upsert"})
+"""The batch writes a ``batch_fault`` fails midway (``providers.simulation.batchfault``)."""
+INTERNAL_ERROR = "internal error"
 OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
 PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
 ASSOCIATIONS = r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)"
@@ -90,6 +106,11 @@ class HubSpotSim(SimApp):
         """What webhooks name as the source of a change: the API, or ``CRM_UI`` (``/_sim/edit``)."""
         self.stores = self._new_stores()
         self.links = AssociationStore()
+        self.batch_faults = BatchFaults()
+        try:
+            self.batch_faults.configure(self.options)
+        except ValueError as exc:
+            raise ConfigError(f"hubspot simulator: {exc}") from None
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
@@ -178,15 +199,22 @@ class HubSpotSim(SimApp):
 
     # objects -----------------------------------------------------------------------------
     def _batch(self, request: SimRequest) -> SimResponse:
-        body = request.json()
+        body, op = request.json(), request.params["op"]
         with self.lock:
             store = self.store(request.params["object"])
             behaviour = fidelity(self.options)
             runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of, behaviour)
+            fault = None
+            if op in WRITE_OPS and isinstance(body, dict):
+                inputs, fault = self.batch_faults.cut(body.get("inputs"))
+                body = {**body, "inputs": inputs}
             try:
-                outcome = runner.run(request.params["op"], body)
+                if fault is None or fault.after > 0:
+                    outcome = runner.run(op, body)
             except BadBatch as exc:
                 raise self._refused(exc) from None
+        if fault is not None:
+            return fault.answer(lambda status: self.error_response(status, INTERNAL_ERROR))
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
@@ -353,12 +381,14 @@ class HubSpotSim(SimApp):
         self.stores = self._new_stores()
         self.links = AssociationStore()
         self.refusals = dict.fromkeys(self.refusals, 0)
+        self.batch_faults.reset()
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
         self.webhooks.configure(options)
+        self.batch_faults.configure(options)
         if "strict_options" in options:
             for store in self.stores.values():
                 store.strict_options = bool(options["strict_options"])
@@ -371,6 +401,7 @@ class HubSpotSim(SimApp):
             **self.auth.counts,
             **self.refusals,
             **self.webhooks.counts,
+            "batch_faults": self.batch_faults.met,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 

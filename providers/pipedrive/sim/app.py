@@ -10,7 +10,9 @@ to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"
 "field_type", "options": [label, …]}]}``: the account's custom fields beyond the standard ones
 (``sim/fields/<object>.json``); ``key_field`` the name of the custom field (on every object, or
 ``{object: name}``) whose value identifies a record in acks and ``/_sim/view`` (else its id).
-``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
+``POST /_sim/config {"expire_tokens": true}`` expires every issued access token;
+``{"revoke_refresh_tokens": true | NEW}`` revokes the OAuth refresh tokens (token requests then
+answer 400 ``invalid_grant``; NEW is the one a new consent gives).
 
 Two hosts, as at Pipedrive: the main one stands for ``api.pipedrive.com`` and
 ``oauth.pipedrive.com``, the second (``company``, its own port: ``GET /_sim/hosts``) for the
@@ -47,6 +49,7 @@ from providers.pipedrive.sim.http import add_field, error, invalid, list_fields,
 from providers.pipedrive.sim.index import SearchIndex
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.app import ACTIONS
 from providers.simulation.guard import Guard
 from providers.simulation.strict import strict_options
 
@@ -54,9 +57,9 @@ RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
     | {"search_lag_seconds", "send_daily_headers", "explain_daily_429"}
-    | {"expire_tokens", "company_domain_only"}
+    | {"expire_tokens", "revoke_refresh_tokens", "company_domain_only"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {"oauth_clients", "custom_fields", "key_field"}
 STRICT_BEHAVIOURS: dict[str, Any] = {
     "company_domain_only": True,
     "search_lag_seconds": 3.0,

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import Caller, TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    Caller,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 DEFAULT_API_TOKENS = ("demo-api-token",)
 SCOPE = "base,contacts:full,deals:full,search:read,admin"
@@ -69,6 +76,8 @@ class SimAuth:
         if "api_tokens" in options:
             self.api_tokens = {str(t) for t in options["api_tokens"]}
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         self.limit = int(options.get("rate_limit_requests", self.limit))
         self.seconds = float(options.get("rate_limit_seconds", self.seconds))
         self.search_limit = int(options.get("search_rate_limit_requests", self.search_limit))

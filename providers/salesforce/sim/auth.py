@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 ORG_ID = "00D5g000004SIMXEAW"
 USER_ID = "0055g00000SIMUSQAW"
@@ -59,6 +65,8 @@ class SimAuth:
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         if "daily_limit" in options:
             self.daily_limit = int(options["daily_limit"])
         if "rate_limit_requests" in options or "rate_limit_seconds" in options:

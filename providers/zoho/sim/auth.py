@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.fields.READ ZohoCRM.coql.READ"
 COUNTS = (
@@ -59,6 +65,8 @@ class SimAuth:
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         if "separate_api_host" in options:
             self.separate_api_host = bool(options["separate_api_host"])
         for key, attr, kind in (
