@@ -69,6 +69,7 @@ class Grant:
     client_id: str
     expires_at: float
     tenant: str = ""
+    issued_at: float = 0.0
 
     def overdue(self) -> float:
         """Seconds since the token expired (negative while it is valid)."""
@@ -77,7 +78,9 @@ class Grant:
 
 class TokenIssuer:
     """Issued tokens and their lifetime (``token_ttl``), plus fixed tokens that never expire
-    (``tokens``). ``{"expire_tokens": true}`` through ``configure`` expires every issued one."""
+    (``tokens``). ``{"expire_tokens": true}`` through ``configure`` expires every issued one;
+    ``{"expire_tokens": SECONDS}`` those issued at least that long ago (a CRM does not end a
+    token it has just issued, so a client that renewed a moment ago keeps its new one)."""
 
     def __init__(self, ttl: float, fixed: Iterable[Any] = ()) -> None:
         self.ttl = ttl
@@ -89,15 +92,19 @@ class TokenIssuer:
             self.fixed = {str(t) for t in options["tokens"]}
         if "token_ttl" in options:
             self.ttl = float(options["token_ttl"])
-        if options.get("expire_tokens"):
+        expire = options.get("expire_tokens")
+        if expire is not None and expire is not False:
             now = time.monotonic()
+            min_age = 0.0 if expire is True else float(expire)
             for grant in self.grants.values():
-                grant.expires_at = min(grant.expires_at, now)
+                if now - grant.issued_at >= min_age:
+                    grant.expires_at = min(grant.expires_at, now)
 
     def issue(self, token: str, client_id: str, tenant: str = "") -> float:
         """Record ``token`` as issued now; its lifetime as a token answer's ``expires_in``
         (a whole number of seconds when it is one)."""
-        self.grants[token] = Grant(client_id, time.monotonic() + self.ttl, tenant)
+        now = time.monotonic()
+        self.grants[token] = Grant(client_id, now + self.ttl, tenant, issued_at=now)
         return int(self.ttl) if self.ttl.is_integer() else self.ttl
 
     def find(self, token: str) -> Grant | None:
