@@ -59,6 +59,7 @@ def contacts_config(provider: str, url: str) -> dict[str, Any]:
     ]
     used = {r["object"] for r in conn["rules"]}
     conn["objects"] = {k: v for k, v in conn["objects"].items() if k in used}
+    conn.pop("associations", None)  # their parents' rules are left out
     return doc
 
 
