@@ -33,7 +33,7 @@ WHERE o.id = prev.id
   AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
-          o.external_id, o.version, o.attempts,
+          o.external_id, o.version, o.attempts, o.backfill_id,
           (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent
 """
 

@@ -111,8 +111,14 @@ def _item(
     )
 
 
-def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch:
-    """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops."""
+def transform_batch(
+    conn: RuntimeConnection, batch: CheckedBatch, only_rule: str | None = None
+) -> MappedBatch:
+    """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops.
+
+    ``only_rule`` (a backfill of one rule) keeps the items of that rule alone; a ``skip`` rule
+    before it still skips, as it would for a live change.
+    """
     table = batch["table"]
     rules = conn.rules_for(table)
     items: list[OutboxItem] = []
@@ -128,15 +134,20 @@ def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch
                 continue
             if rule.action == "skip":
                 break
+            if only_rule is not None and rule.name != only_rule:
+                continue
             out = _item(conn, rule, record, table)
             if "stage" in out:
                 rejects.append(cast(Reject, out))
             else:
                 items.append(out)
-    return MappedBatch(
+    mapped = MappedBatch(
         connection_id=batch["connection_id"],
         table=table,
         event_ids=batch["event_ids"],
         items=items,
         rejects=rejects,
     )
+    if "backfill_id" in batch:
+        mapped["backfill_id"] = batch["backfill_id"]
+    return mapped

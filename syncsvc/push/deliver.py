@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -16,6 +17,7 @@ from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import PAUSE_DELAY, decide
+from syncsvc.ratelimit import yielding_to_live
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.push")
@@ -145,8 +147,11 @@ class Pusher:
             items = _items(kind_rows)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
             started = time.monotonic()
+            # rows all from a backfill leave the live changes' share of the rate limit alone
+            backfill = all(r.get("backfill_id") is not None for r in kind_rows)
             try:
-                results = self.client.push(obj, op, items)
+                with yielding_to_live() if backfill else contextlib.nullcontext():
+                    results = self.client.push(obj, op, items)
             except RateLimited as exc:
                 unsent = [r for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
