@@ -40,6 +40,12 @@ SELECT b.*, c.name AS connection_name, c.provider,
        extract(epoch FROM now() - b.started_at) AS elapsed_seconds
 FROM syncsvc.backfill b JOIN syncsvc.connection c ON c.id = b.connection_id
 """
+SELECT_ONE = SELECT + "WHERE b.id = %(id)s"
+SELECT_RECENT = SELECT + "ORDER BY b.id DESC LIMIT %(limit)s"
+SELECT_ACTIVE = (
+    SELECT + "WHERE b.state = 'running' OR b.finished_at > now() - interval '1 hour' "
+    "ORDER BY b.id DESC LIMIT %(limit)s"
+)
 
 # The page's transaction locks the row first: two processes never read the same page, and a
 # cancel (which updates the row) is seen by the next page.
@@ -182,7 +188,7 @@ def find_unfinished(db: psycopg.Connection[Row], spec: Spec) -> int | None:
 
 
 def get(db: psycopg.Connection[Row], backfill_id: int) -> Progress:
-    row = db.execute(SELECT + " WHERE b.id = %(id)s", {"id": backfill_id}).fetchone()
+    row = db.execute(SELECT_ONE, {"id": backfill_id}).fetchone()
     if row is None:
         raise ConfigError(f"no backfill {backfill_id} (see `manage.py backfill list`)")
     return _progress(row)
@@ -206,11 +212,14 @@ def spec_of(db: psycopg.Connection[Row], backfill_id: int) -> Spec:
     )
 
 
-def recent(
-    db: psycopg.Connection[Row], limit: int = 50, running_only: bool = False
-) -> list[Progress]:
-    where = " WHERE b.state = 'running'" if running_only else ""
-    rows = db.execute(SELECT + where + " ORDER BY b.id DESC LIMIT %(limit)s", {"limit": limit})
+def recent(db: psycopg.Connection[Row], limit: int = 50) -> list[Progress]:
+    rows = db.execute(SELECT_RECENT, {"limit": limit})
+    return [_progress(r) for r in rows.fetchall()]
+
+
+def active(db: psycopg.Connection[Row], limit: int = 100) -> list[Progress]:
+    """Running backfills and those that ended in the last hour (``status``, ``/metrics``)."""
+    rows = db.execute(SELECT_ACTIVE, {"limit": limit})
     return [_progress(r) for r in rows.fetchall()]
 
 

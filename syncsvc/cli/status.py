@@ -6,7 +6,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from syncsvc.backfill import store as backfills
 from syncsvc.cli import cli
+from syncsvc.cli.backfillview import backfill_table
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
 from syncsvc.monitor import Backlog, ConnectionStatus, collect
@@ -43,7 +45,11 @@ def status(app: AppContext) -> None:
     """Show captured / pushed / failed / pending per connection, and the event backlog."""
     with connect(app.settings.db_url) as db:
         rows, backlog = collect(db, app.settings)
-    Console().print(status_table(rows, backlog))
+        running = backfills.active(db)
+    console = Console()
+    console.print(status_table(rows, backlog))
+    if running:
+        console.print(backfill_table(running, "backfills (running or ended in the last hour)"))
     for r in rows:
         if r.pause_message:
             click.echo(f"{r.name}: {r.state}: {r.pause_message}")
