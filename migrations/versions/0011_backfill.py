@@ -75,7 +75,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_backfill_connection_id", "backfill", ["connection_id"], schema="syncsvc")
     for table in TAGGED:
-        op.add_column(table, sa.Column("backfill_id", sa.BigInteger(), nullable=True), "syncsvc")
+        op.add_column(
+            table, sa.Column("backfill_id", sa.BigInteger(), nullable=True), schema="syncsvc"
+        )
         op.create_index(
             f"ix_{table}_backfill_id",
             table,

@@ -127,7 +127,8 @@ def _since_column(
 def plan(
     db: psycopg.Connection[Row], request: Request, schema_dirs: tuple[Path, ...]
 ) -> list[Spec]:
-    """One spec per source table, checked; ``db`` must not be in a transaction."""
+    """One spec per source table, checked; ``db`` must be in autocommit (the ``--where`` check
+    runs in a read-only transaction of its own)."""
     if not 1 <= request.page_size <= MAX_PAGE_SIZE:
         raise ConfigError(f"--page-size must be from 1 to {MAX_PAGE_SIZE}")
     connection_id = _connection_id(db, request.connection)

@@ -88,10 +88,13 @@ class Runner:
         self.total: int | None = None
 
     def run(self) -> str:
-        """Run to the end; returns the final state, or ``running`` when stopped (resumable)."""
+        """Run to the end; returns the final state, or ``running`` when stopped (resumable).
+
+        Both connections are in autocommit: every transaction is an explicit, short one (a
+        statement outside one would otherwise open a transaction that holds its locks)."""
         with (
             connect(self.dsn, autocommit=True, application_name="syncsvc-backfill") as guard,
-            connect(self.dsn, application_name="syncsvc-backfill") as db,
+            connect(self.dsn, autocommit=True, application_name="syncsvc-backfill") as db,
         ):
             self._lock(guard)
             with db.transaction():

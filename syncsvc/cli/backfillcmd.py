@@ -145,7 +145,7 @@ def backfill_run(
 def _start(dsn: str, request: Request, schema_dirs: tuple[Path, ...]) -> list[int]:
     """The backfills the request means: an unfinished one of the same command continues."""
     ids = []
-    with connect(dsn) as db:
+    with connect(dsn, autocommit=True) as db:
         specs = plan(db, request, schema_dirs)
         with db.transaction():
             for spec in specs:

@@ -44,6 +44,12 @@ def sims() -> Iterator[dict[str, SimControl]]:
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_backfill_left(pipeline: Pipeline) -> Iterator[None]:
+    yield
+    pipeline.procs.discard("backfill")
+
+
 def view(sim: SimControl, obj: str) -> list[dict[str, Any]]:
     """Every active record the CRM holds (duplicates included)."""
     resp = sim.http.get(f"{sim.base_url}/_sim/view", params={"object": obj}, timeout=30)
@@ -282,7 +288,7 @@ def test_composite_keys_where_and_since_choose_the_rows(
     execute(
         pipeline.db,
         "INSERT INTO backfill_t.orders (region, order_no, email, changed_at) "
-        "SELECT r, g, r || g || CASE WHEN g % 5 = 0 THEN '@other.org' ELSE '@example.com' END, "
+        "SELECT r, g, r || g || CASE WHEN g %% 5 = 0 THEN '@other.org' ELSE '@example.com' END, "
         "CASE WHEN g <= 4 THEN now() - interval '30 days' ELSE now() END "
         "FROM unnest(ARRAY['apac', 'eu', 'us']) r, generate_series(1, 20) g",
     )
