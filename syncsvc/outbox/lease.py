@@ -13,6 +13,9 @@ needs to write by key instead of creating blindly — the CRM's id (``external_i
 property and value, and ``maybe_sent``. ``maybe_sent`` is set by every lease and never cleared
 (a new version does not clear it): some earlier push of the row may have reached the CRM,
 whatever became of that push, so a CRM without upsert must look the record up before creating.
+The one exception: a lease that was the row's first and ended in a wait (our own rate limit, a
+429, refused credentials: nothing reached the CRM) leaves it unset, so that a row held back by
+a rate limit is not looked up for nothing when it goes (``reschedule``'s ``unsent``).
 """
 
 from __future__ import annotations
@@ -33,15 +36,17 @@ WHERE o.id = prev.id
   AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
-          o.external_id, o.version, o.attempts, o.backfill_id,
+          o.external_id, o.version, o.attempts, o.backfill_id, prev.was_leased,
           (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent
 """
 
 # Waits (rate limits) do not count as attempts; failures do. A row changed meanwhile was reset
-# by persist (attempts 0, due now) and keeps that.
+# by persist (attempts 0, due now) and keeps that. ``unsent``: rows this lease was the first to
+# take and that waited (nothing was sent for them) lose the ``maybe_sent`` it set.
 RESCHEDULE = """
 UPDATE syncsvc.outbox AS o SET
     attempts = o.attempts + %(count_attempt)s,
+    maybe_sent = o.maybe_sent AND NOT o.id = ANY(%(unsent)s),
     next_attempt_at = now() + make_interval(secs => %(delay)s),
     last_error = %(error)s, lease_until = NULL, lease_token = NULL, updated_at = now()
 WHERE o.id = ANY(%(ids)s) AND o.lease_token = %(token)s
@@ -134,12 +139,15 @@ def reschedule(
     delay: float,
     error: str | None,
     count_attempt: bool,
+    unsent: list[int] | None = None,
 ) -> None:
     """End the lease ``token`` of ``ids``: due again in ``delay`` seconds, ``error`` recorded;
-    ``count_attempt`` False for a wait (a rate limit) that is not a failed attempt."""
+    ``count_attempt`` False for a wait (a rate limit) that is not a failed attempt. ``unsent``:
+    rows of a wait that no earlier lease had taken; they are not ``maybe_sent`` any more."""
     db.execute(
         RESCHEDULE,
         {
+            "unsent": unsent or [],
             "ids": ids,
             "token": token,
             "delay": delay,

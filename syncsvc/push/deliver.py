@@ -146,6 +146,7 @@ class Pusher:
         for index, ((obj, op), kind_rows) in enumerate(kinds):
             items = _items(kind_rows)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
+            fresh = {r["id"] for r in kind_rows if not r["was_leased"]}
             started = time.monotonic()
             # rows all from a backfill leave the live changes' share of the rate limit alone
             backfill = all(r.get("backfill_id") is not None for r in kind_rows)
@@ -177,6 +178,7 @@ class Pusher:
                 PushGroup(object=obj, op=op, ids=[]),
                 outcome,
                 elapsed,
+                fresh,
             )
         return None
 
@@ -189,7 +191,9 @@ class Pusher:
         group: PushGroup,
         outcome: PushOutcome,
         duration_ms: int | None = None,
+        fresh: set[int] | None = None,
     ) -> None:
+        """``fresh``: rows no earlier lease took (a wait leaves them not ``maybe_sent``)."""
         by_id = {r.outbox_id: r for r in results}
         sent_versions = {i.outbox_id: i.version for i in items}
         delivered: list[versions.Delivered] = []
@@ -252,7 +256,8 @@ class Pusher:
                     if (res := by_id.get(i)) is not None and res.error is not None
                 }
                 error = "; ".join(sorted(errors))[:MAX_ERROR_TEXT] or None
-                lease.reschedule(db, ids, token, delay, error, count_attempt=counts)
+                unsent = [] if counts else [i for i in ids if i in (fresh or set())]
+                lease.reschedule(db, ids, token, delay, error, count_attempt=counts, unsent=unsent)
                 group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
                 outcome.later.append((delay, group_ids))
                 if counts:
@@ -288,6 +293,7 @@ class Pusher:
                 delay,
                 text[:MAX_ERROR_TEXT],
                 count_attempt=False,
+                unsent=[r["id"] for r in rows if not r["was_leased"]],
             )
             synclog.record(db, self.connection_id, entries)
         return text
