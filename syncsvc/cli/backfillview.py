@@ -93,6 +93,7 @@ class ProgressView:
                 f"backfill {p.id}: read {p.rows_read:,}{of} in {p.pages:,} pages, {detail} "
                 f"{self._rate(p)}",
                 highlight=False,
+                soft_wrap=True,
             )
 
 
