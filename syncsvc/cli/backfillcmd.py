@@ -166,7 +166,8 @@ def _finished(dsn: str, backfill_id: int) -> None:
         f"backfill {p.id} {p.state}: read {p.rows_read:,} rows in {p.pages:,} pages, queued "
         f"{p.queued:,}, pushed {p.pushed:,}, failed {p.failed:,}"
     )
-    console.print(line + (f": {scrub(p.error)}" if p.error else ""), highlight=False)
+    error = f": {scrub(p.error)}" if p.error else ""
+    console.print(line + error, highlight=False, soft_wrap=True)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -345,12 +345,13 @@ def test_cancel_stops_a_running_backfill_within_a_page(
 def test_a_where_that_is_not_one_expression_is_refused_before_anything_is_written(
     pipeline: Pipeline, hubspot: SimControl
 ) -> None:
+    existing_contacts(pipeline, 3)  # the check evaluates the predicate on the table's rows
     pipeline.apply(hubspot_config(hubspot.base_url))
     for where, message in [
         ("true; DELETE FROM demo.contacts", "';'"),
         ("true) OR (true", "')' without its '('"),
         ("no_such_column = 1", "does not work on the table"),
-        ("nextval('syncsvc.outbox_change_seq') > 0", "read-only"),
+        ("nextval('syncsvc.outbox_change_seq') > 0", "read-only transaction"),
     ]:
         proc = start(pipeline, "hubspot-test", "--table", CONTACTS, "--where", where)
         assert finished(pipeline, proc, 60) != 0
