@@ -112,6 +112,10 @@ def delivered_per_record(p: Pipeline) -> Counter[str]:
     return Counter(r["record_key"] for r in rows)
 
 
+def p_log(p: Pipeline) -> str:
+    return p.procs.log_tail("backfill", 20)
+
+
 def cli(p: Pipeline, *args: str) -> str:
     proc = p.procs.start("cli", *args)
     code = proc.popen.wait(60)
@@ -327,8 +331,12 @@ def test_cancel_stops_a_running_backfill_within_a_page(
     pipeline.apply(example("hubspot", sim, 2, 10))
     proc = start(pipeline, "hubspot-demo", "--table", CONTACTS, "--page-size", "20",
                  "--max-backlog", "40")  # fmt: skip
-    wait_until(lambda: backfill_row(pipeline)["pages"] >= 1, 60, 0.05)
-    backfill_id = backfill_row(pipeline)["id"]
+
+    def started() -> int | None:
+        rows = execute(pipeline.db, "SELECT id, pages FROM syncsvc.backfill")
+        return int(rows[0]["id"]) if rows and rows[0]["pages"] >= 1 else None
+
+    backfill_id = wait_until(started, 60, 0.05, message=lambda: p_log(pipeline))
     out = cli(pipeline, "backfill", "cancel", str(backfill_id))
     assert f"cancelled backfill {backfill_id}" in out
     assert finished(pipeline, proc, 30) == 1
@@ -337,6 +345,7 @@ def test_cancel_stops_a_running_backfill_within_a_page(
     assert row["rows_read"] < 1000
     listed = cli(pipeline, "backfill", "list")
     assert "cancelled" in listed
+    assert "cancelled" in cli(pipeline, "status"), "an ended backfill shows for an hour"
     pipeline.wait_idle(120)
     assert len(view(sim, "contacts")) <= row["queued"]
     assert "is not running" in cli(pipeline, "backfill", "cancel", str(backfill_id))
