@@ -117,7 +117,7 @@ def p_log(p: Pipeline) -> str:
 
 
 def cli(p: Pipeline, *args: str) -> str:
-    proc = p.procs.start("cli", *args)
+    proc = p.procs.start("cli", *args, extra_env={"COLUMNS": "250"})  # tables unabridged
     code = proc.popen.wait(60)
     out = proc.log_path.read_text()
     p.procs.discard("cli")
