@@ -127,12 +127,12 @@ class Runner:
         target = Target(schema, name, spec.key_columns, spec.where_sql, spec.since_column)
         with db.transaction():
             progress = store.get(db, self.backfill_id)
-            if progress.reading:
-                with contextlib.suppress(psycopg.errors.QueryCanceled):
-                    left = count_rows(db, target, progress.last_key, spec.since)
-                    self.total = progress.rows_read + left
-            else:
-                self.total = progress.rows_read
+        self.total = progress.rows_read
+        if progress.reading:  # the bar's total; a table too big to count in time has none
+            self.total = None
+            with contextlib.suppress(psycopg.errors.QueryCanceled), db.transaction():
+                left = count_rows(db, target, progress.last_key, spec.since)
+                self.total = progress.rows_read + left
         refreshed = 0.0
         while not self.stop.is_set():
             now = time.monotonic()
