@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 from providers.base import ProviderClient, PushItem, PushResult
-from syncsvc.db import transaction
+from syncsvc.db import Row, transaction
 from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
@@ -22,6 +24,7 @@ from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.push")
 RELEASE_LIMIT = 5_000
+SETTLE_ATTEMPTS = 5
 
 
 @dataclass
@@ -235,16 +238,17 @@ class Pusher:
                 key = (round(decision.delay, 3), decision.kind == "retry")
                 retry.setdefault(key, []).append(item.outbox_id)
         recovered = any(attempts.get(d["id"], 0) > 0 for d in delivered)
-        with transaction(self.dsn) as db:
+        again: list[PushGroup] = []
+
+        def settle(db: psycopg.Connection[Row]) -> None:
+            again.clear()
             if delivered:
                 for r in versions.record_delivered(db, token, delivered):
                     if r["status"] == "pending":
-                        outcome.again_now.append(
-                            PushGroup(object=r["object"], op=r["op"], ids=[r["id"]])
-                        )
+                        again.append(PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]))
             if recovered:
                 released = lease.release_backoff(db, self.connection_id, RELEASE_LIMIT)
-                outcome.again_now.extend(
+                again.extend(
                     PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]) for r in released
                 )
             if dead:
@@ -258,13 +262,18 @@ class Pusher:
                 error = "; ".join(sorted(errors))[:MAX_ERROR_TEXT] or None
                 unsent = [] if counts else [i for i in ids if i in (fresh or set())]
                 lease.reschedule(db, ids, token, delay, error, count_attempt=counts, unsent=unsent)
-                group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
-                outcome.later.append((delay, group_ids))
-                if counts:
-                    outcome.retried += len(ids)
-                else:
-                    outcome.waited += len(ids)
             synclog.record(db, self.connection_id, log_entries)
+
+        self._settle(settle)
+        outcome.again_now.extend(again)
+        for (delay, counts), ids in retry.items():
+            outcome.later.append(
+                (delay, PushGroup(object=group["object"], op=group["op"], ids=ids))
+            )
+            if counts:
+                outcome.retried += len(ids)
+            else:
+                outcome.waited += len(ids)
         outcome.delivered += len(delivered)
         outcome.dead += len(dead)
 
@@ -285,7 +294,8 @@ class Pusher:
             _entry(i, status, r["attempts"] + 1, elapsed, PushResult(r["id"], error=error))
             for r, i in zip(rows, _items(rows), strict=True)
         ]
-        with transaction(self.dsn) as db:
+
+        def settle(db: psycopg.Connection[Row]) -> None:
             lease.reschedule(
                 db,
                 [r["id"] for r in rows],
@@ -296,7 +306,25 @@ class Pusher:
                 unsent=[r["id"] for r in rows if not r["was_leased"]],
             )
             synclog.record(db, self.connection_id, entries)
+
+        self._settle(settle)
         return text
+
+    def _settle(self, work: Callable[[psycopg.Connection[Row]], None]) -> None:
+        """Run ``work`` in one transaction. Settling statements lock the rows they update in
+        id order while persist locks them in key order: under concurrent updates PostgreSQL
+        may pick this transaction as a deadlock victim and roll it back whole; it then runs
+        again (left failed, its rows would wait out their lease)."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                with transaction(self.dsn) as db:
+                    work(db)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == SETTLE_ATTEMPTS:
+                    raise
+                log.info("settling a push met a deadlock; running it again")
+                time.sleep(0.05 * attempt)
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:
