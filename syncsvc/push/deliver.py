@@ -129,8 +129,15 @@ class Pusher:
         return outcome
 
     def _lease(self, ids: list[int], token: int) -> list[dict[str, Any]]:
-        with transaction(self.dsn) as db:
-            return lease.lease(db, self.connection_id, ids, token, self.holder, self.lease_seconds)
+        leased: list[dict[str, Any]] = []
+
+        def take(db: psycopg.Connection[Row]) -> None:
+            leased[:] = lease.lease(
+                db, self.connection_id, ids, token, self.holder, self.lease_seconds
+            )
+
+        self._settle(take)
+        return leased
 
     def _push_chunk(self, group: PushGroup, ids: list[int], outcome: PushOutcome) -> float | None:
         """Push one chunk; returns a wait in seconds when the connection is rate-limited.
@@ -311,10 +318,10 @@ class Pusher:
         return text
 
     def _settle(self, work: Callable[[psycopg.Connection[Row]], None]) -> None:
-        """Run ``work`` in one transaction. Settling statements lock the rows they update in
+        """Run ``work`` in one transaction. Leasing and settling lock the rows they update in
         id order while persist locks them in key order: under concurrent updates PostgreSQL
         may pick this transaction as a deadlock victim and roll it back whole; it then runs
-        again (left failed, its rows would wait out their lease)."""
+        again (left failed, its rows would wait out their lease or the sweeper)."""
         for attempt in range(1, SETTLE_ATTEMPTS + 1):
             try:
                 with transaction(self.dsn) as db:
