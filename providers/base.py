@@ -10,12 +10,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 
-from syncsvc.errors import ConfigError, RetryableError, SyncError
+from syncsvc.errors import ConfigError, PermanentError, RetryableError, SyncError
 from syncsvc.fields.encode import encode_json
 from syncsvc.fields.model import FieldDef, ObjectFields
 from syncsvc.kinds import PUSH_OPS, PushOp
@@ -23,6 +24,10 @@ from syncsvc.kinds import PUSH_OPS, PushOp
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 OPS = PUSH_OPS
+
+
+class ReadUnsupported(SyncError):
+    """This CRM (or this object) offers no way to read records back by our key."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class ProviderDefaults:
     objects: tuple[str, ...]
     id_property: Mapping[str, str]
     """Default unique property (upsert key) per object."""
+    records_per_call: int | None = None
+    """Records one write call carries at most when the CRM has no batch writes (Pipedrive: 1);
+    ``None``: the connection's ``batch_size``."""
+    link_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """The CRM's default link type per (child object, parent object) (``syncsvc.links``)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,33 @@ class ConnectionInfo:
     max_attempts: int = 10
 
 
+class WriteJournal(Protocol):
+    """Where a client notes, while it pushes, what a later push of the row must know even if
+    this one dies before its results are recorded (``syncsvc.outbox.journal``)."""
+
+    def creating(self, outbox_id: int) -> None:
+        """A create of the row is about to be sent (or its answer was just lost)."""
+
+    def created(self, outbox_id: int, external_id: str) -> None:
+        """The CRM answered a create with the record's id."""
+
+    def not_created(self, outbox_id: int) -> None:
+        """The CRM answered the create without creating anything (a 429, a refusal)."""
+
+
+class NoJournal:
+    """Notes nothing (a push outside the outbox, a test)."""
+
+    def creating(self, outbox_id: int) -> None:
+        return None
+
+    def created(self, outbox_id: int, external_id: str) -> None:
+        return None
+
+    def not_created(self, outbox_id: int) -> None:
+        return None
+
+
 @dataclass
 class PushItem:
     """One outbox row being sent."""
@@ -70,6 +107,11 @@ class PushItem:
     maybe_sent: bool = True
     """False when no earlier push of this row can have reached the CRM: a CRM without upsert
     may then create without looking the record up first."""
+    since_create: float | None = None
+    """Seconds since a create of this row was last sent (None: never): a CRM whose search lags
+    may not find that record yet."""
+    journal: WriteJournal = field(default_factory=NoJournal, repr=False, compare=False)
+    """Where the client notes a create it sends and the id it gets, as it goes."""
 
 
 @dataclass
@@ -91,6 +133,39 @@ class PushResult:
 
 
 @dataclass(frozen=True)
+class LinkItem:
+    """One child record to link to its parent, both by their CRM ids (``syncsvc.links``)."""
+
+    link_id: int
+    child_id: str
+    parent_id: str
+
+
+@dataclass
+class LinkResult:
+    """What the CRM said about one ``LinkItem``: ``error`` None when the link exists now."""
+
+    link_id: int
+    error: SyncError | None = None
+
+
+@dataclass(frozen=True)
+class CrmRecord:
+    """A record as the CRM holds it now (inbound): its id, fields and modification time."""
+
+    id: str
+    fields: Mapping[str, Any]
+    modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangedPage:
+    records: list[CrmRecord]
+    after: str | None
+    """Where the next page starts; None: this was the last."""
+
+
+@dataclass(frozen=True)
 class HttpTimeouts:
     connect: float = 5.0
     read: float = 30.0
@@ -108,6 +183,9 @@ class ProviderClient(abc.ABC):
     (timeouts, 5xx), ``PermanentError`` (4xx for the whole call).
     """
 
+    INBOUND: ClassVar[bool] = False
+    """The client reads changed records back (``read_records``, ``changed_since``): issue 14."""
+
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
     """The connection ``options`` this client understands; any other is a configuration error."""
 
@@ -117,6 +195,15 @@ class ProviderClient(abc.ABC):
         if unknown:
             known = ", ".join(sorted(cls.OPTIONS)) or "none"
             raise ConfigError(f"unknown option(s) {unknown} (known: {known})")
+
+    @classmethod
+    def check_connection(
+        cls, base_url: str, options: Mapping[str, Any], credentials: Mapping[str, Any] | None
+    ) -> None:
+        """Refuse (``ConfigError``) a connection this client cannot work with, before anything
+        is stored: unknown options by default, plus whatever a CRM adds. ``credentials`` is None
+        when they are stored encrypted."""
+        cls.check_options(options)
 
     def __init__(
         self,
@@ -179,9 +266,44 @@ class ProviderClient(abc.ABC):
         """``object_name``'s field definitions as the CRM describes them (types, options,
         required, read-only, unique)."""
 
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The records the CRM holds now whose ``id_property`` equals one of ``values``: by
+        value, each as a flat map of ``fields`` named and shaped as the outbox payload has them
+        (absent records left out). Batch reads where the CRM has them, every call through the
+        throttle. A CRM that cannot be read this way raises ``ReadUnsupported``."""
+        raise ReadUnsupported(f"{self.connection.provider}: records cannot be read back")
+
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        """Why this CRM cannot link ``child_object`` to ``parent_object`` by ``link_type``
+        (None: it can)."""
+        return f"{cls.__name__} cannot link records"
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        """Link each item's child to its parent with the CRM's own mechanism, in as few calls
+        as it allows; one result per item. Whole-call failures are raised as in ``push``.
+        Linking a child again to the parent it has is harmless."""
+        raise PermanentError(f"{self.connection.provider}: cannot link records", code="NO_LINKS")
+
     def list_fields(self, object_name: str) -> set[str]:
         """The field names the CRM knows for ``object_name``."""
         return set(self.describe_fields(object_name).fields)
+
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        """The records with these CRM ids as they are now (absent ones left out)."""
+        raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        """Records modified at or after ``since``, oldest first, one page from ``after``."""
+        raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
 
     def close(self) -> None:
         self.session.close()

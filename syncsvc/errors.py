@@ -31,6 +31,12 @@ class RateLimited(RetryableError):
         self.daily = daily
 
 
+class NotIndexedYet(RateLimited):
+    """The CRM's search does not show a record an earlier push of this row may have created,
+    and its index may still be behind: look again after ``retry_after`` instead of creating the
+    record a second time (a wait, not a failed attempt)."""
+
+
 class AuthExpired(RetryableError):
     """The access token expired or was refused; refresh it and try again once."""
 

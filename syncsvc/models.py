@@ -80,6 +80,14 @@ sync_event = Table(
     Column("dispatched_at", DateTime(timezone=True), nullable=True),
     Column("targets", ARRAY(Integer), nullable=True),
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    # Who wrote the change: the writing transaction's ``syncsvc.origin`` (``inbound:<conn>`` when
+    # the inbound path wrote it, NULL otherwise); the bridge does not send it back there.
+    Column(
+        "origin",
+        Text,
+        nullable=True,
+        server_default=text("nullif(current_setting('syncsvc.origin', true), '')"),
+    ),
     Column("backfill_id", BigInteger, nullable=True),
     CheckConstraint("op IN ('I', 'U', 'D')", name="op"),
     Index(
@@ -129,6 +137,8 @@ connection = Table(
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("inbound", JSONB, nullable=True),
+    Column("associations", JSONB, nullable=True),
     CheckConstraint("mode IN ('push', 'poll', 'both')", name="mode"),
     CheckConstraint("rate_limit_requests > 0 AND rate_limit_seconds > 0", name="rate_limit"),
     CheckConstraint("batch_size > 0", name="batch_size"),
@@ -201,6 +211,7 @@ outbox = Table(
     Column("payload", JSONB, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("delivered_version", BigInteger, nullable=True),
+    Column("delivered_payload", JSONB, nullable=True),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -219,6 +230,7 @@ outbox = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("poll_version", BigInteger, nullable=True),
     Column("maybe_sent", Boolean, nullable=False, server_default=text("false")),
+    Column("create_sent_at", DateTime(timezone=True), nullable=True),
     Column("backfill_id", BigInteger, nullable=True),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     CheckConstraint("op IN ('upsert', 'update', 'create', 'archive')", name="op"),
@@ -367,7 +379,9 @@ sync_log = Table(
     Column("duration_ms", Integer, nullable=True),
     Column("attempt", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('delivered', 'retry', 'wait', 'dead', 'pause')", name="status"),
+    CheckConstraint(
+        "status IN ('delivered', 'retry', 'wait', 'dead', 'pause', 'conflict')", name="status"
+    ),
     Index("ix_sync_log_record", "connection_id", "record_key", "id"),
     Index("ix_sync_log_at", "at", postgresql_using="brin"),
     schema=SCHEMA,
@@ -388,6 +402,119 @@ connection_pause = Table(
     Column("message", Text, nullable=False),
     Column("paused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("reason IN ('credentials')", name="reason"),
+    schema=SCHEMA,
+)
+
+# Inbound (issue 14, syncsvc.inbound): the CRM's change poll position per connection and object.
+inbound_cursor = Table(
+    "inbound_cursor",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("object", Text, primary_key=True),
+    Column("high_water", DateTime(timezone=True), nullable=True),
+    Column("token", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=SCHEMA,
+)
+
+# Every change a CRM reported, once per event key; applied in the transaction that writes the
+# internal table (exactly once, whatever Redis or a restart loses).
+inbound_event = Table(
+    "inbound_event",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object", Text, nullable=False),
+    Column("crm_id", Text, nullable=False),
+    Column("event_key", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("modified_at", DateTime(timezone=True), nullable=True),
+    Column("status", Text, nullable=False, server_default=text("'received'")),
+    Column("detail", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("applied_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("kind IN ('change', 'delete')", name="kind"),
+    CheckConstraint("source IN ('webhook', 'poll')", name="source"),
+    CheckConstraint("status IN ('received', 'applied', 'ignored', 'failed')", name="status"),
+    UniqueConstraint("connection_id", "event_key"),
+    Index(
+        "ix_inbound_event_received",
+        "connection_id",
+        "id",
+        postgresql_where=text("status = 'received'"),
+    ),
+    schema=SCHEMA,
+)
+
+# A record created in the CRM and the internal record it became.
+inbound_link = Table(
+    "inbound_link",
+    metadata,
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("object", Text, primary_key=True),
+    Column("crm_id", Text, primary_key=True),
+    Column("record_key", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema=SCHEMA,
+)
+
+# Associations (issue 14 part 5, syncsvc.links): the parent one child record is to be linked to
+# at the CRM, and whether it is.
+record_link = Table(
+    "record_link",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("association", Text, nullable=False),
+    Column("child_object", Text, nullable=False),
+    Column("child_key", Text, nullable=False),
+    Column("parent_object", Text, nullable=False),
+    Column("parent_key", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("linked_parent_key", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lease_token", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("linked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'linked', 'failed', 'none')", name="status"),
+    UniqueConstraint("connection_id", "association", "child_key"),
+    Index(
+        "ix_record_link_pending",
+        "connection_id",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_record_link_connection_id_parent_object_parent_key",
+        "connection_id",
+        "parent_object",
+        "parent_key",
+    ),
     schema=SCHEMA,
 )
 

@@ -157,6 +157,8 @@ class Settings:
     bridge_max_inflight: int = 20_000
     lease_seconds: int = 120
     sweep_interval_seconds: float = 5.0
+    inbound_tick_seconds: float = 2.0
+    """How often beat polls the CRMs due for an inbound poll and hands waiting events on."""
     sweep_grace_seconds: int = 15
     http_connect_timeout: float = 5.0
     http_read_timeout: float = 30.0
@@ -230,6 +232,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bridge_max_inflight=env_int(env, "BRIDGE_MAX_INFLIGHT", 20_000, 1),
         lease_seconds=env_int(env, "LEASE_SECONDS", 120, 1),
         sweep_interval_seconds=env_float(env, "SWEEP_INTERVAL_SECONDS", 5.0, 0.1),
+        inbound_tick_seconds=env_float(env, "INBOUND_TICK_SECONDS", 2.0, 0.1),
         sweep_grace_seconds=env_int(env, "SWEEP_GRACE_SECONDS", 15, 0),
         http_connect_timeout=env_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
         http_read_timeout=env_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),

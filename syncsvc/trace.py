@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from syncsvc.capture.tables import primary_key_columns, split_table_name
 from syncsvc.db import Row
 from syncsvc.errors import ConfigError
+from syncsvc.links import store as link_store
 from syncsvc.outbox import synclog
 from syncsvc.pipeline.batch import record_key
 
@@ -60,7 +61,8 @@ class RecordTrace:
     events: list[Row] = field(default_factory=list)
     """Captured changes not yet persisted for every connection (in flight)."""
     outbox: list[Row] = field(default_factory=list)
-    """One row per connection and object, each with its ``log`` (newest attempt first)."""
+    """One row per connection and object, each with its ``log`` (newest attempt first) and its
+    ``links`` (the parent it is linked to or waits for, per association)."""
     dead_letters: list[Row] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -143,6 +145,9 @@ def trace(db: psycopg.Connection[Row], table: str, key_text: str, limit: int = 5
         db.execute(OUTBOX_ROWS, {"table": table, "key": key}).fetchall(), "last_error"
     )
     for row in out.outbox:
+        row["links"] = _scrubbed(
+            link_store.of_child(db, row["connection_id"], row["object"], key), "last_error"
+        )
         row["log"] = _scrubbed(
             synclog.history(db, row["connection_id"], key, limit, obj=row["object"]),
             "error_message",

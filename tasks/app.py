@@ -17,7 +17,7 @@ from tasks.base import SyncTask
 
 app = Celery("syncsvc")
 app.config_from_object("celeryconfig")
-app.conf.include = ["tasks.stages", "tasks.push", "tasks.maintenance"]
+app.conf.include = ["tasks.stages", "tasks.push", "tasks.maintenance", "tasks.inbound"]
 
 
 @after_setup_logger.connect
@@ -34,6 +34,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "syncsvc.sweep",
             "schedule": settings.sweep_interval_seconds,
             "options": {"queue": "maintenance", "expires": settings.sweep_interval_seconds * 2},
+        },
+        "inbound-tick": {
+            "task": "syncsvc.inbound.tick",
+            "schedule": settings.inbound_tick_seconds,
+            "options": {"queue": "inbound", "expires": settings.inbound_tick_seconds * 2},
         },
         "prune": {
             "task": "syncsvc.prune",

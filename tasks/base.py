@@ -48,6 +48,11 @@ class SyncTask(Task[Any, Any]):
         """The settings every task of this process runs with (``tasks.app.configure``)."""
         SyncTask._settings = settings
 
+    @staticmethod
+    def configured_settings() -> Settings | None:
+        """This process's settings, or None before ``use_settings`` (a client process)."""
+        return SyncTask._settings
+
     @property
     def settings(self) -> Settings:
         if SyncTask._settings is None:

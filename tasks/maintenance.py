@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 
 from syncsvc import pause, retention
+from syncsvc.links import store as link_store
 from syncsvc.outbox import lease as outbox_lease
 from syncsvc.pipeline.batch import PushOrder, merge_groups
 from tasks.app import app
 from tasks.base import SyncTask
-from tasks.push import enqueue_push
+from tasks.push import enqueue_link, enqueue_push
 
 log = logging.getLogger("syncsvc.sweep")
 SWEEP_LIMIT = 5_000
@@ -31,6 +32,16 @@ def sweep(self: SyncTask) -> int:
             for conn in config.connections.values()
             if conn.enabled and conn.pushes and conn.id not in paused
         }
+    with self.db() as db:
+        linkable = [
+            conn
+            for conn in config.connections.values()
+            if conn.associations
+            and conn.id in due
+            and link_store.has_ready(db, conn.id, [a.name for a in conn.associations])
+        ]
+    for conn in linkable:
+        enqueue_link(conn.provider.name, conn.id)
     for connection_id, found in due.items():
         provider = config.connections[connection_id].provider.name
         for groups in merge_groups(found, ORDER_SIZE):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from syncsvc import pause
 from syncsvc.config.runtime import RuntimeConnection
+from syncsvc.links.deliver import Linker, LinkOutcome
 from syncsvc.outbox import lease
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
-from tasks import redelivery
+from tasks import labels, redelivery
 from tasks.app import app
 from tasks.base import SyncTask
 from tasks.queues import push_queue
@@ -29,7 +32,15 @@ def enqueue_push(provider: str, order: PushOrder, countdown: float = 0.0) -> Non
         push.apply_async((order,), queue=push_queue(provider))
 
 
-@app.task(name="syncsvc.push", base=SyncTask, bind=True)
+def shadow_name(
+    task: SyncTask, args: Sequence[Any] | None, kwargs: Any, options: Any
+) -> str | None:
+    """The name Flower and the log show: the connection, and its pause (``tasks.labels``)."""
+    settings = SyncTask.configured_settings()
+    return labels.push_name(task.name, settings.db_url if settings else None, args)
+
+
+@app.task(name="syncsvc.push", base=SyncTask, bind=True, shadow_name=shadow_name)
 def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
     if not order or not order["groups"]:
         return None
@@ -52,6 +63,8 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         holder=redelivery.holder(),
     )
     outcome = pusher.run(order["groups"])
+    if outcome.paused is None and outcome.delivered and conn.associations:
+        outcome.paused = _link(self, conn, config.generation).paused
     if outcome.paused is not None:
         _pause(self, conn, config.generation, outcome.paused)
     for groups in merge_groups(outcome.again_now):
@@ -73,6 +86,44 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         "retried": outcome.retried,
         "waited": outcome.waited,
     }
+
+
+def enqueue_link(provider: str, connection_id: int, countdown: float = 0.0) -> None:
+    if countdown > 0:
+        link.apply_async((connection_id,), queue=push_queue(provider), countdown=countdown)
+    else:
+        link.apply_async((connection_id,), queue=push_queue(provider))
+
+
+@app.task(name="syncsvc.link", base=SyncTask, bind=True)
+def link(self: SyncTask, connection_id: int) -> dict[str, int] | None:
+    """Link the connection's ready children to their parents (the sweeper orders it)."""
+    with self.db() as db:
+        config = self.config(db)
+        paused = pause.paused(db, connection_id)
+    conn = config.connections.get(connection_id)
+    if conn is None or not conn.enabled or not conn.pushes or paused is not None:
+        return None
+    outcome = _link(self, conn, config.generation)
+    if outcome.paused is not None:
+        _pause(self, conn, config.generation, outcome.paused)
+    return {"linked": outcome.linked, "failed": outcome.failed}
+
+
+def _link(task: SyncTask, conn: RuntimeConnection, generation: int) -> LinkOutcome:
+    linker = Linker(
+        dsn=task.settings.db_url,
+        connection_id=conn.id,
+        client=task.push_client(conn, generation),
+        associations=conn.associations,
+        batch_size=conn.batch_size,
+        max_attempts=conn.max_attempts,
+        lease_seconds=task.settings.lease_seconds,
+    )
+    outcome = linker.run()
+    if outcome.wait is not None and outcome.wait <= MAX_COUNTDOWN:
+        enqueue_link(conn.provider.name, conn.id, outcome.wait + 0.05)
+    return outcome
 
 
 GENERATION = "SELECT generation FROM syncsvc.config_state WHERE id = 1"

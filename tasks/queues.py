@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 MAINTENANCE = "maintenance"
+INBOUND = "inbound"
+"""CRM changes flowing back (``tasks.inbound``), consumed by the sync workers."""
 
 
 def sync_queue(provider: str) -> str:

@@ -6,10 +6,18 @@ bisection of the whole call. A ``$batch`` of independent requests (no change set
 ``Prefer: odata.continue-on-error`` runs every request and answers each with its own status, in
 order: bad records fail alone, good ones land, in one HTTP request of up to 1000 operations that
 counts once against the 6000-requests-per-5-minutes limit.
+
+Dataverse runs those operations one after another, so a batch of 1000 can outlast the read
+timeout: each batch is as large as fits a third of it at the pace earlier answers showed
+(``providers.dynamics.sizing``, per table, kept in the client across pushes). A batch that timed
+out or failed midway may have been applied in part; what is sent again is idempotent (alternate-
+key upserts, creates by key or by a stable record id with ``If-None-Match``, deletes where 404
+means gone: ``providers.dynamics.operations``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -17,17 +25,18 @@ from urllib.parse import urlparse
 
 import requests
 
-from providers.base import OPS, ProviderClient, PushItem, PushResult
-from providers.batching import chunks, in_halves, in_parts, partition
-from providers.dynamics import multipart
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
+from providers.batching import chunks, in_halves, partition
+from providers.dynamics import links, multipart, reads
 from providers.dynamics.auth import TokenSource, token_settings
 from providers.dynamics.defaults import API_PATH, LOGICAL_NAMES, MAX_BATCH, ODATA_HEADERS
 from providers.dynamics.metadata import CHOICE_TYPES, field_defs
 from providers.dynamics.odata import key_literal
 from providers.dynamics.operations import Planned, Table, plan, result
 from providers.dynamics.responses import classify, describe, error_of, failure, raise_for_call
+from providers.dynamics.sizing import BatchSizer
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
-from syncsvc.errors import ConfigError, PermanentError, RetryableError
+from syncsvc.errors import ConfigError, PermanentError, RetryableError, SyncError
 from syncsvc.fields.model import ObjectFields
 
 
@@ -39,6 +48,7 @@ class DynamicsClient(ProviderClient):
     def setup(self) -> None:
         connection = self.connection
         self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
+        self.sizer = BatchSizer(self.batch_size, self.timeouts.read)
         self.api = urlparse(connection.base_url).path.rstrip("/") + API_PATH
         extra = connection.options.get("logical_names") or {}
         if not isinstance(extra, dict):
@@ -89,21 +99,57 @@ class DynamicsClient(ProviderClient):
         if op not in OPS:
             raise PermanentError(f"dynamics: unknown op {op!r}", code="UNKNOWN_OP")
         table = self.table(object_name)
-        planned, done = partition(plan(table, op, item) for item in items)
-        return done + in_parts(
-            chunks(planned, self.batch_size),
-            partial(self._batch, table),
-            lambda chunk: (p.item for p in chunk),
-        )
+        planned, done = partition(plan(table, op, item, self.connection.id) for item in items)
+        return done + self._in_sized_batches(table, planned)
 
-    def _batch(self, table: Table, chunk: list[Planned]) -> list[PushResult]:
+    def _in_sized_batches(self, table: Table, planned: list[Planned]) -> list[PushResult]:
+        """Send ``planned`` in batches the sizer cuts one at a time (``providers.dynamics.
+        sizing``). As ``in_parts`` does, a failure after a batch went through is reported per
+        item for what was not answered, so the results already in hand are kept."""
+        results: list[PushResult] = []
+        at = 0
+        while at < len(planned):
+            chunk = planned[at : at + self.sizer.size(table.entity_set)]
+            try:
+                results.extend(self._timed_batch(table, chunk))
+            except SyncError as exc:
+                if not results:
+                    raise
+                results.extend(PushResult(p.item.outbox_id, error=exc) for p in planned[at:])
+                break
+            at += len(chunk)
+        return results
+
+    def _timed_batch(self, table: Table, chunk: list[Planned]) -> list[PushResult]:
+        """One ``$batch``, its duration told to the sizer (a timeout and a 5xx shrink the next)."""
+        started = time.monotonic()
+        try:
+            response = self._post_batch(chunk)
+        except RetryableError as exc:
+            if isinstance(exc.__cause__, requests.ReadTimeout):
+                self.sizer.timed_out(table.entity_set, len(chunk))
+            raise
+        if response.status_code >= 500:
+            self.sizer.failed(table.entity_set)
+        elif response.status_code < 300:
+            self.sizer.answered(table.entity_set, len(chunk), time.monotonic() - started)
+        return self._answers(table, chunk, response)
+
+    def _post_batch(self, chunk: list[Planned]) -> requests.Response:
         content_type, body = multipart.write([p.message for p in chunk])
-        response = self.call(
+        return self.call(
             "POST",
             f"{self.api}/$batch",
             headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
             data=body.encode("utf-8"),
         )
+
+    def _batch(self, table: Table, chunk: list[Planned]) -> list[PushResult]:
+        return self._answers(table, chunk, self._post_batch(chunk))
+
+    def _answers(
+        self, table: Table, chunk: list[Planned], response: requests.Response
+    ) -> list[PushResult]:
         answer_type = response.headers.get("Content-Type")
         if multipart.is_multipart(answer_type) and response.status_code < 500:
             text = response.content.decode("utf-8", "replace")
@@ -131,6 +177,45 @@ class DynamicsClient(ProviderClient):
             error = classify(400, code, message, fields=fields)
             return [PushResult(chunk[0].item.outbox_id, error=error)]
         return in_halves(chunk, partial(self._batch, table), lambda p: p.item)
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(child_object, parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, self.api, child_object, parent_object, link_type, items)
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """One ``$batch`` of alternate-key GETs per ``batch_size`` values (404 parts: absent)."""
+        table = self.table(object_name)
+        wanted = list(dict.fromkeys(str(v) for v in values))
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, self.batch_size):
+            content_type, body = multipart.write(
+                list(reads.get_requests(table, id_property, chunk, fields))
+            )
+            response = self.call(
+                "POST",
+                f"{self.api}/$batch",
+                headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+                data=body.encode("utf-8"),
+            )
+            answer_type = response.headers.get("Content-Type")
+            if response.status_code >= 300 or not multipart.is_multipart(answer_type):
+                raise failure(response)
+            text = response.content.decode("utf-8", "replace")
+            try:
+                answers = multipart.flatten(multipart.read(answer_type, text))
+            except ValueError as exc:
+                raise RetryableError(f"dynamics: unreadable $batch answer: {exc}") from exc
+            found.update(reads.records_of(answers, chunk, [id_property, *fields]))
+        return found
 
     # fields ------------------------------------------------------------------------------
     def _metadata(self, logical: str, tail: str) -> list[dict[str, Any]]:

@@ -31,4 +31,11 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=300,
     objects=tuple(LOGICAL_NAMES),
     id_property=MappingProxyType({}),
+    link_types=MappingProxyType(
+        {
+            ("contacts", "accounts"): "parentcustomerid_account",
+            ("opportunities", "accounts"): "parentaccountid",
+            ("opportunities", "contacts"): "parentcontactid",
+        }
+    ),
 )

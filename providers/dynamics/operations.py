@@ -3,7 +3,10 @@
 upsert  ``PATCH {set}({key}='v')``: creates or updates, never duplicates (I-3)
 update  ``PATCH {set}(guid or key)`` with ``If-Match: *``: update only, 404 when missing
 create  ``PATCH {set}({key}='v')`` with ``If-None-Match: *``: create only; 412 means "already
-        there", which for a retried create is success. Without a key value: ``POST {set}``.
+        there", which for a retried create is success. Without a key value the record is
+        addressed by a primary key of our choosing (``record_guid``: the same for every send of
+        the record; Dataverse creates a record with the GUID a PATCH names), never by a blind
+        ``POST {set}``: a ``$batch`` that timed out or failed midway may have created it.
 archive ``DELETE {set}(guid or key)``: 404 means already gone, which is success.
 
 Writes ask for ``return=representation`` with ``$select`` of the primary key, so the answer says
@@ -13,6 +16,7 @@ whether the record was created (201) or updated (200) and carries the record's G
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,8 @@ from providers.dynamics.responses import NOT_FOUND_CODES, classify, error_of
 from syncsvc.errors import PermanentError, RetryableError
 
 JSON_ENTRY = "application/json; type=entry"
+RECORD_NAMESPACE = uuid.UUID("5b0f1c47-3d7e-4a53-9c55-1b8f6c2e9d10")
+"""Namespace of the GUIDs ``record_guid`` derives (fixed: changing it would duplicate records)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,15 @@ class Planned:
     kind: str
     """``upsert``, ``update``, ``create`` or ``delete``."""
     message: HttpMessage
+    record_id: str | None = None
+    """The GUID a create names its record by (when it has no alternate-key value)."""
+
+
+def record_guid(connection_id: int, entity_set: str, record_key: str) -> str:
+    """The primary key a create without an alternate-key value gives its record: derived from
+    the connection, the table and the source record, so a resent create finds the record it made
+    (412) instead of making a second one."""
+    return str(uuid.uuid5(RECORD_NAMESPACE, f"{connection_id}/{entity_set}/{record_key}"))
 
 
 def _failed(item: PushItem, message: str, code: str, field: str | None = None) -> PushResult:
@@ -62,7 +77,7 @@ def _target(table: Table, item: PushItem, prefer_id: bool) -> str | None:
     return None
 
 
-def plan(table: Table, op: str, item: PushItem) -> Planned | PushResult:
+def plan(table: Table, op: str, item: PushItem, connection_id: int) -> Planned | PushResult:
     """The batch request for ``item``, or its result when nothing needs sending."""
     content_id = str(item.outbox_id)
     if op == "archive":
@@ -78,14 +93,18 @@ def plan(table: Table, op: str, item: PushItem) -> Planned | PushResult:
         return _failed(item, f"payload is not JSON: {exc}", "BAD_PAYLOAD")
     headers = {"Content-Type": JSON_ENTRY, "Prefer": "return=representation"}
     select = f"?$select={table.primary_key}"
-    method = "PATCH"
     target = _target(table, item, prefer_id=op == "update")
+    record_id = None
     if op == "update":
         headers["If-Match"] = "*"
-    elif op == "create" and target is not None and item.id_value not in (None, ""):
-        headers["If-None-Match"] = "*"
     elif op == "create":
-        method, target = "POST", table.entity_set
+        headers["If-None-Match"] = "*"
+        if item.id_value in (None, ""):
+            known = (
+                item.external_id if item.external_id and GUID_RE.match(item.external_id) else None
+            )
+            record_id = known or record_guid(connection_id, table.entity_set, item.record_key)
+            target = by_id(table.entity_set, record_id)
     if target is None:
         if not item.id_property:
             return _failed(item, f"{op} needs an id_property: a column with an alternate key",
@@ -97,7 +116,7 @@ def plan(table: Table, op: str, item: PushItem) -> Planned | PushResult:
             item.id_property,
         )
     url = f"{table.api}/{target}{select}"
-    return Planned(item, op, multipart.request(method, url, body, headers, content_id))
+    return Planned(item, op, multipart.request("PATCH", url, body, headers, content_id), record_id)
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -129,7 +148,8 @@ def result(table: Table, planned: Planned, answer: HttpMessage | None) -> PushRe
     if planned.kind == "delete" and (status == 404 or code in NOT_FOUND_CODES):
         return PushResult(item.outbox_id, external_id=item.external_id)
     if planned.kind == "create" and status == 412:
-        return PushResult(item.outbox_id, external_id=item.external_id, created=False)
+        record_id = planned.record_id or item.external_id
+        return PushResult(item.outbox_id, external_id=record_id, created=False)
     fields = item.payload.keys() if isinstance(item.payload, dict) else ()
     error = classify(status, code, message, answer.headers.get("retry-after"), fields)
     return PushResult(item.outbox_id, error=error)

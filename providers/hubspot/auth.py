@@ -47,8 +47,11 @@ class TokenSource(TokenCache):
         response = self._post_form(OAUTH_ENDPOINT, {"grant_type": "refresh_token", **grant})
         body = body_of(response)
         if 400 <= response.status_code < 500 and response.status_code != 429:
+            code = str(body.get("status") or "BAD_TOKEN_REQUEST")[:100]
+            message = body.get("message") or response.text[:300] or response.reason
             raise CredentialsRefused(
-                describe(response, body), code=str(body.get("status") or "BAD_TOKEN_REQUEST")
+                f"hubspot: token refresh refused: HTTP {response.status_code} {code}: {message}",
+                code=code,
             )
         raise_for_call(response)
         if not body.get("access_token"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -11,8 +12,18 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import (
+    OPS,
+    ChangedPage,
+    CrmRecord,
+    LinkItem,
+    LinkResult,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
+from providers.hubspot import links, reads
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
 from providers.hubspot.fields import object_fields
@@ -43,6 +54,8 @@ def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
 
 
 class HubSpotClient(ProviderClient):
+    INBOUND = True
+
     def setup(self) -> None:
         self.batch_size = max(1, min(self.connection.batch_size, MAX_BATCH))
         self.auth = TokenSource(self.connection.credentials, self._post_form)
@@ -90,8 +103,28 @@ class HubSpotClient(ProviderClient):
             return match(op, [item for item, _ in pairs], body)
         if response.status_code == 400 and category(body) == "VALIDATION_ERROR":
             return self._split(path, op, pairs, response, body)
+        if response.status_code == 409:
+            return self._split_conflict(path, op, pairs, response, body)
         raise_for_call(response)
         return []  # unreachable: raise_for_call raised for this 4xx
+
+    def _split_conflict(
+        self,
+        path: str,
+        op: str,
+        pairs: list[Pair],
+        response: requests.Response,
+        body: dict[str, Any],
+    ) -> list[PushResult]:
+        """HubSpot refused the whole batch for one input's unique value and named only the
+        record that holds it, not the input: halve until the input at fault is alone (nothing
+        of a refused call was written, so resending the halves duplicates nothing)."""
+        if len(pairs) == 1:
+            error = PermanentError(
+                describe(response, body), field=error_field(body), code="CONFLICT"
+            )
+            return [PushResult(pairs[0][0].outbox_id, error=error)]
+        return in_halves(pairs, partial(self._write, path, op), lambda p: p[0])
 
     def _split(
         self,
@@ -161,6 +194,59 @@ class HubSpotClient(ProviderClient):
                     hubspot_id = ids.get(str(item.id_value).strip().lower())
                     if hubspot_id is not None:
                         found[item.outbox_id] = hubspot_id
+        return found
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, parent_object, link_type, items, self.batch_size)
+
+    # inbound -----------------------------------------------------------------------------
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        return reads.read_records(
+            self.call, objects_path(object_name, "batch", "read"), ids, fields
+        )
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        path = objects_path(object_name, "search")
+        return reads.changed_since(self.call, path, since, fields, after)
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """``POST /crm/v3/objects/{type}/batch/read`` by ``idProperty``, 100 values a call;
+        HubSpot compares unique values without case, and so does the answer's matching."""
+        wanted = list(dict.fromkeys(str(v) for v in values))
+        properties = list(dict.fromkeys([id_property, *fields]))
+        path = objects_path(object_name, "batch", "read")
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, self.batch_size):
+            by_folded = {v.strip().lower(): v for v in chunk}
+            body = {
+                "idProperty": id_property,
+                "inputs": [{"id": v} for v in chunk],
+                "properties": properties,
+                "propertiesWithHistory": [],
+            }
+            response = self.call("POST", path, body)
+            raise_for_call(response)
+            for record in body_of(response).get("results") or []:
+                held = record.get("properties") if isinstance(record, dict) else None
+                if not isinstance(held, dict):
+                    continue
+                value = by_folded.get(str(held.get(id_property, "")).strip().lower())
+                if value is not None:
+                    found[value] = {name: held.get(name) for name in properties}
         return found
 
     # fields ------------------------------------------------------------------------------

@@ -9,6 +9,18 @@ from providers.base import ProviderDefaults
 MAX_BATCH = 100
 """HubSpot rejects batch calls with more inputs than this."""
 
+LINK_TYPES = MappingProxyType(
+    {
+        ("contacts", "companies"): "279",
+        ("companies", "contacts"): "280",
+        ("deals", "contacts"): "3",
+        ("contacts", "deals"): "4",
+        ("deals", "companies"): "341",
+        ("companies", "deals"): "342",
+    }
+)
+"""HubSpot's own (unlabelled) association types per (from, to) object pair."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://api.hubapi.com",
     batch_size=MAX_BATCH,
@@ -18,4 +30,5 @@ DEFAULTS = ProviderDefaults(
     # Only contacts have a standard identity property (HubSpot dedupes them by email);
     # companies and deals need a unique property the account defines, named in each rule.
     id_property=MappingProxyType({"contacts": "email"}),
+    link_types=LINK_TYPES,
 )

@@ -4,6 +4,8 @@ OAuth tokens come from ``options["token_url"]`` (default ``https://oauth.pipedri
 token``), with the client id and secret in HTTP Basic auth and ``grant_type=refresh_token``.
 Access tokens live ``expires_in`` seconds (3600); they are refreshed a minute ahead, and once
 more when the API answers 401 (Pipedrive says "Invalid token" for expired and revoked alike).
+Each token answer names the company domain the app is to call (``api_domain``); OAuth calls go
+there once ``providers.hosts`` accepts it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 import requests
 
 from providers.answers import body_of
+from providers.hosts import accepted_api_host
 from providers.oauth import Issued, TokenCache, refresh_grant
+from providers.pipedrive.defaults import API_DOMAINS
 from providers.pipedrive.responses import describe, raise_for_call
 from syncsvc.errors import ConfigError, CredentialsRefused
 
@@ -34,8 +38,13 @@ class TokenSource(TokenCache):
         credentials: Mapping[str, Any],
         post_token: PostToken,
         clock: Callable[[], float] = time.monotonic,
+        configured: tuple[str, str] = ("", ""),
     ) -> None:
+        """``configured``: the connection's base URL and token URL."""
         self._post_token = post_token
+        self._configured = configured
+        self.api_domain: str | None = None
+        """The company domain of the last token answer, once accepted (``providers.hosts``)."""
         self._api_token: str | None = None
         grant = refresh_grant(credentials)
         if grant is not None:
@@ -65,6 +74,16 @@ class TokenSource(TokenCache):
         if not body.get("access_token"):
             raise CredentialsRefused(describe(response, body), code="BAD_TOKEN_RESPONSE")
         issued = Issued(str(body["access_token"]), float(body.get("expires_in") or 3600))
+        named = body.get("api_domain")
+        if isinstance(named, str) and named:
+            self.api_domain = accepted_api_host(
+                named,
+                provider="pipedrive",
+                field="api_domain",
+                domains=API_DOMAINS,
+                configured=self._configured,
+                token_url=self._configured[1],
+            )
         if body.get("refresh_token"):
             grant["refresh_token"] = str(body["refresh_token"])
         return issued

@@ -6,6 +6,13 @@ without one (or when that record is gone), look the record up by the value of th
 ``GET /api/v2/{object}/search?fields=…&exact_match=true``, every hit confirmed by reading that
 field back) → ``PATCH`` the hit or ``POST`` a new record. Archive deletes by
 id, looked up by key when unknown; a record that was never synced or is already gone is done.
+
+Search lags behind writes (Pipedrive promises no read-after-write for it), so a create whose
+answer was lost may have made a record search does not show yet. Every create is noted in the
+outbox row before it is sent and its id as soon as Pipedrive answers (``PushItem.journal``);
+a row whose last create was sent less than ``search_lag_seconds`` (60) ago and that search does
+not find waits (``NotIndexedYet``) instead of being created again. ``create`` rows that may have
+been sent before are looked up the same way; one found is done without a write.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ from typing import Any
 import requests
 
 from providers.answers import body_of
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
+from providers.pipedrive import links, reads
 from providers.pipedrive.auth import TokenSource
+from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
 from providers.pipedrive.fields import (
     RECHECK_SECONDS,
@@ -31,32 +40,55 @@ from providers.pipedrive.fields import (
 )
 from providers.pipedrive.lookup import Finder, SearchWindow, object_path
 from providers.pipedrive.metadata import field_defs
-from providers.pipedrive.responses import describe, error_path, raise_for_call
-from syncsvc.errors import PermanentError, RetryableError
+from providers.pipedrive.responses import describe, error_path, raise_for_call, rate_limited
+from syncsvc.errors import (
+    CredentialsRefused,
+    NotIndexedYet,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+)
 from syncsvc.fields.model import ObjectFields as FieldDefinitions
 
 log = logging.getLogger("syncsvc.providers.pipedrive")
 
+SEARCH_LAG = 60.0
+"""How long after a create search may not show the record yet (Pipedrive documents no bound)."""
+LAG_RECHECK = 5.0
+"""While a create may be unindexed, look again this often (a search costs 20 tokens)."""
 ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD", "SEARCH_REFUSED"})
 """Problems of one record (its fields, its key); any other error is the whole call's."""
 
 
 class PipedriveClient(ProviderClient):
-    OPTIONS = frozenset({"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"})
+    OPTIONS = frozenset(
+        {"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"}
+        | {"search_lag_seconds"}
+    )
 
     def setup(self) -> None:
         connection = self.connection
         options = connection.options or {}
         self.token_url = resolve_option(str(options.get("token_url") or TOKEN_URL))
-        self.auth = TokenSource(connection.credentials, self._post_token)
+        configured = (connection.base_url, self.token_url)
+        self.auth = TokenSource(connection.credentials, self._post_token, configured=configured)
         self.fields = FieldCatalog(lambda o: fetch_all(self._get_json, FIELDS_PATH[o]))
         window = SearchWindow(
             int(options.get("search_rate_limit_requests", SEARCH_LIMIT[0])),
             float(options.get("search_rate_limit_seconds", SEARCH_LIMIT[1])),
         )
         self.finder = Finder(self.call, self.fields, window)
+        self.budget = BudgetWatch()
+        self.search_lag = max(0.0, float(options.get("search_lag_seconds", SEARCH_LAG)))
 
     # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """``path`` on the company domain the OAuth token answer named; with an API token (or
+        no ``api_domain``), on the connection's base URL."""
+        if self.auth.api_domain is None or path.startswith(("https://", "http://")):
+            return super().url(path)
+        return self.auth.api_domain + path
+
     def _post_token(self, form: dict[str, str], basic: tuple[str, str]) -> requests.Response:
         headers = {"Accept": "application/json"}
         return self.post_token(self.token_url, data=form, auth=basic, headers=headers)
@@ -79,9 +111,25 @@ class PipedriveClient(ProviderClient):
         )
         raise_if_refused(response, describe, (401,))  # a JSON 403 is one record's permission
         status = response.status_code
-        if status in (401, 429) or status >= 500 or (status == 403 and not body_of(response)):
+        if status == 429:
+            raise self._throttled(response)
+        self.budget.answered()
+        if status == 401 or status >= 500 or (status == 403 and not body_of(response)):
             raise_for_call(response)
         return response
+
+    def _throttled(self, response: requests.Response) -> RateLimited:
+        """The wait for a 429: the daily budget's when the answer says so, else the burst
+        window's, growing while 429s keep coming after the waits were kept (``budget``)."""
+        limited = rate_limited(response)
+        if limited.daily:
+            return limited
+        wait, daily = self.budget.throttled(limited.retry_after or 0.0)
+        if not daily:
+            return RateLimited(str(limited), wait)
+        refused = self.budget.refused_for()
+        message = f"{limited} [daily budget, inferred: only 429s for {refused:.0f}s]"
+        return RateLimited(message, wait, daily=True)
 
     def _send_authed(
         self,
@@ -119,9 +167,9 @@ class PipedriveClient(ProviderClient):
             fields, body = self._body(object_name, item.payload)
         except PermanentError as exc:
             return _item_failed(item, exc)
-        if op == "create":
-            return self._create(fields, object_name, item, body)
         if item.external_id:
+            if op == "create":  # an earlier push of this row created it
+                return PushResult(item.outbox_id, external_id=str(item.external_id))
             path = object_path(object_name, str(item.external_id))
             done = self._write(fields, "PATCH", path, item, body)
             if done is not None:
@@ -131,6 +179,8 @@ class PipedriveClient(ProviderClient):
         except PermanentError as exc:
             return _item_failed(item, exc)
         if found is not None:
+            if op == "create":
+                return PushResult(item.outbox_id, external_id=found, created=False)
             done = self._write(fields, "PATCH", object_path(object_name, found), item, body)
             if done is not None:
                 return done
@@ -143,13 +193,45 @@ class PipedriveClient(ProviderClient):
                 code="NOT_FOUND",
             )
             return PushResult(item.outbox_id, error=error)
+        unindexed = self._maybe_unindexed(item)
+        if unindexed is not None:
+            return unindexed
         return self._create(fields, object_name, item, body)
+
+    def _maybe_unindexed(self, item: PushItem) -> PushResult | None:
+        """The wait for a row search did not find although a create of it was sent less than
+        the search lag ago: that record may exist and not be indexed yet."""
+        since = item.since_create
+        if since is None or since >= self.search_lag or self._key(item)[1] is None:
+            return None
+        wait = max(0.5, min(LAG_RECHECK, self.search_lag - since))
+        error = NotIndexedYet(
+            f"pipedrive: a create of this record was sent {since:.1f}s ago and search does not "
+            f"show it yet (search lags writes); looking again in {wait:.1f}s",
+            retry_after=wait,
+        )
+        return PushResult(item.outbox_id, error=error)
 
     def _create(
         self, fields: ObjectFields, object_name: str, item: PushItem, body: dict[str, Any]
     ) -> PushResult:
-        done = self._write(fields, "POST", object_path(object_name), item, body)
+        """POST the record, noted in the outbox before it is sent and with its id as soon as
+        Pipedrive gives one (``item.journal``), so that a push that dies meanwhile leaves the
+        next one either the id or the time from which search may lag."""
+        item.journal.creating(item.outbox_id)
+        try:
+            done = self._write(fields, "POST", object_path(object_name), item, body)
+        except (RateLimited, CredentialsRefused):
+            item.journal.not_created(item.outbox_id)  # answered: nothing was created
+            raise
+        except RetryableError:
+            item.journal.creating(item.outbox_id)  # no answer: it may exist from now on
+            raise
         assert done is not None  # only a PATCH answers "gone"
+        if done.ok and done.external_id:
+            item.journal.created(item.outbox_id, done.external_id)
+        elif isinstance(done.error, PermanentError):
+            item.journal.not_created(item.outbox_id)
         return done
 
     def _body(
@@ -219,6 +301,37 @@ class PipedriveClient(ProviderClient):
         return PushResult(
             item.outbox_id, error=PermanentError(describe(response, answer), code=code)
         )
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(child_object, parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, link_type, items)
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """No batch read: a search per value (the first ``reads.MAX_READS`` values only), then
+        ``GET /api/v2/{object}/{id}`` of each record found."""
+        if object_name not in OBJECTS:
+            raise PermanentError(
+                f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
+            )
+        names = list(dict.fromkeys([id_property, *fields]))
+        found: dict[str, dict[str, Any]] = {}
+        for value in list(dict.fromkeys(str(v) for v in values))[: reads.MAX_READS]:
+            record_id = self.finder.find(object_name, id_property, value)
+            if record_id is None:
+                continue
+            data = self._get_json(object_path(object_name, record_id), {}).get("data")
+            if isinstance(data, dict):
+                found[value] = reads.flatten(self.fields.get(object_name), data, names)
+        return found
 
     # fields ------------------------------------------------------------------------------
     def _get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:

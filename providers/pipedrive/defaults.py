@@ -19,6 +19,9 @@ DEFAULT_BATCH = 50
 """Rows per ``push`` call: each is its own request, so keep a call well inside a lease."""
 
 TOKEN_URL = "https://oauth.pipedrive.com/oauth/token"  # noqa: S105 - a URL
+API_DOMAINS = ("pipedrive.com",)
+"""A token answer's ``api_domain`` (``https://{company}.pipedrive.com``) must be on this domain
+(``providers.hosts``)."""
 SEARCH_LIMIT = (10, 2.0)
 """The search endpoints have their own burst limit on every plan: 10 requests per 2 s."""
 SEARCH_MAX_RESULTS = 500
@@ -79,6 +82,15 @@ V1_TO_V2 = MappingProxyType(
 LOOKUP_FIELDS = MappingProxyType({"persons": frozenset({"emails", "phones"})})
 """Standard fields that identify a record well enough to be a rule's ``id_property``."""
 
+LINK_TYPES = MappingProxyType(
+    {
+        ("persons", "organizations"): "org_id",
+        ("deals", "organizations"): "org_id",
+        ("deals", "persons"): "person_id",
+    }
+)
+"""The child's relation field per (child, parent) pair."""
+
 DEFAULTS = ProviderDefaults(
     base_url="https://api.pipedrive.com",
     batch_size=DEFAULT_BATCH,
@@ -86,6 +98,8 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=2,
     objects=OBJECTS,
     id_property=MappingProxyType({}),
+    records_per_call=MAX_PER_REQUEST,
+    link_types=LINK_TYPES,
 )
 """20 requests per 2 s is the lowest plan's API-token burst limit (OAuth apps get 4x that). No
 default id property: a rule names the field its records are found by (Pipedrive has no upsert)."""

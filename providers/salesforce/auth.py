@@ -3,6 +3,14 @@
 Salesforce's token answer has no ``expires_in`` (the org's session timeout applies), so a token
 is refreshed when the API answers 401 ``INVALID_SESSION_ID``, or ahead of time when the
 connection states its session timeout (``options["session_timeout"]`` seconds).
+
+Where the token comes from (``token_url``): ``options.token_url`` when given; else the org's My
+Domain (``options.my_domain``); else, for the client-credentials flow, the connection's base
+URL when it is not login.salesforce.com / test.salesforce.com; else, for the refresh-token flow,
+login.salesforce.com. Salesforce refuses the client-credentials flow on the login hosts
+(https://help.salesforce.com/s/articleView?id=000886201), so such a connection without a My
+Domain is a configuration error. The token answer's ``instance_url`` is the org's host; it is
+used when ``providers.hosts`` accepts it.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ from urllib.parse import urlparse
 import requests
 
 from providers import answers
+from providers.hosts import accepted_api_host
 from providers.oauth import Issued, TokenCache, resolve_option
-from providers.salesforce.defaults import TOKEN_URL
+from providers.salesforce.defaults import INSTANCE_DOMAINS, LOGIN_HOSTS, TOKEN_PATH, TOKEN_URL
 from providers.salesforce.responses import body_of, raise_for_call, top_errors
 from syncsvc.errors import ConfigError, CredentialsRefused, RetryableError
 
@@ -53,6 +62,7 @@ class TokenSource(TokenCache):
         options: Mapping[str, Any],
         post_form: PostForm,
         clock: Callable[[], float] = time.monotonic,
+        base_url: str = "",
     ) -> None:
         self._post_form = post_form
         form = _grant(credentials)
@@ -60,8 +70,10 @@ class TokenSource(TokenCache):
             super().__init__(None, token=str(credentials["access_token"]), clock=clock)
         else:
             super().__init__(lambda: self._request(form), clock=clock, max_margin=REFRESH_MARGIN)
-        self.token_url = _token_url(options)
+        grant_type = form["grant_type"] if form else "access_token"
+        self.token_url = token_url(grant_type, base_url, options)
         """Absolute, or a path on the connection's base URL (My Domain serves the endpoint too)."""
+        self._configured = (base_url, self.token_url, my_domain_url(options) or "")
         timeout = options.get("session_timeout")
         self._lifetime = float(timeout) if timeout else None
         self.instance_url: str | None = None
@@ -75,15 +87,78 @@ class TokenSource(TokenCache):
         if not body.get("access_token"):
             raise CredentialsRefused(_describe(response, body), code="BAD_TOKEN_RESPONSE")
         instance = str(body.get("instance_url") or "")
-        if urlparse(instance).scheme in ("http", "https"):
-            self.instance_url = instance.rstrip("/")
+        if instance:
+            absolute = self.token_url
+            if absolute.startswith("/"):  # a path on the base URL
+                absolute = self._configured[0].rstrip("/") + absolute
+            self.instance_url = accepted_api_host(
+                instance,
+                provider="salesforce",
+                field="instance_url",
+                domains=INSTANCE_DOMAINS,
+                configured=self._configured,
+                token_url=absolute,
+            )
         if body.get("refresh_token") and form.get("grant_type") == "refresh_token":
             form["refresh_token"] = str(body["refresh_token"])  # rotation
         return Issued(str(body["access_token"]), self._lifetime)
 
 
-def _token_url(options: Mapping[str, Any]) -> str:
-    return resolve_option(str(options.get("token_url") or TOKEN_URL))
+def grant_type_of(credentials: Mapping[str, Any]) -> str:
+    """``refresh_token``, ``client_credentials`` or ``access_token`` (a fixed session id)."""
+    form = _grant(credentials)
+    return form["grant_type"] if form else "access_token"
+
+
+def my_domain_url(options: Mapping[str, Any]) -> str | None:
+    """``options.my_domain`` as an origin URL (``acme.my.salesforce.com`` or its https URL)."""
+    raw = options.get("my_domain")
+    if raw in (None, ""):
+        return None
+    text = resolve_option(str(raw), "options.my_domain").strip().rstrip("/")
+    url = text if "://" in text else "https://" + text
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path:
+        raise ConfigError(
+            "salesforce: options.my_domain must be the org's My Domain host or URL, e.g. "
+            f"https://MyDomainName.my.salesforce.com, got {text[:100]!r}"
+        )
+    if parsed.hostname.lower() in LOGIN_HOSTS:
+        raise ConfigError(f"salesforce: options.my_domain cannot be {parsed.hostname}: {NEEDS}")
+    return url
+
+
+NEEDS = (
+    "the client-credentials flow needs the org's My Domain URL (options.my_domain: "
+    "https://MyDomainName.my.salesforce.com, or a sandbox's "
+    "https://MyDomainName--SandboxName.sandbox.my.salesforce.com); Salesforce refuses it on "
+    "login.salesforce.com and test.salesforce.com"
+)
+
+
+def token_url(grant_type: str, base_url: str, options: Mapping[str, Any]) -> str:
+    """The token endpoint for ``grant_type`` (see the module's docstring); ``ConfigError``
+    when the client-credentials flow would go to a login host."""
+    explicit = options.get("token_url")
+    domain = my_domain_url(options)
+    if explicit:
+        url = resolve_option(str(explicit))
+    elif domain is not None:
+        url = domain + TOKEN_PATH
+    elif grant_type == "client_credentials" and not _on_login_host(base_url):
+        url = base_url.rstrip("/") + TOKEN_PATH
+    elif grant_type == "client_credentials":
+        raise ConfigError(f"salesforce: {NEEDS}")
+    else:
+        url = TOKEN_URL
+    absolute = base_url.rstrip("/") + url if url.startswith("/") else url
+    if grant_type == "client_credentials" and _on_login_host(absolute):
+        raise ConfigError(f"salesforce: options.token_url {url[:100]!r}: {NEEDS}")
+    return url
+
+
+def _on_login_host(url: str) -> bool:
+    return (urlparse(url).hostname or "").lower() in LOGIN_HOSTS
 
 
 def _raise_for_token(response: requests.Response, body: dict[str, Any]) -> None:

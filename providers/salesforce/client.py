@@ -7,19 +7,20 @@ through ``DELETE /composite/sobjects?ids=``. Records known only by our key are f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlparse
 
 import requests
 
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
-from providers.salesforce.auth import TokenSource
+from providers.salesforce import links
+from providers.salesforce.auth import TokenSource, grant_type_of, my_domain_url, token_url
 from providers.salesforce.batches import CollectionWriter, Entry, entry
-from providers.salesforce.defaults import API_VERSION, MAX_BATCH, api_path
+from providers.salesforce.defaults import API_VERSION, LOGIN_HOSTS, MAX_BATCH, api_path
 from providers.salesforce.fields import object_fields
 from providers.salesforce.lookup import KeyLookup, identifier
 from providers.salesforce.responses import (
@@ -32,11 +33,8 @@ from providers.salesforce.responses import (
     raise_for_call,
     record_error,
 )
-from syncsvc.errors import PermanentError, RetryableError, SyncError
+from syncsvc.errors import ConfigError, PermanentError, RetryableError, SyncError
 from syncsvc.fields.model import ObjectFields
-
-LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
-"""A base URL on these hosts means: call the ``instance_url`` the token answer names."""
 
 
 def _sobject(name: str) -> str:
@@ -44,7 +42,24 @@ def _sobject(name: str) -> str:
 
 
 class SalesforceClient(ProviderClient):
-    OPTIONS = frozenset({"api_version", "token_url", "session_timeout", "use_instance_url"})
+    OPTIONS = frozenset(
+        {"api_version", "token_url", "my_domain", "session_timeout", "use_instance_url"}
+    )
+
+    @classmethod
+    def check_connection(
+        cls, base_url: str, options: Mapping[str, Any], credentials: Mapping[str, Any] | None
+    ) -> None:
+        """Also: the token endpoint the credentials' flow needs (client credentials: the org's
+        My Domain, never login/test.salesforce.com)."""
+        super().check_connection(base_url, options, credentials)
+        my_domain_url(options)
+        if credentials is not None:
+            try:
+                grant = grant_type_of(credentials)
+            except ConfigError:
+                return  # incomplete credentials are reported when the client is made
+            token_url(grant, base_url, options)
 
     def setup(self) -> None:
         connection = self.connection
@@ -52,7 +67,9 @@ class SalesforceClient(ProviderClient):
         self.api = api_path(str(options.get("api_version") or API_VERSION))
         self.batch_size = max(1, min(connection.batch_size, MAX_BATCH))
         self.short_wait = max(1.0, min(float(connection.rate_limit_seconds), SHORT_RETRY_AFTER))
-        self.auth = TokenSource(connection.credentials, options, self._post_token)
+        self.auth = TokenSource(
+            connection.credentials, options, self._post_token, base_url=connection.base_url
+        )
         host = urlparse(connection.base_url).hostname or ""
         self.use_instance_url = bool(options.get("use_instance_url", host in LOGIN_HOSTS))
         self.api_usage: tuple[int, int] | None = None
@@ -204,6 +221,25 @@ class SalesforceClient(ProviderClient):
             PushResult(item.outbox_id, external_id=record_id, error=outcome[record_id])
             for item, record_id in part
         ]
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(
+            self._write_call, self.api, child_object, link_type, items, self.batch_size
+        )
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """SOQL ``SELECT Id, key, fields… FROM object WHERE key IN (…)``, 200 values a query."""
+        return self.lookup.records(object_name, id_property, [str(v) for v in values], fields)
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

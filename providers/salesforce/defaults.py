@@ -14,10 +14,26 @@ API_VERSION = "v62.0"
 
 TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"  # noqa: S105 - a URL
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+"""Salesforce's shared login hosts: no org's API, and no client-credentials flow."""
+INSTANCE_DOMAINS = ("salesforce.com", "force.com", "cloudforce.com", "salesforce.mil")
+"""A token answer's ``instance_url`` must be on one of these (or a host the connection
+configures: ``providers.hosts``): My Domains are ``*.my.salesforce.com``, sandboxes
+``*.sandbox.my.salesforce.com``, older instances ``*.salesforce.com`` / ``*.force.com``,
+government clouds ``*.salesforce.mil``."""
 
 OBJECTS = ("Contact", "Account", "Opportunity", "Lead")
 """The sObjects a rule may name. Upserts need an External ID field on the object (a custom field
 of the org's own, named by the rule's ``id_property``): Salesforce has none by default."""
+
+LINK_TYPES = MappingProxyType(
+    {
+        ("Contact", "Account"): "AccountId",
+        ("Opportunity", "Account"): "AccountId",
+        ("Opportunity", "Contact"): "ContactId",
+    }
+)
+"""The child's standard lookup field per (child, parent) sObject pair."""
 
 DEFAULTS = ProviderDefaults(
     base_url="https://login.salesforce.com",
@@ -30,6 +46,7 @@ DEFAULTS = ProviderDefaults(
     rate_limit_seconds=86_400,
     objects=OBJECTS,
     id_property=MappingProxyType({}),
+    link_types=LINK_TYPES,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -43,11 +44,13 @@ def identifier(name: str) -> str:
     return name
 
 
-def key_query(object_name: str, field: str, values: Sequence[str]) -> str:
+def key_query(object_name: str, field: str, values: Sequence[str], also: Sequence[str] = ()) -> str:
+    """``SELECT Id, field[, also…] FROM object WHERE field IN (values)``."""
     obj, key = identifier(object_name), identifier(field)
+    selected = ", ".join(dict.fromkeys(["Id", key, *(identifier(f) for f in also)]))
     listed = ",".join(soql_string(v) for v in values)
     # names are checked identifiers, values escaped literals: nothing can leave its place
-    return f"SELECT Id, {key} FROM {obj} WHERE {key} IN ({listed})"  # noqa: S608
+    return f"SELECT {selected} FROM {obj} WHERE {key} IN ({listed})"  # noqa: S608
 
 
 def value_chunks(values: Sequence[str]) -> list[list[str]]:
@@ -85,9 +88,37 @@ class KeyLookup:
                     found.setdefault(wanted, []).append(record_id)
         return found
 
+    def records(
+        self, object_name: str, field: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The records whose ``field`` holds one of ``values`` (the first one per value), with
+        ``fields``, by value; matched back as ``ids`` does."""
+        found: dict[str, dict[str, Any]] = {}
+        for group in value_chunks(values):
+            query = key_query(object_name, field, group, fields)
+            path = f"{self.api}/query?q={quote(query, safe='')}"
+            exact = {v: v for v in group}
+            folded = {v.casefold(): v for v in group}
+            for record in self._records(path):
+                key = record.get(field)
+                if key is None:
+                    continue
+                wanted = exact.get(str(key)) or folded.get(str(key).casefold())
+                if wanted is not None and wanted not in found:
+                    found[wanted] = {name: record.get(name) for name in (field, *fields)}
+        return found
+
     def _rows(self, path: str, field: str) -> list[tuple[str, str]]:
         """``(key value, Id)`` of every row of a query, following ``nextRecordsUrl`` pages."""
-        rows: list[tuple[str, str]] = []
+        return [
+            (str(r[field]), str(r["Id"]))
+            for r in self._records(path)
+            if r.get("Id") and r.get(field) is not None
+        ]
+
+    def _records(self, path: str) -> list[dict[str, Any]]:
+        """Every record of a query, following ``nextRecordsUrl`` pages."""
+        rows: list[dict[str, Any]] = []
         next_path: str | None = path
         while next_path:
             response = self.get(next_path)
@@ -95,11 +126,7 @@ class KeyLookup:
             body = body_of(response)
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
                 raise RetryableError(f"salesforce: unexpected query answer from {next_path}")
-            rows.extend(
-                (str(r[field]), str(r["Id"]))
-                for r in body["records"]
-                if isinstance(r, dict) and r.get("Id") and r.get(field) is not None
-            )
+            rows.extend(r for r in body["records"] if isinstance(r, dict))
             more = body.get("nextRecordsUrl")
             next_path = str(more) if more and not body.get("done", True) else None
         return rows

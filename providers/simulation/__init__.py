@@ -5,6 +5,7 @@ calls go through (with the CRM's ``GuardPolicy``), ``registry`` finds one by pro
 """
 
 from providers.simulation.app import (
+    MAIN_HOST,
     RollingWindow,
     SimApp,
     SimRequest,
@@ -15,6 +16,7 @@ from providers.simulation.app import (
 from providers.simulation.server import SimServer
 
 __all__ = [
+    "MAIN_HOST",
     "RollingWindow",
     "SimApp",
     "SimRequest",

@@ -22,7 +22,9 @@ from syncsvc.errors import ConfigError
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 ACK_LOG_LIMIT = 2_000_000
-ACTIONS = frozenset({"expire_tokens"})
+MAIN_HOST = "main"
+"""The host every simulator serves: its API, and the control endpoints on every host."""
+ACTIONS = frozenset({"expire_tokens", "revoke_refresh_tokens"})
 """``/_sim/config`` keys that do something once rather than set an option."""
 
 
@@ -34,6 +36,8 @@ class SimRequest:
     headers: Mapping[str, str]
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    host: str = MAIN_HOST
+    """Which of the simulator's hosts the request came to (``SimApp.extra_hosts``)."""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -53,6 +57,8 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds to wait before sending (the 'slow CRM' fault); the work is already done."""
+    drop: bool = False
+    """Close the connection without answering (a CRM front end that died mid-call)."""
 
 
 def json_response(
@@ -76,17 +82,41 @@ def _outside(options: Mapping[str, Any], allowed: frozenset[str] | None) -> list
     return [] if allowed is None else sorted(set(options) - allowed)
 
 
+FAULT_MODES = frozenset({"none", "http_error", "rate_limit", "slow", "refuse", "lose_answer"})
+
+
 @dataclass
 class Fault:
-    """An injected misbehaviour, active until ``until`` (monotonic seconds)."""
+    """An injected misbehaviour, active until ``until`` (monotonic seconds) and, when set, for
+    ``remaining`` more requests; ``method`` and ``path`` (a prefix), when set, limit the faults
+    that act after the request was handled (``slow``, ``lose_answer``) to those requests."""
 
     mode: str = "none"
     until: float = 0.0
     status: int = 500
     delay: float = 0.0
+    method: str | None = None
+    path: str | None = None
+    remaining: int | None = None
 
     def active(self) -> bool:
-        return self.mode != "none" and time.monotonic() < self.until
+        return (
+            self.mode != "none"
+            and time.monotonic() < self.until
+            and (self.remaining is None or self.remaining > 0)
+        )
+
+    def hits(self, method: str | None = None, path: str = "") -> bool:
+        """Whether the fault applies to a request (``method`` None: any); counts it."""
+        if not self.active():
+            return False
+        if method is not None and self.method not in (None, method):
+            return False
+        if method is not None and self.path is not None and not path.startswith(self.path):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
 
 
 class RollingWindow:
@@ -132,6 +162,9 @@ class SimApp:
     """The options a simulator starts with (None: any); another one raises ``ConfigError``."""
     runtime_options: frozenset[str] | None = None
     """The options ``/_sim/config`` may change (None: any); another one is refused."""
+    extra_hosts: tuple[str, ...] = ()
+    """Hosts of the CRM served beside the main one (each on its own port of a ``SimServer``),
+    e.g. Zoho's API host beside its Accounts server."""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = dict(options or {})
@@ -145,6 +178,8 @@ class SimApp:
         self.ack_seq = 0
         self.stats: dict[str, int] = {"requests": 0, "throttled": 0, "errors": 0, "faulted": 0}
         self.refuse_hook: Callable[[float], None] | None = None
+        self.host_urls: dict[str, str] = {}
+        """``{host name: base URL}``, set by the ``SimServer`` that serves this app."""
         self.reject_values: frozenset[str] = frozenset()
         """Values a CRM-side validation rule refuses: a record carrying one fails on its own,
         in the CRM's native per-record error shape (set with ``/_sim/config``)."""
@@ -164,10 +199,15 @@ class SimApp:
         self.routes.append((method, re.compile("^" + pattern + "$"), handler))
 
     def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = MAIN_HOST,
     ) -> SimResponse:
         path, _, query = raw_path.partition("?")
-        request = SimRequest(method, path, parse_qs(query), headers, body)
+        request = SimRequest(method, path, parse_qs(query), headers, body, host=host)
         is_control = path.startswith("/_sim/")
         if not is_control:
             with self.lock:
@@ -194,8 +234,16 @@ class SimApp:
                 Exception
             ) as exc:  # a simulator bug must look like a CRM 500, not a dropped socket
                 response = self.error_response(500, f"Internal simulator error: {exc!r}")
-            if not is_control and self.fault.mode == "slow" and self.fault.active():
-                response.delay = self.fault.delay
+            if not is_control and self.fault.mode in ("slow", "lose_answer"):
+                with self.lock:
+                    fault = self.fault
+                    hit = fault.hits(method, path)
+                    if hit and fault.mode == "lose_answer":
+                        self.stats["faulted"] += 1
+                if hit and fault.mode == "slow":
+                    response.delay = fault.delay
+                elif hit:
+                    response.drop = True
             if response.status >= 400:
                 with self.lock:
                     self.stats["errors"] += 1
@@ -203,6 +251,12 @@ class SimApp:
         if path_matched:
             return self.error_response(405, f"Method {method} not allowed on {path}")
         return self.error_response(404, f"Unable to route {method} {path}")
+
+    def host_url(self, name: str, request: SimRequest) -> str:
+        """The base URL of host ``name`` as a token answer names it; served by no
+        ``SimServer`` (an app called directly), the host ``request`` was sent to."""
+        url = self.host_urls.get(name)
+        return url if url is not None else "http://" + (request.header("host") or "127.0.0.1")
 
     # hooks a CRM simulator overrides -----------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
@@ -220,6 +274,12 @@ class SimApp:
     def view(self, object_name: str) -> list[dict[str, Any]]:
         """Active records as ``{"id": crm id, "key": upsert-key value, "fields": {flat}}``: the
         same shape for every CRM, so one test suite can read any simulator."""
+        return []
+
+    def associations(self) -> list[dict[str, Any]]:
+        """Every link between two records the account holds, as ``{"from": object, "from_key",
+        "to": object, "to_key", "type"}`` (keys as ``view`` names records): the same shape for
+        every CRM, whether it links by association records or by lookup fields."""
         return []
 
     def rejected_field(self, fields: Mapping[str, Any]) -> str | None:
@@ -244,9 +304,13 @@ class SimApp:
 
     # shared behaviour --------------------------------------------------------------------
     def apply_fault(self) -> SimResponse | None:
+        """The answer instead of the handler's for a fault that stops the request at the door."""
         fault = self.fault
-        if not fault.active():
+        if fault.mode not in ("http_error", "rate_limit"):
             return None
+        with self.lock:
+            if not fault.hits(None):
+                return None
         if fault.mode == "http_error":
             return self.error_response(fault.status, "Injected server error")
         if fault.mode == "rate_limit":
@@ -281,16 +345,27 @@ class SimApp:
         self.add_route("GET", "/_sim/records", self._records)
         self.add_route("GET", "/_sim/view", self._view)
         self.add_route("GET", "/_sim/acks", self._acks)
+        self.add_route("GET", "/_sim/associations", self._associations)
         self.add_route("GET", "/_sim/stats", self._stats)
         self.add_route("POST", "/_sim/reset", self._reset)
         self.add_route("POST", "/_sim/config", self._configure)
+        self.add_route("GET", "/_sim/hosts", lambda r: json_response(200, self.host_urls))
 
     def _set_fault(self, request: SimRequest) -> SimResponse:
         spec = request.json() or {}
         mode = spec.get("mode", "none")
         seconds = float(spec.get("seconds", 0))
-        if mode not in ("none", "http_error", "rate_limit", "slow", "refuse"):
+        if mode not in FAULT_MODES:
             return json_response(400, {"error": f"unknown fault mode {mode!r}"})
+        method = spec.get("method")
+        path = spec.get("path")
+        count = spec.get("count")
+        if path is not None and (not isinstance(path, str) or len(path) > 200):
+            return json_response(400, {"error": "path must be a string of at most 200 characters"})
+        if method is not None and method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            return json_response(400, {"error": f"unknown method {method!r}"})
+        if count is not None and (type(count) is not int or count < 1):
+            return json_response(400, {"error": "count must be a positive integer"})
         if mode == "refuse":
             if self.refuse_hook is None:
                 return json_response(400, {"error": "this server cannot refuse connections"})
@@ -301,6 +376,9 @@ class SimApp:
             until=time.monotonic() + seconds,
             status=int(spec.get("status", 500)),
             delay=float(spec.get("delay", 0)),
+            method=method,
+            path=path,
+            remaining=count,
         )
         return json_response(200, {"mode": mode, "seconds": seconds})
 
@@ -315,6 +393,10 @@ class SimApp:
         with self.lock:
             records = self.view(object_name)
         return json_response(200, {"object": object_name, "records": records})
+
+    def _associations(self, _: SimRequest) -> SimResponse:
+        with self.lock:
+            return json_response(200, {"associations": self.associations()})
 
     def _acks(self, request: SimRequest) -> SimResponse:
         since = int(request.arg("since", "0") or 0)

@@ -1,5 +1,11 @@
 """A small, fast threaded HTTP/1.1 server for simulators.
 
+A simulator may serve more than one host of its CRM (``SimApp.extra_hosts``: Zoho's API host
+beside its Accounts server, a Pipedrive company domain, Salesforce's login host beside the My
+Domain): each gets its own listening socket on the same interface, and every request says which
+one it came in on (``SimRequest.host``). Distinct ports on one address keep that independent of
+name resolution (``localhost`` may resolve to ``::1`` first).
+
 Each response is written in one ``sendall`` with Nagle off: ``http.server``'s default two-write
 responses stall ~40 ms per request on loopback (headers and body go in two writes, and Nagle's
 algorithm holds the second until the client's delayed ACK), which would make every benchmark
@@ -17,7 +23,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from providers.simulation.app import MAX_BODY_BYTES, SimApp
+from providers.simulation.app import MAIN_HOST, MAX_BODY_BYTES, SimApp
 
 log = logging.getLogger("syncsvc.simulator")
 POLL_SECONDS = 0.05
@@ -55,10 +61,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.server.app.handle(self.command, self.path, headers, body)
+        server = self.server
+        response = server.app.handle(self.command, self.path, headers, body, host=server.host_name)
         if response.delay > 0:
             time.sleep(response.delay)
-        self._send(response.status, response.body, response.headers)
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self._send(response.status, response.body, response.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped waiting (its read timeout)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         try:
@@ -80,8 +95,9 @@ class _SimHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: SimApp) -> None:
+    def __init__(self, address: tuple[str, int], app: SimApp, host_name: str = MAIN_HOST) -> None:
         self.app = app
+        self.host_name = host_name
         self.active: set[socket.socket] = set()
         self.active_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -101,27 +117,68 @@ class _SimHTTPServer(ThreadingHTTPServer):
             self.active.clear()
 
 
+class _Listener:
+    """One listening socket of a ``SimServer`` and the thread serving it."""
+
+    def __init__(self, app: SimApp, host: str, port: int, name: str) -> None:
+        self.app = app
+        self.host = host
+        self.name = name
+        self.httpd = _SimHTTPServer((host, port), app, name)
+        self.port: int = self.httpd.server_address[1]
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.httpd.drop_connections()
+
+    def reopen(self, stopped: threading.Event) -> bool:
+        """Listen on the same port again (retrying while it is taken); False if ``stopped``."""
+        while not stopped.is_set():
+            try:
+                self.httpd = _SimHTTPServer((self.host, self.port), self.app, self.name)
+                return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+
 class SimServer:
-    """Runs a ``SimApp`` on a port; can stop listening for a while (the 'CRM down' fault)."""
+    """Runs a ``SimApp`` on a port, and each of its extra hosts on a port of its own; can stop
+    listening for a while (the 'CRM down' fault)."""
 
     def __init__(self, app: SimApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.host = host
-        self._httpd = _SimHTTPServer((host, port), app)
-        self.port = self._httpd.server_address[1]
-        self._thread: threading.Thread | None = None
+        self._listeners = [_Listener(app, host, port, MAIN_HOST)]
+        self._listeners += [_Listener(app, host, 0, name) for name in app.extra_hosts]
+        self.port = self._listeners[0].port
         self._stopped = threading.Event()
+        app.host_urls = {listener.name: listener.url for listener in self._listeners}
         app.refuse_hook = self.refuse_for
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def url_of(self, host_name: str) -> str:
+        """The URL of one of the app's hosts (``main`` or a name in ``extra_hosts``)."""
+        return self.app.host_urls[host_name]
+
     def start(self) -> SimServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
-        )
-        self._thread.start()
+        for listener in self._listeners:
+            listener.start()
         return self
 
     def serve_forever(self) -> None:
@@ -131,29 +188,22 @@ class SimServer:
 
     def stop(self) -> None:
         self._stopped.set()
-        self._httpd.shutdown()
-        self._httpd.drop_connections()
-        self._httpd.server_close()
+        for listener in self._listeners:
+            listener.close()
 
     def refuse_for(self, seconds: float) -> None:
-        """Close the listening socket and every open connection, reopen after ``seconds``."""
+        """Close every listening socket and open connection, reopen after ``seconds``."""
 
         def cycle() -> None:
             time.sleep(0.05)  # let the control request's response go out first
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd.drop_connections()
+            for listener in self._listeners:
+                listener.close()
             log.warning("%s refusing connections for %.1fs", self.app.name, seconds)
             time.sleep(seconds)
-            while not self._stopped.is_set():
-                try:
-                    self._httpd = _SimHTTPServer((self.host, self.port), self.app)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            if self._stopped.is_set():  # stopped while refusing: stay closed
-                return
-            self.start()
+            for listener in self._listeners:
+                if not listener.reopen(self._stopped):
+                    return  # stopped while refusing: stay closed
+                listener.start()
             log.warning("%s accepting connections again", self.app.name)
 
         threading.Thread(target=cycle, daemon=True).start()

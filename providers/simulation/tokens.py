@@ -27,6 +27,27 @@ def oauth_clients(
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in clients.items()}
 
 
+REVOKE = "revoke_refresh_tokens"
+MAX_REFRESH_TOKEN = 500
+
+
+def revoke_refresh_tokens(clients: dict[str, dict[str, str]], replacement: Any) -> None:
+    """The ``revoke_refresh_tokens`` action: every client's refresh token stops working (the
+    app was uninstalled, an admin revoked its access). A string ``replacement`` is the refresh
+    token the user's new consent gives (what the connection is then configured with); ``true``
+    gives none that anybody knows. Access tokens already issued live on until they expire
+    (``expire_tokens`` ends them now)."""
+    if replacement is True:
+        replacement = "revoked-" + secrets.token_urlsafe(16)
+    if not isinstance(replacement, str) or not 0 < len(replacement) <= MAX_REFRESH_TOKEN:
+        raise ValueError(
+            f"{REVOKE}: true, or the new refresh token (1 to {MAX_REFRESH_TOKEN} characters)"
+        )
+    for client in clients.values():
+        if "refresh_token" in client:
+            client["refresh_token"] = replacement
+
+
 def secret_matches(client: Mapping[str, str], secret: str) -> bool:
     """``secret`` is the client's (compared in constant time)."""
     return secrets.compare_digest(client.get("secret", ""), secret)
@@ -48,6 +69,7 @@ class Grant:
     client_id: str
     expires_at: float
     tenant: str = ""
+    issued_at: float = 0.0
 
     def overdue(self) -> float:
         """Seconds since the token expired (negative while it is valid)."""
@@ -56,7 +78,9 @@ class Grant:
 
 class TokenIssuer:
     """Issued tokens and their lifetime (``token_ttl``), plus fixed tokens that never expire
-    (``tokens``). ``{"expire_tokens": true}`` through ``configure`` expires every issued one."""
+    (``tokens``). ``{"expire_tokens": true}`` through ``configure`` expires every issued one;
+    ``{"expire_tokens": SECONDS}`` those issued at least that long ago (a CRM does not end a
+    token it has just issued, so a client that renewed a moment ago keeps its new one)."""
 
     def __init__(self, ttl: float, fixed: Iterable[Any] = ()) -> None:
         self.ttl = ttl
@@ -68,15 +92,19 @@ class TokenIssuer:
             self.fixed = {str(t) for t in options["tokens"]}
         if "token_ttl" in options:
             self.ttl = float(options["token_ttl"])
-        if options.get("expire_tokens"):
+        expire = options.get("expire_tokens")
+        if expire is not None and expire is not False:
             now = time.monotonic()
+            min_age = 0.0 if expire is True else float(expire)
             for grant in self.grants.values():
-                grant.expires_at = min(grant.expires_at, now)
+                if now - grant.issued_at >= min_age:
+                    grant.expires_at = min(grant.expires_at, now)
 
     def issue(self, token: str, client_id: str, tenant: str = "") -> float:
         """Record ``token`` as issued now; its lifetime as a token answer's ``expires_in``
         (a whole number of seconds when it is one)."""
-        self.grants[token] = Grant(client_id, time.monotonic() + self.ttl, tenant)
+        now = time.monotonic()
+        self.grants[token] = Grant(client_id, now + self.ttl, tenant, issued_at=now)
         return int(self.ttl) if self.ttl.is_integer() else self.ttl
 
     def find(self, token: str) -> Grant | None:

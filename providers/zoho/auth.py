@@ -1,7 +1,10 @@
 """Zoho OAuth 2: access tokens from a refresh token, kept fresh and shared between threads.
 
 Zoho's Accounts server lives on another host than the API (``accounts.zoho.com``, ``.eu``,
-``.in``, …), so the token URL is its own setting: ``options["token_url"]``.
+``.in``, …): ``options["data_center"]`` names it (``us``, ``eu``, …), or ``options["token_url"]``
+gives its token URL. Each token answer names the API host of the account's data centre
+(``api_domain``); API calls go there (``providers.hosts`` decides whether it may be trusted),
+since a token is refused as ``INVALID_TOKEN`` at another data centre's API host.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from urllib.parse import urlparse
 import requests
 
 from providers.answers import body_of
+from providers.hosts import accepted_api_host
 from providers.oauth import Issued, TokenCache, refresh_grant, resolve_option
-from providers.zoho.defaults import TOKEN_URL
+from providers.zoho.defaults import API_DOMAINS, DATA_CENTERS, TOKEN_PATH, TOKEN_URL
 from providers.zoho.responses import describe
 from syncsvc.errors import ConfigError, CredentialsRefused, RateLimited, RetryableError
 
@@ -37,9 +41,13 @@ class TokenSource(TokenCache):
         options: Mapping[str, Any],
         post: PostParams,
         clock: Callable[[], float] = time.monotonic,
+        base_url: str = "",
     ) -> None:
         self._post = post
-        self.token_url = _url(options.get("token_url") or TOKEN_URL)
+        self.token_url = token_url(options)
+        self.base_url = base_url
+        self.api_domain: str | None = None
+        """The API host of the last token answer, once accepted (``providers.hosts``)."""
         grant = refresh_grant(credentials)
         if grant is not None:
             super().__init__(lambda: self._request(grant), clock=clock, max_margin=REFRESH_MARGIN)
@@ -53,7 +61,36 @@ class TokenSource(TokenCache):
 
     def _request(self, grant: dict[str, str]) -> Issued:
         response = self._post(self.token_url, {"grant_type": "refresh_token", **grant})
-        return _issued(response, body_of(response))
+        body = body_of(response)
+        issued = _issued(response, body)
+        named = body.get("api_domain")
+        if isinstance(named, str) and named:
+            self.api_domain = accepted_api_host(
+                named,
+                provider="zoho",
+                field="api_domain",
+                domains=API_DOMAINS,
+                configured=(self.base_url, self.token_url),
+                token_url=self.token_url,
+            )
+        return issued
+
+
+def token_url(options: Mapping[str, Any]) -> str:
+    """``options.token_url``, else the token URL of ``options.data_center`` (default ``us``)."""
+    explicit = options.get("token_url")
+    centre = options.get("data_center")
+    if explicit and centre:
+        raise ConfigError("zoho: give options.data_center or options.token_url, not both")
+    if explicit:
+        return _url(explicit)
+    if centre is None:
+        return TOKEN_URL
+    host = DATA_CENTERS.get(str(centre).lower())
+    if host is None:
+        known = ", ".join(DATA_CENTERS)
+        raise ConfigError(f"zoho: options.data_center {str(centre)[:20]!r} unknown ({known})")
+    return f"https://{host}{TOKEN_PATH}"
 
 
 def _issued(response: requests.Response, body: dict[str, Any]) -> Issued:

@@ -12,14 +12,15 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, ProviderClient, PushItem, PushResult
+from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
 from providers.batching import in_halves, in_parts, partition, unique_chunks
 from providers.oauth import call_with_refresh, raise_if_refused
+from providers.zoho import links
 from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
 from providers.zoho.fields import object_fields
-from providers.zoho.lookup import find_ids
+from providers.zoho.lookup import find_ids, find_records
 from providers.zoho.responses import code_of, describe, entries, field_of, raise_for_call
 from providers.zoho.results import match_deletes, match_writes
 from syncsvc.errors import PermanentError, RetryableError
@@ -40,7 +41,7 @@ def _failed(item: PushItem, message: str, code: str, field: str | None = None) -
 
 
 class ZohoClient(ProviderClient):
-    OPTIONS = frozenset({"token_url", "trigger"})
+    OPTIONS = frozenset({"token_url", "data_center", "trigger"})
 
     def setup(self) -> None:
         connection = self.connection
@@ -49,9 +50,21 @@ class ZohoClient(ProviderClient):
         self.trigger = connection.options.get("trigger")
         """Zoho runs workflows, approvals and blueprints on API writes unless told otherwise;
         ``options: {trigger: []}`` turns them off, ``[workflow]`` keeps only workflows."""
-        self.auth = TokenSource(connection.credentials, connection.options, self._post_token)
+        self.auth = TokenSource(
+            connection.credentials,
+            connection.options,
+            self._post_token,
+            base_url=connection.base_url,
+        )
 
     # transport ---------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """``path`` at the API host the token answer named (the account's data centre); with a
+        fixed access token, at the connection's base URL."""
+        if self.auth.api_domain is None or path.startswith(("https://", "http://")):
+            return super().url(path)
+        return self.auth.api_domain + path
+
     def _post_token(self, url: str, params: dict[str, str]) -> requests.Response:
         """The Accounts server is not the CRM API. The grant goes form-encoded in the body, never
         in the URL, where proxies, logs and error texts would keep the secrets."""
@@ -183,6 +196,25 @@ class ZohoClient(ProviderClient):
                 {i.outbox_id: ids[str(i.id_value)] for i in group if str(i.id_value) in ids}
             )
         return found
+
+    # associations ------------------------------------------------------------------------
+    @classmethod
+    def link_type_problem(cls, child_object: str, parent_object: str, link_type: str) -> str | None:
+        return links.type_problem(parent_object, link_type)
+
+    def link(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
+    ) -> list[LinkResult]:
+        return links.link(self.call, child_object, link_type, items, self.batch_size)
+
+    # read --------------------------------------------------------------------------------
+    def read_by_key(
+        self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """COQL ``select … from module where key in (…)``, 50 values a query."""
+        found = find_records(self.call, object_name, id_property, values, fields, self.window)
+        names = [id_property, *fields]
+        return {key: {name: row.get(name) for name in names} for key, row in found.items()}
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

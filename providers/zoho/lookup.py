@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import requests
 
@@ -29,24 +30,43 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def select_by_key(module: str, field: str, values: Iterable[str]) -> str:
-    for name in (module, field):
+def select_by_key(module: str, field: str, values: Iterable[str], also: Iterable[str] = ()) -> str:
+    """``select id, field[, also…] from module where field in (values) limit 200``."""
+    selected = list(dict.fromkeys(["id", field, *also]))
+    for name in (module, *selected):
         if not _NAME.match(name):
-            raise PermanentError(f"zoho: {name!r} is not an API name", field=field, code="BAD_NAME")
+            raise PermanentError(f"zoho: {name!r} is not an API name", field=name, code="BAD_NAME")
     listed = ", ".join(quote(v) for v in values)
+    columns = ", ".join(selected)
     # Names are checked against _NAME above and every value is a quoted literal.
-    return f"select id, {field} from {module} where {field} in ({listed}) limit 200"  # noqa: S608
+    return f"select {columns} from {module} where {field} in ({listed}) limit 200"  # noqa: S608
 
 
 def find_ids(
     call: Call, module: str, field: str, values: Iterable[str], window: float
 ) -> dict[str, str]:
     """Zoho ids of the records whose ``field`` equals one of ``values`` (absent ones left out)."""
+    found = find_records(call, module, field, values, (), window)
+    return {key: str(row["id"]) for key, row in found.items()}
+
+
+def find_records(
+    call: Call,
+    module: str,
+    field: str,
+    values: Iterable[str],
+    fields: Iterable[str],
+    window: float,
+) -> dict[str, dict[str, Any]]:
+    """The records (``id``, ``field`` and ``fields``) whose ``field`` equals one of ``values``,
+    by value, the first one per value (absent ones left out); 50 values a COQL query."""
     wanted = list(dict.fromkeys(str(v) for v in values))
-    found: dict[str, str] = {}
+    also = list(fields)
+    found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), MAX_COQL_IN):
         chunk = wanted[start : start + MAX_COQL_IN]
-        response = call("POST", COQL_PATH, {"select_query": select_by_key(module, field, chunk)})
+        query = select_by_key(module, field, chunk, also)
+        response = call("POST", COQL_PATH, {"select_query": query})
         if response.status_code == 204:
             continue
         raise_for_call(response, window)
@@ -55,5 +75,5 @@ def find_ids(
                 continue
             key = row.get(field)
             if key is not None and str(key) in chunk:
-                found.setdefault(str(key), str(row["id"]))
+                found.setdefault(str(key), row)
     return found

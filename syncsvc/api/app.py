@@ -20,6 +20,7 @@ from syncsvc.api.config import ApiSettings, load_api_settings
 from syncsvc.api.context import ApiContext
 from syncsvc.api.ratelimit import KeyLimiter
 from syncsvc.api.resources.changes import AckResource, ChangesResource
+from syncsvc.api.resources.inbound import InboundResource
 from syncsvc.api.resources.ingest import EventsResource
 from syncsvc.api.resources.ops import (
     HealthResource,
@@ -35,6 +36,7 @@ ROUTES: tuple[tuple[str, Callable[[ApiContext], Any]], ...] = (
     ("/v1/connections/{name}/ack", AckResource),
     ("/v1/connections/{name}/records/{key}/log", RecordLogResource),
     ("/v1/events", EventsResource),
+    ("/v1/inbound/{connection}", InboundResource),
     ("/healthz", LivenessResource),
     ("/openapi.json", OpenApiResource),
 )

@@ -27,6 +27,12 @@ def _finite_float(text: str) -> float:
 
 def read_json(req: falcon.Request, limit: int) -> Any:
     """The parsed body, or an ``ApiError`` that names what is wrong with it."""
+    return parse_json(read_raw(req, limit))
+
+
+def read_raw(req: falcon.Request, limit: int) -> bytes:
+    """The body's bytes as sent: JSON by its media type, at most ``limit`` bytes (413), with a
+    length or chunked (411)."""
     media = (req.content_type or "").split(";")[0].strip().lower()
     if media != "application/json":
         raise ApiError(415, "send the body as application/json")
@@ -41,10 +47,15 @@ def read_json(req: falcon.Request, limit: int) -> Any:
         stream = req.stream
     else:
         raise ApiError(411, "send a Content-Length header (or a chunked body)")
-    raw = stream.read(limit + 1)
+    raw: bytes = stream.read(limit + 1)
     if len(raw) > limit:
         _drain(stream)
         raise too_large
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON (no NaN, no infinities) that PostgreSQL can store, or a 400 naming why."""
     if not raw:
         raise bad_request([Problem("body", "is empty; expected a JSON object")])
     try:

@@ -15,13 +15,13 @@ from syncsvc.pipeline.batch import Batch, EventRecord, record_key
 # SKIP LOCKED: two bridges never claim the same event, and we keep no "last id" cursor, so an
 # event with a lower id that commits later is still claimed (a cursor would have skipped it).
 CLAIM_NEW = """
-SELECT id, table_name, op, pk, row, targets, backfill_id FROM syncsvc.sync_event
+SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
 WHERE dispatched_at IS NULL
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 CLAIM_STALE = """
-SELECT id, table_name, op, pk, row, targets, backfill_id FROM syncsvc.sync_event
+SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
 WHERE dispatched_at < now() - make_interval(secs => %(timeout)s)
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
@@ -64,7 +64,7 @@ def in_flight(db: psycopg.Connection[Row], cap: int) -> int:
 
 
 def _targets(event: Row, config: RuntimeConfig) -> tuple[int, ...]:
-    current = config.targets_for(event["table_name"], event["op"])
+    current = config.targets_for(event["table_name"], event["op"], event.get("origin"))
     if event["targets"] is not None:  # a re-dispatch goes only where it has not been persisted
         return tuple(sorted(set(event["targets"]) & set(current)))
     return tuple(sorted(current))

@@ -65,6 +65,7 @@ def main() -> None:
         demo,
         dlq,
         fieldscmd,
+        previewcmd,
         services,
         status,
         trace,

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 import yaml
+from rich.console import Console
 
 from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.config.apply import ConfigRefused, apply_document, check_document
 from syncsvc.config.loader import load_config_file
+from syncsvc.config.model import ConfigDocument
 from syncsvc.config.store import export_config
 from syncsvc.db import connect
+from syncsvc.errors import SyncError
+from syncsvc.fields.model import ObjectFields
+from syncsvc.preview.changes import changed_rules, runtime_connection
+from syncsvc.preview.render import print_table
+from syncsvc.preview.report import preview_rows
+from syncsvc.scrub import error_text
+from syncsvc.settings import Settings
 
 
 @cli.group()
@@ -29,9 +39,20 @@ def config() -> None:
     help="Treat a CRM whose fields cannot be read (unreachable, credentials refused) as an "
     "error instead of a warning.",
 )
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything, write nothing; preview the rules that change (see `preview`).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(1, 100),
+    default=3,
+    show_default=True,
+    help="With --dry-run: sample rows previewed per changed rule.",
+)
 @pass_app
-def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> None:
+def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool, samples: int) -> None:
     """Check FILE completely, then store it (connections named in FILE are replaced).
 
     Each CRM is asked for the field definitions of the objects its connection writes; mappings
@@ -56,6 +77,7 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
         click.echo(
             f"{file}: OK ({len(doc.connections)} connection(s)); nothing written (--dry-run)"
         )
+        preview_changes(app.settings, doc, outcome.remote.definitions, samples)
         return
     for name in result.created:
         click.echo(f"created connection {name}")
@@ -65,6 +87,35 @@ def config_apply(app: AppContext, file: Path, check: bool, dry_run: bool) -> Non
         click.echo(f"resumed connection {name} (it was paused: credentials refused)")
     if result.untouched:
         click.echo(f"left as they are (not in {file.name}): {', '.join(result.untouched)}")
+
+
+def preview_changes(
+    settings: Settings,
+    doc: ConfigDocument,
+    definitions: Mapping[str, Mapping[str, ObjectFields]],
+    samples: int,
+) -> None:
+    """The rules ``doc`` adds or changes, previewed on ``samples`` rows of each source table
+    they read (every rule of that table is evaluated, as the chain does)."""
+    console = Console(width=160)
+    with connect(settings.db_url, autocommit=True) as db:
+        for spec in doc.connections:
+            changes = changed_rules(db, spec)
+            if not changes:
+                click.echo(f"{spec.name}: no rule changes")
+                continue
+            conn = runtime_connection(db, settings, spec, definitions.get(spec.name))
+            tables = {r.name: r.source for r in spec.rules}
+            for table in dict.fromkeys(tables[c.rule] for c in changes):
+                changed = [c for c in changes if tables[c.rule] == table]
+                listed = "; ".join(f"rule {c.rule}: {', '.join(c.what)}" for c in changed)
+                click.echo(f"{spec.name} {table}: {listed}")
+                try:
+                    report = preview_rows(db, settings, conn, rule=changed[0].rule, limit=samples)
+                except SyncError as exc:
+                    click.echo(f"  no preview: {error_text(exc)}")
+                    continue
+                print_table(report, console)
 
 
 @config.command("export")

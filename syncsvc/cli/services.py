@@ -67,13 +67,13 @@ def bridge(app: AppContext) -> None:
 
 
 def _queues(sync: bool, push: tuple[str, ...], queues: str | None) -> list[str]:
-    from tasks.queues import MAINTENANCE, push_queue, sync_queue
+    from tasks.queues import INBOUND, MAINTENANCE, push_queue, sync_queue
 
     chosen: list[str] = []
     if queues:
         chosen += [q.strip() for q in queues.split(",") if q.strip()]
     if sync:
-        chosen += [sync_queue(p) for p in provider_names()] + [MAINTENANCE]
+        chosen += [sync_queue(p) for p in provider_names()] + [MAINTENANCE, INBOUND]
     for name in push:
         if name == "all":
             chosen += [push_queue(p) for p in provider_names()]
@@ -224,6 +224,9 @@ def simulate(
         options["token_ttl"] = token_ttl
     server = SimServer(make_simulator(provider, options), host=host, port=port)
     click.echo(f"{provider} simulator listening on {server.url}", err=True)
+    for name, url in server.app.host_urls.items():
+        if url != server.url:
+            click.echo(f"{provider} simulator's {name} host on {url}", err=True)
     stop = threading.Event()
     _stop_on_signals(stop)
     server.start()

@@ -11,6 +11,7 @@ from syncsvc.cli import cli
 from syncsvc.cli.backfillview import backfill_table
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
+from syncsvc.links import store as link_store
 from syncsvc.monitor import Backlog, ConnectionStatus, collect
 
 
@@ -45,11 +46,18 @@ def status(app: AppContext) -> None:
     """Show captured / pushed / failed / pending per connection, and the event backlog."""
     with connect(app.settings.db_url) as db:
         rows, backlog = collect(db, app.settings)
+        links = {r.name: link_store.counts(db, r.id) for r in rows}
         running = backfills.active(db)
     console = Console()
     console.print(status_table(rows, backlog))
     if running:
         console.print(backfill_table(running, "backfills (running or ended in the last hour)"))
+    for name, counts in links.items():
+        if counts:
+            shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+            waiting = "pending" in counts
+            note = " (pending: waiting for the parent to reach the CRM)" if waiting else ""
+            click.echo(f"{name}: links {shown}{note}")
     for r in rows:
         if r.pause_message:
             click.echo(f"{r.name}: {r.state}: {r.pause_message}")

@@ -86,6 +86,17 @@ def _render(t: RecordTrace) -> None:
             console.print(f"  next attempt {_when(o['next_attempt_at'])}")
         if o["last_error"]:
             console.print(f"  last error: {o['last_error']}")
+        for link in o.get("links", []):
+            console.print(
+                f"  link {link['association']} → {link['parent_object']} "
+                f"{_text(link['parent_key']) or '-'}: [bold]{link['status']}[/bold]"
+                + (
+                    " (waiting for the parent to reach the CRM)"
+                    if link["status"] == "pending"
+                    else ""
+                )
+                + (f", last error: {link['last_error']}" if link["last_error"] else "")
+            )
         if o["log"]:
             console.print(_attempts(o["log"]))
         else:

@@ -12,6 +12,7 @@ from syncsvc.errors import SyncError
 from syncsvc.fields.match import id_property_problem, target_problem
 from syncsvc.fields.model import ObjectFields
 from syncsvc.fields.remote import read_definitions
+from syncsvc.inbound.check import crm_field_problems
 from syncsvc.scrub import remember_secrets
 from syncsvc.secrets import decrypt_json
 from syncsvc.settings import Settings
@@ -47,6 +48,8 @@ def mapped_objects(conn: ConnectionSpec) -> list[str]:
     """The CRM objects a connection writes: those with mappings or a rule that targets them."""
     objects = dict.fromkeys(conn.objects)
     objects.update(dict.fromkeys(r.object for r in conn.rules if r.action != "skip"))
+    if conn.inbound is not None:
+        objects.update(dict.fromkeys(conn.inbound.objects))
     return list(objects)
 
 
@@ -67,6 +70,8 @@ def _check(where: str, conn: ConnectionSpec, definitions: Mapping[str, ObjectFie
         problem = id_property_problem(rule.id_property, fields, conn.provider)
         if problem:
             problems.append(f"{where}.rules[{ri}].id_property: {problem}")
+    if conn.inbound is not None:
+        problems += crm_field_problems(where, conn.provider, conn.inbound, definitions)
     return problems
 
 

@@ -27,7 +27,10 @@ from syncsvc.config.model import (
     RuleSpec,
 )
 from syncsvc.errors import ConfigError
+from syncsvc.inbound.check import column_problems
+from syncsvc.inbound.parse import parse_inbound
 from syncsvc.kinds import member
+from syncsvc.links.parse import parse_associations, source_problems
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.rules.conditions import compile_condition
 from syncsvc.validation.registry import internal_spec, internal_spec_path
@@ -39,7 +42,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 _CONNECTION_KEYS = {
     "name", "provider", "mode", "base_url", "credentials", "rate_limit", "batch_size",
-    "max_attempts", "enabled", "options", "objects", "rules",
+    "max_attempts", "enabled", "options", "objects", "rules", "inbound", "associations",
 }  # fmt: skip
 _RULE_KEYS = {"name", "source", "operations", "when", "action", "object", "id_property", "enabled"}
 
@@ -160,15 +163,23 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
         raise where.fail(f"{path}.enabled", "must be true or false")
     raw_options = dict(where.mapping(spec.get("options", {}), f"{path}.options"))
     options = dict(where.resolve(raw_options, env, f"{path}.options"))
-    try:
-        provider.client_class.check_options(options)
-    except ConfigError as exc:
-        raise where.fail(f"{path}.options", f"{provider.name}: {exc}") from None
     creds, creds_ref, creds_enc = _credentials(
         spec.get("credentials"), f"{path}.credentials", where, env
     )
+    try:
+        provider.client_class.check_connection(str(base_url), options, creds)
+    except ConfigError as exc:
+        raise where.fail(f"{path}.options", f"{provider.name}: {exc}") from None
     rules = _rules(spec.get("rules"), path, where, provider)
     objects = _objects(spec.get("objects", {}), rules, path, where, provider)
+    inbound = parse_inbound(
+        spec.get("inbound"), f"{path}.inbound", where.fail, provider.defaults.objects
+    )
+    if inbound is not None and not provider.client_class.INBOUND:
+        raise where.fail(f"{path}.inbound", f"{provider.name} has no inbound support yet")
+    associations = parse_associations(
+        spec.get("associations"), f"{path}.associations", where.fail, provider, rules
+    )
     return ConnectionSpec(
         name=name,
         provider=provider.name,
@@ -185,6 +196,8 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
         credentials=creds,
         credentials_ref=creds_ref,
         credentials_encrypted=creds_enc,
+        inbound=inbound,
+        associations=associations,
     )
 
 
@@ -311,6 +324,10 @@ def check_source_fields(doc: ConfigDocument, schema_dirs: tuple[Path, ...]) -> l
     """Errors for rules on tables without a field spec and mappings of unknown source fields."""
     errors: list[str] = []
     for ci, conn in enumerate(doc.connections):
+        where = f"{doc.source}: connections[{ci}]"
+        if conn.inbound is not None:
+            errors += column_problems(where, conn.inbound, schema_dirs)
+        errors += source_problems(where, conn.associations, conn.rules, schema_dirs)
         tables_by_object: dict[str, set[str]] = {}
         for ri, rule in enumerate(conn.rules):
             if internal_spec_path(rule.source, schema_dirs) is None:

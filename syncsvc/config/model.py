@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncsvc.inbound.model import InboundSpec
 from syncsvc.kinds import ACTIONS, MODES, OP_CODES, OPERATIONS, Action, Mode, Operation
+from syncsvc.links.model import Association
 
 __all__ = ["ACTIONS", "MODES", "OPERATIONS", "OP_CODES", "ConfigDocument", "ConnectionSpec"]
 
@@ -42,6 +44,10 @@ class ConnectionSpec:
     credentials_ref: dict[str, Any] | None = None
     """The credentials as written, when every value is an environment reference."""
     credentials_encrypted: str | None = None
+    inbound: InboundSpec | None = None
+    """Changes flowing back from the CRM (issue 14); None: push only."""
+    associations: tuple[Association, ...] = ()
+    """Child records linked to their parents at the CRM (``syncsvc.links``)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from providers.registry import get_provider
 from syncsvc.config.model import OP_CODES
 from syncsvc.db import Row
 from syncsvc.fields.model import ObjectFields
+from syncsvc.inbound.model import InboundSpec
 from syncsvc.kinds import Action, ChangeOp, Mode
+from syncsvc.links.model import Association
 from syncsvc.mapping.mapper import Mapper, compile_mapper
 from syncsvc.rules.conditions import Predicate, compile_condition
 from syncsvc.secrets import decrypt_json
@@ -63,6 +65,8 @@ class RuntimeConnection:
     mappers: Mapping[str, Mapper]
     fields: Mapping[str, ObjectFields] = field(default_factory=dict)
     """The CRM's field definitions per object, as cached by ``config apply``/``fields refresh``."""
+    inbound: InboundSpec | None = None
+    associations: tuple[Association, ...] = ()
 
     @property
     def pushes(self) -> bool:
@@ -94,13 +98,22 @@ class RuntimeConfig:
     generation: int
     connections: Mapping[int, RuntimeConnection] = field(default_factory=dict)
 
-    def targets_for(self, table: str, op_code: ChangeOp) -> list[int]:
-        """Enabled connections with at least one enabled rule for this table and operation."""
+    def targets_for(self, table: str, op_code: ChangeOp, origin: str | None = None) -> list[int]:
+        """Enabled connections with at least one enabled rule for this table and operation,
+        except the one the change came from (``origin`` ``inbound:<name>``: no echo back)."""
         return [
             c.id
             for c in self.connections.values()
-            if c.enabled and any(op_code in r.op_codes for r in c.rules_for(table))
+            if c.enabled
+            and any(op_code in r.op_codes for r in c.rules_for(table))
+            and origin != inbound_origin(c.name)
         ]
+
+
+def inbound_origin(connection_name: str) -> str:
+    """What the inbound path sets ``syncsvc.origin`` to while it writes a connection's changes
+    (the capture triggers record it in ``sync_event.origin``)."""
+    return f"inbound:{connection_name}"
 
 
 def _generation(db: psycopg.Connection[Row]) -> int:
@@ -164,6 +177,8 @@ def load_runtime_config(
             rules=tuple(rules.get(c["id"], [])),
             mappers=mappers,
             fields=fields.get(c["id"], {}),
+            inbound=InboundSpec.from_json(c["inbound"]) if c["inbound"] else None,
+            associations=tuple(Association.from_json(a) for a in c["associations"] or ()),
         )
     return RuntimeConfig(gen, connections)
 

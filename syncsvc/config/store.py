@@ -49,9 +49,11 @@ def apply_config(
             """
             INSERT INTO syncsvc.connection AS c
                 (name, provider, mode, base_url, credentials_enc, credentials_ref, options,
-                 rate_limit_requests, rate_limit_seconds, batch_size, max_attempts, enabled)
+                 rate_limit_requests, rate_limit_seconds, batch_size, max_attempts, enabled,
+                 inbound, associations)
             VALUES (%(name)s, %(provider)s, %(mode)s, %(base_url)s, %(cred)s, %(cred_ref)s,
-                    %(options)s, %(rlr)s, %(rls)s, %(batch)s, %(attempts)s, %(enabled)s)
+                    %(options)s, %(rlr)s, %(rls)s, %(batch)s, %(attempts)s, %(enabled)s,
+                    %(inbound)s, %(associations)s)
             ON CONFLICT (name) DO UPDATE SET
                 provider = EXCLUDED.provider, mode = EXCLUDED.mode, base_url = EXCLUDED.base_url,
                 credentials_enc = EXCLUDED.credentials_enc,
@@ -59,7 +61,8 @@ def apply_config(
                 rate_limit_requests = EXCLUDED.rate_limit_requests,
                 rate_limit_seconds = EXCLUDED.rate_limit_seconds,
                 batch_size = EXCLUDED.batch_size, max_attempts = EXCLUDED.max_attempts,
-                enabled = EXCLUDED.enabled, updated_at = now()
+                enabled = EXCLUDED.enabled, inbound = EXCLUDED.inbound,
+                associations = EXCLUDED.associations, updated_at = now()
             RETURNING id, (xmax = 0) AS inserted
             """,
             {
@@ -75,6 +78,10 @@ def apply_config(
                 "batch": conn.batch_size,
                 "attempts": conn.max_attempts,
                 "enabled": conn.enabled,
+                "inbound": Jsonb(conn.inbound.to_json()) if conn.inbound else None,
+                "associations": (
+                    Jsonb([a.to_json() for a in conn.associations]) if conn.associations else None
+                ),
             },
         ).fetchone()
         assert row is not None
@@ -193,6 +200,10 @@ def export_config(db: psycopg.Connection[Row], names: list[str] | None = None) -
             doc["credentials"] = {"encrypted": bytes(c["credentials_enc"]).decode()}
         if c["options"]:
             doc["options"] = c["options"]
+        if c["inbound"]:
+            doc["inbound"] = c["inbound"]
+        if c["associations"]:
+            doc["associations"] = c["associations"]
         objects: dict[str, Any] = {}
         for m in db.execute(
             "SELECT * FROM syncsvc.field_mapping WHERE connection_id = %s "

@@ -12,10 +12,14 @@ Enforces I-3 (sending the same version twice is harmless): the lease hands the c
 needs to write by key instead of creating blindly — the CRM's id (``external_id``), the id
 property and value, and ``maybe_sent``. ``maybe_sent`` is set by every lease and never cleared
 (a new version does not clear it): some earlier push of the row may have reached the CRM,
-whatever became of that push, so a CRM without upsert must look the record up before creating.
-The one exception: a lease that was the row's first and ended in a wait (our own rate limit, a
-429, refused credentials: nothing reached the CRM) leaves it unset, so that a row held back by
-a rate limit is not looked up for nothing when it goes (``reschedule``'s ``unsent``).
+whatever became of that push, so a CRM without upsert must look the record up before
+creating. Such a CRM's client also notes in the row (``syncsvc.outbox.journal``) when it sends
+a create (``create_sent_at``, handed back as ``since_create``: seconds ago, by the database's
+clock) and the CRM's id as soon as it has it, so that a retry neither trusts a lagging search
+too early nor depends on it when the id is known. One exception to "never cleared": a lease
+that was the row's first and ended in a wait (our own rate limit, a 429, refused credentials:
+nothing reached the CRM) leaves it unset, so that a row held back by a rate limit is not looked
+up for nothing when it goes (``reschedule``'s ``unsent``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ WHERE o.id = prev.id
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
           o.external_id, o.version, o.attempts, o.backfill_id, prev.was_leased,
-          (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent
+          (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent,
+          extract(epoch FROM now() - o.create_sent_at)::float8 AS since_create
 """
 
 # Waits (rate limits) do not count as attempts; failures do. A row changed meanwhile was reset
@@ -117,8 +122,9 @@ def lease(
     """Lease the claimable rows among ``ids`` for ``lease_seconds`` under ``token``.
 
     Returns each leased row as it is now (its current op, object, payload and version: the
-    version the push sends), its ``attempts``, and ``maybe_sent``: whether an earlier push of it
-    may have reached the CRM.
+    version the push sends), its ``attempts``, ``maybe_sent``: whether an earlier push of it
+    may have reached the CRM, and ``since_create``: seconds since a create of it was last sent
+    (None: never).
     """
     return db.execute(
         LEASE,

@@ -18,7 +18,7 @@ at the CRM outlives new versions (I-3, ``syncsvc.outbox.lease``).
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -61,11 +61,13 @@ RETURNING o.id, o.object, o.op
 RECORD_DELIVERED = """
 UPDATE syncsvc.outbox AS o SET
     delivered_version = r.version,
+    delivered_payload = r.payload,
     external_id = COALESCE(r.external_id, o.external_id),
     status = CASE WHEN o.version = r.version THEN 'delivered' ELSE 'pending' END,
     attempts = 0, next_attempt_at = now(), last_error = NULL,
     lease_until = NULL, lease_token = NULL, updated_at = now()
-FROM jsonb_to_recordset(%(results)s) AS r(id bigint, version bigint, external_id text)
+FROM jsonb_to_recordset(%(results)s) AS r(id bigint, version bigint, external_id text,
+                                           payload jsonb)
 WHERE o.id = r.id AND o.lease_token = %(token)s
 RETURNING o.id, o.object, o.op, o.status
 """
@@ -107,11 +109,14 @@ WHERE id = %(id)s AND status = 'dead'
 
 
 class Delivered(TypedDict):
-    """A row the CRM took: the version that was sent, and the CRM's id for the record."""
+    """A row the CRM took: the version that was sent, what it said (kept as the row's
+    ``delivered_payload``: the inbound path recognises our own values coming back by it), and
+    the CRM's id for the record."""
 
     id: int
     version: int
     external_id: str | None
+    payload: dict[str, Any]
 
 
 class Dead(TypedDict):

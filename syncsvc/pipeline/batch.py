@@ -31,6 +31,14 @@ class Reject(TypedDict):
     event: dict[str, Any]
 
 
+class ParentRef(TypedDict):
+    """The parent one child row names for one association (``parent_key`` None: none)."""
+
+    association: str
+    parent_object: str
+    parent_key: str | None
+
+
 class OutboxItem(TypedDict):
     """One record's payload for one CRM object: what persist writes as an outbox row."""
 
@@ -42,6 +50,9 @@ class OutboxItem(TypedDict):
     id_value: str | None
     payload: dict[str, Any]
     version: int
+    links: NotRequired[list[ParentRef]]
+    """The parents the row names, one per association whose child this object is
+    (``syncsvc.links``)."""
 
 
 class Batch(TypedDict):

@@ -7,6 +7,8 @@ from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
 from syncsvc.kinds import PushOp
+from syncsvc.links import store as link_store
+from syncsvc.links.wanted import wanted_links
 from syncsvc.outbox import versions
 from syncsvc.pipeline.batch import MappedBatch, PushGroup
 
@@ -48,8 +50,10 @@ def persist_batch(db: psycopg.Connection[Row], batch: MappedBatch) -> list[PushG
     connection_id = batch["connection_id"]
     backfill_id = batch.get("backfill_id")
     groups: dict[tuple[str, PushOp], list[int]] = {}
-    for r in versions.upsert(db, connection_id, batch.get("items", []), backfill_id):
+    items = batch.get("items", [])
+    for r in versions.upsert(db, connection_id, items, backfill_id):
         groups.setdefault((r["object"], r["op"]), []).append(r["id"])
+    link_store.note(db, connection_id, wanted_links(items))
     rejects = batch.get("rejects", [])
     if rejects:
         db.execute(

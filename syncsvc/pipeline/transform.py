@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from syncsvc.config.runtime import CompiledRule, RuntimeConnection
 from syncsvc.errors import PermanentError, SyncError
 from syncsvc.fields.typed import typed_properties
 from syncsvc.kinds import Action, PushOp
+from syncsvc.links.wanted import parent_keys
 from syncsvc.pipeline.batch import (
     CheckedBatch,
     EventRecord,
@@ -99,7 +101,7 @@ def _item(
         if problems:
             reason = "; ".join(f"{p.field}: {p.reason}" for p in problems)
             return reject(record, table, "transform", problems[0].field, reason, rule.object)
-    return OutboxItem(
+    item = OutboxItem(
         object=rule.object,
         record_key=key,
         source_table=table,
@@ -109,6 +111,39 @@ def _item(
         payload=payload,
         version=record["version"],
     )
+    links = parent_keys(conn.associations, rule.object, row)
+    if links:
+        item["links"] = links
+    return item
+
+
+RuleOutcome = tuple[CompiledRule, OutboxItem | Reject | None]
+"""A rule that matched a record and what it made of it: an outbox item, a reject, or ``None``
+for a ``skip`` rule."""
+
+
+def decide(
+    conn: RuntimeConnection, rules: Sequence[CompiledRule], record: EventRecord, table: str
+) -> tuple[list[RuleOutcome], Reject | None]:
+    """What ``rules`` (in order) make of one validated record, touching nothing.
+
+    Every matching rule yields one outcome; a matching ``skip`` rule ends the list. No outcome
+    means no rule matched. A condition that raises rejects the record (the second value) and
+    ends the list. The chain's transform and the preview (``syncsvc.preview``) both call this.
+    """
+    outcomes: list[RuleOutcome] = []
+    for rule in rules:
+        try:
+            matched = rule.matches(record["op"], record.get("row"))
+        except Exception as exc:  # a condition must never stop the batch
+            return outcomes, reject(record, table, "transform", None, f"condition failed: {exc}")
+        if not matched:
+            continue
+        if rule.action == "skip":
+            outcomes.append((rule, None))
+            break
+        outcomes.append((rule, _item(conn, rule, record, table)))
+    return outcomes, None
 
 
 def transform_batch(
@@ -116,31 +151,24 @@ def transform_batch(
 ) -> MappedBatch:
     """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops.
 
-    ``only_rule`` (a backfill of one rule) keeps the items of that rule alone; a ``skip`` rule
-    before it still skips, as it would for a live change.
+    ``only_rule`` (a backfill of one rule) keeps the outcomes of that rule alone; a ``skip``
+    rule before it still skips, as it would for a live change.
     """
     table = batch["table"]
     rules = conn.rules_for(table)
     items: list[OutboxItem] = []
     rejects: list[Reject] = list(batch.get("rejects", []))
     for record in batch["records"]:
-        for rule in rules:
-            try:
-                matched = rule.matches(record["op"], record.get("row"))
-            except Exception as exc:  # a condition must never stop the batch
-                rejects.append(reject(record, table, "transform", None, f"condition failed: {exc}"))
-                break
-            if not matched:
+        outcomes, failed = decide(conn, rules, record, table)
+        for rule, out in outcomes:
+            if out is None or (only_rule is not None and rule.name != only_rule):
                 continue
-            if rule.action == "skip":
-                break
-            if only_rule is not None and rule.name != only_rule:
-                continue
-            out = _item(conn, rule, record, table)
             if "stage" in out:
                 rejects.append(cast(Reject, out))
             else:
                 items.append(out)
+        if failed is not None:
+            rejects.append(failed)
     mapped = MappedBatch(
         connection_id=batch["connection_id"],
         table=table,

@@ -12,11 +12,12 @@ from typing import Any
 
 import psycopg
 
-from providers.base import ProviderClient, PushItem, PushResult
+from providers.base import NoJournal, ProviderClient, PushItem, PushResult, WriteJournal
 from syncsvc.db import Row, transaction
 from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
+from syncsvc.outbox.journal import OutboxJournal
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import PAUSE_DELAY, decide
 from syncsvc.ratelimit import yielding_to_live
@@ -66,7 +67,7 @@ def _entry(
     }
 
 
-def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
+def _items(rows: list[dict[str, Any]], journal: WriteJournal | None = None) -> list[PushItem]:
     return [
         PushItem(
             outbox_id=r["id"],
@@ -79,6 +80,8 @@ def _items(rows: list[dict[str, Any]]) -> list[PushItem]:
             external_id=r["external_id"],
             version=r["version"],
             maybe_sent=r["maybe_sent"],
+            since_create=r["since_create"],
+            journal=journal or NoJournal(),
         )
         for r in rows
     ]
@@ -153,8 +156,9 @@ class Pusher:
                 row
             )
         kinds = list(by_kind.items())
+        journal = OutboxJournal(self.dsn, token, {r["id"]: r["since_create"] for r in rows})
         for index, ((obj, op), kind_rows) in enumerate(kinds):
-            items = _items(kind_rows)
+            items = _items(kind_rows, journal)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
             fresh = {r["id"] for r in kind_rows if not r["was_leased"]}
             started = time.monotonic()
@@ -222,6 +226,7 @@ class Pusher:
                         "id": item.outbox_id,
                         "version": item.version,
                         "external_id": result.external_id,
+                        "payload": item.payload,
                     }
                 )
                 continue

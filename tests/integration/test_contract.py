@@ -2,6 +2,12 @@
 
 Each provider is driven through its own example config (``examples/connections/<name>.yaml``)
 pointed at its simulator, and observed through the simulator's provider-neutral ``/_sim/view``.
+Every simulator runs in its ``strict`` mode: each documented failure behaviour of its CRM that
+the default leaves out is on (HubSpot: whole-call 409s and results without trace ids;
+Salesforce: client credentials only on the My Domain; Pipedrive: a search index that lags
+writes, no daily-budget headers, OAuth only on the company domain; Zoho: the API only on the
+data centre's host; Dataverse: ``$batch`` requests that take server time), so a change that
+breaks the client's handling of one of them fails here.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ class Crm:
 @pytest.fixture(scope="module", params=provider_names())
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
     name = request.param
-    server = SimServer(make_simulator(name, example_sim_options(name)), port=0).start()
+    options = {**example_sim_options(name), "strict": True}
+    server = SimServer(make_simulator(name, options), port=0).start()
     config = example_pointed_at(name, server.url)
     objects = {
         r["source"]: r["object"]

@@ -9,9 +9,10 @@ secret (or ``connection resume``) delivers every waiting row exactly once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import requests
@@ -26,6 +27,7 @@ from syncsvc.api.metrics import BacklogCollector
 from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.settings import Settings
 from tests.integration.conftest import Pipeline, execute
+from tests.support.flower import flower
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -240,3 +242,33 @@ def test_connection_resume_sends_the_waiting_rows_of_an_api_that_answered_401(
     assert pipeline.dead_letters() == []
     again = invoke("connection", "resume", name)
     assert again.exit_code == 0 and f"connection {name} is not paused" in again.output
+
+
+def test_flower_names_the_pushes_of_a_paused_connection(
+    pipeline: Pipeline, hubspot: SimControl, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    auth = ("ops", "flower-pw-Lk2")
+    env = {**service_env, "SYNCSVC_FLOWER_USER": auth[0], "SYNCSVC_FLOWER_PASSWORD": auth[1]}
+    config = example_pointed_at("hubspot", hubspot.base_url)
+    name = config["connections"][0]["name"]
+    with flower(env, tmp_path) as (url, _):
+
+        def task_names() -> set[str]:
+            tasks = requests.get(f"{url}/api/tasks", auth=auth, timeout=10).json()
+            return {str(t.get("name")) for t in tasks.values()}
+
+        def shown(task_name: str) -> Callable[[], bool]:
+            def check() -> bool:
+                insert_contacts(pipeline, 1, f"named-{uuid4().hex[:6]}-")  # live writes go on
+                return task_name in task_names()
+
+            return check
+
+        pipeline.apply(config)
+        wait_until(shown(f"syncsvc.push[{name}]"), 60, interval=1.0, message=pipeline.describe)
+
+        pipeline.apply(with_secret(config, WRONG_SECRET))
+        paused_name = f"syncsvc.push[{name} paused: credentials]"
+        wait_until(shown(paused_name), 90, interval=1.0, message=lambda: str(task_names()))
+    assert pause_of(pipeline, name) is not None
+    assert pipeline.dead_letters() == []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.dynamics.defaults import MAX_BATCH
+from providers.dynamics.links import NAVIGATION
 from providers.dynamics.odata import Key, parse_key
 from providers.dynamics.sim.checks import check, payload_problem
 from providers.dynamics.sim.metadata import (
@@ -35,6 +36,7 @@ _DEFINITIONS = re.compile(
     r"^EntityDefinitions\((?P<key>[^)]*)\)"
     r"(?:/(?P<nav>Attributes|Keys)(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?)?$"
 )
+_BIND = re.compile(r"(?:^|/)(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?P<key>[^)]*)\)$")
 _RECORD = re.compile(r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
 
 
@@ -71,6 +73,9 @@ class DataApi:
         self.enforce_required = enforce_required
         self.max_batch = max_batch
         self.counts = {"batches": 0, "operations": 0, "refused_writes": 0}
+        self.binds: dict[tuple[str, str, str], tuple[str, str]] = {}
+        """Lookups set with ``@odata.bind``: (entity set, record id, navigation property) →
+        (entity set, record id) of the record it names."""
         """``refused_writes``: writes refused for a value or a column (type, length, choice,
         unknown or read-only column, required column)."""
 
@@ -124,6 +129,39 @@ class DataApi:
             return dv_error(problem.status, problem.code, problem.message)
         return {k: v for k, v in data.items() if not k.startswith("@")}
 
+    def _binds(self, store: TableStore, body: str) -> dict[str, tuple[str, str]] | SimResponse:
+        """The body's ``<navigation property>@odata.bind`` lookups, each to a record that
+        exists: an undeclared property is a 400, a missing record a 404, as Dataverse answers."""
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return {}
+        out: dict[str, tuple[str, str]] = {}
+        for name, value in data.items() if isinstance(data, dict) else ():
+            if not name.endswith("@odata.bind"):
+                continue
+            nav = name.removesuffix("@odata.bind")
+            declared = NAVIGATION.get((store.table.entity_set, nav))
+            match = _BIND.search(value) if isinstance(value, str) else None
+            if declared is None:
+                return dv_error(
+                    400, "0x80060888",
+                    f"An undeclared property '{nav}' which only has property annotations in the "
+                    "payload but no property value was found in the payload.",
+                )  # fmt: skip
+            target = self.stores.get(match["set"]) if match else None
+            if match is None or target is None or match["set"] != declared:
+                return dv_error(400, "0x80060888", f"Invalid reference for '{name}': {value!r}")
+            try:
+                key = parse_key(match["key"])
+            except (ValueError, BadKey) as exc:
+                return dv_error(400, "0x80040203", f"Invalid key: {exc}")
+            parent = target.find(key)
+            if parent is None:
+                return self._not_found(target, key)
+            out[nav] = (target.table.entity_set, parent.id)
+        return out
+
     def _refused(
         self, store: TableStore, values: dict[str, Any], creating: bool
     ) -> SimResponse | None:
@@ -173,6 +211,9 @@ class DataApi:
         values = self._values(store, body)
         if isinstance(values, SimResponse):
             return values
+        binds = self._binds(store, body)
+        if isinstance(binds, SimResponse):
+            return binds
         record = store.find(key)
         if_match, if_none = headers.get("if-match"), headers.get("if-none-match")
         if record is None and if_match == "*":
@@ -197,6 +238,8 @@ class DataApi:
             record = store.create(writes, key if isinstance(key, str) else None)
         else:
             store.update(record, writes)
+        for nav, target in binds.items():
+            self.binds[(store.table.entity_set, record.id, nav)] = target
         op = "update" if if_match == "*" else "create" if if_none == "*" else "upsert"
         ctx.acks.append((store.table.entity_set, store.key_of(record), op))
         return self._written(store, record, created, headers, query, ctx)

@@ -15,8 +15,16 @@ default); ``protection_requests``/``protection_seconds`` the service-protection 
 300); ``concurrent_limit`` (52); ``execution_ms_limit`` (1,200,000); ``penalty_seconds`` added to
 a refused user's wait per request sent while refused (0); ``max_batch`` (1000);
 ``enforce_required`` refuse creates without the ApplicationRequired columns (false: Dataverse
-itself does not). ``/_sim/stats`` counts ``refused_writes``. ``{"expire_tokens": true}`` expires
-every issued token now.
+itself does not); ``batch_op_seconds`` how long each request of a ``$batch`` takes on the server
+(0: instant; ``sim.batch``); ``batch_fault`` ``{"after": k, "status": 5xx or 0, "times": n,
+"stall": s}`` the next n batches longer than k apply k requests, then answer that 5xx or (0)
+close the connection unanswered, s seconds late (``providers.simulation.batchfault``);
+``strict`` turns on every documented failure behaviour at once (today:
+``batch_op_seconds`` ``STRICT_OP_SECONDS``, so a 1000-request batch outlasts a 30-s read
+timeout) unless an option given with it says otherwise. ``/_sim/stats`` counts
+``refused_writes``, ``batches``, ``operations``, ``batch_faults`` and gives
+``slowest_batch_seconds`` (server time of the slowest ``$batch``) and ``largest_batch``.
+``{"expire_tokens": true}`` expires every issued token now.
 """
 
 from __future__ import annotations
@@ -38,14 +46,18 @@ from providers.dynamics.sim.schema import tables
 from providers.dynamics.sim.store import TableStore
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.app import Handler
+from providers.simulation.batchfault import BatchFault
 from providers.simulation.guard import Guard
 from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
     | {"protection_seconds", "concurrent_limit", "execution_ms_limit", "penalty_seconds"}
-    | {"max_batch", "enforce_required", "expire_tokens"}
+    | {"max_batch", "enforce_required", "expire_tokens", "batch_op_seconds", "batch_fault"}
+    | {"strict"}
 )
+STRICT_OP_SECONDS = 0.035
+"""Server time per ``$batch`` request under ``strict``: 1000 requests take 35 s."""
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "clients",
     "custom_attributes",
@@ -70,10 +82,14 @@ class DynamicsSim(SimApp):
             bool(self.options.get("enforce_required", False)),
             int(self.options.get("max_batch", MAX_BATCH)),
         )
-        self.batches = BatchRunner(self.data)
+        self.batches = BatchRunner(self.data, self.lock, self.ack)
+        try:
+            self._configure_batches(self.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"dynamics simulator: {exc}") from None
         self.add_route("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", self._token)
         guard = Guard(self, DynamicsPolicy(self.auth, self.limits))
-        self.add_route("POST", API_PATH + r"/\$batch", guard(self._in_context(self._batch)))
+        self.add_route("POST", API_PATH + r"/\$batch", guard(self._batch))
         resource = guard(self._in_context(self._resource))
         for method in ("GET", "POST", "PATCH", "DELETE"):
             self.add_route(method, API_PATH + r"/(?P<resource>.+)", resource)
@@ -104,8 +120,21 @@ class DynamicsSim(SimApp):
 
         return run
 
-    def _batch(self, request: SimRequest, ctx: Context) -> SimResponse:
-        return self.batches.run(request.headers, request.body, ctx)
+    def _batch(self, request: SimRequest) -> SimResponse:
+        """Not under the lock as a whole: the runner locks per part (``sim.batch``)."""
+        return self.batches.run(request.headers, request.body, Context(root(request)))
+
+    def _configure_batches(self, options: Mapping[str, Any]) -> None:
+        if "strict" in options:
+            strict = bool(options["strict"])
+            self.batches.op_seconds = STRICT_OP_SECONDS if strict else 0.0
+        if "batch_op_seconds" in options:
+            seconds = float(options["batch_op_seconds"] or 0)
+            if not 0 <= seconds <= 60:
+                raise ValueError("batch_op_seconds must be between 0 and 60")
+            self.batches.op_seconds = seconds
+        if "batch_fault" in options:
+            self.batches.fault = BatchFault.of(options["batch_fault"])
 
     def _resource(self, request: SimRequest, ctx: Context) -> SimResponse:
         body = request.body.decode("utf-8", "replace")
@@ -142,6 +171,25 @@ class DynamicsSim(SimApp):
             for r in store.records.values()
         ]
 
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookups bound with ``@odata.bind`` between records the environment holds."""
+        out = []
+        for (child_set, child_id, nav), (parent_set, parent_id) in sorted(self.data.binds.items()):
+            child_store, parent_store = self.data.stores[child_set], self.data.stores[parent_set]
+            child, parent = child_store.records.get(child_id), parent_store.records.get(parent_id)
+            if child is None or parent is None:
+                continue
+            out.append(
+                {
+                    "from": child_set,
+                    "from_key": child_store.key_of(child),
+                    "to": parent_set,
+                    "to_key": parent_store.key_of(parent),
+                    "type": nav,
+                }
+            )
+        return out
+
     def reset(self) -> None:
         """Forget the records; the tables keep their columns and keys (custom ones included)."""
         self.data.stores = {
@@ -149,8 +197,11 @@ class DynamicsSim(SimApp):
             for name, s in self.data.stores.items()
         }
         self.data.counts = dict.fromkeys(self.data.counts, 0)
+        self.data.binds = {}
         self.limits.reset()
         self.auth.reset_counts()
+        self.batches.reset_stats()
+        self.batches.fault = None
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
@@ -160,6 +211,7 @@ class DynamicsSim(SimApp):
             self.data.enforce_required = bool(options["enforce_required"])
         if "max_batch" in options:
             self.data.max_batch = int(options["max_batch"])
+        self._configure_batches(options)
 
     def extra_stats(self) -> dict[str, Any]:
         limit, seconds = self.limits.window
@@ -169,6 +221,7 @@ class DynamicsSim(SimApp):
             "rate_limit_seconds": seconds,
             **self.auth.counts,
             **self.data.counts,
+            **self.batches.stats,
             "records": {name: len(s.records) for name, s in self.data.stores.items()},
         }
 

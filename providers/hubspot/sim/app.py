@@ -9,8 +9,20 @@ Options (``make_simulator``; the limits and tokens also through ``POST /_sim/con
 HubSpot's standard properties (``fields/<object>.json``), as ``POST /crm/v3/properties/{object}``
 would create it; ``ack_property`` the property whose value names a record in ``/_sim/acks`` and
 ``/_sim/view`` (default: the HubSpot id); ``strict_options`` refuse enumeration values outside
-the property's options, as HubSpot does (default true).
-``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once.
+the property's options, as HubSpot does (default true); ``multi_status_create``,
+``echo_trace_ids`` and ``strict`` (every documented failure behaviour at once) as
+``fidelity.py`` describes them; ``batch_fault`` fails batch create/update/upsert calls midway
+(``providers.simulation.batchfault``; ``/_sim/stats`` counts ``batch_faults``).
+``POST /_sim/config {"expire_tokens": true}`` expires every issued OAuth token at once;
+``{"revoke_refresh_tokens": true | NEW}`` revokes the OAuth refresh tokens (token requests then
+answer 400 ``BAD_REFRESH_TOKEN``; NEW is the one a new consent gives);
+``{"webhook_url": URL, "webhook_secret": SECRET}`` subscribes to signed webhooks
+(``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
+"delete", "id", "properties"}`` changes a record as a sales rep in HubSpot's UI would (webhooks
+say ``changeSource: CRM_UI``); ``/crm/v3/objects/{type}/search`` filters and sorts by
+modification date (``providers.hubspot.sim.search``).
+``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
+(``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
 ``refused_values`` (the values named in them).
 """
@@ -22,8 +34,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from providers.hubspot.sim.associations import AssociationStore, BadAssociations
 from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
+from providers.hubspot.sim.fidelity import FIDELITY_OPTIONS, fidelity
 from providers.hubspot.sim.guard import HubSpotPolicy, UnknownObject, error_response, refused
 from providers.hubspot.sim.schema import (
     OBJECTS,
@@ -31,8 +45,12 @@ from providers.hubspot.sim.schema import (
     custom_property,
     standard_properties,
 )
+from providers.hubspot.sim.search import search
 from providers.hubspot.sim.store import ObjectStore, Record
+from providers.hubspot.sim.webhooks import WebhookSender
 from providers.simulation import SimApp, SimRequest, SimResponse, empty_response, json_response
+from providers.simulation.app import ACTIONS
+from providers.simulation.batchfault import BatchFaults
 from providers.simulation.guard import Guard
 from syncsvc.errors import ConfigError
 
@@ -47,15 +65,28 @@ OBJECT_TYPES = {
 }
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
-    | {"send_retry_after", "strict_options", "expire_tokens"}
+    | {
+        "send_retry_after",
+        "strict_options",
+        "expire_tokens",
+        "revoke_refresh_tokens",
+        "webhook_url",
+        "webhook_secret",
+        "batch_fault",
+    }
+    | FIDELITY_OPTIONS
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {
     "oauth_clients",
     "custom_properties",
     "ack_property",
 }
+WRITE_OPS = frozenset({"create", "update", "upsert"})
+"""The batch writes a ``batch_fault`` fails midway (``providers.simulation.batchfault``)."""
+INTERNAL_ERROR = "internal error"
 OBJECT = r"/crm/v3/objects/(?P<object>[^/]+)"
 PROPERTIES = r"/crm/v3/properties/(?P<object>[^/]+)"
+ASSOCIATIONS = r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)"
 
 
 class HubSpotSim(SimApp):
@@ -69,7 +100,17 @@ class HubSpotSim(SimApp):
         self.ids = itertools.count(1001)
         self.ack_property = self.options.get("ack_property")
         self.refusals = {"refused_writes": 0, "refused_values": 0}
+        self.webhooks = WebhookSender()
+        self.webhooks.configure(self.options)
+        self.change_source = "INTEGRATION"
+        """What webhooks name as the source of a change: the API, or ``CRM_UI`` (``/_sim/edit``)."""
         self.stores = self._new_stores()
+        self.links = AssociationStore()
+        self.batch_faults = BatchFaults()
+        try:
+            self.batch_faults.configure(self.options)
+        except ValueError as exc:
+            raise ConfigError(f"hubspot simulator: {exc}") from None
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
@@ -82,8 +123,15 @@ class HubSpotSim(SimApp):
         for object_name in OBJECTS:
             extra = [custom_property(p) for p in custom.get(object_name, [])]
             properties = [*standard_properties(object_name), *extra]
-            stores[object_name] = ObjectStore(object_name, properties, self.ids, strict)
+            store = ObjectStore(object_name, properties, self.ids, strict)
+            store.on_change = self._record_changed
+            stores[object_name] = store
         return stores
+
+    def _record_changed(
+        self, object_name: str, record_id: str, action: str, changed: Mapping[str, str]
+    ) -> None:
+        self.webhooks.record_change(object_name, record_id, action, changed, self.change_source)
 
     def key_of(self, record: Record) -> str:
         """How acks and ``/_sim/view`` name a record: its ``ack_property`` value, else its id."""
@@ -108,8 +156,11 @@ class HubSpotSim(SimApp):
     # routing -----------------------------------------------------------------------------
     def _register_api(self) -> None:
         self.add_route("POST", "/oauth/v1/token", self._token)
+        self.add_route("POST", "/_sim/edit", self._edit)
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("POST", OBJECT + r"/batch/(?P<op>create|update|upsert|archive|read)", self._batch),
+            ("POST", OBJECT + r"/search", self._search),
+            ("POST", ASSOCIATIONS + r"/batch/create", self._associate),
             ("POST", OBJECT, self._create_one),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
             ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
@@ -148,17 +199,75 @@ class HubSpotSim(SimApp):
 
     # objects -----------------------------------------------------------------------------
     def _batch(self, request: SimRequest) -> SimResponse:
-        body = request.json()
+        body, op = request.json(), request.params["op"]
         with self.lock:
             store = self.store(request.params["object"])
-            runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of)
+            behaviour = fidelity(self.options)
+            runner = BatchRunner(store, self.ack, self.rejected_field, self.key_of, behaviour)
+            fault = None
+            if op in WRITE_OPS and isinstance(body, dict):
+                inputs, fault = self.batch_faults.cut(body.get("inputs"))
+                body = {**body, "inputs": inputs}
             try:
-                outcome = runner.run(request.params["op"], body)
+                if fault is None or fault.after > 0:
+                    outcome = runner.run(op, body)
             except BadBatch as exc:
                 raise self._refused(exc) from None
+        if fault is not None:
+            return fault.answer(lambda status: self.error_response(status, INTERNAL_ERROR))
         if outcome.body is None:
             return empty_response(outcome.status)
         return json_response(outcome.status, outcome.body)
+
+    def _associate(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        with self.lock:
+            from_store = self.store(request.params["from"])
+            to_store = self.store(request.params["to"])
+            try:
+                status, answer = self.links.create(
+                    self.stores, from_store.object_name, to_store.object_name, body
+                )
+            except BadAssociations as exc:
+                return self.error_response(400, str(exc), "VALIDATION_ERROR")
+        return json_response(status, answer)
+
+    def associations(self) -> list[dict[str, Any]]:
+        return self.links.view(self.stores, self.key_of)
+
+    def _search(self, request: SimRequest) -> SimResponse:
+        body = request.json()
+        with self.lock:
+            return json_response(200, search(self.store(request.params["object"]), body))
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in HubSpot itself, as a sales rep would (not through the API)."""
+        body = request.json()
+        if not isinstance(body, dict):
+            return self.error_response(400, "expected a JSON object")
+        action, record_id = body.get("action", "update"), str(body.get("id", ""))
+        properties = body.get("properties") or {}
+        if not isinstance(properties, dict):
+            return self.error_response(400, "properties must be an object")
+        with self.lock:
+            store = self.store(str(body.get("object", "")))
+            invalid = store.check(properties)
+            if invalid:
+                return self.error_response(400, BadBatch.for_values(invalid).message)
+            self.change_source = "CRM_UI"
+            try:
+                if action == "create":
+                    return json_response(201, store.create(properties).view())
+                record = store.records.get(record_id)
+                if record is None:
+                    return self.error_response(404, f"Object {record_id} not found")
+                if action == "delete":
+                    store.archive(record)
+                    return empty_response(204)
+                store.update(record, properties)
+                return json_response(200, record.view())
+            finally:
+                self.change_source = "INTEGRATION"
 
     def _properties_of(self, request: SimRequest) -> dict[str, str]:
         body = request.json()
@@ -270,12 +379,16 @@ class HubSpotSim(SimApp):
 
     def reset(self) -> None:
         self.stores = self._new_stores()
+        self.links = AssociationStore()
         self.refusals = dict.fromkeys(self.refusals, 0)
+        self.batch_faults.reset()
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        self.webhooks.configure(options)
+        self.batch_faults.configure(options)
         if "strict_options" in options:
             for store in self.stores.values():
                 store.strict_options = bool(options["strict_options"])
@@ -287,6 +400,8 @@ class HubSpotSim(SimApp):
             "rate_limit_seconds": self.auth.seconds,
             **self.auth.counts,
             **self.refusals,
+            **self.webhooks.counts,
+            "batch_faults": self.batch_faults.met,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 

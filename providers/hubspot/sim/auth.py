@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import Caller, TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    Caller,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 NO_CREDENTIALS = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
@@ -51,6 +58,8 @@ class SimAuth:
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         if "rate_limit_requests" in options:
             self.limit = int(options["rate_limit_requests"])
         if "rate_limit_seconds" in options:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.hubspot.sim.fidelity import Fidelity
 from providers.hubspot.sim.schema import Invalid
 from providers.hubspot.sim.store import ObjectStore, Record, now_iso
 
@@ -42,6 +43,15 @@ class BadBatch(Exception):
             }
             for i in self.invalid
         ]
+
+
+class Conflict(Exception):
+    """The whole batch is refused with 409 CONFLICT for its first clashing unique value;
+    nothing was written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def missing(attribute: str) -> BadBatch:
@@ -84,11 +94,13 @@ class BatchRunner:
         ack: Ack,
         rejected: RejectRule | None = None,
         key_of: KeyOf | None = None,
+        behaviour: Fidelity | None = None,
     ) -> None:
         self.store = store
         self.ack = ack
         self.rejected = rejected or (lambda _properties: None)
         self.key_of = key_of or (lambda record: record.id)
+        self.behaviour = behaviour or Fidelity()
 
     def _ack(self, record: Record, op: str) -> None:
         self.ack(self.store.object_name, self.key_of(record), op)
@@ -115,6 +127,8 @@ class BatchRunner:
             answer = self.read(inputs, body)
         else:
             self.validate(op, inputs)
+            if not self._multi_status(op, inputs):
+                self.refuse_conflicts(op, inputs)
             answer = self.write(op, inputs)
         if answer.not_found:
             label = self.store.label.upper()
@@ -182,22 +196,55 @@ class BatchRunner:
                 code="INVALID_ID_PROPERTY",
             )
 
+    def _multi_status(self, op: str, inputs: list[dict[str, Any]]) -> bool:
+        """Whether refused inputs get one 207 error each instead of failing the call."""
+        return (
+            op == "create"
+            and self.behaviour.multi_status_create
+            and all(entry.get("objectWriteTraceId") for entry in inputs)
+        )
+
+    def _target(self, op: str, entry: dict[str, Any]) -> tuple[dict[str, str], Record | None]:
+        """The properties an input writes and the record it writes them to (None: a new one)."""
+        properties: dict[str, str] = dict(entry["properties"])
+        if op == "create":
+            return properties, None
+        id_property = entry.get("idProperty")
+        if id_property and op == "upsert":
+            properties.setdefault(id_property, entry["id"])
+        return properties, self.store.find(entry["id"], id_property)
+
+    def refuse_conflicts(self, op: str, inputs: list[dict[str, Any]]) -> None:
+        """Raise ``Conflict`` for the first input whose unique value another record holds, or
+        an earlier input of this batch claims for another record."""
+        claimed: dict[tuple[str, str], str] = {}
+        for index, entry in enumerate(inputs):
+            properties, record = self._target(op, entry)
+            if record is None and op == "update":
+                continue
+            clash = self.store.conflict(properties, record.id if record else None)
+            if clash is not None:
+                raise Conflict(f"{self.store.label} already exists. Existing ID: {clash[1]}")
+            target = record.id if record else f"input {index}"
+            for name in sorted(self.store.unique.keys() & properties.keys()):
+                value = self.store.normalize(name, properties[name])
+                earlier = claimed.setdefault((name, value), target)
+                if earlier != target:
+                    raise Conflict(
+                        f"{self.store.label} already exists: {name} {value!r} is written by "
+                        f"{earlier} of this batch too"
+                    )
+
     # operations --------------------------------------------------------------------------
     def write(self, op: str, inputs: list[dict[str, Any]]) -> _Answer:
         answer = _Answer()
         for entry in inputs:
-            properties: dict[str, str] = dict(entry["properties"])
-            trace = entry.get("objectWriteTraceId")
+            trace = entry.get("objectWriteTraceId") if self.behaviour.echo_trace_ids else None
             extra: dict[str, Any] = {} if trace is None else {"objectWriteTraceId": str(trace)}
-            record = None
-            if op != "create":
-                id_property = entry.get("idProperty")
-                record = self.store.find(entry["id"], id_property)
-                if id_property and op == "upsert":
-                    properties.setdefault(id_property, entry["id"])
-                if record is None and op == "update":
-                    answer.not_found.append(entry["id"])
-                    continue
+            properties, record = self._target(op, entry)
+            if record is None and op == "update":
+                answer.not_found.append(entry["id"])
+                continue
             clash = self.store.conflict(properties, record.id if record else None)
             if clash is not None:
                 answer.errors.append(self._conflict(clash, trace))

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from providers.hubspot.sim.auth import Refusal, SimAuth
-from providers.hubspot.sim.batch import BadBatch
+from providers.hubspot.sim.batch import BadBatch, Conflict
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.guard import GuardPolicy, Headers, credential
 from providers.simulation.tokens import Caller
@@ -64,6 +64,8 @@ class HubSpotPolicy(GuardPolicy[Caller]):
             return error_response(400, f"Unable to infer object type from: {exc}")
         if isinstance(exc, BadBatch):
             return error_response(400, exc.message, errors=exc.details())
+        if isinstance(exc, Conflict):
+            return error_response(409, exc.message, "CONFLICT")
         if isinstance(exc, json.JSONDecodeError):
             return error_response(400, f"Invalid input JSON: {exc.msg}")
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,9 @@ from providers.hubspot.sim.schema import Invalid, check_value, stored_value
 _LABELS = {"contacts": "Contact", "companies": "Company", "deals": "Deal"}
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}
 """Contacts call it ``lastmodifieddate``; other objects ``hs_lastmodifieddate``."""
+ChangeHook = Callable[[str, str, str, Mapping[str, str]], None]
+"""``(object, record id, action, changed properties)``; action is ``creation``,
+``propertyChange`` or ``deletion`` (what the webhook subscription reports)."""
 IDENTITY = {"contacts": frozenset({"email"})}
 """Properties that identify records without ``hasUniqueValue``: HubSpot dedupes contacts by
 email and takes ``idProperty: email`` in batch upserts."""
@@ -61,6 +64,7 @@ class ObjectStore:
         self.ids = ids
         self.strict_options = strict_options
         self.modified_property = MODIFIED_PROPERTY.get(object_name, "hs_lastmodifieddate")
+        self.on_change: ChangeHook | None = None
         self._index_unique()
 
     @property
@@ -147,11 +151,28 @@ class ObjectStore:
             {"hs_object_id": record_id, "createdate": stamp, self.modified_property: stamp}
         )
         self.records[record_id] = record
+        self._changed(record_id, "creation", record.properties)
         return record
 
     def update(self, record: Record, properties: Mapping[str, str]) -> None:
+        before = dict(record.properties)
         self._apply(record, properties)
         record.updated_at = record.properties[self.modified_property] = now_iso()
+        changed = {
+            k: record.properties.get(k, "")
+            for k in properties
+            if record.properties.get(k, "") != before.get(k, "")
+        }
+        if changed:
+            self._changed(record.id, "propertyChange", changed)
+
+    def _changed(self, record_id: str, action: str, changed: Mapping[str, str]) -> None:
+        if self.on_change is not None:
+            self.on_change(self.object_name, record_id, action, changed)
+
+    def modified_ms(self, record: Record) -> int:
+        stamp = record.properties.get(self.modified_property) or record.updated_at
+        return int(dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
     def archive(self, record: Record) -> None:
         for name in self.unique:
@@ -159,6 +180,7 @@ class ObjectStore:
             if value is not None:
                 self.unique[name].pop(value, None)
         del self.records[record.id]
+        self._changed(record.id, "deletion", {})
 
     def clear(self) -> None:
         self.records.clear()

@@ -10,7 +10,24 @@ to 429s (unverified for Pipedrive, off); ``custom_fields`` ``{object: [name | {"
 "field_type", "options": [label, …]}]}``: the account's custom fields beyond the standard ones
 (``sim/fields/<object>.json``); ``key_field`` the name of the custom field (on every object, or
 ``{object: name}``) whose value identifies a record in acks and ``/_sim/view`` (else its id).
-``POST /_sim/config {"expire_tokens": true}`` expires every issued access token.
+``POST /_sim/config {"expire_tokens": true}`` expires every issued access token;
+``{"revoke_refresh_tokens": true | NEW}`` revokes the OAuth refresh tokens (token requests then
+answer 400 ``invalid_grant``; NEW is the one a new consent gives).
+
+Two hosts, as at Pipedrive: the main one stands for ``api.pipedrive.com`` and
+``oauth.pipedrive.com``, the second (``company``, its own port: ``GET /_sim/hosts``) for the
+company domain every token answer names as ``api_domain``. ``company_domain_only`` (false; on
+with ``strict: true``): an OAuth access token is refused (401 ``unauthorized access``) anywhere
+but the company domain, as apps are asked to call it (https://developers.pipedrive.com/changelog/
+post/new-parameter-in-oauth-oauthtoken-responses; the refusal's shape is unverified). API
+tokens work on both hosts.
+
+Documented behaviours the default leaves out (each an option, all on with ``strict: true``):
+``search_lag_seconds`` how long a write takes to reach search (0; Pipedrive promises no
+read-after-write for search, reads by id are current); ``send_daily_headers`` the undocumented
+``x-daily-ratelimit-token-*`` headers, which "can be missing" (true); ``explain_daily_429`` a
+daily-budget 429 that says so, where Pipedrive documents only the status (true: off, it answers
+like a burst 429).
 
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
@@ -23,21 +40,34 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from providers.pipedrive.links import RELATIONS
 from providers.pipedrive.sim.auth import SimAuth
 from providers.pipedrive.sim.checks import KINDS, Invalid, check_body
 from providers.pipedrive.sim.fields import FieldSet, new_field_sets
-from providers.pipedrive.sim.guard import PipedrivePolicy, refused
+from providers.pipedrive.sim.guard import COMPANY_HOST, PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
+from providers.pipedrive.sim.index import SearchIndex
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.app import ACTIONS
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 
 RUNTIME_OPTIONS = frozenset(
     {"api_tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_budget"}
     | {"search_rate_limit_requests", "search_rate_limit_seconds", "send_retry_after"}
-    | {"expire_tokens"}
+    | {"search_lag_seconds", "send_daily_headers", "explain_daily_429"}
+    | {"expire_tokens", "revoke_refresh_tokens", "company_domain_only"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {"oauth_clients", "custom_fields", "key_field"}
+STRICT_BEHAVIOURS: dict[str, Any] = {
+    "company_domain_only": True,
+    "search_lag_seconds": 3.0,
+    "send_daily_headers": False,
+    "explain_daily_429": False,
+}
+"""What ``strict: true`` turns on (``providers.simulation.strict``; an option given beside it
+wins)."""
 OBJ = r"(?P<object>persons|organizations|deals)"
 FIELD_LISTS = {
     "personFields": "persons",
@@ -51,9 +81,10 @@ class PipedriveSim(SimApp):
     name = "pipedrive"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (COMPANY_HOST,)
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.field_sets: dict[str, FieldSet] = {}
         self.stores: dict[str, ObjectStore] = {}
@@ -96,8 +127,7 @@ class PipedriveSim(SimApp):
             issued = self.auth.issue(form, request.header("authorization"))
         if isinstance(issued, str):
             return error(400, issued)
-        host = request.header("host") or "127.0.0.1"
-        return json_response(200, {**issued, "api_domain": f"http://{host}"})
+        return json_response(200, {**issued, "api_domain": self.host_url(COMPANY_HOST, request)})
 
     # fields ------------------------------------------------------------------------------
     def _list_fields(self, request: SimRequest) -> SimResponse:
@@ -147,6 +177,9 @@ class PipedriveSim(SimApp):
         problem = check_body(store.object_name, body, store.fields, creating=record is None)
         if problem is not None:
             return self._invalid(problem)
+        unrelated = self._missing_relation(body)
+        if unrelated is not None:
+            return unrelated
         refused = self._refused(store, body)
         if refused is not None:
             return refused
@@ -157,6 +190,41 @@ class PipedriveSim(SimApp):
             store.update(record, body)
             self.ack(store.object_name, store.key_of(record) or str(record.id), "update")
         return ok(store.data(record))
+
+    def _missing_relation(self, body: Mapping[str, Any]) -> SimResponse | None:
+        """A relation field (``org_id``, ``person_id``) naming a record the company does not
+        hold (or holds deleted) is refused, as Pipedrive refuses it."""
+        for field, object_name in RELATIONS.items():
+            value = body.get(field)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue  # check_body reports the type
+            if self.stores[object_name].get(value) is None:
+                return self.error_response(400, f"{LABELS[object_name]} not found")
+        return None
+
+    def associations(self) -> list[dict[str, Any]]:
+        """Relation fields naming a record the company holds (``persons.org_id`` …)."""
+        out = []
+        for store in self.stores.values():
+            for record in store.active():
+                for field, object_name in RELATIONS.items():
+                    value = scalar(record.fields.get(field))
+                    parent_store = self.stores[object_name]
+                    parent = parent_store.get(value) if isinstance(value, int) else None
+                    if parent is None or field not in record.written:
+                        continue
+                    out.append(
+                        {
+                            "from": store.object_name,
+                            "from_key": store.key_of(record) or str(record.id),
+                            "to": object_name,
+                            "to_key": parent_store.key_of(parent) or str(parent.id),
+                            "type": field,
+                        }
+                    )
+        return out
 
     def _create(self, request: SimRequest) -> SimResponse:
         return self._write(request, None)
@@ -229,9 +297,13 @@ class PipedriveSim(SimApp):
     def reset(self) -> None:
         self.field_sets = new_field_sets(self.options.get("custom_fields"))
         key_field = self.options.get("key_field")
+        lag = float(self.options.get("search_lag_seconds", 0.0))
         self.stores = {
             name: ObjectStore(
-                name, fs, key_field.get(name) if isinstance(key_field, Mapping) else key_field
+                name,
+                fs,
+                key_field.get(name) if isinstance(key_field, Mapping) else key_field,
+                SearchIndex(lag),
             )
             for name, fs in self.field_sets.items()
         }
@@ -241,12 +313,16 @@ class PipedriveSim(SimApp):
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        if "search_lag_seconds" in options:
+            for store in self.stores.values():
+                store.index.lag = max(0.0, float(options["search_lag_seconds"]))
 
     def extra_stats(self) -> dict[str, Any]:
         return {
             "max_in_window": self.auth.max_in_window(),
             "rate_limit_requests": self.auth.limit,
             "rate_limit_seconds": self.auth.seconds,
+            "search_lag_seconds": float(self.options.get("search_lag_seconds", 0.0)),
             "daily_tokens_used": self.auth.used_today,
             **self.auth.counts,
             "records": {name: len(store.active()) for name, store in self.stores.items()},

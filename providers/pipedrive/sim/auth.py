@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import Caller, TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    Caller,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 DEFAULT_API_TOKENS = ("demo-api-token",)
 SCOPE = "base,contacts:full,deals:full,search:read,admin"
@@ -20,6 +27,10 @@ UNAUTHORIZED = "unauthorized access"
 INVALID_TOKEN = "Invalid token: access_token is invalid"  # noqa: S105 - a message
 OVER_LIMIT = "Request over limit"
 OVER_BUDGET = "Daily API token budget exceeded"
+COUNTS = (
+    "tokens_issued", "auth_invalid", "auth_expired", "auth_wrong_host", "search_throttled",
+    "daily_refused",
+)  # fmt: skip
 
 
 @dataclass
@@ -52,25 +63,32 @@ class SimAuth:
         self.search_limit, self.search_seconds = 10, 2.0
         self.daily_budget = 1_000_000
         self.send_retry_after = False
+        self.company_domain_only = False
+        self.send_daily_headers = True
+        self.explain_daily_429 = True
         self.windows: dict[str, RollingWindow] = {}
         self.search_windows: dict[str, RollingWindow] = {}
         self.used_today = 0
-        self.counts = dict.fromkeys(
-            ("tokens_issued", "auth_invalid", "auth_expired", "search_throttled", "daily_refused"),
-            0,
-        )
+        self.counts = dict.fromkeys(COUNTS, 0)
         self.configure(options)
 
     def configure(self, options: Mapping[str, Any]) -> None:
         if "api_tokens" in options:
             self.api_tokens = {str(t) for t in options["api_tokens"]}
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         self.limit = int(options.get("rate_limit_requests", self.limit))
         self.seconds = float(options.get("rate_limit_seconds", self.seconds))
         self.search_limit = int(options.get("search_rate_limit_requests", self.search_limit))
         self.search_seconds = float(options.get("search_rate_limit_seconds", self.search_seconds))
         self.daily_budget = int(options.get("daily_budget", self.daily_budget))
         self.send_retry_after = bool(options.get("send_retry_after", self.send_retry_after))
+        self.company_domain_only = bool(
+            options.get("company_domain_only", self.company_domain_only)
+        )
+        self.send_daily_headers = bool(options.get("send_daily_headers", self.send_daily_headers))
+        self.explain_daily_429 = bool(options.get("explain_daily_429", self.explain_daily_429))
         if {"rate_limit_requests", "rate_limit_seconds"} & options.keys():
             for window in self.windows.values():  # a new limit starts a new measurement
                 window.limit, window.seconds, window.max_seen = self.limit, self.seconds, 0
@@ -85,10 +103,13 @@ class SimAuth:
         self.counts = dict.fromkeys(self.counts, 0)
 
     # authentication ----------------------------------------------------------------------
-    def authenticate(self, api_token: str | None, bearer: str | None) -> Caller | Refusal:
+    def authenticate(
+        self, api_token: str | None, bearer: str | None, on_company_domain: bool = True
+    ) -> Caller | Refusal:
         """``api_token`` from the ``x-api-token`` header (or the older ``api_token`` query
         parameter), else ``bearer``, an access token from ``/oauth/token`` (None when the call
-        sent no Bearer credential)."""
+        sent no Bearer credential). With ``company_domain_only`` an access token works only on
+        the company domain its token answer named (``on_company_domain``)."""
         if api_token:
             if api_token in self.api_tokens:
                 return Caller("api-token:" + api_token, oauth=False)
@@ -101,6 +122,9 @@ class SimAuth:
         if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
             return Refusal(401, INVALID_TOKEN)
+        if self.company_domain_only and not on_company_domain:
+            self.counts["auth_wrong_host"] += 1
+            return Refusal(401, UNAUTHORIZED)
         return Caller("oauth:" + issued.client_id, oauth=True)
 
     def issue(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any] | str:
@@ -147,7 +171,8 @@ class SimAuth:
         shown = self._window(self.search_windows, caller, True) if search else window
         if self.used_today >= self.daily_budget:  # the last request may overdraw the budget
             self.counts["daily_refused"] += 1
-            return Refusal(429, OVER_BUDGET, self.headers(shown), daily=True)
+            message = OVER_BUDGET if self.explain_daily_429 else OVER_LIMIT
+            return Refusal(429, message, self.headers(shown), daily=True)
         if window.remaining() <= 0 or shown.remaining() <= 0:
             if search and shown.remaining() <= 0:
                 self.counts["search_throttled"] += 1
@@ -164,9 +189,11 @@ class SimAuth:
             "x-ratelimit-limit": str(window.limit if window else self.limit),
             "x-ratelimit-remaining": str(window.remaining() if window else 0),
             "x-ratelimit-reset": str(reset),
-            "x-daily-ratelimit-token-limit": str(self.daily_budget),
-            "x-daily-ratelimit-token-remaining": str(max(0, self.daily_budget - self.used_today)),
         }
+        if self.send_daily_headers:
+            headers["x-daily-ratelimit-token-limit"] = str(self.daily_budget)
+            left = max(0, self.daily_budget - self.used_today)
+            headers["x-daily-ratelimit-token-remaining"] = str(left)
         return headers
 
     def limited(self, window: RollingWindow | None = None) -> Refusal:

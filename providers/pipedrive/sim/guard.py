@@ -11,6 +11,9 @@ from providers.simulation import SimRequest, SimResponse
 from providers.simulation.guard import GuardPolicy, Headers, credential
 from providers.simulation.tokens import Caller
 
+COMPANY_HOST = "company"
+"""The simulator's second host: ``{company}.pipedrive.com``, which token answers name as
+``api_domain`` (the main host is ``api.pipedrive.com`` and ``oauth.pipedrive.com``)."""
 COST = {"get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 20, "field": 10}
 """Token costs per endpoint (API v2 ``x-token-cost``; v1 field endpoints at v1 prices)."""
 
@@ -36,7 +39,8 @@ class PipedrivePolicy(GuardPolicy[Caller]):
     def authenticate(self, request: SimRequest) -> Caller | SimResponse:
         api_token = request.header("x-api-token") or request.arg("api_token")
         bearer = credential(request.header("authorization"), "bearer")
-        caller = self.auth.authenticate(api_token, bearer)
+        on_company_domain = request.host == COMPANY_HOST
+        caller = self.auth.authenticate(api_token, bearer, on_company_domain)
         return refused(caller, gateway=True) if isinstance(caller, Refusal) else caller
 
     def admit(self, caller: Caller, request: SimRequest) -> Headers | SimResponse:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.pipedrive.sim.fields import SEARCHABLE_TYPES, FieldSet
+from providers.pipedrive.sim.index import SearchIndex
 
 ITEM_TYPES = {"persons": "person", "organizations": "organization", "deals": "deal"}
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -75,13 +76,21 @@ class Record:
 
 
 class ObjectStore:
-    def __init__(self, object_name: str, fields: FieldSet, key_field: str | None = None) -> None:
+    def __init__(
+        self,
+        object_name: str,
+        fields: FieldSet,
+        key_field: str | None = None,
+        index: SearchIndex | None = None,
+    ) -> None:
         self.object_name = object_name
         self.fields = fields
         self.key_field = key_field
         """The custom field (by name) whose value identifies a record in acks and views."""
         self.records: dict[int, Record] = {}
         self.ids = itertools.count(1)
+        self.index = index or SearchIndex()
+        """What search sees (it may lag behind the writes)."""
 
     # reading -----------------------------------------------------------------------------
     def get(self, record_id: int) -> Record | None:
@@ -127,11 +136,14 @@ class ObjectStore:
         record = Record(next(self.ids), copy.deepcopy(DEFAULTS[self.object_name]), {}, stamp, stamp)
         self._apply(record, body)
         self.records[record.id] = record
+        self.index.written(record, None)
         return record
 
     def update(self, record: Record, body: Mapping[str, Any]) -> None:
+        before = self.index.before_write(record)
         self._apply(record, body)
         record.update_time = now_rfc3339()
+        self.index.written(record, before)
 
     def _apply(self, record: Record, body: Mapping[str, Any]) -> None:
         record.written.update(k for k in body if k != "custom_fields")
@@ -151,8 +163,10 @@ class ObjectStore:
                 record.fields[name] = copy.deepcopy(value)
 
     def delete(self, record: Record) -> None:
+        before = self.index.before_write(record)
         record.is_deleted = True
         record.update_time = now_rfc3339()
+        self.index.written(record, before)
 
     # search ------------------------------------------------------------------------------
     def _haystack(self, record: Record, fields: set[str]) -> dict[str, list[str]]:
@@ -172,10 +186,14 @@ class ObjectStore:
         return found
 
     def search(self, term: str, fields: set[str], exact: bool) -> list[dict[str, Any]]:
-        """Search results (``{"result_score", "item"}``), oldest record first."""
+        """Search results (``{"result_score", "item"}``), oldest record first, from the
+        index (which may lag behind the writes)."""
         wanted = term.casefold()
         out: list[dict[str, Any]] = []
-        for record in self.active():
+        for stored in self.records.values():
+            record = self.index.view(stored)
+            if record is None:
+                continue
             haystack = self._haystack(record, fields)
             hits = {
                 name: [

@@ -13,7 +13,17 @@ refused like the concurrency limit); ``daily_limit`` the API allocation (100,000
 exist, so upserts meet ``DUPLICATE_EXTERNAL_ID``); ``strict_picklists`` (true: StageName is
 restricted); ``ack_field`` the field whose value acknowledgements carry (default: the record's
 first external id field, else its Id); ``lock_failures`` the next N record writes fail
-``UNABLE_TO_LOCK_ROW``; ``expire_tokens``.
+``UNABLE_TO_LOCK_ROW``; ``batch_fault`` fails sObject Collections writes midway
+(``providers.simulation.batchfault``; ``/_sim/stats`` counts ``batch_faults``). Actions:
+``expire_tokens``; ``revoke_refresh_tokens`` (true | NEW: refresh-token requests then answer
+400 ``invalid_grant`` "expired access/refresh token"; NEW is the one a new consent gives).
+
+Two hosts: the main one is the org's My Domain (its token endpoint, its API, the
+``instance_url`` of every token answer); the second (``login``, its own port: ``GET
+/_sim/hosts``) stands for login.salesforce.com / test.salesforce.com, which refuses the
+client-credentials flow with 400 ``invalid_grant`` "request not supported on this domain", as
+Salesforce does (https://help.salesforce.com/s/articleView?id=000886201). Always on: it is the
+real default and costs nothing. ``strict`` is accepted (every documented failure behaviour).
 
 Custom fields created through the Tooling API stay across ``/_sim/reset`` (metadata is not
 data). Every value the org refuses (unknown field, wrong type, too long, bad picklist value,
@@ -23,6 +33,7 @@ read-only, required) is counted in ``/_sim/stats`` as ``refused_calls`` / ``refu
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -37,30 +48,42 @@ from providers.salesforce.sim.schema import FieldDef, field_from, object_fields,
 from providers.salesforce.sim.store import ObjectStore, new_id
 from providers.salesforce.sim.tooling import describe_entry
 from providers.salesforce.sim.writes import BadRequest, Runner
-from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation import MAIN_HOST, SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.app import ACTIONS
+from providers.simulation.batchfault import BatchFault, BatchFaults
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "rate_limit_requests", "rate_limit_seconds", "daily_limit"}
-    | {"expire_tokens", "lock_failures", "strict_picklists", "ack_field"}
+    | {"expire_tokens", "revoke_refresh_tokens", "lock_failures", "strict_picklists", "ack_field"}
+    | {"batch_fault"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {
     "oauth_clients",
     "custom_fields",
     "unique_external_ids",
 }
+STRICT_BEHAVIOURS: dict[str, Any] = {}
+"""What ``strict: true`` turns on (``providers.simulation.strict``); the login host's refusal of
+the client-credentials flow is always on."""
 V = r"/services/data/(?P<version>v\d+\.\d)"
+LOGIN_HOST = "login"
+"""The simulator's second host: login.salesforce.com (and test.salesforce.com) beside the org's
+My Domain (``main``)."""
 NOT_FOUND = "The requested resource does not exist"
+UNAVAILABLE = "Server temporarily unavailable; please try again"
 
 
 class SalesforceSim(SimApp):
     name = "salesforce"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (LOGIN_HOST,)
     version = "v62.0"
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.lock_failures = int(self.options.get("lock_failures", 0))
         self._current = threading.local()
@@ -74,6 +97,8 @@ class SalesforceSim(SimApp):
             known = ", ".join(standard_objects())
             raise ValueError(f"custom_fields: an object of {{SObject: [fields]}} for {known}")
         self.stores = self._new_stores()
+        self.batch_faults = BatchFaults()
+        self.batch_faults.configure(self.options)
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
@@ -134,10 +159,15 @@ class SalesforceSim(SimApp):
 
     # faults ------------------------------------------------------------------------------
     def handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = MAIN_HOST,
     ) -> SimResponse:
         self._current.path = raw_path.partition("?")[0]
-        return super().handle(method, raw_path, headers, body)
+        return super().handle(method, raw_path, headers, body, host)
 
     def apply_fault(self) -> SimResponse | None:
         """The token endpoint is login.salesforce.com's in reality: API throttling (the
@@ -157,10 +187,12 @@ class SalesforceSim(SimApp):
 
     # OAuth -------------------------------------------------------------------------------
     def _token(self, request: SimRequest) -> SimResponse:
+        """Tokens for the My Domain (``instance_url``), from either host; the login host
+        refuses the client-credentials flow."""
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        instance = f"http://{request.header('host', '127.0.0.1')}"
+        instance = self.host_url(MAIN_HOST, request)
         with self.lock:
-            issued = self.auth.issue(form, instance)
+            issued = self.auth.issue(form, instance, at_login_host=request.host == LOGIN_HOST)
         if isinstance(issued, TokenError):
             body = {"error": issued.error, "error_description": issued.description}
             return json_response(issued.status, body)
@@ -217,10 +249,27 @@ class SalesforceSim(SimApp):
         return json_response(200, store.native(found[0], version))
 
     def _create(self, request: SimRequest) -> SimResponse:
-        return json_response(200, self.runner().write("create", _text(request), request.json()))
+        return self._collection("create", request)
 
     def _update(self, request: SimRequest) -> SimResponse:
-        return json_response(200, self.runner().write("update", _text(request), request.json()))
+        return self._collection("update", request)
+
+    def _collection(
+        self, mode: str, request: SimRequest, forced: tuple[str, str] | None = None
+    ) -> SimResponse:
+        """An sObject Collections write, failed midway when a ``batch_fault`` meets it."""
+        body, text = request.json(), _text(request)
+        fault: BatchFault | None = None
+        if isinstance(body, dict):
+            records, fault = self.batch_faults.cut(body.get("records"))
+            if fault is not None:
+                body = {**body, "records": records}
+                text = json.dumps(body)
+        if fault is None or fault.after > 0:
+            results = self.runner().write(mode, text, body, *(forced or ()))
+        if fault is not None:
+            return fault.answer(lambda status: self.error_response(status, UNAVAILABLE))
+        return json_response(200, results)
 
     def _upsert(self, request: SimRequest) -> SimResponse:
         if float(request.params["version"][1:]) < 46.0:
@@ -231,9 +280,7 @@ class SalesforceSim(SimApp):
         if definition is None or not definition.external_id:
             message = f"Provided external ID field does not exist or is not accessible: {field}"
             raise BadRequest(404, "NOT_FOUND", message)
-        body = request.json()
-        results = self.runner().write("upsert", _text(request), body, store.name, field)
-        return json_response(200, results)
+        return self._collection("upsert", request, (store.name, field))
 
     def _delete(self, request: SimRequest) -> SimResponse:
         ids = [i for i in (request.arg("ids") or "").split(",") if i]
@@ -276,15 +323,43 @@ class SalesforceSim(SimApp):
             for r in store.records.values()
         ]
 
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookup fields naming a record the org holds (``Contact.AccountId`` …)."""
+        ack_field = self.options.get("ack_field")
+        out = []
+        for store in self.stores.values():
+            for record in store.records.values():
+                for name, value in record.fields.items():
+                    definition = store.definitions.get(name)
+                    if definition is None or definition.type != "reference" or value is None:
+                        continue
+                    for target in definition.reference_to:
+                        parent_store = self.stores.get(target)
+                        parent = parent_store.get(str(value)) if parent_store else None
+                        if parent_store is None or parent is None:
+                            continue
+                        out.append(
+                            {
+                                "from": store.name,
+                                "from_key": store.ack_key(record, ack_field),
+                                "to": parent_store.name,
+                                "to_key": parent_store.ack_key(parent, ack_field),
+                                "type": name,
+                            }
+                        )
+        return out
+
     def reset(self) -> None:
         self.stores = self._new_stores()
         self.auth.reset_limits()
         self.lock_failures = 0
         self.refusals.clear()
+        self.batch_faults.reset()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        self.batch_faults.configure(options)
         if "lock_failures" in options:
             self.lock_failures = int(options["lock_failures"])
         if "strict_picklists" in options:
@@ -301,6 +376,7 @@ class SalesforceSim(SimApp):
             **self.auth.counts,
             "refused_calls": sum(self.refusals.values()),
             "refused": dict(self.refusals),
+            "batch_faults": self.batch_faults.met,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }
 

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 ORG_ID = "00D5g000004SIMXEAW"
 USER_ID = "0055g00000SIMUSQAW"
@@ -53,10 +59,14 @@ class SimAuth:
         self.daily_limit = int(options.get("daily_limit", 100_000))
         self.window = RollingWindow(self.limit, self.seconds)
         self.used = 0
-        self.counts = {"tokens_issued": 0, "auth_expired": 0, "auth_invalid": 0}
+        self.counts = dict.fromkeys(
+            ("tokens_issued", "auth_expired", "auth_invalid", "login_host_refused"), 0
+        )
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
         if "daily_limit" in options:
             self.daily_limit = int(options["daily_limit"])
         if "rate_limit_requests" in options or "rate_limit_seconds" in options:
@@ -82,11 +92,17 @@ class SimAuth:
         refusal.headers["WWW-Authenticate"] = 'Token realm="Salesforce"'
         return refusal
 
-    def issue(self, form: Mapping[str, str], instance_url: str) -> dict[str, Any] | TokenError:
-        """``POST /services/oauth2/token``: refresh_token and client_credentials grants."""
+    def issue(
+        self, form: Mapping[str, str], instance_url: str, at_login_host: bool = False
+    ) -> dict[str, Any] | TokenError:
+        """``POST /services/oauth2/token``: refresh_token and client_credentials grants; the
+        latter only on the My Domain, not ``at_login_host``."""
         grant = form.get("grant_type")
         if grant not in ("refresh_token", "client_credentials"):
             return TokenError(400, "unsupported_grant_type", "grant type not supported")
+        if grant == "client_credentials" and at_login_host:
+            self.counts["login_host_refused"] += 1
+            return TokenError(400, "invalid_grant", "request not supported on this domain")
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             return TokenError(400, "invalid_client_id", "client identifier invalid")

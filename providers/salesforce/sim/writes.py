@@ -173,6 +173,7 @@ class Runner:
                 missing,
             )
         check_values(store.definitions, values, problems)
+        self._references(plan)
         refused = self.rejected({k: v for k, v in raw.items() if k != "attributes"})
         if refused is not None:
             label = store.definitions[refused].label if refused in store.definitions else refused
@@ -241,6 +242,26 @@ class Runner:
             plan.record = store.get(record_id)
             if plan.record is None:
                 problems.add("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+
+    def _references(self, plan: Plan) -> None:
+        """A lookup field must name an existing record of an object it references: an id of
+        another object is refused as of the wrong type, one of a record that does not exist
+        (or was deleted) as an invalid cross reference."""
+        for name, value in plan.values.items():
+            definition = plan.store.definitions[name]
+            if definition.type != "reference" or value is None or name == "OwnerId":
+                continue
+            targets = [self.stores[t] for t in definition.reference_to if t in self.stores]
+            if not targets:
+                continue
+            label = definition.label
+            owner = next((s for s in targets if isinstance(value, str) and s.owns(value)), None)
+            if owner is None or not is_id(str(value)):
+                message = f"{label}: id value of incorrect type: {value}"
+                plan.problems.add("FIELD_INTEGRITY_EXCEPTION", message, [name])
+            elif owner.get(str(value)) is None:
+                message = "invalid cross reference id"
+                plan.problems.add("INVALID_CROSS_REFERENCE_KEY", message, [name])
 
     def _match(self, plan: Plan, ext: str, keys: Counter[str]) -> None:
         store, value = plan.store, plan.values.get(ext)

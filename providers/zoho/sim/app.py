@@ -13,8 +13,18 @@ one write call may carry (100, Zoho's; lower it to see callers split); ``custom_
 ``{module: [field, ...]}`` the org's custom fields, each as ``POST /settings/fields`` takes it
 (``field_label``, ``data_type``, ``length``, ``unique``, ``pick_list_values``); ``key_field``
 the field whose value acknowledges a write in ``/_sim/acks`` and keys ``/_sim/view`` (default:
-the record id).
-``POST /_sim/config {"expire_tokens": true}`` expires every issued access token at once.
+the record id); ``batch_fault`` fails insert/update/upsert calls midway
+(``providers.simulation.batchfault``; ``/_sim/stats`` counts ``batch_faults``).
+``POST /_sim/config {"expire_tokens": true}`` expires every issued access token at once;
+``{"revoke_refresh_tokens": true | NEW}`` revokes the refresh tokens (token requests then answer
+200 ``{"error": "invalid_code"}``; NEW is the one a new consent gives).
+
+Two hosts, as at Zoho: the main one is the Accounts server (``/oauth/v2/token``), the second
+(``api``, its own port: ``GET /_sim/hosts``) the data centre's API host, which every token
+answer names as ``api_domain``. ``separate_api_host`` (true, Zoho's behaviour): a token from
+the token endpoint is refused at the main host with 401 ``INVALID_TOKEN`` "invalid oauth token",
+as Zoho refuses a token of another data centre; false serves the API on both hosts. Fixed
+``tokens`` work on both. ``strict: true`` turns on every documented failure behaviour.
 
 Every module holds Zoho's standard fields (``fields/<Module>.json``), served by
 ``GET /crm/v8/settings/fields?module=``; custom fields are created with
@@ -32,10 +42,20 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
+from providers.simulation.app import ACTIONS
+from providers.simulation.batchfault import BatchFaults
 from providers.simulation.guard import Guard
+from providers.simulation.strict import strict_options
 from providers.zoho.defaults import MAX_BATCH
+from providers.zoho.links import LOOKUP_MODULES
 from providers.zoho.sim.auth import SimAuth, zoho_error
-from providers.zoho.sim.guard import UnknownModule, ZohoPolicy, error_response, refused
+from providers.zoho.sim.guard import (
+    API_HOST,
+    UnknownModule,
+    ZohoPolicy,
+    error_response,
+    refused,
+)
 from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
 from providers.zoho.sim.records import Outcome, WriteRunner, credits_for
 from providers.zoho.sim.schema import FieldSpecError, custom_definition, error, standard_modules
@@ -44,10 +64,21 @@ from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"tokens", "token_ttl", "token_issue_limit", "rate_limit_requests", "rate_limit_seconds"}
-    | {"concurrency", "api_credits", "strict_fields", "expire_tokens", "max_batch"}
+    | {
+        "concurrency",
+        "api_credits",
+        "strict_fields",
+        "expire_tokens",
+        "revoke_refresh_tokens",
+        "max_batch",
+    }
+    | {"separate_api_host", "batch_fault"}
 )
-OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {"oauth_clients", "custom_fields", "key_field"}
+OPTIONS = (RUNTIME_OPTIONS - ACTIONS) | {"oauth_clients", "custom_fields", "key_field"}
+STRICT_BEHAVIOURS = {"separate_api_host": True}
+"""What ``strict: true`` turns on (``providers.simulation.strict``)."""
 API = r"/crm/v[0-9.]+"
+INTERNAL_ERROR = "An internal error occurred"
 MODULE = API + r"/(?P<module>[A-Za-z][A-Za-z0-9_]*)"
 
 
@@ -55,14 +86,20 @@ class ZohoSim(SimApp):
     name = "zoho"
     known_options = OPTIONS
     runtime_options = RUNTIME_OPTIONS
+    extra_hosts = (API_HOST,)
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
+        super().__init__(strict_options(options or {}, STRICT_BEHAVIOURS))
         self.auth = SimAuth(self.options)
         self.ids = itertools.count(1001)
         self.stats.update(refused_calls=0, refused_records=0)
         self.key_field = self.options.get("key_field")
         self.stores = self._new_stores()
+        self.batch_faults = BatchFaults()
+        try:
+            self.batch_faults.configure(self.options)
+        except ValueError as exc:
+            raise ConfigError(f"zoho simulator: {exc}") from None
         self._add_custom_fields(self.options.get("custom_fields") or {})
         self._register_api()
 
@@ -135,7 +172,7 @@ class ZohoSim(SimApp):
         params = {k: v[0] for k, v in request.query.items()}
         form = parse_qs(request.body.decode("utf-8", "replace"))
         params.update({k: v[0] for k, v in form.items()})
-        api_domain = "http://" + (request.header("host") or "127.0.0.1")
+        api_domain = self.host_url(API_HOST, request)
         with self.lock:
             status, body = self.auth.issue(params, api_domain)
             if body.get("error") == "Access Denied":
@@ -145,7 +182,36 @@ class ZohoSim(SimApp):
     # records -----------------------------------------------------------------------------
     def _runner(self, module: str) -> WriteRunner:
         ceiling = int(self.options.get("max_batch", MAX_BATCH))
-        return WriteRunner(self.store(module), self.ack, self.rejected_field, ceiling, self.key_of)
+        return WriteRunner(
+            self.store(module), self.ack, self.rejected_field, ceiling, self.key_of, self._holds
+        )
+
+    def _holds(self, module: str, record_id: str) -> bool:
+        store = self.stores.get(module)
+        return store is not None and store.get(record_id) is not None
+
+    def associations(self) -> list[dict[str, Any]]:
+        """Lookup fields naming a record the account holds (``Contacts.Account_Name`` …)."""
+        out = []
+        for store in self.stores.values():
+            for record in store.records.values():
+                for name, module in LOOKUP_MODULES.items():
+                    value = record.fields.get(name)
+                    if not isinstance(value, dict) or module not in self.stores:
+                        continue
+                    parent = self.stores[module].get(str(value.get("id")))
+                    if parent is None:
+                        continue
+                    out.append(
+                        {
+                            "from": store.module,
+                            "from_key": self.key_of(record),
+                            "to": module,
+                            "to_key": self.key_of(parent),
+                            "type": name,
+                        }
+                    )
+        return out
 
     def _answer(self, outcome: Outcome) -> SimResponse:
         if outcome.refused:
@@ -159,7 +225,15 @@ class ZohoSim(SimApp):
             body = request.json()
             with self.lock:
                 runner = self._runner(request.params["module"])
-                return self._answer(getattr(runner, kind)(body))
+                fault = None
+                if isinstance(body, dict):
+                    data, fault = self.batch_faults.cut(body.get("data"))
+                    body = {**body, "data": data} if fault is not None else body
+                if fault is None:
+                    return self._answer(getattr(runner, kind)(body))
+                if fault.after > 0:
+                    self._answer(getattr(runner, kind)(body))
+            return fault.answer(lambda status: self.error_response(status, INTERNAL_ERROR))
 
         return handler
 
@@ -286,10 +360,12 @@ class ZohoSim(SimApp):
         for store in self.stores.values():
             store.clear()
         self.auth.reset_limits()
+        self.batch_faults.reset()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
         self.auth.configure(options)
+        self.batch_faults.configure(options)
         if "strict_fields" in options:
             for store in self.stores.values():
                 store.strict_fields = bool(options["strict_fields"])
@@ -302,6 +378,7 @@ class ZohoSim(SimApp):
             "credits_used": self.auth.credits_used,
             "api_credits": self.auth.credit_limit,
             "max_batch": int(self.options.get("max_batch", MAX_BATCH)),
+            "batch_faults": self.batch_faults.met,
             **self.auth.counts,
             "records": {name: len(store.records) for name, store in self.stores.items()},
         }

@@ -13,17 +13,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.simulation import RollingWindow
-from providers.simulation.tokens import TokenIssuer, oauth_clients, secret_matches
+from providers.simulation.tokens import (
+    REVOKE,
+    TokenIssuer,
+    oauth_clients,
+    revoke_refresh_tokens,
+    secret_matches,
+)
 
 SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.fields.READ ZohoCRM.coql.READ"
 COUNTS = (
-    "tokens_issued", "auth_expired", "auth_invalid", "throttled_credits",
+    "tokens_issued", "auth_expired", "auth_invalid", "auth_wrong_host", "throttled_credits",
     "throttled_concurrency", "throttled_window", "max_concurrent",
 )  # fmt: skip
 CREDIT_WINDOW = 86_400.0
 TOKEN_ISSUE_WINDOW = 600.0
 THROTTLED = "too many requests. please try again after some time"
 NO_CREDITS = "You have exhausted the API credits for the last 24 hours. Please try again later."
+INVALID_TOKEN = "invalid oauth token"  # noqa: S105 - Zoho's message
 TOO_MANY_TOKENS = "You have made too many requests continuously. Please try again after some time."
 
 
@@ -42,6 +49,7 @@ def zoho_error(code: str, message: str) -> dict[str, Any]:
 class SimAuth:
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.tokens = TokenIssuer(float(options.get("token_ttl", 3600)), options.get("tokens", []))
+        self.separate_api_host = bool(options.get("separate_api_host", True))
         self.clients = oauth_clients(options)
         self.token_issue_limit = int(options.get("token_issue_limit", 0))
         self.limit = int(options.get("rate_limit_requests", 100))
@@ -57,6 +65,10 @@ class SimAuth:
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.tokens.configure(options)
+        if REVOKE in options:
+            revoke_refresh_tokens(self.clients, options[REVOKE])
+        if "separate_api_host" in options:
+            self.separate_api_host = bool(options["separate_api_host"])
         for key, attr, kind in (
             ("token_issue_limit", "token_issue_limit", int),
             ("api_credits", "credit_limit", int),
@@ -111,8 +123,14 @@ class SimAuth:
             "expires_in": ttl,
         }
 
-    def authenticate(self, token: str | None) -> Refusal | None:
-        """``token``: the access token, None when the call sent no ``Zoho-oauthtoken``."""
+    def authenticate(self, token: str | None, on_api_host: bool = True) -> Refusal | None:
+        """``token``: the access token, None when the call sent no ``Zoho-oauthtoken``.
+
+        ``on_api_host``: the call came to the host the token answers name as ``api_domain``. An
+        issued token sent anywhere else is refused as Zoho refuses a token of another data
+        centre: 401 ``INVALID_TOKEN`` (https://help.zoho.com/portal/en/kb/accounts/
+        faqs-troubleshooting/faqs/oauth/articles/invalid-oauthtoken-on-api-access-30-5-2021).
+        Fixed tokens (``tokens``) stand for tokens of this data centre and work on every host."""
         if not token:
             self.counts["auth_invalid"] += 1
             body = zoho_error("AUTHENTICATION_FAILURE", "Authentication failed")
@@ -122,7 +140,10 @@ class SimAuth:
         issued = self.tokens.find(token)
         if issued is None or issued.overdue() >= 0:
             self.counts["auth_expired" if issued else "auth_invalid"] += 1
-            return Refusal(401, zoho_error("INVALID_TOKEN", "Invalid OAuth token"))
+            return Refusal(401, zoho_error("INVALID_TOKEN", INVALID_TOKEN))
+        if self.separate_api_host and not on_api_host:
+            self.counts["auth_wrong_host"] += 1
+            return Refusal(401, zoho_error("INVALID_TOKEN", INVALID_TOKEN))
         return None
 
     # limits ------------------------------------------------------------------------------

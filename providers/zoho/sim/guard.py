@@ -20,6 +20,8 @@ CODES = {
     404: "INVALID_URL_PATTERN",
     429: "TOO_MANY_REQUESTS",
 }
+API_HOST = "api"
+"""The simulator's second host: ``www.zohoapis.<dc>`` beside the Accounts server (``main``)."""
 ORG = "org"
 """The one caller: every token of the simulated org counts against the same limits."""
 
@@ -45,7 +47,7 @@ class ZohoPolicy(GuardPolicy[str]):
 
     def authenticate(self, request: SimRequest) -> str | SimResponse:
         token = credential(request.header("authorization"), "zoho-oauthtoken")
-        refusal = self.auth.authenticate(token)
+        refusal = self.auth.authenticate(token, on_api_host=request.host == API_HOST)
         return ORG if refusal is None else refused(refusal)
 
     def admit(self, caller: str, request: SimRequest) -> Headers | SimResponse:

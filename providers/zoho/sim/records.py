@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.zoho.defaults import MAX_BATCH
+from providers.zoho.links import LOOKUP_MODULES
 from providers.zoho.sim.schema import error
 from providers.zoho.sim.store import USER, ModuleStore, Record
+
+Related = Callable[[str, str], bool]
+"""``(module, record id)`` → whether the module holds that record."""
 
 Ack = Callable[[str, str | None, str], None]
 RejectRule = Callable[[Mapping[str, Any]], str | None]
@@ -77,8 +81,11 @@ class WriteRunner:
         rejected: RejectRule,
         ceiling: int = MAX_BATCH,
         key_of: KeyOf = lambda record: record.id,
+        related: Related = lambda module, record_id: True,
     ) -> None:
         self.store = store
+        self.related = related
+        """Whether a module holds a record: a lookup to one it does not hold is refused."""
         self.ack = ack
         self.rejected = rejected
         self.ceiling = ceiling
@@ -96,6 +103,7 @@ class WriteRunner:
         problems = self.store.check({k: v for k, v in fields.items() if k != "id"}, index, existing)
         if problems:
             self.refused += 1
+        problems += self._bad_lookups(fields, index)
         refused = self.rejected(fields)
         if refused is not None and not problems:
             message = f"{fields[refused]} was refused by a validation rule"
@@ -106,6 +114,19 @@ class WriteRunner:
         if problems:
             return problems[0]
         return self.store.conflict(fields, existing.id if existing else None, index)
+
+    def _bad_lookups(self, fields: Mapping[str, Any], index: int) -> list[dict[str, Any]]:
+        problems = []
+        for name, module in LOOKUP_MODULES.items():
+            value = fields.get(name)
+            definition = self.store.definitions.get(name) or {}
+            if definition.get("data_type") != "lookup" or not isinstance(value, dict):
+                continue
+            related_id = value.get("id")
+            if related_id is not None and not self.related(module, str(related_id)):
+                message = "the related id given seems to be invalid"
+                problems.append(error("INVALID_DATA", message, name, index, id=str(related_id)))
+        return problems
 
     def insert(self, body: Any) -> Outcome:
         entries: list[dict[str, Any]] = []

@@ -159,14 +159,14 @@ def test_more_items_than_a_batch_go_in_several_batches_of_at_most_batch_size(
     assert len(dyn[1].view("contacts")) == 100
 
 
-def test_a_batch_never_exceeds_the_1000_request_ceiling(
+def test_fast_answers_grow_batches_to_the_1000_request_ceiling_and_never_beyond(
     dyn: Sim, client_for: MakeClient, sent: list[requests.Response]
 ) -> None:
     client = client_for(batch_size=5000)
     assert client.batch_size == 1000
-    results = client.push("contacts", "upsert", [contact(n) for n in range(1, 1202)])
+    results = client.push("contacts", "upsert", [contact(n) for n in range(1, 3001)])
     assert all(r.ok for r in results)
-    assert batch_sizes(sent) == [1000, 201]
+    assert batch_sizes(sent) == [100, 200, 400, 800, 1000, 500]
 
 
 def test_archive_deletes_synced_records_and_succeeds_for_records_never_synced(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -12,9 +13,12 @@ import requests
 from providers.dynamics import multipart
 from providers.dynamics.multipart import ChangeSet, HttpMessage
 from providers.dynamics.sim import DynamicsSim, make_simulator
+from providers.dynamics.sim.app import STRICT_OP_SECONDS
 from providers.simulation import SimServer
 from syncsvc.demo.system import example_sim_options
+from syncsvc.errors import ConfigError
 from tests.integration.providers.helpers import serving
+from tests.support.wait import wait_until
 
 API = "/api/data/v9.2"
 KEY = "syncsvc_externalid"
@@ -291,3 +295,48 @@ def test_a_second_record_with_the_same_alternate_key_is_refused(raw: Raw) -> Non
     assert moved.status_code == 412
     assert sorted(r["key"] for r in raw.sim.view("contacts")) == ["7", "8"]
     assert [a["op"] for a in raw.sim.acks] == ["create", "create"]
+
+
+def test_a_slow_batch_applies_its_requests_one_after_another_even_when_the_client_leaves(
+    raw: Raw,
+) -> None:
+    raw.sim.configure({"batch_op_seconds": 0.2})
+    content_type, body = multipart.write([upsert(str(n)) for n in range(5)])
+    with pytest.raises(requests.ReadTimeout):
+        raw.http.post(f"{raw.url}{API}/$batch", data=body.encode(),
+                      headers={"Content-Type": content_type}, timeout=(5, 0.5))  # fmt: skip
+
+    def held() -> int:
+        with raw.sim.lock:  # the batch is still being applied on the server's thread
+            return len(raw.sim.view("contacts"))
+
+    assert 1 <= held() < 5, "half applied when the client gave up"
+    wait_until(lambda: held() == 5, 10, 0.05, "the server went on")
+    stats = raw.sim.extra_stats()
+    assert stats["slowest_batch_seconds"] >= 1.0 and stats["largest_batch"] == 5
+
+
+@pytest.mark.parametrize("status", [503, 0])
+def test_a_batch_fault_applies_the_first_requests_then_fails_once(raw: Raw, status: int) -> None:
+    raw.sim.configure({"batch_fault": {"after": 2, "status": status, "times": 1}})
+    content_type, body = multipart.write([upsert(str(n)) for n in range(5)])
+    post = partial(raw.http.post, f"{raw.url}{API}/$batch", data=body.encode(),
+                   headers={"Content-Type": content_type}, timeout=10)  # fmt: skip
+    if status:
+        failed = post()
+        assert failed.status_code == 503 and error(failed)[0] == "0x80040216"
+    else:
+        with pytest.raises(requests.ConnectionError):
+            post()
+    assert sorted(r["key"] for r in raw.sim.view("contacts")) == ["0", "1"]
+    assert post().status_code == 200, "once"
+    assert len(raw.sim.view("contacts")) == 5
+    assert raw.sim.extra_stats()["batch_faults"] == 1
+
+
+def test_strict_makes_every_batch_request_take_server_time() -> None:
+    assert make_simulator({"strict": True}).batches.op_seconds == STRICT_OP_SECONDS
+    assert STRICT_OP_SECONDS * 1000 > 30, "1000 requests outlast the default read timeout"
+    assert make_simulator({"strict": True, "batch_op_seconds": 0}).batches.op_seconds == 0
+    with pytest.raises(ConfigError):
+        make_simulator({"batch_fault": {"after": 1, "status": 404}})

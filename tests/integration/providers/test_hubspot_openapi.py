@@ -89,6 +89,39 @@ def test_every_batch_exchange_of_a_full_scenario_matches_the_openapi_files(
     assert [str(p) for p in recorder.problems()] == []
 
 
+def test_strict_answers_whole_call_conflicts_and_untraced_results_match_the_openapi_files(
+    start_sim: StartSim, make_client: MakeClient, recorder: Recorder
+) -> None:
+    strict, _ = start_sim(strict=True)
+    client = make_client(server=strict)
+    for object_name in ("contacts", "companies", "deals"):
+        created = client.push(
+            object_name, "upsert", [item(object_name, n, "upsert") for n in (1, 2)]
+        )
+        assert all(r.ok for r in created)
+        clash = item(object_name, 3, "create", syncsvc_id="1")
+        client.push(object_name, "create", [item(object_name, 4, "create"), clash])
+        clash_by_email = item(object_name, 2, "upsert", syncsvc_id="1")  # contacts: 409
+        client.push(object_name, "upsert", [item(object_name, 5, "upsert"), clash_by_email])
+        update = item(object_name, 1, "update", external_id=created[0].external_id)
+        client.push(object_name, "update", [update, item(object_name, 6, "update")])
+
+    exchanged = recorder.batch_exchanges()
+    statuses = {
+        (r.request.url.rsplit("/", 1)[-1] if r.request.url else "", r.status_code)
+        for r in exchanged
+    }
+    assert {("create", 409), ("upsert", 409), ("create", 201), ("upsert", 200)} <= statuses
+    results = [
+        result
+        for r in exchanged
+        if r.status_code < 300 and r.content
+        for result in r.json().get("results", [])
+    ]
+    assert results and all("objectWriteTraceId" not in result for result in results)
+    assert [str(p) for p in recorder.problems()] == []
+
+
 def _raw(server: SimServer, path: str, body: Any, headers: dict[str, str]) -> requests.Response:
     """A hand-made exchange, recorded the way the client's are (not checked at teardown)."""
     recorder = Recorder()
@@ -116,6 +149,22 @@ def test_a_request_without_a_bearer_token_is_caught(hubspot_sim: Sim) -> None:
     response = _raw(hubspot_sim[0], "/crm/v3/objects/deals/batch/archive", {"inputs": []}, {})
     problems = [str(p) for p in check(response)]
     assert any(p.startswith("request") and "Security" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("drop", ["category", "correlationId", "message"])
+def test_a_409_body_that_breaks_the_spec_is_caught(start_sim: StartSim, drop: str) -> None:
+    server, _ = start_sim(strict=True)
+    inputs = [{"properties": {"email": "a@example.com"}, "associations": []}]
+    path = "/crm/v3/objects/contacts/batch/create"
+    assert _raw(server, path, {"inputs": inputs}, AUTH).status_code == 201
+    response = _raw(server, path, {"inputs": inputs}, AUTH)
+    assert response.status_code == 409 and check(response) == []
+
+    tampered = response.json()
+    del tampered[drop]
+    response._content = json.dumps(tampered).encode()
+    problems = [str(p) for p in check(response)]
+    assert any(p.startswith("response") for p in problems), problems
 
 
 def _tamper(result: dict[str, Any], how: str) -> None:

@@ -85,7 +85,7 @@ def test_enumeration_values_must_be_one_of_the_options(hubspot_sim: Sim) -> None
     assert response.json()["errors"][0]["code"] == "INVALID_OPTION"
 
 
-def test_create_of_an_existing_unique_value_answers_207_with_a_conflict_per_input(
+def test_traced_create_of_an_existing_unique_value_answers_207_with_a_conflict_per_input(
     hubspot_sim: Sim,
 ) -> None:
     server, _ = hubspot_sim
@@ -93,7 +93,11 @@ def test_create_of_an_existing_unique_value_answers_207_with_a_conflict_per_inpu
     first = {"properties": {"email": "a@example.com"}, "associations": []}
     assert post(server, path, {"inputs": [first]}).status_code == 201
     clash = {**first, "objectWriteTraceId": "77"}
-    fresh = {"properties": {"email": "b@example.com"}, "associations": []}
+    fresh = {
+        "properties": {"email": "b@example.com"},
+        "associations": [],
+        "objectWriteTraceId": "78",
+    }
     response = post(server, path, {"inputs": [clash, fresh]})
     body = response.json()
     assert response.status_code == 207 and body["numErrors"] == 1
@@ -102,6 +106,89 @@ def test_create_of_an_existing_unique_value_answers_207_with_a_conflict_per_inpu
     assert error["context"]["objectWriteTraceId"] == ["77"]
     assert error["message"].startswith("Contact already exists. Existing ID: ")
     assert [r["properties"]["email"] for r in body["results"]] == ["b@example.com"]
+
+
+def conflict_of(response: requests.Response) -> str:
+    """The message of a whole-call 409 CONFLICT (its envelope checked)."""
+    body = response.json()
+    assert response.status_code == 409, body
+    assert (body["status"], body["category"]) == ("error", "CONFLICT")
+    assert body["correlationId"]
+    return str(body["message"])
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["untraced", "strict"])
+def test_create_without_multi_status_refuses_the_whole_call_with_the_first_conflict(
+    start_sim: StartSim, strict: bool
+) -> None:
+    server, sim = start_sim(strict=strict)
+    path = BATCH.format("contacts", "create")
+    held = [{"properties": {"email": f"{n}@example.com"}, "associations": []} for n in (1, 2)]
+    ids = [r["id"] for r in post(server, path, {"inputs": held}).json()["results"]]
+    traced = strict  # strict refuses the whole call even when every input is traced
+    inputs = [
+        {"properties": {"email": email}, "associations": []}
+        | ({"objectWriteTraceId": str(n)} if traced else {})
+        for n, email in enumerate(["new@example.com", "2@example.com", "1@example.com"])
+    ]
+    message = conflict_of(post(server, path, {"inputs": inputs}))
+    assert message == f"Contact already exists. Existing ID: {ids[1]}"
+    assert len(sim.dump("contacts")) == 2, "nothing of a refused call is written"
+
+
+def test_upsert_and_update_refuse_the_whole_call_for_a_unique_value_another_record_holds(
+    hubspot_sim: Sim,
+) -> None:
+    server, sim = hubspot_sim
+    upsert = BATCH.format("contacts", "upsert")
+    existing = [upsert_input(n) for n in (1, 7, 8)]
+    owner = post(server, upsert, {"inputs": existing}).json()["results"][0]["id"]
+    by_syncsvc_id = [
+        {"id": str(n), "idProperty": "syncsvc_id", "objectWriteTraceId": str(n), "properties": p}
+        for n, p in [(7, {"firstname": "Seven"}), (8, {"email": "U1@example.com"})]
+    ]
+    for op in ("upsert", "update"):
+        response = post(server, BATCH.format("contacts", op), {"inputs": by_syncsvc_id})
+        assert conflict_of(response) == f"Contact already exists. Existing ID: {owner}"
+    assert "firstname" not in sim.dump("contacts")[1]["properties"], "nothing written"
+
+    twice = [upsert_input(3, email="a@example.com"), upsert_input(4, email="b@example.com")]
+    twice[1]["properties"]["syncsvc_id"] = "3"
+    message = conflict_of(post(server, upsert, {"inputs": twice}))
+    assert "syncsvc_id '3'" in message and len(sim.dump("contacts")) == 3
+
+
+@pytest.mark.parametrize("options", [{"echo_trace_ids": False}, {"strict": True}])
+def test_results_can_come_without_trace_ids(start_sim: StartSim, options: dict[str, Any]) -> None:
+    server, _ = start_sim(**options)
+    body = post(server, BATCH.format("contacts", "upsert"), {"inputs": [upsert_input(1)]}).json()
+    [result] = body["results"]
+    assert "objectWriteTraceId" not in result
+    assert result["properties"]["email"] == "u1@example.com"
+
+
+def test_strict_and_the_fidelity_options_change_at_run_time(hubspot_sim: Sim) -> None:
+    server, _ = hubspot_sim
+    config = requests.post(server.url + "/_sim/config", json={"strict": True}, timeout=5)
+    assert config.status_code == 200
+    [result] = post(server, BATCH.format("deals", "upsert"), {"inputs": [deal_input(1)]}).json()[
+        "results"
+    ]
+    assert "objectWriteTraceId" not in result
+    requests.post(server.url + "/_sim/config", json={"echo_trace_ids": True}, timeout=5)
+    [result] = post(server, BATCH.format("deals", "upsert"), {"inputs": [deal_input(2)]}).json()[
+        "results"
+    ]
+    assert result["objectWriteTraceId"] == "2"
+
+
+def deal_input(n: int) -> dict[str, Any]:
+    return {
+        "id": str(n),
+        "idProperty": "syncsvc_id",
+        "objectWriteTraceId": str(n),
+        "properties": {"dealname": f"Deal {n}"},
+    }
 
 
 def test_archive_answers_204_whatever_the_prior_state(hubspot_sim: Sim) -> None:

@@ -99,6 +99,11 @@ def deal(n: int, op: str = "upsert", external_id: str | None = None, **fields: A
     return PushItem(n, "deals", op, str(n), "syncsvc_id", str(n), payload, external_id, 1)
 
 
+def new_deal(n: int) -> PushItem:
+    """A ``create`` of a row never sent before (no search first)."""
+    return dataclasses.replace(deal(n, "create"), maybe_sent=False)
+
+
 def keys(sim: PipedriveSim, obj: str) -> list[str | None]:
     return sorted(r["key"] for r in sim.view(obj))
 
@@ -176,14 +181,29 @@ def test_a_row_never_sent_before_is_created_without_a_search(
     assert keys(sim[1], "deals") == ["1", "2", "3"]
 
 
-def test_create_never_searches_and_sends_one_record_per_request(
+def test_create_of_rows_never_sent_sends_one_record_per_request_without_a_search(
     sim: Started, client_for: Callable[..., PipedriveClient], calls: Calls
 ) -> None:
-    results = client_for().push("deals", "create", [deal(n, "create") for n in range(1, 6)])
+    fresh = [new_deal(n) for n in range(1, 6)]
+    results = client_for().push("deals", "create", fresh)
     assert all(r.ok and r.created for r in results)
     assert calls.count("POST", "/api/v2/deals") == 5
     assert calls.count("GET", "/search") == 0
     assert len(sim[1].dump("deals")) == 5
+
+
+def test_create_of_a_row_that_may_have_been_sent_finds_the_record_instead_of_a_second(
+    sim: Started, client_for: Callable[..., PipedriveClient], calls: Calls
+) -> None:
+    client = client_for()
+    [first] = client.push("deals", "create", [new_deal(1)])
+    [again] = client.push("deals", "create", [deal(1, "create")])  # its id was not recorded
+    assert again.ok and again.created is False
+    assert again.external_id == first.external_id
+    [known] = client.push("deals", "create", [deal(1, "create", external_id=first.external_id)])
+    assert known.ok and known.external_id == first.external_id
+    assert calls.count("POST", "/api/v2/deals") == 1
+    assert len(sim[1].dump("deals")) == 1
 
 
 def test_one_invalid_email_fails_alone_naming_the_field(
@@ -256,13 +276,15 @@ def test_a_429_mid_call_keeps_the_results_of_records_written_and_defers_the_rest
 ) -> None:
     server, sim = start(rate_limit_requests=3, rate_limit_seconds=30)
     client = client_for(server=server)
-    # fields list + two creates fill the window; the third create is refused
-    results = by_id(client.push("deals", "create", [deal(n, "create") for n in range(1, 5)]))
+    # fields list + two creates (of rows never sent: no search) fill the window; the third
+    # create is refused
+    fresh = [new_deal(n) for n in range(1, 6)]
+    results = by_id(client.push("deals", "create", fresh[:4]))
     assert results[1].ok and results[2].ok
     assert all(isinstance(results[n].error, RateLimited) for n in (3, 4))
     assert len(sim.dump("deals")) == 2
     with pytest.raises(RateLimited) as caught:  # nothing sent: the whole call is raised
-        client.push("deals", "create", [deal(5, "create")])
+        client.push("deals", "create", [fresh[4]])
     assert 1 <= (caught.value.retry_after or 0) <= 30
     assert caught.value.daily is False
     assert sim.extra_stats()["max_in_window"] == 3
@@ -278,7 +300,7 @@ def test_our_own_throttle_stopping_a_call_keeps_the_results_in_hand(
             raise RateLimited("own limit", retry_after=0.5)
 
     client = client_for(throttle=throttle)
-    results = by_id(client.push("deals", "create", [deal(n, "create") for n in range(1, 4)]))
+    results = by_id(client.push("deals", "create", [new_deal(n) for n in range(1, 4)]))
     assert results[1].ok and results[2].ok
     assert isinstance(results[3].error, RateLimited)
     assert results[3].error.retry_after == 0.5
@@ -289,9 +311,9 @@ def test_retry_after_header_is_honoured_when_sent(
 ) -> None:
     server, _ = start(rate_limit_requests=2, rate_limit_seconds=10, send_retry_after=True)
     client = client_for(server=server)
-    client.push("deals", "create", [deal(1, "create")])
+    client.push("deals", "create", [new_deal(1)])
     with pytest.raises(RateLimited) as caught:
-        client.push("deals", "create", [deal(2, "create")])
+        client.push("deals", "create", [new_deal(2)])
     assert 1 <= (caught.value.retry_after or 0) <= 10
 
 
@@ -300,9 +322,9 @@ def test_an_exhausted_daily_budget_is_flagged_daily(
 ) -> None:
     server, _ = start(daily_budget=25)  # the field list (20) and one create (5)
     client = client_for(server=server)
-    assert client.push("deals", "create", [deal(1, "create")])[0].ok
+    assert client.push("deals", "create", [new_deal(1)])[0].ok
     with pytest.raises(RateLimited) as caught:
-        client.push("deals", "create", [deal(2, "create")])
+        client.push("deals", "create", [new_deal(2)])
     assert caught.value.daily is True
     assert 1 <= (caught.value.retry_after or 0) <= 3600
 

@@ -35,7 +35,7 @@ def token(server: SimServer) -> str:
 
 class Api:
     def __init__(self, server: SimServer) -> None:
-        self.url = server.url + API
+        self.url = server.url_of("api") + API
         self.headers = {"Authorization": f"Zoho-oauthtoken {token(server)}"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -375,7 +375,7 @@ def test_tokens_come_from_the_accounts_endpoint_and_refusals_are_200s(zoho: Sim)
     answer = requests.post(url, params=good, timeout=5).json()
     assert answer["token_type"] == "Bearer" and answer["expires_in"] == 3600
     assert answer["access_token"].startswith("1000.")
-    assert answer["api_domain"] == zoho[0].url
+    assert answer["api_domain"] == zoho[0].url_of("api") != zoho[0].url
     refused = requests.post(url, params={**good, "refresh_token": "old"}, timeout=5)
     assert (refused.status_code, refused.json()) == (200, {"error": "invalid_code"})
 
@@ -390,9 +390,21 @@ def test_missing_bad_and_expired_tokens_are_401s(zoho: Sim, api: Api) -> None:
     assert expired.json() == {
         "code": "INVALID_TOKEN",
         "details": {},
-        "message": "Invalid OAuth token",
+        "message": "invalid oauth token",
         "status": "error",
     }
+
+
+def test_the_accounts_host_refuses_api_calls_as_another_data_centre_would(
+    zoho: Sim, api: Api
+) -> None:
+    at_accounts = requests.get(
+        zoho[0].url + API + "/settings/fields?module=Deals", headers=api.headers, timeout=5
+    )
+    assert at_accounts.status_code == 401
+    assert at_accounts.json()["code"] == "INVALID_TOKEN"
+    assert api.call("GET", "/settings/fields?module=Deals").status_code == 200
+    assert zoho[1].extra_stats()["auth_wrong_host"] == 1
 
 
 def test_the_window_answers_429_too_many_requests_without_retry_after(

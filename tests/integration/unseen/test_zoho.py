@@ -71,13 +71,14 @@ def actual(record: Record) -> Record:
 
 
 def create_fields(sim: SimControl) -> None:
-    token = sim.http.post(
+    issued = sim.http.post(
         sim.base_url + "/oauth/v2/token",
         params={"grant_type": "refresh_token", **OAUTH},
         timeout=10,
-    ).json()["access_token"]
+    ).json()
+    token = issued["access_token"]
     answer = sim.http.post(
-        sim.base_url + "/crm/v8/settings/fields",
+        issued["api_domain"] + "/crm/v8/settings/fields",  # the data centre's API host
         params={"module": "Contacts"},
         json={"fields": CUSTOM_FIELDS},
         headers={"Authorization": f"Zoho-oauthtoken {token}"},

@@ -9,12 +9,13 @@ import pytest
 
 from providers.base import PushItem, PushResult
 from providers.dynamics import multipart
-from providers.dynamics.operations import Planned, Table, plan, result
+from providers.dynamics.operations import Planned, Table, plan, record_guid, result
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
 
 TABLE = Table("/api/data/v9.2", "contacts", "contact")
 GUID = "d31ba648-c592-ed11-aad1-000d3a993550"
 KEY = "syncsvc_externalid"
+CONNECTION = 3
 
 
 def item(
@@ -28,7 +29,7 @@ def item(
 
 
 def planned(op: str, **kwargs: Any) -> Planned:
-    step = plan(TABLE, op, item(op, **kwargs))
+    step = plan(TABLE, op, item(op, **kwargs), CONNECTION)
     assert isinstance(step, Planned)
     return step
 
@@ -55,12 +56,26 @@ def test_update_is_update_only_and_prefers_the_known_record_id() -> None:
     assert message.url.startswith(f"/api/data/v9.2/contacts({KEY}='42')")
 
 
-def test_create_is_create_only_by_key_and_a_plain_post_without_one() -> None:
+def test_create_is_create_only_by_key_and_by_a_stable_record_id_without_one() -> None:
     by_key = planned("create").message
     assert (by_key.method, by_key.headers["If-None-Match"]) == ("PATCH", "*")
-    bare = planned("create", key=None, payload={"lastname": "x"}).message
-    assert (bare.method, bare.url) == ("POST", "/api/data/v9.2/contacts?$select=contactid")
-    assert "If-None-Match" not in bare.headers
+    bare = planned("create", key=None, payload={"lastname": "x"})
+    guid = record_guid(CONNECTION, "contacts", "42")
+    assert (bare.message.method, bare.message.headers["If-None-Match"]) == ("PATCH", "*")
+    assert bare.message.url == f"/api/data/v9.2/contacts({guid})?$select=contactid"
+    assert bare.record_id == guid
+    again = planned("create", key=None, payload={"lastname": "y"})
+    assert again.message.url == bare.message.url, "every send of a record names the same id"
+    known = planned("create", key=None, external_id=GUID, payload={"lastname": "x"})
+    assert known.message.url.startswith(f"/api/data/v9.2/contacts({GUID})")
+
+
+def test_record_ids_differ_by_connection_table_and_record() -> None:
+    ids = {
+        record_guid(1, "contacts", "42"), record_guid(2, "contacts", "42"),
+        record_guid(1, "accounts", "42"), record_guid(1, "contacts", "43"),
+    }  # fmt: skip
+    assert len(ids) == 4
 
 
 def test_archive_deletes_by_id_then_by_key_and_skips_records_never_synced() -> None:
@@ -68,19 +83,19 @@ def test_archive_deletes_by_id_then_by_key_and_skips_records_never_synced() -> N
         f"DELETE /api/data/v9.2/contacts({GUID}) HTTP/1.1"
     )
     assert planned("archive").message.url == f"/api/data/v9.2/contacts({KEY}='42')"
-    skipped = plan(TABLE, "archive", item("archive", key=None))
+    skipped = plan(TABLE, "archive", item("archive", key=None), CONNECTION)
     assert isinstance(skipped, PushResult) and skipped.ok
 
 
 def test_an_upsert_without_a_key_value_fails_naming_the_key_column() -> None:
-    refused = plan(TABLE, "upsert", item(key=""))
+    refused = plan(TABLE, "upsert", item(key=""), CONNECTION)
     assert isinstance(refused, PushResult) and isinstance(refused.error, PermanentError)
     assert (refused.error.field, refused.error.code) == (KEY, "MISSING_KEY")
 
 
 @pytest.mark.parametrize("payload", [["not", "a", "map"], {"x": float("nan")}, {"x": object()}])
 def test_a_payload_that_is_not_a_json_object_fails_alone(payload: Any) -> None:
-    refused = plan(TABLE, "upsert", item(payload=payload))
+    refused = plan(TABLE, "upsert", item(payload=payload), CONNECTION)
     assert isinstance(refused, PushResult) and isinstance(refused.error, PermanentError)
     assert refused.error.code == "BAD_PAYLOAD"
 
@@ -111,6 +126,9 @@ def test_a_create_of_a_record_already_there_is_a_success() -> None:
     exists = {"error": {"code": "0x80040237", "message": "A record with matching key values"}}
     done = result(TABLE, planned("create"), answer(412, exists))
     assert done.ok and done.created is False
+    bare = planned("create", key=None, payload={"lastname": "x"})
+    resent = result(TABLE, bare, answer(412, exists))
+    assert resent.ok and resent.external_id == bare.record_id
 
 
 def test_an_update_of_a_missing_record_is_permanent() -> None:

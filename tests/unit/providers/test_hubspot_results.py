@@ -7,13 +7,18 @@ from providers.hubspot.results import match
 from syncsvc.errors import PermanentError, RetryableError
 
 
-def item(outbox_id: int, email: str | None = None, external_id: str | None = None) -> PushItem:
+def item(
+    outbox_id: int,
+    email: str | None = None,
+    external_id: str | None = None,
+    id_property: str = "email",
+) -> PushItem:
     return PushItem(
         outbox_id=outbox_id,
         object="contacts",
         op="upsert",
         record_key=str(outbox_id),
-        id_property="email" if email else None,
+        id_property=id_property if email else None,
         id_value=email,
         payload={},
         external_id=external_id,
@@ -66,8 +71,8 @@ def test_a_conflict_error_fails_only_its_input_and_an_unmentioned_input_is_retri
             }
         ],
     }
-    results = {r.outbox_id: r for r in match("create", items, body)}
-    assert results[1].ok and results[1].created is True
+    results = {r.outbox_id: r for r in match("upsert", items, body)}
+    assert results[1].ok
     assert isinstance(results[2].error, PermanentError)
     assert results[2].error.code == "CONFLICT"
     assert type(results[3].error) is RetryableError
@@ -95,3 +100,54 @@ def test_field_and_code_come_from_errors_in_or_the_embedded_details() -> None:
     detailed = {"errors": [{"message": "m", "in": "phone", "code": "INVALID_PHONE"}]}
     assert (error_field(detailed), error_code(detailed)) == ("phone", "INVALID_PHONE")
     assert error_field({"message": "no details"}) is None
+
+
+def result(record_id: str, new: bool = False, **properties: str) -> dict[str, Any]:
+    return {"id": record_id, "properties": properties, "new": new}
+
+
+def test_upsert_results_without_trace_ids_match_by_the_key_sent_not_a_remembered_id() -> None:
+    moved = item(1, "new@x.com", external_id="11")
+    took_over = item(2, "old@x.com", external_id="12")
+    body = {"results": [result("11", email="old@x.com"), result("13", True, email="new@x.com")]}
+    results = {r.outbox_id: r for r in match("upsert", [moved, took_over], body)}
+    assert (results[1].external_id, results[1].created) == ("13", True)
+    assert (results[2].external_id, results[2].created) == ("11", False)
+
+
+def test_update_by_id_matches_the_result_id_and_ignores_an_unrelated_property_value() -> None:
+    by_id, by_value = item(1, "a@x.com", external_id="21"), item(2, "b@x.com")
+    body = {"results": [result("22", email="b@x.com"), result("21", email="zzz@x.com")]}
+    results = {r.outbox_id: r for r in match("update", [by_id, by_value], body)}
+    assert results[1].external_id == "21" and results[2].external_id == "22"
+
+
+def test_results_are_never_matched_by_position() -> None:
+    items = [item(1, "a@x.com"), item(2, "b@x.com")]
+    body = {"results": [result("31"), result("32")]}
+    assert all(type(r.error) is RetryableError for r in match("upsert", items, body))
+
+
+def test_two_different_answers_for_one_input_deliver_neither() -> None:
+    body = {"results": [result("41", email="a@x.com"), result("42", email="A@x.com ")]}
+    [only] = match("upsert", [item(1, "a@x.com")], body)
+    assert type(only.error) is RetryableError
+    assert "more than one outcome" in str(only.error)
+
+
+def test_an_unmatched_create_is_dead_lettered_not_resent() -> None:
+    keyed, unkeyed = item(1, "1", id_property="syncsvc_id"), item(2)
+    body = {"results": [result("51", syncsvc_id="1"), result("52")]}
+    results = {r.outbox_id: r for r in match("create", [keyed, unkeyed], body)}
+    assert results[1].ok and results[1].external_id == "51"
+    assert isinstance(results[2].error, PermanentError)
+    assert results[2].error.code == "UNMATCHED_CREATE"
+
+
+def test_an_error_without_trace_ids_matches_by_the_sent_ids_only() -> None:
+    ids = ["a@x.com", "b@x.com"]
+    error = {"status": "404", "category": "OBJECT_NOT_FOUND", "context": {"ids": ids}}
+    by_value, by_id = item(1, "a@x.com"), item(2, "b@x.com", external_id="77")
+    results = {r.outbox_id: r for r in match("update", [by_value, by_id], {"errors": [error]})}
+    assert isinstance(results[1].error, PermanentError)
+    assert type(results[2].error) is RetryableError

@@ -8,8 +8,8 @@ the connection's rate limit for live changes (a live version clears it), and tog
 ``dead_letter.backfill_id`` lets the backfill count what was delivered and what failed. No
 foreign keys from the tagged tables: a tag costs no lookup on the hot paths.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0011"
-down_revision: str | None = "0009"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,120 @@
+"""HubSpot's v4 associations between records of the simulated account.
+
+``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create`` with
+``{"inputs": [{"from": {"id"}, "to": {"id"}, "types": [{"associationCategory",
+"associationTypeId"}]}]}``: each input links two records by a type; the same link made twice is
+one link. An input naming a record the account does not hold fails on its own (207 with
+``errors``; 400 when every input failed), as HubSpot's batch endpoints report per-input
+failures. An association disappears with either of its records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.hubspot.sim.store import ObjectStore, Record, now_iso
+
+CATEGORIES = frozenset({"HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED"})
+TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
+
+
+class BadAssociations(ValueError):
+    """The request itself is malformed (400 for the whole call)."""
+
+
+@dataclass
+class AssociationStore:
+    links: set[tuple[str, str, str, str, str]] = field(default_factory=set)
+    """``(from object, from id, to object, to id, category:type id)``."""
+
+    def create(
+        self,
+        stores: Mapping[str, ObjectStore],
+        from_object: str,
+        to_object: str,
+        body: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise BadAssociations("inputs must be a non-empty list")
+        if len(inputs) > 2000:
+            raise BadAssociations("Batch input is limited to 2000 inputs")
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        started = now_iso()
+        for entry in inputs:
+            if not isinstance(entry, dict):
+                raise BadAssociations("each input must be an object")
+            from_id = str((entry.get("from") or {}).get("id", ""))
+            to_id = str((entry.get("to") or {}).get("id", ""))
+            types = entry.get("types")
+            if not isinstance(types, list) or not types:
+                raise BadAssociations("types must be a non-empty list")
+            missing = [
+                (obj, rid)
+                for obj, rid in ((from_object, from_id), (to_object, to_id))
+                if rid not in stores[obj].records
+            ]
+            if missing:
+                obj, rid = missing[0]
+                side = "fromObjectId" if obj == from_object and rid == from_id else "toObjectId"
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "subCategory": "crm.associations.INVALID_OBJECT_IDS",
+                        "message": f"No {stores[obj].label} with ID {rid} exists",
+                        "context": {side: [rid]},
+                    }
+                )
+                continue
+            labels: list[str] = []
+            for kind in types:
+                category = str(kind.get("associationCategory", "HUBSPOT_DEFINED"))
+                type_id = kind.get("associationTypeId")
+                if category not in CATEGORIES or not isinstance(type_id, int):
+                    raise BadAssociations(f"invalid association type {kind!r}")
+                self.links.add((from_object, from_id, to_object, to_id, f"{category}:{type_id}"))
+            results.append(
+                {
+                    "fromObjectTypeId": TYPE_IDS[from_object],
+                    "fromObjectId": int(from_id) if from_id.isdigit() else from_id,
+                    "toObjectTypeId": TYPE_IDS[to_object],
+                    "toObjectId": int(to_id) if to_id.isdigit() else to_id,
+                    "labels": labels,
+                }
+            )
+        body_out: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": now_iso(),
+        }
+        if errors:
+            body_out["errors"] = errors
+            body_out["numErrors"] = len(errors)
+        if errors and not results:
+            return 400, {**errors[0], "errors": errors}
+        return (207 if errors else 201), body_out
+
+    def view(
+        self, stores: Mapping[str, ObjectStore], key_of: Callable[[Record], str]
+    ) -> list[dict[str, Any]]:
+        out = []
+        for from_object, from_id, to_object, to_id, kind in sorted(self.links):
+            child = stores[from_object].records.get(from_id)
+            parent = stores[to_object].records.get(to_id)
+            if child is None or parent is None:
+                continue
+            out.append(
+                {
+                    "from": from_object,
+                    "from_key": key_of(child),
+                    "to": to_object,
+                    "to_key": key_of(parent),
+                    "type": kind,
+                }
+            )
+        return out

@@ -1,0 +1,54 @@
+"""Pipedrive links: the child's relation field (``org_id`` on persons and deals, ``person_id``
+on deals) set to the parent's Pipedrive id, one ``PATCH /api/v2/{object}/{id}`` per link
+(Pipedrive has no batch writes). Setting a relation to the id it holds changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import requests
+
+from providers.answers import body_of
+from providers.base import LinkItem, LinkResult
+from providers.pipedrive.lookup import object_path
+from providers.pipedrive.responses import describe, raise_for_call
+from syncsvc.errors import RetryableError
+
+RELATIONS = {"org_id": "organizations", "person_id": "persons"}
+"""The relation fields a link may set, and the object each points at."""
+
+Call = Callable[..., requests.Response]
+
+
+def type_problem(child_object: str, parent_object: str, link_type: str) -> str | None:
+    target = RELATIONS.get(link_type)
+    if target is None:
+        return f"pipedrive: a link type is one of {', '.join(RELATIONS)}, got {link_type!r}"
+    if target != parent_object:
+        return f"pipedrive: {link_type} points at {target}, not {parent_object}"
+    if child_object == parent_object:
+        return f"pipedrive: {child_object} cannot be linked to {parent_object}"
+    return None
+
+
+def link(
+    call: Call, child_object: str, link_type: str, items: Sequence[LinkItem]
+) -> list[LinkResult]:
+    results: list[LinkResult] = []
+    for item in items:
+        if not item.parent_id.isdigit() or not item.child_id.isdigit():
+            error = RetryableError(f"pipedrive: ids must be integers ({item})")
+            results.append(LinkResult(item.link_id, error=error))
+            continue
+        body: dict[str, Any] = {link_type: int(item.parent_id)}
+        response = call("PATCH", object_path(child_object, item.child_id), body=body)
+        if response.status_code < 300:
+            results.append(LinkResult(item.link_id))
+        elif response.status_code in (400, 404, 410):
+            message = describe(response, body_of(response))
+            results.append(LinkResult(item.link_id, error=RetryableError(message)))
+        else:
+            raise_for_call(response)
+    return results

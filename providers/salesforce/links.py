@@ -1,0 +1,61 @@
+"""Salesforce links: the child's lookup field set to the parent's Id, through an sObject
+Collections update (``PATCH /composite/sobjects``, ``allOrNone: false``, up to 200 records).
+
+A link type is the child's lookup field (``AccountId`` on Contact and Opportunity, a custom
+``Company__c``). Setting a lookup to the value it holds changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+
+import requests
+
+from providers.base import LinkItem, LinkResult
+from providers.batching import chunks
+from providers.salesforce.defaults import MAX_BATCH
+from providers.salesforce.responses import body_of, raise_for_call, record_error
+from syncsvc.errors import RetryableError
+
+_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+
+Call = Callable[[str, str, bytes], requests.Response]
+
+
+def type_problem(link_type: str) -> str | None:
+    if _FIELD.match(link_type) is None:
+        return f"salesforce: a link type is the child's lookup field name, got {link_type!r}"
+    return None
+
+
+def link(
+    call: Call,
+    api: str,
+    child_object: str,
+    link_type: str,
+    items: Sequence[LinkItem],
+    batch_size: int,
+) -> list[LinkResult]:
+    results: list[LinkResult] = []
+    for chunk in chunks(list(items), min(batch_size, MAX_BATCH)):
+        records = [
+            {"attributes": {"type": child_object}, "id": i.child_id, link_type: i.parent_id}
+            for i in chunk
+        ]
+        body = json.dumps({"allOrNone": False, "records": records}).encode()
+        response = call("PATCH", f"{api}/composite/sobjects", body)
+        raise_for_call(response)
+        answer = body_of(response)
+        if not isinstance(answer, list) or len(answer) != len(chunk):
+            error = RetryableError("salesforce: the link answer does not match the request")
+            results += [LinkResult(i.link_id, error=error) for i in chunk]
+            continue
+        for item, outcome in zip(chunk, answer, strict=True):
+            if isinstance(outcome, dict) and outcome.get("success"):
+                results.append(LinkResult(item.link_id))
+            else:
+                errors = outcome.get("errors") if isinstance(outcome, dict) else None
+                results.append(LinkResult(item.link_id, error=record_error(errors, link_type)))
+    return results

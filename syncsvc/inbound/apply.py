@@ -1,0 +1,303 @@
+"""Write one CRM record (or its deletion) into the internal table, in the caller's transaction.
+
+The record is read from the CRM when it is applied, so an older event applies the newest state.
+Its fields are mapped back (CRM field → column); only ``writable`` columns are written, and only
+the ones whose value differs from the row (compared after PostgreSQL has cast them to the
+columns' types): a change we pushed that comes back is nothing to write. Nor is a field that
+still holds the value we last delivered to it (``outbox.delivered_payload``): that is our own
+older push coming back late, after the row moved on, not a change made in the CRM. While the
+record is being pushed, its events wait (``deferred``) for the push to settle. Conflicts are
+decided by ``syncsvc.inbound.conflict``.
+
+A record created in the CRM becomes a row, linked by its CRM id (``inbound_link``), and its new
+key goes back to the CRM as an outbox row (``LINK_BACK``), written in the same transaction.
+
+Echo suppression: the write runs with ``syncsvc.origin`` set to ``inbound:<connection>``, which
+the capture triggers record (``sync_event.origin``) and the bridge reads: the row is not sent
+back to the CRM it came from (it is to other connections). When the CRM won a conflict the
+origin is left unset: the merged row (the CRM's value plus the internal side's other pending
+changes) must reach that CRM too, or its pending push would overwrite the CRM's value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from providers.base import CrmRecord
+from syncsvc.db import Row
+from syncsvc.inbound import conflict
+from syncsvc.inbound.model import InboundObject
+from syncsvc.mapping.mapper import Mapper
+from syncsvc.pipeline.batch import record_key
+
+FIND_LINK = """
+SELECT record_key FROM syncsvc.inbound_link
+WHERE connection_id = %(connection_id)s AND object = %(object)s AND crm_id = %(crm_id)s
+UNION ALL
+SELECT record_key FROM syncsvc.outbox
+WHERE connection_id = %(connection_id)s AND object = %(object)s AND external_id = %(crm_id)s
+LIMIT 1
+"""
+ADD_LINK = """
+INSERT INTO syncsvc.inbound_link (connection_id, object, crm_id, record_key)
+VALUES (%(connection_id)s, %(object)s, %(crm_id)s, %(record_key)s)
+ON CONFLICT (connection_id, object, crm_id) DO NOTHING
+"""
+SET_ORIGIN = "SELECT set_config('syncsvc.origin', %(origin)s, true)"
+OUTBOX_STATE = """
+SELECT delivered_payload, (status = 'pending' AND lease_until > now()) AS in_flight
+FROM syncsvc.outbox
+WHERE connection_id = %(connection_id)s AND object = %(object)s AND record_key = %(record_key)s
+"""
+# The key of a record created in the CRM goes back to it as an outbox row (an update by the
+# CRM's id): pushed, retried and dead-lettered like any other, so it outlives a crash. Its
+# version comes from sync_event's sequence: the record's next internal change supersedes it.
+LINK_BACK = """
+INSERT INTO syncsvc.outbox
+    (connection_id, object, record_key, source_table, op, payload, version, external_id)
+VALUES (%(connection_id)s, %(object)s, %(record_key)s, %(table)s, 'update', %(payload)s,
+        nextval(pg_get_serial_sequence('syncsvc.sync_event', 'id')), %(crm_id)s)
+ON CONFLICT (connection_id, object, record_key) DO NOTHING
+RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One connection's inbound for one object, ready to apply."""
+
+    connection_id: int
+    origin: str
+    spec: InboundObject
+    mapper: Mapper
+    link_back: bool = True
+    """Write the internal key into records created in the CRM (connections that push)."""
+
+
+@dataclass
+class Outcome:
+    status: str
+    """``applied``, ``ignored``, or ``deferred``: the record is being pushed to the CRM right
+    now; the event waits for the push to settle (what it delivered decides what is an echo)."""
+    written: list[str] = field(default_factory=list)
+    conflicts: list[conflict.Conflict] = field(default_factory=list)
+    link_back: int | None = None
+    """The outbox row that writes the new row's key into the CRM record, if one was made."""
+
+
+def _table(name: str) -> sql.Identifier:
+    schema, _, table = name.partition(".")
+    return sql.Identifier(schema, table)
+
+
+def _find_key(db: psycopg.Connection[Row], target: Target, crm_id: str) -> str | None:
+    params = {"connection_id": target.connection_id, "object": target.spec.object, "crm_id": crm_id}
+    row = db.execute(FIND_LINK, params).fetchone()
+    return str(row["record_key"]) if row else None
+
+
+def _key_of(db: psycopg.Connection[Row], target: Target, crm_id: str, fields: Any) -> str | None:
+    value = fields.get(target.spec.key_field) if fields else None
+    if value not in (None, ""):
+        return str(value)
+    return _find_key(db, target, crm_id)
+
+
+def _set_origin(db: psycopg.Connection[Row], origin: str) -> None:
+    db.execute(SET_ORIGIN, {"origin": origin})
+
+
+def apply_delete(db: psycopg.Connection[Row], target: Target, crm_id: str) -> Outcome:
+    spec = target.spec
+    key = _find_key(db, target, crm_id)
+    if key is None or spec.on_delete == "ignore":
+        return Outcome("ignored")
+    if spec.inbox:
+        _to_inbox(db, target, crm_id, key, "delete", {}, None)
+        return Outcome("applied")
+    _set_origin(db, target.origin)
+    where = sql.SQL("{k}::text = %(key)s").format(k=sql.Identifier(spec.key_column))
+    if spec.on_delete == "soft_delete":
+        assert spec.soft_delete_column is not None
+        column = sql.Identifier(spec.soft_delete_column)
+        query = sql.SQL("UPDATE {t} SET {c} = now() WHERE {w} AND {c} IS NULL").format(
+            t=_table(spec.table), c=column, w=where
+        )
+    else:
+        query = sql.SQL("DELETE FROM {t} WHERE {w}").format(t=_table(spec.table), w=where)
+    done = db.execute(query, {"key": key}).rowcount
+    return Outcome("applied" if done else "ignored")
+
+
+def apply_record(db: psycopg.Connection[Row], target: Target, record: CrmRecord) -> Outcome:
+    spec = target.spec
+    mapped, _issues = target.mapper.apply(record.fields)
+    incoming = {c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable}
+    key = _key_of(db, target, record.id, record.fields)
+    if spec.inbox:
+        _to_inbox(db, target, record.id, key, "change", incoming, record)
+        return Outcome("applied")
+    table = _table(spec.table)
+    key_column = sql.Identifier(spec.key_column)
+    current = None
+    if key is not None:
+        current = db.execute(
+            sql.SQL(
+                "SELECT to_jsonb(t) AS cur, "
+                "to_jsonb(jsonb_populate_record(NULL::{t}, %(incoming)s)) AS new "
+                "FROM {t} AS t WHERE {k}::text = %(key)s FOR UPDATE"
+            ).format(t=table, k=key_column),
+            {"incoming": Jsonb(incoming), "key": key},
+        ).fetchone()
+    if current is None:
+        return _insert(db, target, record, incoming, key)
+    cur, new = current["cur"], current["new"]
+    differing = [c for c in incoming if cur.get(c) != new.get(c)]
+    if not differing:
+        return Outcome("ignored")
+    pk = {spec.key_column: cur[spec.key_column]}
+    where = {"connection_id": target.connection_id, "object": spec.object}
+    state = db.execute(OUTBOX_STATE, {**where, "record_key": record_key(pk)}).fetchone()
+    if state is not None and state["in_flight"]:
+        return Outcome("deferred")
+    delivered = state["delivered_payload"] if state is not None else None
+    differing = [c for c in differing if not _ours(target, c, record.fields, delivered)]
+    if not differing:
+        return Outcome("ignored")
+    since = conflict.internal_change_at(
+        db, target.connection_id, spec.object, spec.table, pk, record_key(pk), target.origin
+    )
+    outcome = Outcome("ignored")
+    crm_won_conflict = False
+    for column in differing:
+        policy = spec.policy_for(column)
+        take = conflict.crm_wins(policy, since, record.modified_at)
+        if since is not None or policy == "internal_owns":
+            outcome.conflicts.append(
+                conflict.Conflict(column, cur.get(column), new.get(column), policy, take)
+            )
+            crm_won_conflict = crm_won_conflict or (take and since is not None)
+        if take:
+            outcome.written.append(column)
+    conflict.log_conflicts(
+        db, target.connection_id, spec.object, record_key(pk), record.id, outcome.conflicts
+    )
+    if not outcome.written:
+        return outcome
+    _set_origin(db, "" if crm_won_conflict else target.origin)
+    columns = sql.SQL(", ").join(map(sql.Identifier, outcome.written))
+    db.execute(
+        sql.SQL(
+            "UPDATE {t} SET ({cols}) = (SELECT {cols} FROM jsonb_populate_record(NULL::{t}, "
+            "%(incoming)s)) WHERE {k}::text = %(key)s"
+        ).format(t=table, cols=columns, k=key_column),
+        {"incoming": Jsonb({c: incoming[c] for c in outcome.written}), "key": key},
+    )
+    outcome.status = "applied"
+    return outcome
+
+
+def _ours(target: Target, column: str, fields: Any, delivered: Any) -> bool:
+    """Whether the CRM still holds, in every field mapped to ``column``, the value we last
+    delivered there: then the difference is our own older push (an echo), not a CRM change."""
+    if not isinstance(delivered, dict):
+        return False
+    sources = [str(m["source"]) for m in target.spec.mappings if m["target"] == column]
+    return bool(sources) and all(
+        s in delivered and _same(fields.get(s), delivered[s]) for s in sources
+    )
+
+
+def _same(crm: Any, sent: Any) -> bool:
+    """CRM values come back as text (HubSpot) or typed (JSON APIs): compared as text, with
+    empty and missing alike."""
+    if crm in (None, "") or sent in (None, ""):
+        return crm in (None, "") and sent in (None, "")
+    return _text(crm) == _text(sent)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _insert(
+    db: psycopg.Connection[Row],
+    target: Target,
+    record: CrmRecord,
+    incoming: dict[str, Any],
+    key: str | None,
+) -> Outcome:
+    """A record the internal table does not have: created in the CRM (linked by its CRM id), or
+    one whose row is gone (inserted again under its key)."""
+    spec = target.spec
+    values = dict(incoming)
+    if key is not None:
+        values[spec.key_column] = key
+    if not values:
+        return Outcome("ignored")
+    _set_origin(db, target.origin)
+    table = _table(spec.table)
+    columns = sql.SQL(", ").join(map(sql.Identifier, values))
+    row = db.execute(
+        sql.SQL(
+            "INSERT INTO {t} ({cols}) SELECT {cols} FROM jsonb_populate_record(NULL::{t}, "
+            "%(values)s) RETURNING {k}::text AS key"
+        ).format(t=table, cols=columns, k=sql.Identifier(spec.key_column)),
+        {"values": Jsonb(values)},
+    ).fetchone()
+    assert row is not None
+    outcome = Outcome("applied", written=list(values))
+    if key is None:
+        params = {
+            "connection_id": target.connection_id,
+            "object": spec.object,
+            "crm_id": record.id,
+            "record_key": row["key"],
+        }
+        db.execute(ADD_LINK, params)
+        if target.link_back:
+            linked = db.execute(
+                LINK_BACK,
+                {
+                    **params,
+                    "table": spec.table,
+                    "payload": Jsonb({spec.key_field: row["key"]}),
+                },
+            ).fetchone()
+            outcome.link_back = linked["id"] if linked else None
+    return outcome
+
+
+def _to_inbox(
+    db: psycopg.Connection[Row],
+    target: Target,
+    crm_id: str,
+    key: str | None,
+    kind: str,
+    values: dict[str, Any],
+    record: CrmRecord | None,
+) -> None:
+    """The change as one row of the inbox table, for a system that applies changes itself."""
+    assert target.spec.inbox is not None
+    db.execute(
+        sql.SQL(
+            "INSERT INTO {t} (connection_id, object, crm_id, record_key, kind, fields, "
+            "modified_at) VALUES (%(c)s, %(o)s, %(id)s, %(key)s, %(kind)s, %(fields)s, %(m)s)"
+        ).format(t=_table(target.spec.inbox)),
+        {
+            "c": target.connection_id,
+            "o": target.spec.object,
+            "id": crm_id,
+            "key": key,
+            "kind": kind,
+            "fields": Jsonb(values),
+            "m": record.modified_at if record else None,
+        },
+    )

@@ -1,0 +1,115 @@
+"""HubSpot v3 webhook signatures and the ``inbound:`` config section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from providers.hubspot import webhooks
+from syncsvc.errors import ConfigError
+from syncsvc.inbound.parse import parse_inbound
+
+URI = "https://example.com/v1/inbound/hs?x=1"
+BODY = b'[{"eventId":1,"subscriptionType":"contact.deletion","objectId":7,"occurredAt":1}]'
+NOW = 1_800_000_000_000
+
+
+def headers(signature: str, stamp: int) -> dict[str, str | None]:
+    return {webhooks.SIGNATURE_HEADER: signature, webhooks.TIMESTAMP_HEADER: str(stamp)}
+
+
+def test_a_signed_fresh_request_passes_and_anything_else_is_refused() -> None:
+    good = webhooks.sign("secret", "POST", URI, BODY, NOW)
+    webhooks.verify("secret", "POST", URI, BODY, headers(good, NOW), NOW + 1000)
+    refused = [
+        ("other", URI, BODY, headers(good, NOW), NOW),  # wrong secret
+        ("secret", URI, BODY + b" ", headers(good, NOW), NOW),  # body changed
+        ("secret", URI + "&y", BODY, headers(good, NOW), NOW),  # another URI
+        ("secret", URI, BODY, headers(good, NOW), NOW + webhooks.MAX_AGE_MS + 1),  # too old
+        ("secret", URI, BODY, {}, NOW),
+    ]
+    for secret, uri, body, hdrs, now in refused:
+        with pytest.raises(webhooks.BadWebhook):
+            webhooks.verify(secret, "POST", uri, body, hdrs, now)
+
+
+def test_events_parse_into_changes_and_deletes() -> None:
+    events = webhooks.parse_events(
+        [
+            {
+                "eventId": 1,
+                "subscriptionType": "contact.propertyChange",
+                "objectId": 5,
+                "occurredAt": 2,
+            },
+            {"eventId": 2, "subscriptionType": "deal.deletion", "objectId": 6, "occurredAt": 3},
+            {
+                "eventId": 3,
+                "subscriptionType": "contact.associationChange",
+                "objectId": 5,
+                "occurredAt": 4,
+            },
+        ]
+    )
+    assert [(e.event_key, e.object, e.crm_id, e.kind) for e in events] == [
+        ("webhook:1", "contacts", "5", "change"),
+        ("webhook:2", "deals", "6", "delete"),
+    ]
+    with pytest.raises(webhooks.BadWebhook):
+        webhooks.parse_events([{"eventId": "x", "subscriptionType": "contact.creation"}])
+
+
+def fail(path: str, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {message}")
+
+
+SECTION: dict[str, Any] = {
+    "poll_seconds": 30,
+    "conflict": "last_write_wins",
+    "objects": {
+        "contacts": {
+            "table": "demo.contacts",
+            "key": {"column": "id", "field": "syncsvc_id"},
+            "mappings": [
+                {"source": "email", "target": "email", "transforms": ["lower"]},
+                {"source": "firstname", "target": "first_name"},
+            ],
+            "on_delete": {"soft_delete": "deleted_at"},
+            "ownership": {"internal": ["email"]},
+        }
+    },
+}
+
+
+def test_the_inbound_section_parses_and_round_trips() -> None:
+    spec = parse_inbound(SECTION, "inbound", fail, ("contacts",))
+    assert spec is not None
+    contacts = spec.objects["contacts"]
+    assert contacts.policy_for("email") == "internal_owns"
+    assert contacts.policy_for("first_name") == "last_write_wins"
+    assert contacts.on_delete == "soft_delete" and contacts.soft_delete_column == "deleted_at"
+    again = parse_inbound(spec.to_json(), "inbound", fail, ("contacts",))
+    assert again == spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"conflict": "newest"}, "inbound.conflict: must be one of"),
+        ({"webhooks": False, "poll_seconds": 0}, "nothing would arrive"),
+        ({"objects": {"tickets": {}}}, "inbound.objects.tickets: unknown object"),
+    ],
+)
+def test_bad_sections_are_named(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_inbound({**SECTION, **change}, "inbound", fail, ("contacts",))
+
+
+def test_a_writable_column_must_be_mapped() -> None:
+    section = {
+        **SECTION,
+        "objects": {"contacts": {**SECTION["objects"]["contacts"], "writable": ["phone"]}},
+    }
+    with pytest.raises(ConfigError, match=r"writable\[0\]: 'phone' is not the target"):
+        parse_inbound(section, "inbound", fail, ("contacts",))
