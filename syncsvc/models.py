@@ -88,6 +88,7 @@ sync_event = Table(
         nullable=True,
         server_default=text("nullif(current_setting('syncsvc.origin', true), '')"),
     ),
+    Column("backfill_id", BigInteger, nullable=True),
     CheckConstraint("op IN ('I', 'U', 'D')", name="op"),
     Index(
         "ix_sync_event_undispatched",
@@ -98,6 +99,11 @@ sync_event = Table(
         "ix_sync_event_dispatched",
         "dispatched_at",
         postgresql_where=text("dispatched_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_sync_event_backfill_id",
+        "backfill_id",
+        postgresql_where=text("backfill_id IS NOT NULL"),
     ),
     schema=SCHEMA,
 )
@@ -225,6 +231,7 @@ outbox = Table(
     Column("poll_version", BigInteger, nullable=True),
     Column("maybe_sent", Boolean, nullable=False, server_default=text("false")),
     Column("create_sent_at", DateTime(timezone=True), nullable=True),
+    Column("backfill_id", BigInteger, nullable=True),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     CheckConstraint("op IN ('upsert', 'update', 'create', 'archive')", name="op"),
     UniqueConstraint("connection_id", "object", "record_key"),
@@ -235,6 +242,11 @@ outbox = Table(
         postgresql_where=text("status = 'pending'"),
     ),
     Index("ix_outbox_change", "connection_id", "change_tx", "change_seq"),
+    Index(
+        "ix_outbox_backfill_id",
+        "backfill_id",
+        postgresql_where=text("backfill_id IS NOT NULL"),
+    ),
     schema=SCHEMA,
 )
 
@@ -260,6 +272,7 @@ dead_letter = Table(
     Column("version", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("replayed_at", DateTime(timezone=True), nullable=True),
+    Column("backfill_id", BigInteger, nullable=True),
     CheckConstraint("stage IN ('validate', 'transform', 'persist', 'push')", name="stage"),
     Index("ix_dead_letter_connection_created", "connection_id", "created_at"),
     Index("ix_dead_letter_record", "source_table", "record_key"),
@@ -267,6 +280,11 @@ dead_letter = Table(
         "ix_dead_letter_replayed_at",
         "replayed_at",
         postgresql_where=text("replayed_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_dead_letter_backfill_id",
+        "backfill_id",
+        postgresql_where=text("backfill_id IS NOT NULL"),
     ),
     schema=SCHEMA,
 )
@@ -497,5 +515,47 @@ record_link = Table(
         "parent_object",
         "parent_key",
     ),
+    schema=SCHEMA,
+)
+
+# One backfill (``manage.py backfill``, ``syncsvc.backfill``): which rows it reads, how far it
+# got (``last_key``, advanced in the transaction that writes each page's events) and what became
+# of them. Events, outbox rows and dead letters carry its id in ``backfill_id``.
+backfill = Table(
+    "backfill",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "connection_id",
+        Integer,
+        ForeignKey(f"{SCHEMA}.connection.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source_table", Text, nullable=False),
+    Column("rule_name", Text, nullable=True),
+    Column("op", Text, nullable=False),
+    Column("key_columns", ARRAY(Text), nullable=False),
+    Column("where_sql", Text, nullable=True),
+    Column("since", DateTime(timezone=True), nullable=True),
+    Column("since_column", Text, nullable=True),
+    Column("page_size", Integer, nullable=False),
+    Column("last_key", JSONB, nullable=True),
+    Column("pages", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_read", BigInteger, nullable=False, server_default=text("0")),
+    Column("queued", BigInteger, nullable=False, server_default=text("0")),
+    Column("pushed", BigInteger, nullable=False, server_default=text("0")),
+    Column("failed", BigInteger, nullable=False, server_default=text("0")),
+    Column("state", Text, nullable=False, server_default=text("'running'")),
+    Column("error", Text, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("read_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("host", Text, nullable=True),
+    CheckConstraint("op IN ('I', 'U')", name="op"),
+    CheckConstraint("state IN ('running', 'done', 'cancelled', 'failed')", name="state"),
+    CheckConstraint("page_size > 0", name="page_size"),
+    Index("ix_backfill_connection_id", "connection_id"),
     schema=SCHEMA,
 )

@@ -171,6 +171,12 @@ class Settings:
     """How often beat runs the retention task."""
     prune_batch_size: int = 5000
     """Rows deleted per statement (and transaction) by the retention task."""
+    backfill_live_share: int = 20
+    """Percent of each connection's rate-limit window that backfill pushes leave to live changes
+    (``syncsvc.ratelimit``): a backfill push waits while the window has no more than that left."""
+    backfill_max_backlog: int = 2000
+    """A backfill writes its next page only while its connection has at most this many records
+    waiting (its own events not yet persisted plus the connection's pending outbox rows)."""
     internal_schema_dirs: tuple[Path, ...] = (DEFAULT_INTERNAL_SCHEMAS,)
     api: ApiOptions = field(default_factory=ApiOptions)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -235,6 +241,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dead_letter_days=env_int(env, "DEAD_LETTER_DAYS", 30, 1, 3650),
         prune_interval_seconds=env_float(env, "PRUNE_INTERVAL_SECONDS", 300.0, 1.0),
         prune_batch_size=env_int(env, "PRUNE_BATCH_SIZE", 5000, 1, 100_000),
+        backfill_live_share=env_int(env, "BACKFILL_LIVE_SHARE", 20, 0, 90),
+        backfill_max_backlog=env_int(env, "BACKFILL_MAX_BACKLOG", 2000, 1, 1_000_000),
         internal_schema_dirs=(*_schema_dirs(env), DEFAULT_INTERNAL_SCHEMAS),
         api=_api_options(env),
         extra={k: v for k, v in env.items() if k.startswith(PREFIX)},

@@ -8,7 +8,7 @@ import requests
 
 from providers.base import HttpTimeouts, ProviderClient
 from syncsvc.config.runtime import RuntimeConnection
-from syncsvc.ratelimit import ConnectionLimiter
+from syncsvc.ratelimit import ConnectionLimiter, live_reserve
 from syncsvc.settings import Settings
 
 
@@ -39,6 +39,7 @@ def _build(settings: Settings, conn: RuntimeConnection) -> ProviderClient:
         conn.id,
         conn.rate_limit_requests,
         conn.rate_limit_seconds,
+        reserve=live_reserve(conn.rate_limit_requests, settings.backfill_live_share),
     )
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)

@@ -21,13 +21,22 @@ from tasks.stages import persist, transform, validate
 
 
 def sync_chain(batch: Batch, provider: str) -> Signature:
-    """validate → transform → persist on the provider's sync queue, then push on its push queue."""
+    """validate → transform → persist on the provider's sync queue, then push on its push queue.
+
+    A backfill's chain shows in Flower and the worker logs under names that say so
+    (``syncsvc.validate[backfill 12]``: Celery's ``shadow`` name; the task run is the same)."""
     work = sync_queue(provider)
+    tag = f"[backfill {batch['backfill_id']}]" if "backfill_id" in batch else ""
+
+    def named(signature: Signature, queue: str) -> Signature:
+        signature = signature.set(queue=queue)
+        return signature.set(shadow=f"{signature.task}{tag}") if tag else signature
+
     return chain(
-        validate.si(batch).set(queue=work),
-        transform.s().set(queue=work),
-        persist.s().set(queue=work),
-        push.s().set(queue=push_queue(provider)),
+        named(validate.si(batch), work),
+        named(transform.s(), work),
+        named(persist.s(), work),
+        named(push.s(), push_queue(provider)),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from syncsvc.backfill.store import rule_of
 from syncsvc.pipeline.batch import Batch, CheckedBatch, MappedBatch, PushOrder
 from syncsvc.pipeline.persist import persist_batch
 from syncsvc.pipeline.transform import transform_batch
@@ -24,6 +25,7 @@ def validate(self: SyncTask, batch: Batch) -> CheckedBatch:
 def transform(self: SyncTask, batch: CheckedBatch) -> MappedBatch:
     with self.db() as db:
         config = self.config(db)
+        only_rule = rule_of(db, batch["backfill_id"]) if "backfill_id" in batch else None
     conn = config.connections.get(batch["connection_id"])
     if conn is None:
         # The connection was deleted: nothing to send, but the events must still be released.
@@ -34,7 +36,7 @@ def transform(self: SyncTask, batch: CheckedBatch) -> MappedBatch:
             items=[],
             rejects=[],
         )
-    return transform_batch(conn, batch)
+    return transform_batch(conn, batch, only_rule)
 
 
 @app.task(name="syncsvc.persist", base=SyncTask, bind=True, autoretry_for=SyncTask.DATABASE_ERRORS)

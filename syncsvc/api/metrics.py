@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from syncsvc.api.context import ApiContext
+from syncsvc.backfill import store as backfills
 from syncsvc.monitor import Backlog, ConnectionStatus, collect
 
 T = TypeVar("T")
@@ -45,6 +46,8 @@ class Figures:
     connections: list[ConnectionStatus]
     backlog: Backlog
     computed_at: float
+    backfills: list[backfills.Progress]
+    """Running backfills and those that ended in the last hour."""
     """Unix time the figures were read."""
 
 
@@ -79,7 +82,8 @@ def read_figures(ctx: ApiContext) -> Figures:
     with ctx.db() as db:
         db.execute("SELECT set_config('statement_timeout', %s, true)", (STATEMENT_TIMEOUT,))
         rows, backlog = collect(db, ctx.settings)
-    return Figures(rows, backlog, time.time())
+        running = backfills.active(db)
+    return Figures(rows, backlog, time.time(), running)
 
 
 class BacklogCollector(Collector):
@@ -135,8 +139,38 @@ class BacklogCollector(Collector):
             "syncsvc_events_oldest_seconds", "Age of the oldest event not yet persisted.",
             value=float(backlog.oldest_seconds or 0.0),
         )  # fmt: skip
+        yield from backfill_metrics(figures.backfills)
         yield GaugeMetricFamily(
             "syncsvc_metrics_computed_timestamp_seconds",
             "When the figures above were read (they are reused for SYNCSVC_API_METRICS_MAX_AGE).",
             value=figures.computed_at,
         )
+
+
+BACKFILL_LABELS = ["backfill", "connection", "table", "rule"]
+BACKFILL_COUNTS = (
+    ("rows_read", "Source rows a backfill has read."),
+    ("queued", "Records a backfill has queued (events written)."),
+    ("pushed", "Records of a backfill delivered to the CRM (per the outbox)."),
+    ("failed", "Records of a backfill that failed for good (dead letters)."),
+)
+
+
+def backfill_metrics(rows: list[backfills.Progress]) -> Iterator[Metric]:
+    """Per backfill (running, or ended within the hour): its counts, and 1 for its state."""
+    counts = {
+        attr: GaugeMetricFamily(f"syncsvc_backfill_{attr}", doc, labels=BACKFILL_LABELS)
+        for attr, doc in BACKFILL_COUNTS
+    }
+    state = GaugeMetricFamily(
+        "syncsvc_backfill_state",
+        "1 for the backfill's state (running, done, cancelled, failed).",
+        labels=[*BACKFILL_LABELS, "state"],
+    )
+    for p in rows:
+        labels = [str(p.id), p.connection, p.source_table, p.rule_name or ""]
+        for attr, family in counts.items():
+            family.add_metric(labels, float(getattr(p, attr)))
+        state.add_metric([*labels, p.state], 1.0)
+    yield from counts.values()
+    yield state

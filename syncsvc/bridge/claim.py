@@ -15,13 +15,13 @@ from syncsvc.pipeline.batch import Batch, EventRecord, record_key
 # SKIP LOCKED: two bridges never claim the same event, and we keep no "last id" cursor, so an
 # event with a lower id that commits later is still claimed (a cursor would have skipped it).
 CLAIM_NEW = """
-SELECT id, table_name, op, pk, row, targets, origin FROM syncsvc.sync_event
+SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
 WHERE dispatched_at IS NULL
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 CLAIM_STALE = """
-SELECT id, table_name, op, pk, row, targets, origin FROM syncsvc.sync_event
+SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
 WHERE dispatched_at < now() - make_interval(secs => %(timeout)s)
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
@@ -71,9 +71,12 @@ def _targets(event: Row, config: RuntimeConfig) -> tuple[int, ...]:
 
 
 def plan(events: Iterable[Row], config: RuntimeConfig, batch_size: int) -> Claim:
-    """Group events per (connection, table), keep each record's latest change, cut batches."""
+    """Group events per (connection, table, backfill), keep each record's latest change, cut
+    batches. A backfill's events travel in batches of their own, tagged with its id; a record
+    with both a live and a backfill event in one claim goes in both, and the outbox keeps the
+    higher version."""
     claim = Claim()
-    buckets: dict[tuple[int, str], dict[str, tuple[EventRecord, list[int]]]] = {}
+    buckets: dict[tuple[int, str, int | None], dict[str, tuple[EventRecord, list[int]]]] = {}
     for event in events:
         claim.events += 1
         targets = _targets(event, config)
@@ -83,7 +86,8 @@ def plan(events: Iterable[Row], config: RuntimeConfig, batch_size: int) -> Claim
         claim.targets.setdefault(targets, []).append(event["id"])
         key = record_key(event["pk"])
         for connection_id in targets:
-            per_record = buckets.setdefault((connection_id, event["table_name"]), {})
+            bucket = (connection_id, event["table_name"], event.get("backfill_id"))
+            per_record = buckets.setdefault(bucket, {})
             previous = per_record.get(key)
             ids = previous[1] if previous else []
             ids.append(event["id"])
@@ -94,7 +98,7 @@ def plan(events: Iterable[Row], config: RuntimeConfig, batch_size: int) -> Claim
                 per_record[key] = (record, ids)
             if event["targets"] is None:
                 claim.captured[connection_id] = claim.captured.get(connection_id, 0) + 1
-    for (connection_id, table), per_record in buckets.items():
+    for (connection_id, table, backfill_id), per_record in buckets.items():
         provider = config.connections[connection_id].provider.name
         entries = list(per_record.values())
         for start in range(0, len(entries), batch_size):
@@ -105,6 +109,8 @@ def plan(events: Iterable[Row], config: RuntimeConfig, batch_size: int) -> Claim
                 event_ids=[i for _, ids in part for i in ids],
                 records=[r for r, _ in part],
             )
+            if backfill_id is not None:
+                batch["backfill_id"] = backfill_id
             claim.batches.append((provider, batch))
     return claim
 

@@ -57,6 +57,7 @@ def cli(ctx: click.Context, log_level: str, verbose: bool) -> None:
 def main() -> None:
     from syncsvc.cli import (  # noqa: F401
         api,
+        backfillcmd,
         benchcmd,
         configcmd,
         connectioncmd,

@@ -6,7 +6,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from syncsvc.backfill import store as backfills
 from syncsvc.cli import cli
+from syncsvc.cli.backfillview import backfill_table
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
 from syncsvc.links import store as link_store
@@ -45,7 +47,11 @@ def status(app: AppContext) -> None:
     with connect(app.settings.db_url) as db:
         rows, backlog = collect(db, app.settings)
         links = {r.name: link_store.counts(db, r.id) for r in rows}
-    Console().print(status_table(rows, backlog))
+        running = backfills.active(db)
+    console = Console()
+    console.print(status_table(rows, backlog))
+    if running:
+        console.print(backfill_table(running, "backfills (running or ended in the last hour)"))
     for name, counts in links.items():
         if counts:
             shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))

@@ -16,7 +16,10 @@ whatever became of that push, so a CRM without upsert must look the record up be
 creating. Such a CRM's client also notes in the row (``syncsvc.outbox.journal``) when it sends
 a create (``create_sent_at``, handed back as ``since_create``: seconds ago, by the database's
 clock) and the CRM's id as soon as it has it, so that a retry neither trusts a lagging search
-too early nor depends on it when the id is known.
+too early nor depends on it when the id is known. One exception to "never cleared": a lease
+that was the row's first and ended in a wait (our own rate limit, a 429, refused credentials:
+nothing reached the CRM) leaves it unset, so that a row held back by a rate limit is not looked
+up for nothing when it goes (``reschedule``'s ``unsent``).
 """
 
 from __future__ import annotations
@@ -37,16 +40,18 @@ WHERE o.id = prev.id
   AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
-          o.external_id, o.version, o.attempts,
+          o.external_id, o.version, o.attempts, o.backfill_id, prev.was_leased,
           (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent,
           extract(epoch FROM now() - o.create_sent_at)::float8 AS since_create
 """
 
 # Waits (rate limits) do not count as attempts; failures do. A row changed meanwhile was reset
-# by persist (attempts 0, due now) and keeps that.
+# by persist (attempts 0, due now) and keeps that. ``unsent``: rows this lease was the first to
+# take and that waited (nothing was sent for them) lose the ``maybe_sent`` it set.
 RESCHEDULE = """
 UPDATE syncsvc.outbox AS o SET
     attempts = o.attempts + %(count_attempt)s,
+    maybe_sent = o.maybe_sent AND NOT o.id = ANY(%(unsent)s),
     next_attempt_at = now() + make_interval(secs => %(delay)s),
     last_error = %(error)s, lease_until = NULL, lease_token = NULL, updated_at = now()
 WHERE o.id = ANY(%(ids)s) AND o.lease_token = %(token)s
@@ -140,12 +145,15 @@ def reschedule(
     delay: float,
     error: str | None,
     count_attempt: bool,
+    unsent: list[int] | None = None,
 ) -> None:
     """End the lease ``token`` of ``ids``: due again in ``delay`` seconds, ``error`` recorded;
-    ``count_attempt`` False for a wait (a rate limit) that is not a failed attempt."""
+    ``count_attempt`` False for a wait (a rate limit) that is not a failed attempt. ``unsent``:
+    rows of a wait that no earlier lease had taken; they are not ``maybe_sent`` any more."""
     db.execute(
         RESCHEDULE,
         {
+            "unsent": unsent or [],
             "ids": ids,
             "token": token,
             "delay": delay,

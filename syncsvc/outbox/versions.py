@@ -30,9 +30,10 @@ from syncsvc.pipeline.batch import OutboxItem
 # ``version`` only moves forward (I-2): an older or equal version changes nothing.
 UPSERT_OUTBOX = """
 INSERT INTO syncsvc.outbox AS o
-    (connection_id, object, record_key, source_table, op, id_property, id_value, payload, version)
+    (connection_id, object, record_key, source_table, op, id_property, id_value, payload, version,
+     backfill_id)
 SELECT %(connection_id)s, i.object, i.record_key, i.source_table, i.op, i.id_property, i.id_value,
-       i.payload, i.version
+       i.payload, i.version, %(backfill_id)s
 FROM jsonb_to_recordset(%(items)s) AS i(object text, record_key text, source_table text, op text,
                                         id_property text, id_value text, payload jsonb,
                                         version bigint)
@@ -50,6 +51,7 @@ ON CONFLICT (connection_id, object, record_key) DO UPDATE SET
     last_error = NULL,
     change_tx = pg_current_xact_id(),
     change_seq = nextval('syncsvc.outbox_change_seq'),
+    backfill_id = EXCLUDED.backfill_id,
     updated_at = now()
 WHERE o.version < EXCLUDED.version
 RETURNING o.id, o.object, o.op
@@ -82,11 +84,12 @@ WITH dead AS (
     RETURNING o.*, r.reason, r.field, r.version AS failed_version
 )
 INSERT INTO syncsvc.dead_letter
-    (connection_id, source_table, record_key, op, object, stage, field, reason, event, version)
+    (connection_id, source_table, record_key, op, object, stage, field, reason, event, version,
+     backfill_id)
 SELECT connection_id, source_table, record_key, op, object, 'push', field, reason,
        jsonb_build_object('outbox_id', id, 'payload', payload, 'id_property', id_property,
                           'id_value', id_value, 'external_id', external_id),
-       failed_version
+       failed_version, backfill_id
 FROM dead
 """
 
@@ -135,17 +138,22 @@ def _latest_per_record(items: list[OutboxItem]) -> list[OutboxItem]:
     return list(latest.values())
 
 
-def upsert(db: psycopg.Connection[Row], connection_id: int, items: list[OutboxItem]) -> list[Row]:
+def upsert(
+    db: psycopg.Connection[Row],
+    connection_id: int,
+    items: list[OutboxItem],
+    backfill_id: int | None = None,
+) -> list[Row]:
     """Write the items' versions where they are newer; returns the rows that took one.
 
-    Each returned row (``id``, ``object``, ``op``) is pending and due now.
+    Each returned row (``id``, ``object``, ``op``) is pending and due now, tagged with
+    ``backfill_id`` (a live version clears the tag: the row then pushes as live traffic).
     """
     latest = _latest_per_record(items)
     if not latest:
         return []
-    return db.execute(
-        UPSERT_OUTBOX, {"connection_id": connection_id, "items": Jsonb(latest)}
-    ).fetchall()
+    params = {"connection_id": connection_id, "items": Jsonb(latest), "backfill_id": backfill_id}
+    return db.execute(UPSERT_OUTBOX, params).fetchall()
 
 
 def record_delivered(

@@ -63,6 +63,9 @@ class Batch(TypedDict):
     event_ids: list[int]
     records: list[EventRecord]
     rejects: NotRequired[list[Reject]]
+    backfill_id: NotRequired[int]
+    """Set when the events were written by a backfill (``syncsvc.backfill``): its records go to
+    the outbox tagged with it, and only through its rule when it names one."""
 
 
 class CheckedBatch(TypedDict):
@@ -73,6 +76,7 @@ class CheckedBatch(TypedDict):
     event_ids: list[int]
     records: list[EventRecord]
     rejects: list[Reject]
+    backfill_id: NotRequired[int]
 
 
 class MappedBatch(TypedDict):
@@ -83,6 +87,7 @@ class MappedBatch(TypedDict):
     event_ids: list[int]
     items: list[OutboxItem]
     rejects: list[Reject]
+    backfill_id: NotRequired[int]
 
 
 class PushGroup(TypedDict):

@@ -14,9 +14,10 @@ from syncsvc.pipeline.batch import MappedBatch, PushGroup
 
 INSERT_DEAD_LETTERS = """
 INSERT INTO syncsvc.dead_letter
-    (connection_id, source_table, record_key, op, object, stage, field, reason, event, version)
+    (connection_id, source_table, record_key, op, object, stage, field, reason, event, version,
+     backfill_id)
 SELECT %(connection_id)s, %(table)s, d.record_key, d.op, d.object, d.stage, d.field, d.reason,
-       d.event, d.version
+       d.event, d.version, %(backfill_id)s
 FROM jsonb_to_recordset(%(rejects)s) AS d(record_key text, op text, object text, stage text,
                                           field text, reason text, event jsonb, version bigint)
 """
@@ -47,16 +48,22 @@ def mark_events_done(db: psycopg.Connection[Row], connection_id: int, event_ids:
 def persist_batch(db: psycopg.Connection[Row], batch: MappedBatch) -> list[PushGroup]:
     """Write the batch in the caller's transaction; returns the outbox rows that need a push."""
     connection_id = batch["connection_id"]
+    backfill_id = batch.get("backfill_id")
     groups: dict[tuple[str, PushOp], list[int]] = {}
     items = batch.get("items", [])
-    for r in versions.upsert(db, connection_id, items):
+    for r in versions.upsert(db, connection_id, items, backfill_id):
         groups.setdefault((r["object"], r["op"]), []).append(r["id"])
     link_store.note(db, connection_id, wanted_links(items))
     rejects = batch.get("rejects", [])
     if rejects:
         db.execute(
             INSERT_DEAD_LETTERS,
-            {"connection_id": connection_id, "table": batch["table"], "rejects": Jsonb(rejects)},
+            {
+                "connection_id": connection_id,
+                "table": batch["table"],
+                "rejects": Jsonb(rejects),
+                "backfill_id": backfill_id,
+            },
         )
     mark_events_done(db, connection_id, batch["event_ids"])
     return [PushGroup(object=o, op=op, ids=sorted(ids)) for (o, op), ids in groups.items()]

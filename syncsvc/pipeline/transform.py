@@ -146,16 +146,22 @@ def decide(
     return outcomes, None
 
 
-def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch:
-    """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops."""
+def transform_batch(
+    conn: RuntimeConnection, batch: CheckedBatch, only_rule: str | None = None
+) -> MappedBatch:
+    """Every matching rule of a record yields one outbox item (or one reject); ``skip`` stops.
+
+    ``only_rule`` (a backfill of one rule) keeps the outcomes of that rule alone; a ``skip``
+    rule before it still skips, as it would for a live change.
+    """
     table = batch["table"]
     rules = conn.rules_for(table)
     items: list[OutboxItem] = []
     rejects: list[Reject] = list(batch.get("rejects", []))
     for record in batch["records"]:
         outcomes, failed = decide(conn, rules, record, table)
-        for _, out in outcomes:
-            if out is None:
+        for rule, out in outcomes:
+            if out is None or (only_rule is not None and rule.name != only_rule):
                 continue
             if "stage" in out:
                 rejects.append(cast(Reject, out))
@@ -163,10 +169,13 @@ def transform_batch(conn: RuntimeConnection, batch: CheckedBatch) -> MappedBatch
                 items.append(out)
         if failed is not None:
             rejects.append(failed)
-    return MappedBatch(
+    mapped = MappedBatch(
         connection_id=batch["connection_id"],
         table=table,
         event_ids=batch["event_ids"],
         items=items,
         rejects=rejects,
     )
+    if "backfill_id" in batch:
+        mapped["backfill_id"] = batch["backfill_id"]
+    return mapped

@@ -69,10 +69,13 @@ def validate_batch(db: psycopg.Connection[Row], batch: Batch, spec: CompiledSpec
             rejects.append(reject(record, table, "validate", issues[0].field, reason))
             continue
         kept.append(record)
-    return CheckedBatch(
+    checked = CheckedBatch(
         connection_id=batch["connection_id"],
         table=table,
         event_ids=batch["event_ids"],
         records=kept,
         rejects=rejects,
     )
+    if "backfill_id" in batch:
+        checked["backfill_id"] = batch["backfill_id"]
+    return checked

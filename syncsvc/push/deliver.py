@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -9,18 +10,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 from providers.base import NoJournal, ProviderClient, PushItem, PushResult, WriteJournal
-from syncsvc.db import transaction
+from syncsvc.db import Row, transaction
 from syncsvc.errors import CredentialsRefused, PermanentError, RateLimited, SyncError
 from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
 from syncsvc.outbox.journal import OutboxJournal
 from syncsvc.pipeline.batch import PushGroup
 from syncsvc.push.retry import PAUSE_DELAY, decide
+from syncsvc.ratelimit import yielding_to_live
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.push")
 RELEASE_LIMIT = 5_000
+SETTLE_ATTEMPTS = 5
 
 
 @dataclass
@@ -127,8 +132,15 @@ class Pusher:
         return outcome
 
     def _lease(self, ids: list[int], token: int) -> list[dict[str, Any]]:
-        with transaction(self.dsn) as db:
-            return lease.lease(db, self.connection_id, ids, token, self.holder, self.lease_seconds)
+        leased: list[dict[str, Any]] = []
+
+        def take(db: psycopg.Connection[Row]) -> None:
+            leased[:] = lease.lease(
+                db, self.connection_id, ids, token, self.holder, self.lease_seconds
+            )
+
+        self._settle(take)
+        return leased
 
     def _push_chunk(self, group: PushGroup, ids: list[int], outcome: PushOutcome) -> float | None:
         """Push one chunk; returns a wait in seconds when the connection is rate-limited.
@@ -148,9 +160,13 @@ class Pusher:
         for index, ((obj, op), kind_rows) in enumerate(kinds):
             items = _items(kind_rows, journal)
             attempts = {r["id"]: r["attempts"] for r in kind_rows}
+            fresh = {r["id"] for r in kind_rows if not r["was_leased"]}
             started = time.monotonic()
+            # rows all from a backfill leave the live changes' share of the rate limit alone
+            backfill = all(r.get("backfill_id") is not None for r in kind_rows)
             try:
-                results = self.client.push(obj, op, items)
+                with yielding_to_live() if backfill else contextlib.nullcontext():
+                    results = self.client.push(obj, op, items)
             except RateLimited as exc:
                 unsent = [r for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
@@ -176,6 +192,7 @@ class Pusher:
                 PushGroup(object=obj, op=op, ids=[]),
                 outcome,
                 elapsed,
+                fresh,
             )
         return None
 
@@ -188,7 +205,9 @@ class Pusher:
         group: PushGroup,
         outcome: PushOutcome,
         duration_ms: int | None = None,
+        fresh: set[int] | None = None,
     ) -> None:
+        """``fresh``: rows no earlier lease took (a wait leaves them not ``maybe_sent``)."""
         by_id = {r.outbox_id: r for r in results}
         sent_versions = {i.outbox_id: i.version for i in items}
         delivered: list[versions.Delivered] = []
@@ -231,16 +250,17 @@ class Pusher:
                 key = (round(decision.delay, 3), decision.kind == "retry")
                 retry.setdefault(key, []).append(item.outbox_id)
         recovered = any(attempts.get(d["id"], 0) > 0 for d in delivered)
-        with transaction(self.dsn) as db:
+        again: list[PushGroup] = []
+
+        def settle(db: psycopg.Connection[Row]) -> None:
+            again.clear()
             if delivered:
                 for r in versions.record_delivered(db, token, delivered):
                     if r["status"] == "pending":
-                        outcome.again_now.append(
-                            PushGroup(object=r["object"], op=r["op"], ids=[r["id"]])
-                        )
+                        again.append(PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]))
             if recovered:
                 released = lease.release_backoff(db, self.connection_id, RELEASE_LIMIT)
-                outcome.again_now.extend(
+                again.extend(
                     PushGroup(object=r["object"], op=r["op"], ids=[r["id"]]) for r in released
                 )
             if dead:
@@ -252,14 +272,20 @@ class Pusher:
                     if (res := by_id.get(i)) is not None and res.error is not None
                 }
                 error = "; ".join(sorted(errors))[:MAX_ERROR_TEXT] or None
-                lease.reschedule(db, ids, token, delay, error, count_attempt=counts)
-                group_ids = PushGroup(object=group["object"], op=group["op"], ids=ids)
-                outcome.later.append((delay, group_ids))
-                if counts:
-                    outcome.retried += len(ids)
-                else:
-                    outcome.waited += len(ids)
+                unsent = [] if counts else [i for i in ids if i in (fresh or set())]
+                lease.reschedule(db, ids, token, delay, error, count_attempt=counts, unsent=unsent)
             synclog.record(db, self.connection_id, log_entries)
+
+        self._settle(settle)
+        outcome.again_now.extend(again)
+        for (delay, counts), ids in retry.items():
+            outcome.later.append(
+                (delay, PushGroup(object=group["object"], op=group["op"], ids=ids))
+            )
+            if counts:
+                outcome.retried += len(ids)
+            else:
+                outcome.waited += len(ids)
         outcome.delivered += len(delivered)
         outcome.dead += len(dead)
 
@@ -280,7 +306,8 @@ class Pusher:
             _entry(i, status, r["attempts"] + 1, elapsed, PushResult(r["id"], error=error))
             for r, i in zip(rows, _items(rows), strict=True)
         ]
-        with transaction(self.dsn) as db:
+
+        def settle(db: psycopg.Connection[Row]) -> None:
             lease.reschedule(
                 db,
                 [r["id"] for r in rows],
@@ -288,9 +315,28 @@ class Pusher:
                 delay,
                 text[:MAX_ERROR_TEXT],
                 count_attempt=False,
+                unsent=[r["id"] for r in rows if not r["was_leased"]],
             )
             synclog.record(db, self.connection_id, entries)
+
+        self._settle(settle)
         return text
+
+    def _settle(self, work: Callable[[psycopg.Connection[Row]], None]) -> None:
+        """Run ``work`` in one transaction. Leasing and settling lock the rows they update in
+        id order while persist locks them in key order: under concurrent updates PostgreSQL
+        may pick this transaction as a deadlock victim and roll it back whole; it then runs
+        again (left failed, its rows would wait out their lease or the sweeper)."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                with transaction(self.dsn) as db:
+                    work(db)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == SETTLE_ATTEMPTS:
+                    raise
+                log.info("settling a push met a deadlock; running it again")
+                time.sleep(0.05 * attempt)
 
 
 def release_leases_of(dsn: str, holders: list[str]) -> int:

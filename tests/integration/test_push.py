@@ -77,7 +77,9 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
         item = {"object": "persons", "record_key": key, "source_table": "demo.contacts",
                 "op": "upsert", "id_property": "syncsvc_id", "id_value": key,
                 "payload": {"name": key}, "version": version}  # fmt: skip
-        db.execute(UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item])})
+        db.execute(
+            UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item]), "backfill_id": None}
+        )
 
     def lease(token: int) -> dict[str, bool]:
         ids = [r["id"] for r in db.execute(  # type: ignore[index]
@@ -95,7 +97,7 @@ def test_a_row_leased_once_stays_maybe_sent_after_its_record_changes(
         ids = [r["id"] for r in db.execute(  # type: ignore[index]
             "SELECT id FROM syncsvc.outbox WHERE connection_id = %s", (cid,)).fetchall()]  # fmt: skip
         db.execute(RESCHEDULE, {"ids": ids, "token": 1, "delay": 0, "error": "timeout",
-                                "count_attempt": 1})  # fmt: skip
+                                "count_attempt": 1, "unsent": []})  # fmt: skip
         persist("sent", 2)  # the record changed after the timed-out push: attempts back to 0
         persist("new", 1)
         attempts = db.execute(
@@ -117,7 +119,9 @@ def test_the_leases_of_a_dead_worker_are_released_and_no_others(
             item = {"object": "contacts", "record_key": key, "source_table": "demo.contacts",
                     "op": "upsert", "id_property": "syncsvc_id", "id_value": key,
                     "payload": {"email": f"{key}@example.com"}, "version": 1}  # fmt: skip
-            db.execute(UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item])})
+            db.execute(
+                UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb([item]), "backfill_id": None}
+            )
         ids = {r["record_key"]: r["id"] for r in db.execute(  # type: ignore[index]
             "SELECT id, record_key FROM syncsvc.outbox WHERE connection_id = %s", (cid,))}  # fmt: skip
         for holder, keys in (("w@h 1-dead", ["dead-1", "dead-2"]), ("w@h 2-alive", ["alive-1"])):
@@ -132,5 +136,34 @@ def test_the_leases_of_a_dead_worker_are_released_and_no_others(
             (cid,),
         ).fetchall()
         assert [r["record_key"] for r in leased] == ["alive-1"]  # type: ignore[index]
+    finally:
+        db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
+
+
+def test_a_first_lease_that_only_waited_leaves_the_row_not_maybe_sent(
+    db: psycopg.Connection[Row],
+) -> None:
+    """A rate-limit wait sends nothing: a row held back by it is not looked up for nothing
+    later (Pipedrive's lookups cost searches); a row an earlier lease took stays maybe_sent."""
+    cid = fresh_connection(db, "wait-unsent-test", "pipedrive")
+    item = {"object": "persons", "source_table": "demo.contacts", "op": "upsert",
+            "id_property": "syncsvc_id", "payload": {"name": "x"}, "version": 1}  # fmt: skip
+    items = [{**item, "record_key": k, "id_value": k} for k in ("fresh", "seen")]
+    db.execute(UPSERT_OUTBOX, {"connection_id": cid, "items": Jsonb(items), "backfill_id": None})
+    ids = {r["record_key"]: r["id"] for r in db.execute(  # type: ignore[index]
+        "SELECT id, record_key FROM syncsvc.outbox WHERE connection_id = %s", (cid,))}  # fmt: skip
+    db.execute("UPDATE syncsvc.outbox SET maybe_sent = true WHERE id = %s", (ids["seen"],))
+
+    def lease(token: int) -> dict[str, tuple[bool, bool]]:
+        rows = db.execute(LEASE, {"ids": list(ids.values()), "connection_id": cid,
+                                  "token": token, "lease_seconds": 30, "holder": None})  # fmt: skip
+        return {r["record_key"]: (r["was_leased"], r["maybe_sent"]) for r in rows}  # type: ignore[index]
+
+    try:
+        assert lease(1) == {"fresh": (False, False), "seen": (True, True)}
+        db.execute(RESCHEDULE, {"ids": list(ids.values()), "token": 1, "delay": 0,
+                                "error": "wait", "count_attempt": 0,
+                                "unsent": [ids["fresh"]]})  # fmt: skip
+        assert lease(2) == {"fresh": (False, False), "seen": (True, True)}
     finally:
         db.execute("DELETE FROM syncsvc.connection WHERE id = %s", (cid,))
