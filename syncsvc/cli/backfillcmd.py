@@ -15,6 +15,7 @@ from syncsvc.backfill import store
 from syncsvc.backfill.plan import MAX_PAGE_SIZE, Request, plan
 from syncsvc.backfill.runner import Runner
 from syncsvc.cli import cli
+from syncsvc.cli.backfilldry import print_dry_run
 from syncsvc.cli.backfillview import ProgressView, backfill_table
 from syncsvc.cli.context import AppContext, pass_app
 from syncsvc.db import connect
@@ -49,6 +50,7 @@ def backfill() -> None:
 
     \b
       manage.py backfill CONNECTION [--rule NAME] [--table T] [--where SQL] [--since TIME]
+      manage.py backfill CONNECTION --dry-run …   (counts only, writes nothing)
       manage.py backfill --resume ID
       manage.py backfill list
       manage.py backfill cancel ID
@@ -88,6 +90,12 @@ def backfill() -> None:
     "[default: SYNCSVC_BACKFILL_MAX_BACKLOG, 2000].",
 )
 @click.option("--resume", "resume_id", type=int, help="Continue backfill ID where it stopped.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Count what the backfill would create, update, archive, skip and reject (validation, "
+    "conditions, mappings); write nothing and call no CRM.",
+)
 @pass_app
 def backfill_run(
     app: AppContext,
@@ -100,6 +108,7 @@ def backfill_run(
     page_size: int,
     max_backlog: int | None,
     resume_id: int | None,
+    dry_run: bool,
 ) -> None:
     """Read CONNECTION's source tables in primary-key order, a page at a time, and send every row
     through the connection's rules, mappings and checks to its CRM, as live changes go.
@@ -114,6 +123,12 @@ def backfill_run(
     another, each its own backfill.
     """
     settings = app.settings
+    if dry_run:
+        if resume_id is not None or connection is None:
+            raise click.UsageError("--dry-run needs a CONNECTION (and takes no --resume)")
+        request = Request(connection, rule, table, where, _since(since), since_column, page_size)
+        print_dry_run(console, settings, request, settings.internal_schema_dirs)
+        return
     if resume_id is not None:
         if connection or rule or table or where or since or since_column:
             raise click.UsageError("--resume ID takes no CONNECTION or filters")

@@ -115,6 +115,7 @@ def count_backfill(
     since: sql.Composable | None = None,
     op: ChangeOp = "U",
     page_size: int = 1_000,
+    table: str | None = None,
 ) -> BackfillCounts:
     """Count what ``backfill CONNECTION [--rule NAME] [--where ...] [--since ...]`` would do.
 
@@ -124,12 +125,13 @@ def count_backfill(
     (that rule's); every enabled rule of that table is evaluated, as the chain does. ``where``
     and ``since`` are already-composed SQL on the source table's columns (the table is aliased
     ``t``), ANDed. No CRM is called and nothing is written: the only query besides the source
-    reads is the outbox lookup that tells an upsert's update from its create."""
+    reads is the outbox lookup that tells an upsert's update from its create. ``table`` reads
+    that one source table instead of the rule's (or every rule's)."""
     counts = BackfillCounts()
-    for table in tables_of(conn, rule):
-        spec = internal_spec(table, settings.internal_schema_dirs)
-        keys = key_columns(db, table)
-        for page in read_pages(db, table, keys, where, since, page_size):
-            outcomes = evaluate_rows(db, conn, table, spec, keys, page, op)
+    for source in [table] if table is not None else tables_of(conn, rule):
+        spec = internal_spec(source, settings.internal_schema_dirs)
+        keys = key_columns(db, source)
+        for page in read_pages(db, source, keys, where, since, page_size):
+            outcomes = evaluate_rows(db, conn, source, spec, keys, page, op)
             add_outcomes(counts, outcomes, delivered_records(db, conn, outcomes))
     return counts

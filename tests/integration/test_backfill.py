@@ -298,18 +298,38 @@ def test_composite_keys_where_and_since_choose_the_rows(
     )
     pipeline.wait_idle()
     pipeline.apply(orders_config(hubspot.base_url))
-    proc = start(
-        pipeline,
+    since = execute(pipeline.db, "SELECT (now() - interval '1 day')::text AS t")[0]["t"]
+    choice = [
         "hubspot-test",
         "--rule", "orders",
         "--where", "t.region IN ('eu', 'apac') AND t.email LIKE '%@example.com'",
-        "--since", execute(pipeline.db, "SELECT (now() - interval '1 day')::text AS t")[0]["t"],
+        "--since", since,
         "--since-column", "changed_at",
         "--page-size", "7",
-    )  # fmt: skip
+    ]  # fmt: skip
+    expected = {f"{r}-{g}" for r in ("apac", "eu") for g in range(5, 21) if g % 5 != 0}
+
+    counted = cli(pipeline, "backfill", *choice, "--dry-run")
+    assert f"backfill_t.orders: {len(expected)} row(s) read" in counted, counted
+    orders_row = next(line for line in counted.splitlines() if line.startswith("│ orders "))
+    assert [c.strip() for c in orders_row.strip("│ ").split("│")][1:] == [
+        str(len(expected)),
+        "0",
+        "0",
+        "0",
+    ], orders_row  # create, update, archive, rejected
+    written = execute(
+        pipeline.db,
+        "SELECT (SELECT count(*) FROM syncsvc.backfill) AS backfills, "
+        "(SELECT count(*) FROM syncsvc.outbox) AS outbox, "
+        "(SELECT count(*) FROM syncsvc.sync_event) AS events",
+    )[0]
+    assert dict(written) == {"backfills": 0, "outbox": 0, "events": 0}
+    assert hubspot.records("contacts") == []
+
+    proc = start(pipeline, *choice)
     assert finished(pipeline, proc) == 0, pipeline.procs.log_tail("backfill", 30)
     pipeline.wait_idle()
-    expected = {f"{r}-{g}" for r in ("apac", "eu") for g in range(5, 21) if g % 5 != 0}
     held = [r["properties"]["syncsvc_id"] for r in hubspot.records("contacts")]
     assert sorted(held) == sorted(expected)
     done = backfill_row(pipeline)
