@@ -315,6 +315,15 @@ class ProviderClient(abc.ABC):
         poll's first page: the ``resume`` the previous poll ended with, if any)."""
         raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
 
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """Keep the CRM calling ``notify_url`` for every change of ``objects``, for a CRM whose
+        subscriptions expire (Zoho's channels). ``held`` is what the previous call returned
+        (kept in PostgreSQL); the answer is what to keep now. Default: nothing to do (the
+        CRM's webhooks are created once, by a person)."""
+        return held
+
     def close(self) -> None:
         self.session.close()
 

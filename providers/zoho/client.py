@@ -4,7 +4,7 @@ with per-record results."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +36,11 @@ from providers.zoho.results import match_deletes, match_writes
 from syncsvc.errors import PermanentError, RetryableError
 from syncsvc.fields.model import ObjectFields
 
+CHANNEL_LIFE = timedelta(days=1)
+RENEW_BEFORE = timedelta(hours=12)
+"""A channel is renewed when less than this is left of it (beat looks every few seconds)."""
+CHANNEL_BASE = 7_300_000_000_000
+"""Channel ids are this plus the connection's id: one channel per connection, stable."""
 WRITE_METHOD = {"upsert": "POST", "create": "POST", "update": "PUT"}
 WHOLE_CALL_CODES = frozenset(
     {"INVALID_MODULE", "AUTHORIZATION_FAILED", "INVALID_REQUEST_METHOD", "INVALID_URL_PATTERN"}
@@ -271,6 +276,25 @@ class ZohoClient(ProviderClient):
             for event in (entry.get("details") or {}).get("events") or []:
                 granted = changes.parse_time(event.get("channel_expiry")) or granted
         return granted
+
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """One notification channel for the connection's modules, renewed (``watch`` again)
+        when it ends within ``RENEW_BEFORE`` or the URL or modules changed. Callbacks carry
+        credential ``webhook_token``, which ``ZohoNotifications`` checks."""
+        token = self.connection.credentials.get("webhook_token")
+        if not isinstance(token, str) or not token:
+            raise PermanentError(
+                "zoho: a notification channel needs credential webhook_token",
+                code="NO_WEBHOOK_TOKEN",
+            )
+        watched = notifications.channel_state(notify_url, objects, held)
+        if watched is not None and watched - now > RENEW_BEFORE:
+            return held
+        channel = CHANNEL_BASE + self.connection.id
+        granted = self.watch(list(objects), notify_url, channel, token, now + CHANNEL_LIFE)
+        return notifications.held_state(notify_url, objects, granted or now + CHANNEL_LIFE)
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

@@ -10,9 +10,11 @@ credential ``webhook_token`` and every callback must carry it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +43,29 @@ def watch_body(
             }
         ]
     }
+
+
+def _subscription(notify_url: str, modules: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps([notify_url, sorted(modules)]).encode()).hexdigest()[:32]
+
+
+def held_state(notify_url: str, modules: Sequence[str], expires: datetime) -> str:
+    """What is kept of a channel: what it watches (a digest) and when it ends."""
+    return json.dumps(
+        {"watching": _subscription(notify_url, modules), "until": expires.isoformat()}
+    )
+
+
+def channel_state(notify_url: str, modules: Sequence[str], held: str | None) -> datetime | None:
+    """When the kept channel ends, if it watches ``modules`` for ``notify_url``; else None."""
+    try:
+        state = json.loads(held) if held else {}
+        until = datetime.fromisoformat(state["until"]) if isinstance(state, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    if until is None or state.get("watching") != _subscription(notify_url, modules):
+        return None
+    return until if until.tzinfo else until.replace(tzinfo=UTC)
 
 
 class ZohoNotifications(WebhookReceiver):

@@ -17,7 +17,9 @@ from providers.base import ConnectionInfo
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
 from providers.zoho import ZohoClient
+from providers.zoho.notifications import channel_state
 from syncsvc.demo.system import example_sim_options
+from syncsvc.inbound.subscriptions import notify_url
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
 from tests.support.sim import SimControl
@@ -101,25 +103,28 @@ def zoho(zoho_server: SimServer) -> SimControl:
     return sim
 
 
-@pytest.fixture
-def channel_to(zoho: SimControl, api_server: ApiProcess) -> Iterator[datetime | None]:
-    """A notification channel for every Contacts change, subscribed by the client."""
+def zoho_client(zoho: SimControl) -> ZohoClient:
     connection = ConnectionInfo(
-        id=0,
+        id=7,
         name=CONNECTION,
         provider="zoho",
         base_url=zoho.base_url,
-        credentials=OAUTH,
+        credentials={**OAUTH, "webhook_token": TOKEN},
         options={"token_url": f"{zoho.base_url}/oauth/v2/token"},
         batch_size=100,
         rate_limit_requests=100,
         rate_limit_seconds=10,
     )
-    client = ZohoClient(connection)
+    return ZohoClient(connection)
+
+
+@pytest.fixture
+def channel_to(zoho: SimControl, api_server: ApiProcess) -> Iterator[str | None]:
+    """A notification channel for every Contacts change, as beat's inbound tick keeps it."""
+    client = zoho_client(zoho)
     try:
-        url = f"{api_server.url}/v1/inbound/{CONNECTION}"
-        expires = datetime.now(UTC) + timedelta(days=1)
-        yield client.watch(["Contacts"], url, CHANNEL, TOKEN, expires)
+        url = notify_url(api_server.url, CONNECTION)
+        yield client.keep_webhooks(url, ["Contacts"], None, datetime.now(UTC))
     finally:
         client.close()
 
@@ -201,9 +206,9 @@ def _edits_arrive(pipeline: Pipeline, zoho: SimControl) -> None:
 
 
 def test_sim_edits_arrive_by_notification_channel_without_ping_pong(
-    pipeline: Pipeline, zoho: SimControl, channel_to: datetime | None
+    pipeline: Pipeline, zoho: SimControl, channel_to: str | None
 ) -> None:
-    assert channel_to is not None and channel_to > datetime.now(UTC)
+    assert channel_to is not None
     pipeline.apply(config(zoho.base_url, webhooks=True, poll_seconds=0))
     _edits_arrive(pipeline, zoho)
     sources = pipeline.db.execute("SELECT DISTINCT source FROM syncsvc.inbound_event").fetchall()
@@ -233,3 +238,23 @@ def test_sim_edits_arrive_by_polling_with_notifications_off(
     _edits_arrive(pipeline, zoho)
     sources = pipeline.db.execute("SELECT DISTINCT source FROM syncsvc.inbound_event").fetchall()
     assert [s["source"] for s in sources] == ["poll"]
+
+
+def test_the_channel_is_renewed_only_when_it_nears_its_end_or_changes(zoho: SimControl) -> None:
+    client = zoho_client(zoho)
+    url, now = "https://sync.example.com/v1/inbound/zoho-inbound", datetime.now(UTC)
+    try:
+        first = client.keep_webhooks(url, ["Contacts"], None, now)
+        until = channel_state(url, ["Contacts"], first)
+        assert until is not None and until > now + timedelta(hours=23)
+        asked = zoho.stats()["requests"]
+        assert client.keep_webhooks(url, ["Contacts"], first, now + timedelta(hours=11)) == first
+        assert zoho.stats()["requests"] == asked  # nothing sent while the channel has time left
+        later = client.keep_webhooks(url, ["Contacts"], first, now + timedelta(hours=13))
+        renewed = channel_state(url, ["Contacts"], later)
+        assert renewed is not None and renewed > until
+        wider = client.keep_webhooks(url, ["Contacts", "Deals"], later, now)
+        assert channel_state(url, ["Contacts", "Deals"], wider) is not None
+        assert channel_state(url, ["Contacts"], wider) is None
+    finally:
+        client.close()
