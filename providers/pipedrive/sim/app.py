@@ -274,7 +274,8 @@ class PipedriveSim(SimApp):
             store = self.stores[str(body["object"])]
             record = None
             if action != "create":
-                record = store.get(int(str(body.get("id", "0")) or 0))
+                raw_id = str(body.get("id", ""))
+                record = store.get(int(raw_id)) if raw_id.isdigit() else None
                 if record is None:
                     return self.not_found(store)
             if action != "delete":

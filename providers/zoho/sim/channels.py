@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import zlib
 from typing import Any
 
 from providers.simulation.deliveries import Deliveries, Delivery
@@ -79,7 +80,7 @@ class Channels:
                 {
                     "channel_expiry": expiry.replace(microsecond=0).isoformat(),
                     "resource_uri": f"{RESOURCE_ROOT}/{module}",
-                    "resource_id": str(abs(hash(module)) % 10**18),
+                    "resource_id": str(5725767 * 10**12 + zlib.crc32(module.encode())),
                     "resource_name": module,
                     "channel_id": str(channel),
                 }
