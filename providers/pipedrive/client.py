@@ -37,7 +37,7 @@ from providers.base import (
 )
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
-from providers.pipedrive import changes, links, reads
+from providers.pipedrive import changes, links, reads, webhooks
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
@@ -364,6 +364,50 @@ class PipedriveClient(ProviderClient):
             fields,
             after,
         )
+
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """One webhook v2 per object (``event_action: *``) calling ``notify_url`` with the
+        connection's ``webhook_user``/``webhook_password``, created with ``POST /v1/webhooks``
+        where missing; looked for hourly, and replaced when the URL or the auth changed."""
+        user = self.connection.credentials.get("webhook_user")
+        password = self.connection.credentials.get("webhook_password")
+        if not isinstance(user, str) or not isinstance(password, str) or not user or not password:
+            raise PermanentError(
+                "pipedrive: webhooks need credentials webhook_user and webhook_password",
+                code="NO_WEBHOOK_AUTH",
+            )
+        watching = webhooks.subscription(notify_url, objects, user, password)
+        look, changed = webhooks.due(held, watching, now)
+        if not look:
+            return held
+        existing = [
+            w
+            for w in self._get_json("/v1/webhooks", {}).get("data") or []
+            if isinstance(w, dict) and w.get("subscription_url") == notify_url
+        ]
+        if changed:  # their auth may be stale: made again
+            for hook in existing:
+                raise_for_call(self.call("DELETE", f"/v1/webhooks/{int(hook['id'])}"))
+            existing = []
+        have = {
+            w.get("event_object") for w in existing if str(w.get("version", "")).startswith("2")
+        }
+        for obj in objects:
+            entity = webhooks.ENTITIES.get(obj)
+            if entity is None or entity in have:
+                continue
+            body = {
+                "subscription_url": notify_url,
+                "event_action": "*",
+                "event_object": entity,
+                "http_auth_user": user,
+                "http_auth_password": password,
+                "version": "2.0",
+            }
+            raise_for_call(self.call("POST", "/v1/webhooks", body=body))
+        return webhooks.held_state(watching, now)
 
     @staticmethod
     def _list_path(object_name: str) -> str:

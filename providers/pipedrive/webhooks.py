@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
-from datetime import datetime
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from providers.webhooks import BadWebhook, WebhookEvent, WebhookReceiver, WebhookRequest
@@ -22,8 +25,11 @@ from providers.webhooks import BadWebhook, WebhookEvent, WebhookReceiver, Webhoo
 AUTHORIZATION = "Authorization"
 OBJECTS = {"person": "persons", "organization": "organizations", "deal": "deals"}
 ACTIONS = {"create": "change", "change": "change", "delete": "delete"}
+ENTITIES = {obj: entity for entity, obj in OBJECTS.items()}
 MAX_ID = 20
 MAX_STAMP = 40
+RECHECK = timedelta(hours=1)
+"""How often the webhooks syncsvc created are looked for again (a person may delete one)."""
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -81,3 +87,26 @@ class PipedriveWebhooks(WebhookReceiver):
             return []
         key = f"webhook:{entity}:{entity_id}:{action}:{stamp}"
         return [WebhookEvent(key, obj, entity_id, kind, occurred)]
+
+
+def subscription(notify_url: str, objects: Sequence[str], user: str, password: str) -> str:
+    """A digest of what the webhooks should be: URL, objects and their basic auth."""
+    text = json.dumps([notify_url, sorted(objects), user, password])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def held_state(watching: str, checked: datetime) -> str:
+    return json.dumps({"watching": watching, "checked": checked.isoformat()})
+
+
+def due(held: str | None, watching: str, now: datetime) -> tuple[bool, bool]:
+    """(look again, the subscription changed): the webhooks are looked for when their settings
+    changed or the last look is more than ``RECHECK`` ago."""
+    try:
+        state = json.loads(held) if held else {}
+        checked = datetime.fromisoformat(state["checked"])
+    except (ValueError, KeyError, TypeError):
+        return True, True
+    if state.get("watching") != watching:
+        return True, True
+    return now - checked >= RECHECK, False

@@ -116,6 +116,7 @@ class PipedriveSim(SimApp):
             ("GET", rf"/api/v2/{OBJ}/(?P<id>\d+)", "get", self._get),
             ("PATCH", rf"/api/v2/{OBJ}/(?P<id>\d+)", "write", self._update),
             ("DELETE", rf"/api/v2/{OBJ}/(?P<id>\d+)", "delete", self._delete),
+            ("GET", r"(?:/api)?/v1/webhooks", "get", self._list_webhooks),
             ("POST", r"(?:/api)?/v1/webhooks", "field", self._add_webhook),
             ("DELETE", r"(?:/api)?/v1/webhooks/(?P<id>\d+)", "delete", self._remove_webhook),
         ]
@@ -303,6 +304,10 @@ class PipedriveSim(SimApp):
                 )
             except Problem as exc:
                 return error(400, str(exc))
+
+    def _list_webhooks(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            return ok(self.webhooks.listed())
 
     def _remove_webhook(self, request: SimRequest) -> SimResponse:
         with self.lock:

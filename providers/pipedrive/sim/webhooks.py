@@ -61,7 +61,13 @@ class Webhooks:
             "is_active": 1,
         }
         self.subscriptions[webhook_id] = subscription
-        return {k: v for k, v in subscription.items() if k != "http_auth_password"}
+        return self.listed()[-1]
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in sub.items() if k != "http_auth_password"}
+            for sub in self.subscriptions.values()
+        ]
 
     def remove(self, webhook_id: int) -> bool:
         return self.subscriptions.pop(webhook_id, None) is not None

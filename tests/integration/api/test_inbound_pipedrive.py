@@ -5,18 +5,23 @@ back (emails/phones by their primary value, a custom field by name), and nothing
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from psycopg import sql
 
+from providers.base import ConnectionInfo
+from providers.pipedrive import PipedriveClient
 from providers.pipedrive.webhooks import basic_auth
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
 from syncsvc.demo.system import example_sim_options
+from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import keep_subscription
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -97,24 +102,15 @@ def pipedrive(pipedrive_server: SimServer) -> SimControl:
 
 
 @pytest.fixture
-def webhooks_to(pipedrive: SimControl, api_server: ApiProcess) -> str:
-    """A v2 webhook for every person event, with basic auth, as a user creates it."""
-    url = f"{api_server.url}/v1/inbound/{CONNECTION}"
-    answer = pipedrive.http.post(
-        f"{pipedrive.base_url}/v1/webhooks",
-        json={
-            "subscription_url": url,
-            "event_action": "*",
-            "event_object": "person",
-            "http_auth_user": USER,
-            "http_auth_password": PASSWORD,
-            "version": "2.0",
-        },
-        headers=TOKEN,
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    return url
+def webhook_url(api_server: ApiProcess) -> str:
+    return f"{api_server.url}/v1/inbound/{CONNECTION}"
+
+
+def webhooks(pipedrive: SimControl) -> list[dict[str, Any]]:
+    answer = pipedrive.http.get(f"{pipedrive.base_url}/v1/webhooks", headers=TOKEN, timeout=10)
+    answer.raise_for_status()
+    found: list[dict[str, Any]] = answer.json()["data"]
+    return found
 
 
 def sim_edit(pipedrive: SimControl, **body: Any) -> dict[str, Any]:
@@ -175,9 +171,23 @@ def _push_one(pipeline: Pipeline, pipedrive: SimControl, email: str) -> tuple[in
 
 
 def test_sim_edits_arrive_by_webhook_without_ping_pong(
-    pipeline: Pipeline, pipedrive: SimControl, webhooks_to: str
+    pipeline: Pipeline,
+    pipedrive: SimControl,
+    settings: Settings,
+    api_server: ApiProcess,
+    webhook_url: str,
 ) -> None:
     pipeline.apply(config(pipedrive.base_url, webhooks=True, poll_seconds=0))
+    # beat's tick creates the webhook v2, with the connection's basic auth, once
+    assert keep_subscription(settings, CONNECTION, api_server.url)
+    assert not keep_subscription(settings, CONNECTION, api_server.url)
+    (hook,) = webhooks(pipedrive)
+    assert (hook["subscription_url"], hook["event_object"], hook["version"]) == (
+        webhook_url,
+        "person",
+        "2.0",
+    )
+    assert hook["http_auth_user"] == USER and "http_auth_password" not in hook
     row_id, pd_id = _push_one(pipeline, pipedrive, "ada@example.com")
     pipeline.wait_idle()
     wait_until(lambda: no_inbound_waiting(pipeline) and inbound_statuses(pipeline), 10)
@@ -224,7 +234,7 @@ def test_sim_edits_arrive_by_webhook_without_ping_pong(
 
 
 def test_a_webhook_without_the_basic_auth_is_refused(
-    pipeline: Pipeline, pipedrive: SimControl, webhooks_to: str
+    pipeline: Pipeline, pipedrive: SimControl, webhook_url: str
 ) -> None:
     pipeline.apply(config(pipedrive.base_url, webhooks=True, poll_seconds=0))
     body = {
@@ -234,10 +244,10 @@ def test_a_webhook_without_the_basic_auth_is_refused(
                  "timestamp": "2026-12-04T10:00:00.000Z", "version": "2.0"},
     }  # fmt: skip
     for headers in ({}, {"Authorization": basic_auth(USER, "wrong")}):
-        answer = requests.post(webhooks_to, json=body, headers=headers, timeout=10)
+        answer = requests.post(webhook_url, json=body, headers=headers, timeout=10)
         assert answer.status_code == 401, answer.text
     answer = requests.post(
-        webhooks_to, json=body, headers={"Authorization": basic_auth(USER, PASSWORD)}, timeout=10
+        webhook_url, json=body, headers={"Authorization": basic_auth(USER, PASSWORD)}, timeout=10
     )
     assert answer.status_code == 200 and answer.json() == {"received": 1, "stored": 1}
     # person 1 does not exist: read back, it is nobody's record, and nothing is written
@@ -265,3 +275,36 @@ def test_sim_edits_arrive_by_polling_with_webhooks_off(
     ).fetchone()
     assert applied is not None and applied["n"] == 2
     assert [a["op"] for a in pushes(pipedrive)] == ["create", "update"], pushes(pipedrive)
+
+
+def test_the_webhooks_are_looked_for_hourly_and_replaced_when_their_auth_changes(
+    pipedrive: SimControl,
+) -> None:
+    def client(password: str) -> PipedriveClient:
+        credentials = {"api_token": "demo-api-token", "webhook_user": USER,
+                       "webhook_password": password}  # fmt: skip
+        info = ConnectionInfo(3, CONNECTION, "pipedrive", pipedrive.base_url, credentials, {},
+                              50, 80, 2)  # fmt: skip
+        return PipedriveClient(info)
+
+    url, now = "https://sync.example.com/v1/inbound/pd-inbound", datetime.now(UTC)
+    first = client(PASSWORD)
+    held = first.keep_webhooks(url, ["persons", "deals"], None, now)
+    assert sorted(w["event_object"] for w in webhooks(pipedrive)) == ["deal", "person"]
+    asked = pipedrive.stats()["requests"]
+    assert first.keep_webhooks(url, ["persons", "deals"], held, now + timedelta(minutes=59)) == held
+    assert pipedrive.stats()["requests"] == asked  # nothing asked within the hour
+
+    person_hook = next(w for w in webhooks(pipedrive) if w["event_object"] == "person")
+    pipedrive.http.delete(
+        f"{pipedrive.base_url}/v1/webhooks/{person_hook['id']}", headers=TOKEN, timeout=10
+    ).raise_for_status()  # a person deletes one in Pipedrive's settings
+    first.keep_webhooks(url, ["persons", "deals"], held, now + timedelta(minutes=61))
+    assert sorted(w["event_object"] for w in webhooks(pipedrive)) == ["deal", "person"]
+
+    second = client("a-new-password")
+    second.keep_webhooks(url, ["persons", "deals"], held, now)
+    hooks = webhooks(pipedrive)
+    assert len(hooks) == 2 and person_hook["id"] not in {w["id"] for w in hooks}
+    for c in (first, second):
+        c.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import pytest
@@ -19,14 +18,13 @@ from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
 from providers.zoho import ZohoClient
 from providers.zoho.notifications import channel_state
-from syncsvc.config.runtime import load_runtime_config
-from syncsvc.db import connect, transaction
 from syncsvc.demo.system import example_sim_options
 from syncsvc.inbound import subscriptions
 from syncsvc.inbound.subscriptions import notify_url
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import keep_subscription
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -199,25 +197,14 @@ def _edits_arrive(pipeline: Pipeline, zoho: SimControl) -> None:
     assert inbound_statuses(pipeline).get("failed", 0) == 0
 
 
-def keep_channel(settings: Settings, public_url: str) -> bool:
-    """What beat's inbound tick does for the connection with ``SYNCSVC_INBOUND_PUBLIC_URL``."""
-    with connect(settings.db_url) as db:
-        conn = next(c for c in load_runtime_config(db).connections.values() if c.name == CONNECTION)
-    client = conn.provider.client_class(conn.connection_info(settings))
-    try:
-        return subscriptions.keep(
-            partial(transaction, settings.db_url), conn, client, public_url, datetime.now(UTC)
-        )
-    finally:
-        client.close()
-
-
 def test_sim_edits_arrive_by_notification_channel_without_ping_pong(
     pipeline: Pipeline, zoho: SimControl, settings: Settings, api_server: ApiProcess
 ) -> None:
     pipeline.apply(config(zoho.base_url, webhooks=True, poll_seconds=0))
-    assert keep_channel(settings, api_server.url)  # subscribed
-    assert not keep_channel(settings, api_server.url)  # a day left: nothing to renew
+    assert keep_subscription(settings, CONNECTION, api_server.url)  # subscribed
+    assert not keep_subscription(
+        settings, CONNECTION, api_server.url
+    )  # a day left: nothing to renew
     held = pipeline.db.execute(
         "SELECT token FROM syncsvc.inbound_cursor WHERE object = %s", (subscriptions.CURSOR,)
     ).fetchone()
