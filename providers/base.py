@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import requests
 
@@ -20,6 +20,9 @@ from syncsvc.errors import ConfigError, PermanentError, RetryableError, SyncErro
 from syncsvc.fields.encode import encode_json
 from syncsvc.fields.model import FieldDef, ObjectFields
 from syncsvc.kinds import PUSH_OPS, PushOp
+
+if TYPE_CHECKING:
+    from providers.webhooks import WebhookReceiver
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -163,6 +166,12 @@ class ChangedPage:
     records: list[CrmRecord]
     after: str | None
     """Where the next page starts; None: this was the last."""
+    deleted: list[str] = field(default_factory=list)
+    """CRM ids of records the CRM reports deleted (change tracking, a recycle bin)."""
+    resume: str | None = None
+    """Where the next poll starts if this one ends after this page (a delta link, the next
+    page's link): stored with the object's cursor and handed back as the first page's
+    ``after``. None: the next poll starts from the high-water mark alone."""
 
 
 @dataclass(frozen=True)
@@ -302,8 +311,18 @@ class ProviderClient(abc.ABC):
     def changed_since(
         self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
     ) -> ChangedPage:
-        """Records modified at or after ``since``, oldest first, one page from ``after``."""
+        """Records modified at or after ``since``, oldest first, one page from ``after`` (on a
+        poll's first page: the ``resume`` the previous poll ended with, if any)."""
         raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
+
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """Keep the CRM calling ``notify_url`` for every change of ``objects``, for a CRM whose
+        subscriptions expire (Zoho's channels). ``held`` is what the previous call returned
+        (kept in PostgreSQL); the answer is what to keep now. Default: nothing to do (the
+        CRM's webhooks are created once, by a person)."""
+        return held
 
     def close(self) -> None:
         self.session.close()
@@ -340,6 +359,9 @@ class Provider:
     client_class: type[ProviderClient]
     transformer: Transformer
     schema_dir: Path = field(default=SCHEMAS_DIR)
+    webhooks: WebhookReceiver | None = None
+    """How ``POST /v1/inbound/{connection}`` checks and reads this CRM's webhooks (None: the
+    CRM has none, its changes are polled)."""
 
     def destination_schema_path(self, object_name: str) -> Path:
         return self.schema_dir / self.name / f"{object_name}.json"

@@ -159,6 +159,10 @@ class Settings:
     sweep_interval_seconds: float = 5.0
     inbound_tick_seconds: float = 2.0
     """How often beat polls the CRMs due for an inbound poll and hands waiting events on."""
+    inbound_public_url: str | None = None
+    """The tenant API's address as the CRMs reach it (``https://sync.example.com``): beat keeps
+    the webhook subscriptions that expire (Zoho's notification channels) pointed at
+    ``/v1/inbound/<connection>`` there. Unset: none are kept."""
     sweep_grace_seconds: int = 15
     http_connect_timeout: float = 5.0
     http_read_timeout: float = 30.0
@@ -233,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=env_int(env, "LEASE_SECONDS", 120, 1),
         sweep_interval_seconds=env_float(env, "SWEEP_INTERVAL_SECONDS", 5.0, 0.1),
         inbound_tick_seconds=env_float(env, "INBOUND_TICK_SECONDS", 2.0, 0.1),
+        inbound_public_url=env.get(PREFIX + "INBOUND_PUBLIC_URL") or None,
         sweep_grace_seconds=env_int(env, "SWEEP_GRACE_SECONDS", 15, 0),
         http_connect_timeout=env_float(env, "HTTP_CONNECT_TIMEOUT", 5.0, 0.1),
         http_read_timeout=env_float(env, "HTTP_READ_TIMEOUT", 30.0, 0.1),

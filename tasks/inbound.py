@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from syncsvc.inbound import events, run
+from syncsvc.inbound import events, run, subscriptions
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.scrub import error_text
 from tasks.app import app
@@ -70,6 +70,16 @@ def tick(self: SyncTask) -> int:
             polled += run.poll(self.db, conn, self.push_client(conn, config.generation), now)
         except Exception as exc:  # one CRM failing must not stop the others' polls
             log.warning("%s: inbound poll failed: %s", conn.name, error_text(exc))
+    public_url = self.settings.inbound_public_url
+    for conn in config.connections.values():
+        if conn.inbound is None or not conn.enabled or not conn.inbound.webhooks or not public_url:
+            continue
+        try:
+            client = self.push_client(conn, config.generation)
+            if subscriptions.keep(self.db, conn, client, public_url, now):
+                log.info("%s: webhook subscription renewed", conn.name)
+        except Exception as exc:  # one CRM failing must not stop the others
+            log.warning("%s: keeping webhooks failed: %s", conn.name, error_text(exc))
     with self.db() as db:
         waiting = events.waiting_connections(db, 0)
     for connection_id in waiting:

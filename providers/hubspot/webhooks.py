@@ -14,9 +14,10 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from providers.webhooks import BadWebhook, WebhookEvent, WebhookReceiver, WebhookRequest
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
@@ -31,10 +32,6 @@ _DECODED = {
 }  # fmt: skip
 _OBJECTS = {"contact": "contacts", "company": "companies", "deal": "deals"}
 OBJECT_PREFIX = {plural: singular for singular, plural in _OBJECTS.items()}
-
-
-class BadWebhook(ValueError):
-    """The request is not a valid HubSpot webhook (the message says why, without secrets)."""
 
 
 def signed_uri(uri: str) -> str:
@@ -69,18 +66,6 @@ def verify(
     expected = sign(secret, method, uri, body, int(stamp))
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise BadWebhook("the signature does not match")
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    """One event of a webhook request, as syncsvc stores it."""
-
-    event_key: str
-    object: str
-    crm_id: str
-    kind: str
-    """``change`` (creation, property change, restore) or ``delete``."""
-    occurred_at: datetime
 
 
 def parse_events(body: Any) -> list[WebhookEvent]:
@@ -120,3 +105,20 @@ def _event(item: Any, index: int) -> WebhookEvent | None:
         kind=kind,
         occurred_at=datetime.fromtimestamp(occurred / 1000, UTC),
     )
+
+
+class HubSpotWebhooks(WebhookReceiver):
+    """Signed with the app's secret (credential ``webhook_secret``, else ``client_secret``)."""
+
+    HEADERS: ClassVar[tuple[str, ...]] = (SIGNATURE_HEADER, TIMESTAMP_HEADER)
+
+    def verify(self, request: WebhookRequest) -> None:
+        credentials = request.credentials
+        secret = credentials.get("webhook_secret") or credentials.get("client_secret")
+        if not isinstance(secret, str) or not secret:
+            raise BadWebhook("no webhook secret")
+        now_ms = int(request.now.timestamp() * 1000)
+        verify(secret, request.method, request.uri, request.body, request.headers, now_ms)
+
+    def parse(self, body: Any) -> list[WebhookEvent]:
+        return parse_events(body)

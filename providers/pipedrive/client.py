@@ -19,15 +19,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
 
 from providers.answers import body_of
-from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
+from providers.base import (
+    OPS,
+    ChangedPage,
+    CrmRecord,
+    LinkItem,
+    LinkResult,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
-from providers.pipedrive import links, reads
+from providers.pipedrive import changes, links, reads, webhooks
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
@@ -61,6 +71,7 @@ ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD",
 
 
 class PipedriveClient(ProviderClient):
+    INBOUND = True
     OPTIONS = frozenset(
         {"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"}
         | {"search_lag_seconds"}
@@ -332,6 +343,79 @@ class PipedriveClient(ProviderClient):
             if isinstance(data, dict):
                 found[value] = reads.flatten(self.fields.get(object_name), data, names)
         return found
+
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        """``GET /api/v2/{object}?ids=`` (100 a call): the records as they are now."""
+        return changes.read_records(
+            self._get_json, self._list_path(object_name), self.fields.get(object_name), ids, fields
+        )
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        """``GET /api/v2/{object}?updated_since=&sort_by=update_time``, oldest first."""
+        return changes.changed_since(
+            self._get_json,
+            self._list_path(object_name),
+            self.fields.get(object_name),
+            since,
+            fields,
+            after,
+        )
+
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """One webhook v2 per object (``event_action: *``) calling ``notify_url`` with the
+        connection's ``webhook_user``/``webhook_password``, created with ``POST /v1/webhooks``
+        where missing; looked for hourly, and replaced when the URL or the auth changed."""
+        user = self.connection.credentials.get("webhook_user")
+        password = self.connection.credentials.get("webhook_password")
+        if not isinstance(user, str) or not isinstance(password, str) or not user or not password:
+            raise PermanentError(
+                "pipedrive: webhooks need credentials webhook_user and webhook_password",
+                code="NO_WEBHOOK_AUTH",
+            )
+        watching = webhooks.subscription(notify_url, objects, user, password)
+        look, changed = webhooks.due(held, watching, now)
+        if not look:
+            return held
+        existing = [
+            w
+            for w in self._get_json("/v1/webhooks", {}).get("data") or []
+            if isinstance(w, dict) and w.get("subscription_url") == notify_url
+        ]
+        if changed:  # their auth may be stale: made again
+            for hook in existing:
+                raise_for_call(self.call("DELETE", f"/v1/webhooks/{int(hook['id'])}"))
+            existing = []
+        have = {
+            w.get("event_object") for w in existing if str(w.get("version", "")).startswith("2")
+        }
+        for obj in objects:
+            entity = webhooks.ENTITIES.get(obj)
+            if entity is None or entity in have:
+                continue
+            body = {
+                "subscription_url": notify_url,
+                "event_action": "*",
+                "event_object": entity,
+                "http_auth_user": user,
+                "http_auth_password": password,
+                "version": "2.0",
+            }
+            raise_for_call(self.call("POST", "/v1/webhooks", body=body))
+        return webhooks.held_state(watching, now)
+
+    @staticmethod
+    def _list_path(object_name: str) -> str:
+        if object_name not in OBJECTS:
+            raise PermanentError(
+                f"pipedrive: unknown object {object_name!r}", code="UNKNOWN_OBJECT"
+            )
+        return object_path(object_name)
 
     # fields ------------------------------------------------------------------------------
     def _get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from providers.base import Provider
 from providers.zoho.client import ZohoClient
 from providers.zoho.defaults import DEFAULTS
+from providers.zoho.notifications import ZohoNotifications
 from providers.zoho.transformer import ZohoTransformer
 
 PROVIDER = Provider(
@@ -10,6 +11,7 @@ PROVIDER = Provider(
     defaults=DEFAULTS,
     client_class=ZohoClient,
     transformer=ZohoTransformer(),
+    webhooks=ZohoNotifications(),
 )
 
 __all__ = ["PROVIDER", "ZohoClient", "ZohoTransformer"]

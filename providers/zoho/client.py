@@ -4,6 +4,7 @@ with per-record results."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -12,10 +13,19 @@ import requests
 
 from providers.answers import body_of
 from providers.archive import delete_targets
-from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
+from providers.base import (
+    OPS,
+    ChangedPage,
+    CrmRecord,
+    LinkItem,
+    LinkResult,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
 from providers.batching import in_halves, in_parts, partition, unique_chunks
 from providers.oauth import call_with_refresh, raise_if_refused
-from providers.zoho import links
+from providers.zoho import changes, links, notifications
 from providers.zoho.auth import TokenSource
 from providers.zoho.batching import Pair, by_id_property, id_chunks, key_of
 from providers.zoho.defaults import API_VERSION, MAX_BATCH, module_path
@@ -26,6 +36,11 @@ from providers.zoho.results import match_deletes, match_writes
 from syncsvc.errors import PermanentError, RetryableError
 from syncsvc.fields.model import ObjectFields
 
+CHANNEL_LIFE = timedelta(days=1)
+RENEW_BEFORE = timedelta(hours=12)
+"""A channel is renewed when less than this is left of it (beat looks every few seconds)."""
+CHANNEL_BASE = 7_300_000_000_000
+"""Channel ids are this plus the connection's id: one channel per connection, stable."""
 WRITE_METHOD = {"upsert": "POST", "create": "POST", "update": "PUT"}
 WHOLE_CALL_CODES = frozenset(
     {"INVALID_MODULE", "AUTHORIZATION_FAILED", "INVALID_REQUEST_METHOD", "INVALID_URL_PATTERN"}
@@ -41,6 +56,7 @@ def _failed(item: PushItem, message: str, code: str, field: str | None = None) -
 
 
 class ZohoClient(ProviderClient):
+    INBOUND = True
     OPTIONS = frozenset({"token_url", "data_center", "trigger"})
 
     def setup(self) -> None:
@@ -71,14 +87,19 @@ class ZohoClient(ProviderClient):
         return self.post_token(url, data=params)
 
     def call(
-        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """One authenticated call; raises for 401/403/429/5xx, returns every other answer.
 
         An access token Zoho calls invalid (expired or revoked) is refreshed and the call
         repeated once.
         """
-        send = partial(self._send_authed, method, path, body, params)
+        send = partial(self._send_authed, method, path, body, params, headers or {})
         response = call_with_refresh(self.auth, send, _invalid_token, describe)
         raise_if_refused(response, describe)
         if response.status_code in (401, 403, 429) or response.status_code >= 500:
@@ -86,9 +107,19 @@ class ZohoClient(ProviderClient):
         return response
 
     def _send_authed(
-        self, method: str, path: str, body: Any, params: dict[str, str] | None, token: str
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: dict[str, str] | None,
+        extra: dict[str, str],
+        token: str,
     ) -> requests.Response:
-        headers = {"Authorization": f"Zoho-oauthtoken {token}", "Accept": "application/json"}
+        headers = {
+            **extra,
+            "Authorization": f"Zoho-oauthtoken {token}",
+            "Accept": "application/json",
+        }
         kwargs: dict[str, Any] = {"headers": headers}
         if params:
             kwargs["params"] = params
@@ -215,6 +246,55 @@ class ZohoClient(ProviderClient):
         found = find_records(self.call, object_name, id_property, values, fields, self.window)
         names = [id_property, *fields]
         return {key: {name: row.get(name) for name in names} for key, row in found.items()}
+
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        return changes.read_records(self._get, object_name, ids, fields)
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        return changes.changed_since(self._get, object_name, since, fields, after)
+
+    def _get(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
+        response = self.call("GET", path, params=params, headers=headers)
+        if response.status_code != 304:
+            raise_for_call(response, self.window)
+        return response
+
+    def watch(
+        self, modules: list[str], notify_url: str, channel_id: int, token: str, expires: datetime
+    ) -> datetime | None:
+        """Subscribe (or renew) a notification channel for every change of ``modules``;
+        returns the expiry Zoho granted."""
+        body = notifications.watch_body(channel_id, modules, notify_url, token, expires)
+        response = self.call("POST", f"/crm/{API_VERSION}/actions/watch", body)
+        raise_for_call(response, self.window)
+        granted = None
+        for entry in body_of(response).get("watch") or []:
+            for event in (entry.get("details") or {}).get("events") or []:
+                granted = changes.parse_time(event.get("channel_expiry")) or granted
+        return granted
+
+    def keep_webhooks(
+        self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime
+    ) -> str | None:
+        """One notification channel for the connection's modules, renewed (``watch`` again)
+        when it ends within ``RENEW_BEFORE`` or the URL or modules changed. Callbacks carry
+        credential ``webhook_token``, which ``ZohoNotifications`` checks."""
+        token = self.connection.credentials.get("webhook_token")
+        if not isinstance(token, str) or not token:
+            raise PermanentError(
+                "zoho: a notification channel needs credential webhook_token",
+                code="NO_WEBHOOK_TOKEN",
+            )
+        watched = notifications.channel_state(notify_url, objects, held)
+        if watched is not None and watched - now > RENEW_BEFORE:
+            return held
+        channel = CHANNEL_BASE + self.connection.id
+        granted = self.watch(list(objects), notify_url, channel, token, now + CHANNEL_LIFE)
+        return notifications.held_state(notify_url, objects, granted or now + CHANNEL_LIFE)
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

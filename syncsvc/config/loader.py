@@ -177,6 +177,12 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     )
     if inbound is not None and not provider.client_class.INBOUND:
         raise where.fail(f"{path}.inbound", f"{provider.name} has no inbound support yet")
+    if inbound is not None and inbound.webhooks and provider.webhooks is None:
+        raise where.fail(
+            f"{path}.inbound.webhooks",
+            f"{provider.name} sends no webhooks: its changes are polled "
+            "(webhooks: false, poll_seconds: N)",
+        )
     associations = parse_associations(
         spec.get("associations"), f"{path}.associations", where.fail, provider, rules
     )

@@ -10,6 +10,8 @@ received, and they are claimed again.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -80,22 +82,37 @@ def poll(
             )
             high_water = cursor.high_water or since
             reported: list[events.Reported] = []
-            after: str | None = None
+            after, token = cursor.token, None
             for _ in range(MAX_POLL_PAGES):
                 page = client.changed_since(name, since, target.spec.crm_fields, after)
                 for record in page.records:
                     stamp = record.modified_at
-                    millis = int(stamp.timestamp() * 1000) if stamp else 0
-                    key = f"poll:{name}:{record.id}:{millis}"
-                    reported.append(events.Reported(name, record.id, key, "change", stamp))
+                    reported.append(
+                        events.Reported(name, record.id, _poll_key(name, record), "change", stamp)
+                    )
                     if stamp is not None and stamp > high_water:
                         high_water = stamp
-                after = page.after
+                reported += [
+                    events.Reported(name, crm_id, f"poll:{name}:{crm_id}:deleted", "delete", None)
+                    for crm_id in page.deleted
+                ]
+                after, token = page.after, page.resume
                 if after is None:
                     break
             new += events.store(db, conn.id, "poll", reported)
-            events.write_cursor(db, conn.id, name, high_water)
+            events.write_cursor(db, conn.id, name, high_water, token)
     return new
+
+
+def _poll_key(name: str, record: CrmRecord) -> str:
+    """One change of one record: its modification time and what it holds (a CRM that stamps
+    whole seconds can change a record twice within one stamp)."""
+    stamp = record.modified_at
+    millis = int(stamp.timestamp() * 1000) if stamp else 0
+    digest = hashlib.sha256(
+        json.dumps(record.fields, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    return f"poll:{name}:{record.id}:{millis}:{digest}"
 
 
 def apply_received(

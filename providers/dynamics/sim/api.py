@@ -28,6 +28,7 @@ from providers.dynamics.sim.metadata import (
 )
 from providers.dynamics.sim.schema import TableDef
 from providers.dynamics.sim.store import BadKey, Record, TableStore
+from providers.dynamics.sim.tracking import tracked, wants_tracking
 from providers.simulation import SimResponse, empty_response, json_response
 
 Query = Mapping[str, list[str]]
@@ -102,6 +103,9 @@ class DataApi:
             if match["key"] is None:
                 if method == "POST":
                     return self._create(store, headers, body, query, ctx)
+                if method == "GET" and wants_tracking(headers, query):
+                    newest = next(store.versions)
+                    return tracked(store, query, headers, ctx.root, _select(query), newest)
                 if method == "GET":
                     return self._list(store, query, ctx)
             else:

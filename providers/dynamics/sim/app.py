@@ -25,6 +25,11 @@ timeout) unless an option given with it says otherwise. ``/_sim/stats`` counts
 ``refused_writes``, ``batches``, ``operations``, ``batch_faults`` and gives
 ``slowest_batch_seconds`` (server time of the slowest ``$batch``) and ``largest_batch``.
 ``{"expire_tokens": true}`` expires every issued token now.
+
+Change tracking (``sim.tracking``): a GET of an entity set with ``Prefer: odata.track-changes``
+answers a delta link, and the delta link what changed and was deleted since.
+``POST /_sim/edit {"object": entity set, "action": "create" | "update" | "delete", "id",
+"fields"}`` changes a row as a user in the Dynamics app would.
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ class DynamicsSim(SimApp):
         resource = guard(self._in_context(self._resource))
         for method in ("GET", "POST", "PATCH", "DELETE"):
             self.add_route(method, API_PATH + r"/(?P<resource>.+)", resource)
+        self.add_route("POST", "/_sim/edit", self._edit)
 
     def _new_stores(self) -> dict[str, TableStore]:
         try:
@@ -141,6 +147,29 @@ class DynamicsSim(SimApp):
         return self.data.handle(
             request.method, request.params["resource"], request.query, request.headers, body, ctx
         )
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in the Dynamics app by a user (not through the Web API)."""
+        body = request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("fields") or {}, dict):
+            return error_response(400, "expected {object, action, id, fields}")
+        fields, action = body.get("fields") or {}, body.get("action", "update")
+        with self.lock:
+            store = self.data.stores.get(str(body.get("object")))
+            if store is None:
+                return error_response(404, f"no entity set {body.get('object')!r}")
+            if action == "create":
+                record = store.create(fields)
+            else:
+                found = store.records.get(str(body.get("id", "")).lower())
+                if found is None:
+                    return error_response(404, "record not found")
+                record = found
+                if action == "delete":
+                    store.delete(record)
+                    return json_response(200, {"id": record.id})
+                store.update(record, fields)
+            return json_response(200, store.native(record))
 
     def _token(self, request: SimRequest) -> SimResponse:
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}

@@ -14,7 +14,7 @@ from providers.dynamics.odata import Key
 from providers.dynamics.sim.schema import Attribute, KeyDef, TableDef
 
 Index = dict[tuple[str, ...], dict[tuple[str, ...], str]]
-Snapshot = tuple[dict[str, "Record"], Index]
+Snapshot = tuple[dict[str, "Record"], Index, list[tuple[str, int]]]
 
 
 def now_iso() -> str:
@@ -49,6 +49,8 @@ class TableStore:
         (default: the column of the first single-column alternate key)."""
         self.records: dict[str, Record] = {}
         self.indexes: Index = {key: {} for key in table.active_keys}
+        self.deleted: list[tuple[str, int]] = []
+        """(id, version) of every record deleted, for change tracking."""
 
     # definitions -------------------------------------------------------------------------
     def add_attribute(self, attribute: Attribute) -> None:
@@ -137,12 +139,13 @@ class TableStore:
     def delete(self, record: Record) -> None:
         self._unindex(record)
         del self.records[record.id]
+        self.deleted.append((record.id, next(self.versions)))
 
     def snapshot(self) -> Snapshot:
-        return copy.deepcopy((self.records, self.indexes))
+        return copy.deepcopy((self.records, self.indexes, self.deleted))
 
     def restore(self, snapshot: Snapshot) -> None:
-        self.records, self.indexes = snapshot
+        self.records, self.indexes, self.deleted = snapshot
 
     # shapes ------------------------------------------------------------------------------
     def native(self, record: Record, select: Iterable[str] | None = None) -> dict[str, Any]:

@@ -29,6 +29,13 @@ read-after-write for search, reads by id are current); ``send_daily_headers`` th
 daily-budget 429 that says so, where Pipedrive documents only the status (true: off, it answers
 like a burst 429).
 
+Webhooks v2 (``providers.pipedrive.sim.webhooks``): ``POST /v1/webhooks`` subscribes a URL
+(with its basic auth), ``DELETE /v1/webhooks/{id}`` ends it; every record change is sent there.
+``POST /_sim/edit {"object", "action": "create" | "update" | "delete", "id", "fields"}`` changes
+a record as a sales rep in Pipedrive's app would (``fields`` a v2 body; webhooks say
+``change_source: "app"``). ``GET /api/v2/{object}`` takes ``ids``, ``updated_since`` and
+``sort_by``/``sort_direction`` (``id``, ``update_time``, ``add_time``).
+
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
 ``refused_writes`` and ``refused_by_kind``.
@@ -47,7 +54,8 @@ from providers.pipedrive.sim.fields import FieldSet, new_field_sets
 from providers.pipedrive.sim.guard import COMPANY_HOST, PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
 from providers.pipedrive.sim.index import SearchIndex
-from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, scalar
+from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, Record, scalar
+from providers.pipedrive.sim.webhooks import Problem, Webhooks
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.app import ACTIONS
 from providers.simulation.guard import Guard
@@ -89,6 +97,9 @@ class PipedriveSim(SimApp):
         self.field_sets: dict[str, FieldSet] = {}
         self.stores: dict[str, ObjectStore] = {}
         self.refused: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self.webhooks = Webhooks()
+        self.change_source = "api"
+        """What webhooks name as the source of a change: the API, or ``app`` (``/_sim/edit``)."""
         self.reset()
         self._register_api()
 
@@ -105,9 +116,13 @@ class PipedriveSim(SimApp):
             ("GET", rf"/api/v2/{OBJ}/(?P<id>\d+)", "get", self._get),
             ("PATCH", rf"/api/v2/{OBJ}/(?P<id>\d+)", "write", self._update),
             ("DELETE", rf"/api/v2/{OBJ}/(?P<id>\d+)", "delete", self._delete),
+            ("GET", r"(?:/api)?/v1/webhooks", "get", self._list_webhooks),
+            ("POST", r"(?:/api)?/v1/webhooks", "field", self._add_webhook),
+            ("DELETE", r"(?:/api)?/v1/webhooks/(?P<id>\d+)", "delete", self._remove_webhook),
         ]
         for method, pattern, cost, handler in api:
             self.add_route(method, pattern, Guard(self, PipedrivePolicy(self.auth, cost))(handler))
+        self.add_route("POST", "/_sim/edit", self._edit)
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(self, status: int, message: str, **extra: Any) -> SimResponse:
@@ -184,10 +199,10 @@ class PipedriveSim(SimApp):
         if refused is not None:
             return refused
         if record is None:
-            record = store.create(body)
+            record = self._created(store, body)
             self.ack(store.object_name, store.key_of(record) or str(record.id), "create")
         else:
-            store.update(record, body)
+            self._updated(store, record, body)
             self.ack(store.object_name, store.key_of(record) or str(record.id), "update")
         return ok(store.data(record))
 
@@ -226,6 +241,80 @@ class PipedriveSim(SimApp):
                     )
         return out
 
+    # changes, and their webhooks ---------------------------------------------------------
+    def _created(self, store: ObjectStore, body: dict[str, Any]) -> Record:
+        record = store.create(body)
+        data = store.data(record)
+        self.webhooks.record_changed(store.object_name, "create", data, None, self.change_source)
+        return record
+
+    def _updated(self, store: ObjectStore, record: Record, body: dict[str, Any]) -> None:
+        before = store.data(record)
+        store.update(record, body)
+        after = store.data(record)
+        previous = {k: v for k, v in before.items() if after.get(k) != v}
+        self.webhooks.record_changed(
+            store.object_name, "change", after, previous, self.change_source
+        )
+
+    def _deleted(self, store: ObjectStore, record: Record) -> None:
+        before = store.data(record)
+        store.delete(record)
+        self.webhooks.record_changed(store.object_name, "delete", None, before, self.change_source)
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in Pipedrive's app by a sales rep (not through the API)."""
+        body = request.json()
+        if not isinstance(body, dict) or body.get("object") not in self.stores:
+            return error(400, "expected {object, action, id, fields}")
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            return error(400, "fields must be an object")
+        action = body.get("action", "update")
+        with self.lock:
+            store = self.stores[str(body["object"])]
+            record = None
+            if action != "create":
+                raw_id = str(body.get("id", ""))
+                record = store.get(int(raw_id)) if raw_id.isdigit() else None
+                if record is None:
+                    return self.not_found(store)
+            if action != "delete":
+                problem = check_body(store.object_name, fields, store.fields, record is None)
+                if problem is not None:
+                    return invalid(problem)
+            self.change_source = "app"
+            try:
+                if record is None:
+                    record = self._created(store, fields)
+                elif action == "delete":
+                    self._deleted(store, record)
+                    return ok({"id": record.id})
+                else:
+                    self._updated(store, record, fields)
+                return ok(store.data(record))
+            finally:
+                self.change_source = "api"
+
+    def _add_webhook(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            try:
+                return json_response(
+                    201, {"success": True, "data": self.webhooks.add(request.json())}
+                )
+            except Problem as exc:
+                return error(400, str(exc))
+
+    def _list_webhooks(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            return ok(self.webhooks.listed())
+
+    def _remove_webhook(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            if not self.webhooks.remove(int(request.params["id"])):
+                return error(404, "Webhook not found")
+        return ok({"id": int(request.params["id"])})
+
     def _create(self, request: SimRequest) -> SimResponse:
         return self._write(request, None)
 
@@ -251,13 +340,28 @@ class PipedriveSim(SimApp):
         record = store.get(int(request.params["id"]))
         if record is None:
             return self.not_found(store)
-        store.delete(record)
+        self._deleted(store, record)
         self.ack(store.object_name, store.key_of(record) or str(record.id), "archive")
         return ok({"id": record.id})
 
     def _list(self, request: SimRequest) -> SimResponse:
         store = self.stores[request.params["object"]]
-        rows = page([store.data(r) for r in store.active()], request)
+        records = store.active()
+        ids = request.arg("ids")
+        if ids:
+            wanted = {int(i) for i in ids.split(",") if i.strip().isdigit()}
+            if len(wanted) > 100:
+                return error(400, "Validation failed: ids: a maximum of 100 ids is allowed")
+            records = [r for r in records if r.id in wanted]
+        since = request.arg("updated_since")
+        if since:
+            records = [r for r in records if r.update_time >= since]
+        sort_by = request.arg("sort_by") or "id"
+        if sort_by not in ("id", "update_time", "add_time"):
+            return error(400, "Validation failed: sort_by: must be id, update_time or add_time")
+        descending = (request.arg("sort_direction") or "asc") == "desc"
+        records.sort(key=lambda r: (getattr(r, sort_by), r.id), reverse=descending)
+        rows = page([store.data(r) for r in records], request)
         if isinstance(rows, SimResponse):
             return rows
         return ok(rows[0], {"next_cursor": rows[1]})
@@ -309,6 +413,7 @@ class PipedriveSim(SimApp):
         }
         self.refused = dict.fromkeys(KINDS, 0)
         self.auth.reset_limits()
+        self.webhooks.clear()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)
@@ -328,6 +433,7 @@ class PipedriveSim(SimApp):
             "records": {name: len(store.active()) for name, store in self.stores.items()},
             "refused_writes": sum(self.refused.values()),
             "refused_by_kind": dict(self.refused),
+            **self.webhooks.deliveries.counts,
         }
 
 

@@ -26,6 +26,13 @@ the token endpoint is refused at the main host with 401 ``INVALID_TOKEN`` "inval
 as Zoho refuses a token of another data centre; false serves the API on both hosts. Fixed
 ``tokens`` work on both. ``strict: true`` turns on every documented failure behaviour.
 
+Inbound: ``GET /crm/v8/{module}`` lists records (``ids``, ``fields``, ``sort_by``/``sort_order``
+by ``Modified_Time``, ``page``/``per_page``, the ``If-Modified-Since`` header: 304 when nothing
+changed since), ``GET /crm/v8/{module}/deleted`` the recycle bin; notification channels
+(``providers.zoho.sim.channels``) call their ``notify_url`` on every change.
+``POST /_sim/edit {"object": module, "action": "create" | "update" | "delete", "id", "fields"}``
+changes a record as a sales rep in Zoho's UI would.
+
 Every module holds Zoho's standard fields (``fields/<Module>.json``), served by
 ``GET /crm/v8/settings/fields?module=``; custom fields are created with
 ``POST /crm/v8/settings/fields?module=`` and kept across ``/_sim/reset`` (which forgets records).
@@ -49,6 +56,7 @@ from providers.simulation.strict import strict_options
 from providers.zoho.defaults import MAX_BATCH
 from providers.zoho.links import LOOKUP_MODULES
 from providers.zoho.sim.auth import SimAuth, zoho_error
+from providers.zoho.sim.channels import Channels, Refused
 from providers.zoho.sim.guard import (
     API_HOST,
     UnknownModule,
@@ -56,6 +64,7 @@ from providers.zoho.sim.guard import (
     error_response,
     refused,
 )
+from providers.zoho.sim.inbound import deleted_page, listed, modified_since
 from providers.zoho.sim.query import QueryError, parse_criteria, parse_select
 from providers.zoho.sim.records import Outcome, WriteRunner, credits_for
 from providers.zoho.sim.schema import FieldSpecError, custom_definition, error, standard_modules
@@ -94,6 +103,7 @@ class ZohoSim(SimApp):
         self.ids = itertools.count(1001)
         self.stats.update(refused_calls=0, refused_records=0)
         self.key_field = self.options.get("key_field")
+        self.channels = Channels()
         self.stores = self._new_stores()
         self.batch_faults = BatchFaults()
         try:
@@ -105,7 +115,12 @@ class ZohoSim(SimApp):
 
     def _new_stores(self) -> dict[str, ModuleStore]:
         strict = bool(self.options.get("strict_fields", True))
-        return {m: ModuleStore(m, self.ids, strict) for m in standard_modules()}
+        stores = {m: ModuleStore(m, self.ids, strict) for m in standard_modules()}
+        for store in stores.values():
+            store.on_change = lambda module, record, op: self.channels.changed(
+                module, record.id, op
+            )
+        return stores
 
     def _add_custom_fields(self, spec: Any) -> None:
         """The ``custom_fields`` option: created as ``POST /settings/fields`` would."""
@@ -146,11 +161,15 @@ class ZohoSim(SimApp):
         self.add_route("POST", "/oauth/v2/token", self._token)
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("POST", API + "/coql", self._coql),
+            ("POST", API + "/actions/watch", self._watch),
+            ("DELETE", API + "/actions/watch", self._unwatch),
+            ("GET", MODULE + "/deleted", self._deleted),
             ("GET", API + "/settings/fields", self._fields),
             ("POST", API + "/settings/fields", self._create_fields),
             ("POST", MODULE + "/upsert", self._write("upsert")),
             ("GET", MODULE + "/search", self._search),
             ("GET", MODULE + r"/(?P<id>\d+)", self._get_one),
+            ("GET", MODULE, self._list),
             ("POST", MODULE, self._write("insert")),
             ("PUT", MODULE, self._write("update")),
             ("DELETE", MODULE, self._delete),
@@ -158,6 +177,7 @@ class ZohoSim(SimApp):
         guard = Guard(self, ZohoPolicy(self.auth))
         for method, pattern, handler in api:
             self.add_route(method, pattern, guard(handler))
+        self.add_route("POST", "/_sim/edit", self._edit)
 
     # envelopes ---------------------------------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
@@ -300,6 +320,69 @@ class ZohoSim(SimApp):
             200, {"data": rows, "info": {"count": len(rows), "more_records": more}}
         )
 
+    # inbound -----------------------------------------------------------------------------
+    def _list(self, request: SimRequest) -> SimResponse:
+        since = modified_since(request.header("if-modified-since"))
+        if isinstance(since, SimResponse):
+            return since
+        with self.lock:
+            return listed(self.store(request.params["module"]), request, since)
+
+    def _deleted(self, request: SimRequest) -> SimResponse:
+        since = modified_since(request.header("if-modified-since"))
+        if isinstance(since, SimResponse):
+            return since
+        with self.lock:
+            return deleted_page(self.store(request.params["module"]), request, since)
+
+    def _watch(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            try:
+                answers = self.channels.watch(request.json(), set(self.stores))
+            except Refused as exc:
+                return json_response(400, {"watch": [exc.entry]})
+        return json_response(200, {"watch": answers})
+
+    def _unwatch(self, request: SimRequest) -> SimResponse:
+        ids = [i for i in (request.arg("channel_ids") or "").split(",") if i]
+        if not ids:
+            body = error("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                         param_name="channel_ids")  # fmt: skip
+            return json_response(400, body)
+        with self.lock:
+            self.channels.stop(ids)
+        done = {"code": "SUCCESS", "status": "success", "message": "Successfully unsubscribed"}
+        return json_response(200, {"watch": [done]})
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in Zoho's UI by a sales rep (not through the API)."""
+        body = request.json()
+        if not isinstance(body, dict):
+            return error_response(400, "expected {object, action, id, fields}")
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            return error_response(400, "fields must be an object")
+        action = body.get("action", "update")
+        with self.lock:
+            store = self.store(str(body.get("object", "")))
+            record = None
+            if action != "create":
+                record = store.get(str(body.get("id", "")))
+                if record is None:
+                    return error_response(404, "the id given seems to be invalid")
+            if action == "delete":
+                assert record is not None
+                store.delete(record)
+                return json_response(200, {"id": record.id})
+            problems = store.check(fields, 0, record)
+            if problems:
+                return json_response(400, {"data": problems})
+            if record is None:
+                record = store.insert(fields)
+            else:
+                store.update(record, fields)
+            return json_response(200, {"data": [record.native()]})
+
     def _fields(self, request: SimRequest) -> SimResponse:
         module = request.arg("module")
         if not module:
@@ -359,6 +442,7 @@ class ZohoSim(SimApp):
     def reset(self) -> None:
         for store in self.stores.values():
             store.clear()
+        self.channels.clear()
         self.auth.reset_limits()
         self.batch_faults.reset()
 
@@ -381,6 +465,7 @@ class ZohoSim(SimApp):
             "batch_faults": self.batch_faults.met,
             **self.auth.counts,
             "records": {name: len(store.records) for name, store in self.stores.items()},
+            **self.channels.deliveries.counts,
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,10 @@ class ModuleStore:
         }
         self.ids = ids
         self.strict_fields = strict_fields
+        self.deleted: list[tuple[str, str]] = []
+        """(id, deleted time) of every record deleted, oldest first: the recycle bin."""
+        self.on_change: Callable[[str, Record, str], None] | None = None
+        """Called with (module, record, operation) after every insert, update and delete."""
 
     def add_field(self, definition: dict[str, Any]) -> None:
         """A new (custom) field; existing records hold no value for it."""
@@ -66,6 +70,7 @@ class ModuleStore:
     def clear(self) -> None:
         """Forget every record; the fields (custom ones included) stay, as in a real org."""
         self.records.clear()
+        self.deleted.clear()
         for index in self.unique.values():
             index.clear()
 
@@ -164,11 +169,17 @@ class ModuleStore:
         record = Record(str(5725767 * 10**12 + next(self.ids)), {}, stamp, stamp)
         self._apply(record, fields)
         self.records[record.id] = record
+        self._changed(record, "insert")
         return record
 
     def update(self, record: Record, fields: Mapping[str, Any]) -> None:
         self._apply(record, fields)
         record.modified = now_iso()
+        self._changed(record, "update")
+
+    def _changed(self, record: Record, operation: str) -> None:
+        if self.on_change is not None:
+            self.on_change(self.module, record, operation)
 
     def delete(self, record: Record) -> None:
         for name, index in self.unique.items():
@@ -176,3 +187,5 @@ class ModuleStore:
             if value is not None:
                 index.pop(str(value), None)
         del self.records[record.id]
+        self.deleted.append((record.id, now_iso()))
+        self._changed(record, "delete")

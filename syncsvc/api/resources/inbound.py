@@ -1,9 +1,11 @@
-"""``POST /v1/inbound/{connection}``: a CRM's webhook (HubSpot v3 signatures).
+"""``POST /v1/inbound/{connection}``: a CRM's webhook, checked and read by the connection's
+provider (``Provider.webhooks``: HubSpot v3 signatures, Pipedrive basic auth, Zoho's channel
+token).
 
-No API key: the CRM proves itself with the request's signature, keyed with the connection's
-app secret (credential ``webhook_secret``, else ``client_secret``). The body is size-limited and
-read once (415/411/413 as for every body), the signature checked over its exact bytes before
-anything in it is parsed, the events stored idempotently (a redelivered event is a duplicate,
+No API key: the CRM proves itself the way it does (a signature keyed with the app secret, the
+basic-auth user and password or the token it was given). The body is size-limited and read
+once (415/411/413 as for every body), checked by the provider's receiver before anything in it
+is trusted, the events stored idempotently (a redelivered event is a duplicate,
 not a second change); beat's inbound tick hands them to the inbound workers within
 ``SYNCSVC_INBOUND_TICK_SECONDS``.
 Every refusal is the same 401 whatever failed (unknown connection, no inbound, bad signature),
@@ -13,13 +15,14 @@ counted per client address like a failed API key (429 past ``UNAUTHENTICATED_RAT
 from __future__ import annotations
 
 import re
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 import falcon
 import redis
 
-from providers.hubspot import webhooks
+from providers.registry import get_provider
+from providers.webhooks import BadWebhook, WebhookReceiver, WebhookRequest
 from syncsvc.api.body import parse_json, read_raw
 from syncsvc.api.context import ApiContext
 from syncsvc.api.errors import ApiError, Problem, bad_request
@@ -49,22 +52,22 @@ class InboundResource:
             raise self._refused(req)
         with self.ctx.db() as db:
             conn = db.execute(FIND, (connection,)).fetchone()
-            secret = self._secret(conn)
-            headers = {
-                name: req.get_header(name)
-                for name in (webhooks.SIGNATURE_HEADER, webhooks.TIMESTAMP_HEADER)
-            }
+            receiver = self._receiver(conn)
+            if receiver is None or conn is None:
+                raise self._refused(req)
+            credentials = decrypt_json(self.ctx.settings, bytes(conn["credentials_enc"]))
+            headers = {name: req.get_header(name) for name in receiver.HEADERS}
+            request = WebhookRequest(
+                req.method, req.uri, raw, headers, credentials, datetime.now(UTC)
+            )
             try:
-                if secret is None:
-                    raise webhooks.BadWebhook("no webhook secret")
-                webhooks.verify(secret, req.method, req.uri, raw, headers, int(time.time() * 1000))
-            except webhooks.BadWebhook:
+                receiver.verify(request)
+            except BadWebhook:
                 raise self._refused(req) from None
-            assert conn is not None
             body = parse_json(raw)
             try:
-                parsed = webhooks.parse_events(body)
-            except webhooks.BadWebhook as exc:
+                parsed = receiver.parse(body)
+            except BadWebhook as exc:
                 raise bad_request([Problem("body", str(exc))]) from None
             spec = InboundSpec.from_json(conn["inbound"])
             reported = [
@@ -91,17 +94,15 @@ class InboundResource:
             )
         return ApiError(401, REFUSED, code="refused")
 
-    def _secret(self, conn: Any) -> str | None:
-        """The connection's webhook secret; None for anything that takes no webhooks."""
+    @staticmethod
+    def _receiver(conn: Any) -> WebhookReceiver | None:
+        """The connection's webhook receiver; None for anything that takes no webhooks."""
         if (
             conn is None
-            or conn["provider"] != "hubspot"
             or not conn["enabled"]
             or not conn["inbound"]
             or not conn["inbound"].get("webhooks", True)
             or not conn["credentials_enc"]
         ):
             return None
-        credentials = decrypt_json(self.ctx.settings, bytes(conn["credentials_enc"]))
-        secret = credentials.get("webhook_secret") or credentials.get("client_secret")
-        return secret if isinstance(secret, str) and secret else None
+        return get_provider(conn["provider"]).webhooks

@@ -1,0 +1,310 @@
+"""Pipedrive → internal table (issue 14): sales-rep edits in the simulator arrive through
+webhooks v2 with basic auth (and through polling by ``update_time`` with webhooks off), mapped
+back (emails/phones by their primary value, a custom field by name), and nothing ping-pongs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from psycopg import sql
+
+from providers.base import ConnectionInfo
+from providers.pipedrive import PipedriveClient
+from providers.pipedrive.webhooks import basic_auth
+from providers.simulation import SimServer
+from providers.simulation.registry import make_simulator
+from syncsvc.demo.system import example_sim_options
+from syncsvc.settings import Settings
+from tests.integration.api.conftest import ApiProcess
+from tests.integration.conftest import Pipeline
+from tests.support.inbound import keep_subscription
+from tests.support.sim import SimControl
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CONNECTION = "pd-inbound"
+USER, PASSWORD = "syncsvc-hook", "inbound-test-password"
+TOKEN = {"x-api-token": "demo-api-token"}
+
+
+def config(base_url: str, webhooks: bool, poll_seconds: int) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "connections": [
+            {
+                "name": CONNECTION,
+                "provider": "pipedrive",
+                "base_url": base_url,
+                "credentials": {
+                    "api_token": "demo-api-token",
+                    "webhook_user": USER,
+                    "webhook_password": PASSWORD,
+                },
+                "objects": {
+                    "persons": {
+                        "mappings": [
+                            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+                            {"template": "{first_name} {last_name}", "target": "name"},
+                            {"source": "email", "target": "emails"},
+                            {"source": "phone", "target": "phones"},
+                            {"source": "lifecycle_stage", "target": "lifecycle_stage"},
+                        ]
+                    }
+                },
+                "rules": [
+                    {
+                        "name": "persons",
+                        "source": "demo.contacts",
+                        "operations": ["insert", "update"],
+                        "action": "upsert",
+                        "object": "persons",
+                        "id_property": "syncsvc_id",
+                    }
+                ],
+                "inbound": {
+                    "webhooks": webhooks,
+                    "poll_seconds": poll_seconds,
+                    "objects": {
+                        "persons": {
+                            "table": "demo.contacts",
+                            "key": {"column": "id", "field": "syncsvc_id"},
+                            "mappings": [
+                                {"source": "emails", "target": "email"},
+                                {"source": "phones", "target": "phone"},
+                                {"source": "lifecycle_stage", "target": "lifecycle_stage"},
+                            ],
+                        }
+                    },
+                },
+            }
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def pipedrive_server() -> Iterator[SimServer]:
+    options = example_sim_options("pipedrive")
+    server = SimServer(make_simulator("pipedrive", options), port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pipedrive(pipedrive_server: SimServer) -> SimControl:
+    sim = SimControl(pipedrive_server.url)
+    sim.reset()
+    return sim
+
+
+@pytest.fixture
+def webhook_url(api_server: ApiProcess) -> str:
+    return f"{api_server.url}/v1/inbound/{CONNECTION}"
+
+
+def webhooks(pipedrive: SimControl) -> list[dict[str, Any]]:
+    answer = pipedrive.http.get(f"{pipedrive.base_url}/v1/webhooks", headers=TOKEN, timeout=10)
+    answer.raise_for_status()
+    found: list[dict[str, Any]] = answer.json()["data"]
+    return found
+
+
+def sim_edit(pipedrive: SimControl, **body: Any) -> dict[str, Any]:
+    resp = requests.post(
+        f"{pipedrive.base_url}/_sim/edit", json={"object": "persons", **body}, timeout=10
+    )
+    resp.raise_for_status()
+    data: dict[str, Any] = resp.json()["data"]
+    return data
+
+
+def custom_key(pipedrive: SimControl, name: str) -> str:
+    answer = pipedrive.http.get(
+        f"{pipedrive.base_url}/v1/personFields", params={"limit": 500}, headers=TOKEN, timeout=10
+    )
+    answer.raise_for_status()
+    return str(next(f["key"] for f in answer.json()["data"] if f["name"] == name))
+
+
+def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
+    ((column, value),) = where.items()
+    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
+    found = pipeline.db.execute(query, (value,)).fetchone()
+    return dict(found) if found else None
+
+
+def in_crm(pipedrive: SimControl, email: str) -> dict[str, Any] | None:
+    for record in pipedrive.records("persons"):
+        if any(e.get("value") == email for e in record.get("emails") or []):
+            return record
+    return None
+
+
+def pushes(pipedrive: SimControl) -> list[dict[str, Any]]:
+    return [a for a in pipedrive.acks() if a["object"] == "persons"]
+
+
+def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
+    rows = pipeline.db.execute(
+        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
+    ).fetchall()
+    return {r["status"]: r["n"] for r in rows}
+
+
+def no_inbound_waiting(pipeline: Pipeline) -> bool:
+    return inbound_statuses(pipeline).get("received", 0) == 0
+
+
+def _push_one(pipeline: Pipeline, pipedrive: SimControl, email: str) -> tuple[int, str]:
+    inserted = pipeline.db.execute(
+        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
+        "VALUES (%s, 'Ada', 'Lovelace', 'lead') RETURNING id",
+        (email,),
+    ).fetchone()
+    assert inserted is not None
+    record = wait_until(lambda: in_crm(pipedrive, email), 30, message=pipeline.describe)
+    return int(inserted["id"]), str(record["id"])
+
+
+def test_sim_edits_arrive_by_webhook_without_ping_pong(
+    pipeline: Pipeline,
+    pipedrive: SimControl,
+    settings: Settings,
+    api_server: ApiProcess,
+    webhook_url: str,
+) -> None:
+    pipeline.apply(config(pipedrive.base_url, webhooks=True, poll_seconds=0))
+    # beat's tick creates the webhook v2, with the connection's basic auth, once
+    assert keep_subscription(settings, CONNECTION, api_server.url)
+    assert not keep_subscription(settings, CONNECTION, api_server.url)
+    (hook,) = webhooks(pipedrive)
+    assert (hook["subscription_url"], hook["event_object"], hook["version"]) == (
+        webhook_url,
+        "person",
+        "2.0",
+    )
+    assert hook["http_auth_user"] == USER and "http_auth_password" not in hook
+    row_id, pd_id = _push_one(pipeline, pipedrive, "ada@example.com")
+    pipeline.wait_idle()
+    wait_until(lambda: no_inbound_waiting(pipeline) and inbound_statuses(pipeline), 10)
+    assert inbound_statuses(pipeline).get("applied", 0) == 0  # our own push came back: an echo
+
+    stage = custom_key(pipedrive, "lifecycle_stage")
+    sim_edit(
+        pipedrive,
+        action="update",
+        id=pd_id,
+        fields={"phones": [{"value": "+44 20 7946 0000"}], "custom_fields": {stage: "customer"}},
+    )
+    updated = wait_until(
+        lambda: (r := row(pipeline, id=row_id)) and r["phone"] == "+44 20 7946 0000" and r, 10
+    )
+    assert updated["lifecycle_stage"] == "customer" and updated["email"] == "ada@example.com"
+
+    created = sim_edit(
+        pipedrive,
+        action="create",
+        fields={"name": "Grace Hopper", "emails": [{"value": "grace@example.com"}]},
+    )
+    new_row = wait_until(lambda: row(pipeline, email="grace@example.com"), 10)
+    grace_key = custom_key(pipedrive, "syncsvc_id")
+    wait_until(  # the new row's key goes back into the person created in Pipedrive
+        lambda: (
+            (in_crm(pipedrive, "grace@example.com") or {}).get("custom_fields", {}).get(grace_key)
+            == str(new_row["id"])
+        ),
+        10,
+    )
+    assert created["id"] == in_crm(pipedrive, "grace@example.com")["id"]  # type: ignore[index]
+
+    sim_edit(pipedrive, action="delete", id=pd_id)
+    wait_until(lambda: row(pipeline, id=row_id) is None, 10)
+
+    pipeline.wait_idle()
+    wait_until(lambda: no_inbound_waiting(pipeline), 10)
+    # Ada's create and the one link-back write for Grace: the inbound writes were not captured
+    # back to Pipedrive, and the webhooks of our own writes changed nothing.
+    assert [a["op"] for a in pushes(pipedrive)] == ["create", "update"], pushes(pipedrive)
+    assert [r["name"] for r in pipedrive.records("persons")] == ["Grace Hopper"]
+    assert inbound_statuses(pipeline).get("failed", 0) == 0
+
+
+def test_a_webhook_without_the_basic_auth_is_refused(
+    pipeline: Pipeline, pipedrive: SimControl, webhook_url: str
+) -> None:
+    pipeline.apply(config(pipedrive.base_url, webhooks=True, poll_seconds=0))
+    body = {
+        "data": {"id": 1},
+        "previous": None,
+        "meta": {"action": "create", "entity": "person", "entity_id": "1",
+                 "timestamp": "2026-12-04T10:00:00.000Z", "version": "2.0"},
+    }  # fmt: skip
+    for headers in ({}, {"Authorization": basic_auth(USER, "wrong")}):
+        answer = requests.post(webhook_url, json=body, headers=headers, timeout=10)
+        assert answer.status_code == 401, answer.text
+    answer = requests.post(
+        webhook_url, json=body, headers={"Authorization": basic_auth(USER, PASSWORD)}, timeout=10
+    )
+    assert answer.status_code == 200 and answer.json() == {"received": 1, "stored": 1}
+    # person 1 does not exist: read back, it is nobody's record, and nothing is written
+    wait_until(lambda: inbound_statuses(pipeline) == {"ignored": 1}, 10)
+
+
+def test_sim_edits_arrive_by_polling_with_webhooks_off(
+    pipeline: Pipeline, pipedrive: SimControl
+) -> None:
+    pipeline.apply(config(pipedrive.base_url, webhooks=False, poll_seconds=2))
+    row_id, pd_id = _push_one(pipeline, pipedrive, "alan@example.com")
+    pipeline.wait_idle()
+    sim_edit(pipedrive, action="update", id=pd_id, fields={"phones": [{"value": "+1 555 0100"}]})
+    wait_until(lambda: (row(pipeline, id=row_id) or {}).get("phone") == "+1 555 0100", 10)
+    sim_edit(
+        pipedrive,
+        action="create",
+        fields={"name": "Kay", "emails": [{"value": "kay@example.com"}]},
+    )
+    wait_until(lambda: row(pipeline, email="kay@example.com"), 10)
+    pipeline.wait_idle()
+    wait_until(lambda: no_inbound_waiting(pipeline), 10)
+    applied = pipeline.db.execute(
+        "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE status = 'applied'"
+    ).fetchone()
+    assert applied is not None and applied["n"] == 2
+    assert [a["op"] for a in pushes(pipedrive)] == ["create", "update"], pushes(pipedrive)
+
+
+def test_the_webhooks_are_looked_for_hourly_and_replaced_when_their_auth_changes(
+    pipedrive: SimControl,
+) -> None:
+    def client(password: str) -> PipedriveClient:
+        credentials = {"api_token": "demo-api-token", "webhook_user": USER,
+                       "webhook_password": password}  # fmt: skip
+        info = ConnectionInfo(3, CONNECTION, "pipedrive", pipedrive.base_url, credentials, {},
+                              50, 80, 2)  # fmt: skip
+        return PipedriveClient(info)
+
+    url, now = "https://sync.example.com/v1/inbound/pd-inbound", datetime.now(UTC)
+    first = client(PASSWORD)
+    held = first.keep_webhooks(url, ["persons", "deals"], None, now)
+    assert sorted(w["event_object"] for w in webhooks(pipedrive)) == ["deal", "person"]
+    asked = pipedrive.stats()["requests"]
+    assert first.keep_webhooks(url, ["persons", "deals"], held, now + timedelta(minutes=59)) == held
+    assert pipedrive.stats()["requests"] == asked  # nothing asked within the hour
+
+    person_hook = next(w for w in webhooks(pipedrive) if w["event_object"] == "person")
+    pipedrive.http.delete(
+        f"{pipedrive.base_url}/v1/webhooks/{person_hook['id']}", headers=TOKEN, timeout=10
+    ).raise_for_status()  # a person deletes one in Pipedrive's settings
+    first.keep_webhooks(url, ["persons", "deals"], held, now + timedelta(minutes=61))
+    assert sorted(w["event_object"] for w in webhooks(pipedrive)) == ["deal", "person"]
+
+    second = client("a-new-password")
+    second.keep_webhooks(url, ["persons", "deals"], held, now)
+    hooks = webhooks(pipedrive)
+    assert len(hooks) == 2 and person_hook["id"] not in {w["id"] for w in hooks}
+    for c in (first, second):
+        c.close()
