@@ -25,6 +25,12 @@ client-credentials flow with 400 ``invalid_grant`` "request not supported on thi
 Salesforce does (https://help.salesforce.com/s/articleView?id=000886201). Always on: it is the
 real default and costs nothing. ``strict`` is accepted (every documented failure behaviour).
 
+SOQL (``providers.salesforce.sim.query``): ``query`` and ``queryAll`` (the recycle bin too,
+``IsDeleted`` true), comparisons, ``ORDER BY``, ``LIMIT``, ``nextRecordsUrl`` pages;
+``SystemModstamp`` stamped in whole seconds on every write and deletion. ``POST /_sim/edit
+{"object": SObject, "action": "create" | "update" | "delete", "id", "fields"}``: a change made
+by a sales rep in Salesforce's UI (no acknowledgement: it is not one of our writes).
+
 Custom fields created through the Tooling API stay across ``/_sim/reset`` (metadata is not
 data). Every value the org refuses (unknown field, wrong type, too long, bad picklist value,
 read-only, required) is counted in ``/_sim/stats`` as ``refused_calls`` / ``refused``.
