@@ -114,7 +114,10 @@ def _pair(after: str) -> tuple[str, str]:
 
 def page_of(answer: dict[str, Any], fields: Sequence[str]) -> ChangedPage:
     """One ``queryAll`` page: live records changed, ``IsDeleted`` ones deleted; a full page
-    continues after its last row's ``(SystemModstamp, Id)``."""
+    continues after its last row's ``(SystemModstamp, Id)``, also as the ``resume`` kept with
+    the cursor: a poll that stops at ``MAX_POLL_PAGES`` is continued there by the next one
+    (from the mark less the overlap, more rows sharing a few seconds than a poll reads would
+    be read again forever)."""
     rows = [r for r in answer.get("records") or [] if isinstance(r, dict)]
     records: list[CrmRecord] = []
     deleted: list[str] = []
@@ -132,7 +135,7 @@ def page_of(answer: dict[str, Any], fields: Sequence[str]) -> ChangedPage:
         stamp = parse_time(last.get(MODIFIED))
         if stamp is not None and isinstance(last.get("Id"), str):
             after = f"{soql_datetime(stamp)} {last['Id']}"
-    return ChangedPage(records, after, deleted)
+    return ChangedPage(records, after, deleted, resume=after)
 
 
 def changed_since(

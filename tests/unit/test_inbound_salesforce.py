@@ -70,13 +70,14 @@ def test_a_page_splits_changes_from_deletions() -> None:
     ]
     assert page.records[0].modified_at == datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
     assert page.deleted == ["003B"]
-    assert page.after is None  # fewer rows than the LIMIT: the last page
+    assert page.after is None and page.resume is None  # fewer rows than the LIMIT: the last
 
 
 def test_a_full_page_continues_after_its_last_row() -> None:
     rows = [row(f"003{i:015d}") for i in range(changes.PAGE)]
     page = changes.page_of({"records": rows, "done": True}, FIELDS)
     assert page.after == f"2026-12-04T12:00:00Z 003{changes.PAGE - 1:015d}"
+    assert page.resume == page.after  # a poll cut short is continued there, not from the mark
 
 
 def sim_with_contacts(count: int) -> SalesforceSim:
