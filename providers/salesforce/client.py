@@ -8,16 +8,26 @@ through ``DELETE /composite/sobjects?ids=``. Records known only by our key are f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlparse
 
 import requests
 
-from providers.base import OPS, LinkItem, LinkResult, ProviderClient, PushItem, PushResult
+from providers.base import (
+    OPS,
+    ChangedPage,
+    CrmRecord,
+    LinkItem,
+    LinkResult,
+    ProviderClient,
+    PushItem,
+    PushResult,
+)
 from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
-from providers.salesforce import links
+from providers.salesforce import changes, links
 from providers.salesforce.auth import TokenSource, grant_type_of, my_domain_url, token_url
 from providers.salesforce.batches import CollectionWriter, Entry, entry
 from providers.salesforce.defaults import API_VERSION, LOGIN_HOSTS, MAX_BATCH, api_path
@@ -42,6 +52,7 @@ def _sobject(name: str) -> str:
 
 
 class SalesforceClient(ProviderClient):
+    INBOUND = True
     OPTIONS = frozenset(
         {"api_version", "token_url", "my_domain", "session_timeout", "use_instance_url"}
     )
@@ -240,6 +251,27 @@ class SalesforceClient(ProviderClient):
     ) -> dict[str, dict[str, Any]]:
         """SOQL ``SELECT Id, key, fields… FROM object WHERE key IN (…)``, 200 values a query."""
         return self.lookup.records(object_name, id_property, [str(v) for v in values], fields)
+
+    def read_records(
+        self, object_name: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, CrmRecord]:
+        """SOQL by ``Id`` (200 a query): the records as they are now, deleted ones left out."""
+        return changes.read_records(self.lookup.query_records, self.api, object_name, ids, fields)
+
+    def changed_since(
+        self, object_name: str, since: datetime, fields: Sequence[str], after: str | None
+    ) -> ChangedPage:
+        """One ``queryAll`` page by ``SystemModstamp``, oldest first, deletions included
+        (``providers.salesforce.changes``)."""
+        return changes.changed_since(self._query_page, self.api, object_name, since, fields, after)
+
+    def _query_page(self, path: str) -> dict[str, Any]:
+        response = self.call("GET", path)
+        raise_for_call(response, self.short_wait)
+        answer = body_of(response)
+        if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
+            raise RetryableError("salesforce: unexpected query answer")
+        return answer
 
     # fields ------------------------------------------------------------------------------
     def describe_fields(self, object_name: str) -> ObjectFields:

@@ -99,7 +99,7 @@ class KeyLookup:
             path = f"{self.api}/query?q={quote(query, safe='')}"
             exact = {v: v for v in group}
             folded = {v.casefold(): v for v in group}
-            for record in self._records(path):
+            for record in self.query_records(path):
                 key = record.get(field)
                 if key is None:
                     continue
@@ -112,11 +112,11 @@ class KeyLookup:
         """``(key value, Id)`` of every row of a query, following ``nextRecordsUrl`` pages."""
         return [
             (str(r[field]), str(r["Id"]))
-            for r in self._records(path)
+            for r in self.query_records(path)
             if r.get("Id") and r.get(field) is not None
         ]
 
-    def _records(self, path: str) -> list[dict[str, Any]]:
+    def query_records(self, path: str) -> list[dict[str, Any]]:
         """Every record of a query, following ``nextRecordsUrl`` pages."""
         rows: list[dict[str, Any]] = []
         next_path: str | None = path

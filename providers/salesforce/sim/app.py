@@ -25,6 +25,12 @@ client-credentials flow with 400 ``invalid_grant`` "request not supported on thi
 Salesforce does (https://help.salesforce.com/s/articleView?id=000886201). Always on: it is the
 real default and costs nothing. ``strict`` is accepted (every documented failure behaviour).
 
+SOQL (``providers.salesforce.sim.query``): ``query`` and ``queryAll`` (the recycle bin too,
+``IsDeleted`` true), comparisons, ``ORDER BY``, ``LIMIT``, ``nextRecordsUrl`` pages;
+``SystemModstamp`` stamped in whole seconds on every write and deletion. ``POST /_sim/edit
+{"object": SObject, "action": "create" | "update" | "delete", "id", "fields"}``: a change made
+by a sales rep in Salesforce's UI (no acknowledgement: it is not one of our writes).
+
 Custom fields created through the Tooling API stay across ``/_sim/reset`` (metadata is not
 data). Every value the org refuses (unknown field, wrong type, too long, bad picklist value,
 read-only, required) is counted in ``/_sim/stats`` as ``refused_calls`` / ``refused``.
@@ -43,7 +49,7 @@ from urllib.parse import parse_qs, unquote
 from providers.salesforce.defaults import TOKEN_PATH
 from providers.salesforce.sim.auth import SimAuth, TokenError
 from providers.salesforce.sim.guard import SalesforcePolicy, error_response, refused
-from providers.salesforce.sim.query import run_query
+from providers.salesforce.sim.query import Locators, run_query
 from providers.salesforce.sim.schema import FieldDef, field_from, object_fields, standard_objects
 from providers.salesforce.sim.store import ObjectStore, new_id
 from providers.salesforce.sim.tooling import describe_entry
@@ -99,6 +105,7 @@ class SalesforceSim(SimApp):
         self.stores = self._new_stores()
         self.batch_faults = BatchFaults()
         self.batch_faults.configure(self.options)
+        self.locators = Locators()
         self._register_api()
 
     def _new_stores(self) -> dict[str, ObjectStore]:
@@ -141,6 +148,7 @@ class SalesforceSim(SimApp):
     # routing -----------------------------------------------------------------------------
     def _register_api(self) -> None:
         self.add_route("POST", TOKEN_PATH, self._token)
+        self.add_route("POST", "/_sim/edit", self._edit)
         api: list[tuple[str, str, Callable[[SimRequest], SimResponse]]] = [
             ("GET", V + r"/sobjects/(?P<object>\w+)/describe/?", self._describe),
             ("GET", V + r"/sobjects/(?P<object>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", self._by_key),
@@ -150,6 +158,8 @@ class SalesforceSim(SimApp):
             ("DELETE", V + r"/composite/sobjects/?", self._delete),
             ("PATCH", V + r"/composite/sobjects/(?P<object>\w+)/(?P<field>\w+)", self._upsert),
             ("GET", V + r"/query/?", self._query),
+            ("GET", V + r"/queryAll/?", self._query_all),
+            ("GET", V + r"/query/(?P<locator>[\w-]+)", self._more),
             ("GET", V + r"/limits/?", self._limits),
             ("POST", V + r"/tooling/sobjects/CustomField/?", self._create_field),
         ]
@@ -287,11 +297,46 @@ class SalesforceSim(SimApp):
         all_or_none = (request.arg("allOrNone") or "false").lower() == "true"
         return json_response(200, self.runner().delete(ids, all_or_none))
 
-    def _query(self, request: SimRequest) -> SimResponse:
+    def _query(self, request: SimRequest, include_deleted: bool = False) -> SimResponse:
         text = request.arg("q")
         if not text:
             raise BadRequest(400, "MALFORMED_QUERY", "A query string has to be specified")
-        return json_response(200, run_query(text, self.stores, request.params["version"]))
+        version = request.params["version"]
+        answer = run_query(text, self.stores, version, include_deleted, self.locators)
+        return json_response(200, answer)
+
+    def _query_all(self, request: SimRequest) -> SimResponse:
+        """``queryAll``: the recycle bin's records too, ``IsDeleted`` true."""
+        return self._query(request, include_deleted=True)
+
+    def _more(self, request: SimRequest) -> SimResponse:
+        """The next page of a query (its ``nextRecordsUrl``)."""
+        answer = self.locators.more(request.params["locator"], request.params["version"])
+        return json_response(200, answer)
+
+    def _edit(self, request: SimRequest) -> SimResponse:
+        """A change made in Salesforce's UI by a sales rep (not through the API): ``{"object":
+        SObject, "action": "create" | "update" | "delete", "id", "fields"}``."""
+        body = request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("fields") or {}, dict):
+            return self.error_response(400, "expected {object, action, id, fields}")
+        fields, action = body.get("fields") or {}, body.get("action", "update")
+        with self.lock:
+            store = self._known(str(body.get("object", "")))
+            if store is None:
+                return self.error_response(404, NOT_FOUND, "NOT_FOUND")
+            if action == "create":
+                record = store.create(fields)
+            else:
+                found = store.get(str(body.get("id", "")))
+                if found is None:
+                    return self.error_response(404, NOT_FOUND, "NOT_FOUND")
+                record = found
+                if action == "delete":
+                    store.delete(record)
+                    return json_response(200, {"id": record.id})
+                store.update(record, fields)
+            return json_response(200, store.native(record, self.version))
 
     def _limits(self, _: SimRequest) -> SimResponse:
         daily = {"Max": self.auth.daily_limit, "Remaining": self.auth.daily_limit - self.auth.used}
@@ -355,6 +400,7 @@ class SalesforceSim(SimApp):
         self.lock_failures = 0
         self.refusals.clear()
         self.batch_faults.reset()
+        self.locators = Locators()
 
     def configure(self, options: Mapping[str, Any]) -> None:
         super().configure(options)

@@ -16,8 +16,9 @@ SUFFIX = string.ascii_uppercase + "012345"
 
 
 def now_iso() -> str:
-    """Salesforce's date-time format: ``2024-05-01T12:30:00.000+0000``."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    """Salesforce's date-time format, ``2024-05-01T12:30:00.000+0000``: whole seconds, as the
+    org stores date-times (SOQL date-time literals have no fraction either)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + ".000+0000"
 
 
 def id18(id15: str) -> str:
@@ -63,8 +64,9 @@ class ObjectStore:
         self.definitions = dict(definitions)
         self.ids = ids
         self.records: dict[str, Record] = {}
-        self.deleted: set[str] = set()
-        """The recycle bin: deleting or updating these answers ``ENTITY_IS_DELETED``."""
+        self.deleted: dict[str, Record] = {}
+        """The recycle bin (``IsDeleted`` true, ``SystemModstamp`` the deletion's time): seen by
+        ``queryAll``; deleting or updating these answers ``ENTITY_IS_DELETED``."""
         self.indexed = {n for n, d in self.definitions.items() if d.external_id or d.unique}
         self.unique = {
             n
@@ -175,7 +177,9 @@ class ObjectStore:
             if value is not None:
                 self.index[name].get(self.fold(value), set()).discard(record.id)
         del self.records[record.id]
-        self.deleted.add(record.id)
+        record.fields["IsDeleted"] = True
+        record.fields["SystemModstamp"] = now_iso()
+        self.deleted[record.id] = record
 
     # shapes ------------------------------------------------------------------------------
     def url(self, version: str, record_id: str) -> str:
