@@ -298,6 +298,23 @@ class ProviderClient(abc.ABC):
         Linking a child again to the parent it has is harmless."""
         raise PermanentError(f"{self.connection.provider}: cannot link records", code="NO_LINKS")
 
+    @classmethod
+    def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:
+        """The child's fields that hold its parent's CRM id by ``link_type``, read with the
+        child on the inbound path (a lookup field; none where links live apart, as HubSpot's)."""
+        return []
+
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        """Each record's parent CRM id by ``link_type`` as the CRM holds it now (None: no
+        parent), by child id; a record left out is not known. Default: no inbound links."""
+        return {}
+
     def list_fields(self, object_name: str) -> set[str]:
         """The field names the CRM knows for ``object_name``."""
         return set(self.describe_fields(object_name).fields)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -207,6 +207,15 @@ class HubSpotClient(ProviderClient):
         return links.link(self.call, child_object, parent_object, link_type, items, self.batch_size)
 
     # inbound -----------------------------------------------------------------------------
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        return links.parent_ids(self.call, child_object, parent_object, link_type, records)
+
     def read_records(
         self, object_name: str, ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, CrmRecord]:

@@ -2,20 +2,21 @@
 
 A link type is an ``associationTypeId``, optionally prefixed with its category
 (``USER_DEFINED:12``; ``HUBSPOT_DEFINED`` by default). Creating an association that exists
-changes nothing, so a link sent twice is one link.
+changes nothing, so a link sent twice is one link. Inbound, a child's parents are read with
+``POST /crm/v4/associations/{from}/{to}/batch/read`` (``parent_ids``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from providers.answers import body_of
-from providers.base import LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult
 from providers.batching import chunks
 from providers.hubspot.responses import describe, raise_for_call
 from syncsvc.errors import PermanentError, RetryableError
@@ -92,3 +93,35 @@ def _error_for(body: dict[str, Any], item: LinkItem) -> str | None:
         if item.child_id in named or item.parent_id in named:
             return f"hubspot: {error.get('category')}: {error.get('message')}"
     return None
+
+
+def parent_ids(
+    call: Call,
+    child_object: str,
+    parent_object: str,
+    link_type: str,
+    records: Mapping[str, CrmRecord],
+) -> dict[str, str | None]:
+    """Each child's parent by ``link_type`` (the first HubSpot lists; None: none)."""
+    path = (
+        f"/crm/v4/associations/{quote(child_object, safe='')}/"
+        f"{quote(parent_object, safe='')}/batch/read"
+    )
+    spec = _spec(link_type)
+    wanted = (spec["associationCategory"], spec["associationTypeId"])
+    out: dict[str, str | None] = dict.fromkeys(records)
+    for chunk in chunks(list(records), MAX_INPUTS):
+        response = call("POST", path, {"inputs": [{"id": i} for i in chunk]})
+        raise_for_call(response)
+        for result in body_of(response).get("results") or []:
+            child = (
+                str((result.get("from") or {}).get("id", "")) if isinstance(result, dict) else ""
+            )
+            if child not in out:
+                continue
+            for to in result.get("to") or []:
+                kinds = to.get("associationTypes") or [] if isinstance(to, dict) else []
+                if any((k.get("category"), k.get("typeId")) == wanted for k in kinds):
+                    out[child] = str(to.get("toObjectId"))
+                    break
+    return out

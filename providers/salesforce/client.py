@@ -245,6 +245,19 @@ class SalesforceClient(ProviderClient):
             self._write_call, self.api, child_object, link_type, items, self.batch_size
         )
 
+    @classmethod
+    def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:
+        return [link_type]
+
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        return links.parent_ids(link_type, records)
+
     # read --------------------------------------------------------------------------------
     def read_by_key(
         self, object_name: str, id_property: str, values: Sequence[str], fields: Sequence[str]

@@ -3,17 +3,19 @@ Collections update (``PATCH /composite/sobjects``, ``allOrNone: false``, up to 2
 
 A link type is the child's lookup field (``AccountId`` on Contact and Opportunity, a custom
 ``Company__c``). Setting a lookup to the value it holds changes nothing.
+
+Inbound, the lookup field is read with the child: its value is the parent's Id (null: none).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import requests
 
-from providers.base import LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult
 from providers.batching import chunks
 from providers.salesforce.defaults import MAX_BATCH
 from providers.salesforce.responses import body_of, raise_for_call, record_error
@@ -59,3 +61,12 @@ def link(
                 errors = outcome.get("errors") if isinstance(outcome, dict) else None
                 results.append(LinkResult(item.link_id, error=record_error(errors, link_type)))
     return results
+
+
+def parent_ids(link_type: str, records: Mapping[str, CrmRecord]) -> dict[str, str | None]:
+    """The lookup field's value per child record (read with it: ``link_fields``)."""
+    out: dict[str, str | None] = {}
+    for crm_id, record in records.items():
+        value = record.fields.get(link_type)
+        out[crm_id] = str(value) if value not in (None, "") else None
+    return out

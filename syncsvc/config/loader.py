@@ -28,6 +28,7 @@ from syncsvc.config.model import (
 )
 from syncsvc.errors import ConfigError
 from syncsvc.inbound.check import column_problems
+from syncsvc.inbound.links import link_problem
 from syncsvc.inbound.parse import parse_inbound
 from syncsvc.kinds import member
 from syncsvc.links.parse import parse_associations, source_problems
@@ -186,6 +187,9 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     associations = parse_associations(
         spec.get("associations"), f"{path}.associations", where.fail, provider, rules
     )
+    clash = link_problem(inbound, associations)
+    if clash is not None:
+        raise where.fail(f"{path}.associations[{clash[0]}].via", clash[1])
     return ConnectionSpec(
         name=name,
         provider=provider.name,

@@ -21,6 +21,8 @@ changes) must reach that CRM too, or its pending push would overwrite the CRM's 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +33,14 @@ from psycopg.types.json import Jsonb
 from providers.base import CrmRecord
 from syncsvc.db import Row
 from syncsvc.inbound import conflict
+from syncsvc.inbound.links import ParentRef, resolve
 from syncsvc.inbound.model import InboundObject
+from syncsvc.links.model import Association
 from syncsvc.mapping.mapper import Mapper
 from syncsvc.pipeline.batch import record_key
+from syncsvc.scrub import error_text
+
+log = logging.getLogger("syncsvc.inbound")
 
 FIND_LINK = """
 SELECT record_key FROM syncsvc.inbound_link
@@ -77,6 +84,9 @@ class Target:
     mapper: Mapper
     link_back: bool = True
     """Write the internal key into records created in the CRM (connections that push)."""
+    links: tuple[Association, ...] = ()
+    """The connection's associations from this object: their ``via`` columns are written from
+    the child's parent in the CRM (``syncsvc.inbound.links``)."""
 
 
 @dataclass
@@ -88,6 +98,8 @@ class Outcome:
     conflicts: list[conflict.Conflict] = field(default_factory=list)
     link_back: int | None = None
     """The outbox row that writes the new row's key into the CRM record, if one was made."""
+    detail: str | None = None
+    """What the event's row says besides its status (a parent we do not know)."""
 
 
 def _table(name: str) -> sql.Identifier:
@@ -134,11 +146,42 @@ def apply_delete(db: psycopg.Connection[Row], target: Target, crm_id: str) -> Ou
     return Outcome("applied" if done else "ignored")
 
 
-def apply_record(db: psycopg.Connection[Row], target: Target, record: CrmRecord) -> Outcome:
+def apply_record(
+    db: psycopg.Connection[Row],
+    target: Target,
+    record: CrmRecord,
+    parents: Sequence[ParentRef] = (),
+) -> Outcome:
     spec = target.spec
     mapped, _issues = target.mapper.apply(record.fields)
     incoming = {c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable}
+    linked, unknown = resolve(db, target.connection_id, parents)
+    incoming.update(linked)
+    detail = _unknown_parents(target, record.id, unknown)
     key = _key_of(db, target, record.id, record.fields)
+    outcome = _apply_values(db, target, record, incoming, key)
+    outcome.detail = detail
+    return outcome
+
+
+def _unknown_parents(target: Target, crm_id: str, unknown: Sequence[ParentRef]) -> str | None:
+    """A parent not synced by us: the link column is left as it is, and that is said."""
+    if not unknown:
+        return None
+    named = ", ".join(f"{u.via} → {u.parent_object} {u.crm_id}" for u in unknown)
+    text = error_text(f"parent not synced by this connection, link left as it is: {named}")
+    log.info("%s %s: %s", target.spec.object, error_text(crm_id, 100), text)
+    return text
+
+
+def _apply_values(
+    db: psycopg.Connection[Row],
+    target: Target,
+    record: CrmRecord,
+    incoming: dict[str, Any],
+    key: str | None,
+) -> Outcome:
+    spec = target.spec
     if spec.inbox:
         _to_inbox(db, target, record.id, key, "change", incoming, record)
         return Outcome("applied")

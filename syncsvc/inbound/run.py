@@ -22,7 +22,7 @@ import psycopg
 from providers.base import CrmRecord, ProviderClient
 from syncsvc.config.runtime import RuntimeConnection, inbound_origin
 from syncsvc.db import Row
-from syncsvc.inbound import events
+from syncsvc.inbound import events, links
 from syncsvc.inbound.apply import Outcome, Target, apply_delete, apply_record
 from syncsvc.mapping.mapper import compile_mapper
 from syncsvc.scrub import error_text
@@ -56,6 +56,7 @@ def targets(conn: RuntimeConnection) -> dict[str, Target]:
             spec,
             compile_mapper(spec.mappings, f"{conn.name}.inbound.{name}"),
             link_back=conn.pushes,
+            links=tuple(a for a in conn.associations if a.child_object == name),
         )
         for name, spec in conn.inbound.objects.items()
     }
@@ -133,12 +134,16 @@ def apply_received(
                 ]
                 continue
             ids = [r["crm_id"] for r in rows]
-            records = client.read_records(obj, ids, target.spec.crm_fields)
+            fields = [*target.spec.crm_fields, *links.link_fields(type(client), target.links)]
+            records = client.read_records(obj, ids, list(dict.fromkeys(fields)))
+            parents = links.read_parents(client, target.links, records)
             seen: dict[str, events.Settled] = {}
             for row in rows:
                 crm_id = row["crm_id"]
                 if crm_id not in seen:
-                    seen[crm_id] = _apply_one(db, target, records.get(crm_id), crm_id, done)
+                    seen[crm_id] = _apply_one(
+                        db, target, records.get(crm_id), crm_id, done, parents.get(crm_id, [])
+                    )
                 first = seen[crm_id]
                 if first.status != "deferred":  # left received: claimed again next time
                     settled.append(events.Settled(row["id"], first.status, first.detail))
@@ -159,13 +164,14 @@ def _apply_one(
     record: CrmRecord | None,
     crm_id: str,
     done: Applied,
+    parents: list[links.ParentRef],
 ) -> events.Settled:
     """One record in a savepoint: a row the table refuses fails alone, named in the event."""
     try:
         with db.transaction():
             outcome: Outcome
             if record is not None:
-                outcome = apply_record(db, target, record)
+                outcome = apply_record(db, target, record, parents)
             else:
                 outcome = apply_delete(db, target, crm_id)
     except psycopg.Error as exc:
@@ -180,7 +186,7 @@ def _apply_one(
         done.applied += 1
     else:
         done.ignored += 1
-    return events.Settled(0, outcome.status)
+    return events.Settled(0, outcome.status, outcome.detail)
 
 
 def utcnow() -> datetime:

@@ -18,9 +18,11 @@ the property's options, as HubSpot does (default true); ``multi_status_create``,
 answer 400 ``BAD_REFRESH_TOKEN``; NEW is the one a new consent gives);
 ``{"webhook_url": URL, "webhook_secret": SECRET}`` subscribes to signed webhooks
 (``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
-"delete", "id", "properties"}`` changes a record as a sales rep in HubSpot's UI would (webhooks
-say ``changeSource: CRM_UI``); ``/crm/v3/objects/{type}/search`` filters and sorts by
-modification date (``providers.hubspot.sim.search``).
+"delete", "id", "properties", "associations": {TO_OBJECT: {"id", "type"}}}`` changes a record
+as a sales rep in HubSpot's UI would (webhooks say ``changeSource: CRM_UI``; moving an
+association stamps the record modified, as the primary company's ``associatedcompanyid`` does);
+``/crm/v3/objects/{type}/search``
+filters and sorts by modification date (``providers.hubspot.sim.search``).
 ``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
 (``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
@@ -161,6 +163,7 @@ class HubSpotSim(SimApp):
             ("POST", OBJECT + r"/batch/(?P<op>create|update|upsert|archive|read)", self._batch),
             ("POST", OBJECT + r"/search", self._search),
             ("POST", ASSOCIATIONS + r"/batch/create", self._associate),
+            ("POST", ASSOCIATIONS + r"/batch/read", self._read_associations),
             ("POST", OBJECT, self._create_one),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
             ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
@@ -232,6 +235,18 @@ class HubSpotSim(SimApp):
                 return self.error_response(400, str(exc), "VALIDATION_ERROR")
         return json_response(status, answer)
 
+    def _read_associations(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            from_store = self.store(request.params["from"])
+            to_store = self.store(request.params["to"])
+            try:
+                answer = self.links.read(
+                    from_store.object_name, to_store.object_name, request.json()
+                )
+            except BadAssociations as exc:
+                return self.error_response(400, str(exc), "VALIDATION_ERROR")
+        return json_response(200, answer)
+
     def associations(self) -> list[dict[str, Any]]:
         return self.links.view(self.stores, self.key_of)
 
@@ -264,6 +279,17 @@ class HubSpotSim(SimApp):
                 if action == "delete":
                     store.archive(record)
                     return empty_response(204)
+                moved = body.get("associations") or {}
+                if not isinstance(moved, dict):
+                    return self.error_response(400, "associations must be an object")
+                for to_object, link in moved.items():
+                    if not isinstance(link, dict) or to_object not in self.stores:
+                        return self.error_response(400, f"bad association to {to_object!r}")
+                    kind = str(link.get("type", "HUBSPOT_DEFINED:279"))
+                    target = str(link.get("id") or "")
+                    if target and target not in self.stores[to_object].records:
+                        return self.error_response(404, f"Object {target} not found")
+                    self.links.move(store.object_name, record.id, to_object, target, kind)
                 store.update(record, properties)
                 return json_response(200, record.view())
             finally:

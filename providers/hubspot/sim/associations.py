@@ -6,6 +6,9 @@
 one link. An input naming a record the account does not hold fails on its own (207 with
 ``errors``; 400 when every input failed), as HubSpot's batch endpoints report per-input
 failures. An association disappears with either of its records.
+``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read`` with ``{"inputs":
+[{"id"}]}`` answers each record's associations of that pair. A sales rep's ``/_sim/edit`` may
+``move`` a record's associations to another record (``AssociationStore.move``).
 """
 
 from __future__ import annotations
@@ -118,3 +121,42 @@ class AssociationStore:
                 }
             )
         return out
+
+    def read(self, from_object: str, to_object: str, body: Any) -> dict[str, Any]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise BadAssociations("inputs must be a non-empty list")
+        if len(inputs) > 1000:
+            raise BadAssociations("Batch input is limited to 1000 inputs")
+        results: list[dict[str, Any]] = []
+        for entry in inputs:
+            from_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+            found: dict[str, list[dict[str, Any]]] = {}
+            for f_obj, f_id, t_obj, t_id, kind in sorted(self.links):
+                if (f_obj, f_id, t_obj) == (from_object, from_id, to_object):
+                    category, _, type_id = kind.partition(":")
+                    found.setdefault(t_id, []).append(
+                        {"category": category, "typeId": int(type_id), "label": None}
+                    )
+            if found:
+                results.append(
+                    {
+                        "from": {"id": from_id},
+                        "to": [
+                            {"toObjectId": int(t) if t.isdigit() else t, "associationTypes": k}
+                            for t, k in found.items()
+                        ],
+                    }
+                )
+        return {"status": "COMPLETE", "results": results}
+
+    def move(self, from_object: str, from_id: str, to_object: str, to_id: str, kind: str) -> None:
+        """A sales rep sets a record's parent: its links of ``kind`` to ``to_object`` now name
+        ``to_id`` only (an empty ``to_id``: none)."""
+        self.links = {
+            link
+            for link in self.links
+            if not (link[:3] == (from_object, from_id, to_object) and link[4] == kind)
+        }
+        if to_id:
+            self.links.add((from_object, from_id, to_object, to_id, kind))
