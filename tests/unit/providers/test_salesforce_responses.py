@@ -115,7 +115,9 @@ def test_soql_strings_cannot_end_early() -> None:
 def test_the_sim_parser_reads_back_what_the_client_quotes() -> None:
     tricky = ["O'Brien", "back\\slash", "x') OR (Name = 'y", "new\nline"]
     parsed = parse(key_query("Contact", "Syncsvc_Id__c", tricky))
-    assert parsed.where == ("Syncsvc_Id__c", tricky)
+    where = parsed.where
+    assert where is not None and where.kind == "in" and where.parts == []
+    assert (where.column, where.values) == ("Syncsvc_Id__c", tricky)
     assert parsed.fields == ["Id", "Syncsvc_Id__c"] and parsed.object == "Contact"
 
 
