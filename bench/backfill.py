@@ -178,7 +178,9 @@ class AckLog:
 
 
 class LiveWriter:
-    """Inserts rows at ``rate`` per second in its own thread; ``committed`` maps id → commit."""
+    """Inserts rows at ``rate`` per second in its own thread; ``committed`` maps id → commit.
+    Every insert has its own tag: the emails stay unique (the CRM refuses a second contact
+    with an email it holds)."""
 
     def __init__(self, db_url: str, rate: float) -> None:
         self.db_url = db_url
@@ -195,7 +197,6 @@ class LiveWriter:
         self._thread.join(30)
 
     def _loop(self) -> None:
-        tag = uuid.uuid4().hex[:8]
         with connect(self.db_url, autocommit=True, application_name="syncsvc-bench-live") as db:
             started = time.monotonic()
             written = 0
@@ -203,7 +204,7 @@ class LiveWriter:
                 due = int((time.monotonic() - started) * self.rate) - written
                 if due > 0:
                     with db.transaction():
-                        ids = db.execute(LIVE, {"tag": tag, "n": due}).fetchall()
+                        ids = db.execute(LIVE, {"tag": uuid.uuid4().hex, "n": due}).fetchall()
                     now = time.time()
                     for r in ids:
                         self.committed[str(r["id"])] = now
