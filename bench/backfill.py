@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import requests
 
-from bench.monitor import LockPeaks, Watch
+from bench.monitor import LockPeaks, Watch, postgres_server_pid
 from bench.pipeline import PipelineBench, scratch_database
 from bench.stats import RunFigures, figures
 from syncsvc.db import close_pools, connect
@@ -50,6 +50,8 @@ class BackfillFigures:
     first_ack_seconds: float
     """From the backfill process's start to its first row's acknowledgement."""
     rss_mb: dict[str, list[float]]
+    cpu_seconds: dict[str, float]
+    """CPU time each service used during the backfill (all its processes)."""
     locks: LockPeaks
     live: RunFigures | None
 
@@ -74,6 +76,9 @@ class BackfillBench(PipelineBench):
                 if max_backlog:
                     args += ["--max-backlog", str(max_backlog)]
                 services = {n: p.popen.pid for n, p in procs.procs.items()}
+                postgres = postgres_server_pid(db_url)
+                if postgres is not None:
+                    services["postgres"] = postgres
                 self.progress(
                     f"backfill: {records:,} rows"
                     + (f", live {live_rate:.0f}/s" if live_rate else "")
@@ -100,6 +105,7 @@ class BackfillBench(PipelineBench):
                     first_ack_seconds=min(acks.first[str(k)] for k in range(1, records + 1))
                     - started,
                     rss_mb=watch.rss.by_service(),
+                    cpu_seconds=watch.rss.cpu_by_service(),
                     locks=watch.locks,
                     live=live,
                 )

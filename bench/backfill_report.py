@@ -36,6 +36,8 @@ def lines(b: BackfillFigures, baseline: RunFigures | None) -> list[tuple[str, st
         rows.append(("backfill / live batched chains", f"{ratio:.2f}×"))
     for service, mb in b.rss_mb.items():
         rows.append((f"peak RSS {service} (per process)", rss_text(mb)))
+    for service, cpu in b.cpu_seconds.items():
+        rows.append((f"CPU seconds {service} (all processes)", f"{cpu:,.1f}"))
     for app, (seconds, what) in sorted(b.locks.waits.items()):
         rows.append((f"longest lock wait, {app}", f"{seconds * 1000:,.0f} ms ({what})"))
     if not b.locks.waits:

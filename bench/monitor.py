@@ -13,6 +13,7 @@ transactions shorter than the sampling interval can be missed; the longest ones 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from syncsvc.db import Row, connect
 PROC = Path("/proc")
 RSS_INTERVAL = 1.0
 LOCK_INTERVAL = 0.1
+TICKS = os.sysconf("SC_CLK_TCK")
 
 _HWM = re.compile(r"^VmHWM:\s+(\d+)\s+kB", re.MULTILINE)
 _NAME = re.compile(r"^Name:\s+(\S+)", re.MULTILINE)
@@ -57,6 +59,12 @@ def parent_pid(stat: str) -> int | None:
     return int(fields[1]) if len(fields) > 1 else None
 
 
+def cpu_seconds(stat: str, ticks_per_second: int) -> float:
+    """User + system CPU time of a ``/proc/<pid>/stat`` text (fields 14 and 15), in seconds."""
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
 def descendants(root: int, parents: dict[int, int]) -> set[int]:
     """``root`` and every process below it, from a ``{pid: parent pid}`` map."""
     children: dict[int, list[int]] = {}
@@ -86,24 +94,41 @@ def _parents() -> dict[int, int]:
 
 @dataclass
 class PeakRss:
-    """Peak resident memory per process: ``{(service, pid): (process name, MB)}``."""
+    """Peak resident memory per process: ``{(service, pid): (process name, MB)}``, and the CPU
+    seconds each process had used when last seen (a process that exits keeps its last figure)."""
 
     peaks: dict[tuple[str, int], tuple[str, float]] = field(default_factory=dict)
+    cpu: dict[tuple[str, int], float] = field(default_factory=dict)
+    baseline: dict[tuple[str, int], float] = field(default_factory=dict)
+    """CPU seconds at the first sample (``restart_cpu``): what the run used is the difference."""
 
     def sample(self, services: dict[str, int]) -> None:
         parents = _parents()
-        for service, root in services.items():
+        for service, root in list(services.items()):
             for pid in descendants(root, parents):
                 try:
                     status = (PROC / str(pid) / "status").read_text()
+                    stat = (PROC / str(pid) / "stat").read_text()
                 except OSError:
                     continue
+                self.cpu[(service, pid)] = cpu_seconds(stat, TICKS)
                 kb = vm_hwm_kb(status)
                 name = _NAME.search(status)
                 if kb is not None:
                     old = self.peaks.get((service, pid), ("", 0.0))[1]
                     label = name.group(1) if name else "?"
                     self.peaks[(service, pid)] = (label, max(old, kb / 1024))
+
+    def restart_cpu(self) -> None:
+        """Count CPU time from now on (what the processes used before is left out)."""
+        self.baseline = dict(self.cpu)
+
+    def cpu_by_service(self) -> dict[str, float]:
+        """CPU seconds each service's processes used since ``restart_cpu``."""
+        out: dict[str, float] = {}
+        for key, seconds in self.cpu.items():
+            out[key[0]] = out.get(key[0], 0.0) + seconds - self.baseline.get(key, 0.0)
+        return dict(sorted(out.items()))
 
     def by_service(self) -> dict[str, list[float]]:
         """Each service's processes' peaks, largest first."""
@@ -146,6 +171,17 @@ class LockPeaks:
         return max(self.transactions.values(), default=0.0)
 
 
+def postgres_server_pid(db_url: str) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine (its backends are
+    its children): the parent of this connection's backend."""
+    with connect(db_url, autocommit=True, application_name="syncsvc-bench") as db:
+        row = db.execute("SELECT pg_backend_pid() AS pid").fetchone()
+    try:
+        return parent_pid((PROC / str(row["pid"] if row else 0) / "stat").read_text())
+    except OSError:
+        return None
+
+
 class Watch:
     """Samples memory and locks in two threads until ``stop``."""
 
@@ -162,6 +198,8 @@ class Watch:
         ]
 
     def __enter__(self) -> Watch:
+        self.rss.sample(self.services)
+        self.rss.restart_cpu()
         for t in self._threads:
             t.start()
         return self

@@ -6,7 +6,14 @@ import os
 from pathlib import Path
 
 from bench.backfill_report import rss_text
-from bench.monitor import LockPeaks, PeakRss, descendants, parent_pid, vm_hwm_kb
+from bench.monitor import (
+    LockPeaks,
+    PeakRss,
+    cpu_seconds,
+    descendants,
+    parent_pid,
+    vm_hwm_kb,
+)
 
 STATUS = "Name:\tcelery\nVmPeak:\t  500000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t  100000 kB\n"
 
@@ -53,3 +60,16 @@ def test_lock_peaks_keep_the_longest_wait_and_transaction_per_application() -> N
 
 def test_rss_text_lists_the_largest_process_first_as_given() -> None:
     assert rss_text([212.4, 98.0]) == "212 + 98 MB"
+
+
+def test_cpu_seconds_are_user_plus_system_ticks() -> None:
+    stat = "7 (a b) S 1 7 7 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 100 0 0"
+    assert cpu_seconds(stat, 100) == 3.0
+
+
+def test_cpu_is_counted_from_the_restart_on() -> None:
+    rss = PeakRss()
+    rss.cpu = {("w", 1): 5.0, ("w", 2): 1.0}
+    rss.restart_cpu()
+    rss.cpu = {("w", 1): 7.5, ("w", 2): 1.0, ("w", 3): 0.5, ("b", 4): 2.0}
+    assert rss.cpu_by_service() == {"b": 2.0, "w": 3.0}
