@@ -35,6 +35,8 @@ def lines(b: BackfillFigures, baseline: RunFigures | None) -> list[tuple[str, st
         ratio = b.records_per_second / baseline.syncs_per_second
         rows.append(("backfill / live batched chains", f"{ratio:.2f}×"))
     for service, mb in b.rss_mb.items():
+        if service == "postgres":  # every backend's RSS counts the shared buffers it touched
+            continue
         rows.append((f"peak RSS {service} (per process)", rss_text(mb)))
     for service, cpu in b.cpu_seconds.items():
         rows.append((f"CPU seconds {service} (all processes)", f"{cpu:,.1f}"))
