@@ -5,11 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import subprocess
+from pathlib import Path
 
 from rich.table import Table
 
 from bench.backfill import BackfillFigures
 from bench.stats import RunFigures
+
+
+def code_version() -> str:
+    """The checkout's commit (``+`` when it has changes), so an entry names the code it ran."""
+    repo = Path(__file__).resolve().parent.parent
+    run = [["git", "rev-parse", "--short", "HEAD"], ["git", "status", "--porcelain", "-uno"]]
+    out = [subprocess.run(a, cwd=repo, capture_output=True, text=True, check=False) for a in run]
+    if out[0].returncode != 0:
+        return "unknown"
+    return out[0].stdout.strip() + ("+" if out[1].stdout.strip() else "")
 
 
 def rss_text(mb: list[float]) -> str:
@@ -75,6 +87,7 @@ def markdown(command: str, b: BackfillFigures, baseline: RunFigures | None, note
         f"### {now} — hubspot backfill",
         "",
         f"Command: `{command}`  ",
+        f"Code: {code_version()}  ",
         f"Machine: {os.cpu_count()} CPUs, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{platform.system()} {platform.release()}",
