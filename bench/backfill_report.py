@@ -17,7 +17,10 @@ from bench.stats import RunFigures
 def code_version() -> str:
     """The checkout's commit (``+`` when it has changes), so an entry names the code it ran."""
     repo = Path(__file__).resolve().parent.parent
-    run = [["git", "rev-parse", "--short", "HEAD"], ["git", "status", "--porcelain", "-uno"]]
+    run = [
+        ["git", "rev-parse", "--short", "HEAD"],
+        ["git", "status", "--porcelain", "-uno", "--", ".", ":!docs/benchmarks.md"],
+    ]
     out = [subprocess.run(a, cwd=repo, capture_output=True, text=True, check=False) for a in run]
     if out[0].returncode != 0:
         return "unknown"
