@@ -58,11 +58,18 @@ class BackfillFigures:
 
 class BackfillBench(PipelineBench):
     def run_backfill(
-        self, records: int, live_rate: float | None, page_size: int, max_backlog: int | None
+        self,
+        records: int,
+        live_rate: float | None,
+        page_size: int,
+        max_backlog: int | None,
+        bridge_batch_size: int | None = None,
     ) -> BackfillFigures:
         with scratch_database(self.server_url) as db_url:
             self._seed(db_url, records)
             env = self.env(db_url, chain_size=0)
+            if bridge_batch_size:
+                env["SYNCSVC_BRIDGE_BATCH_SIZE"] = str(bridge_batch_size)
             settings = load_settings(env)
             procs = ProcessSet(env, self.workdir / "logs" / f"backfill-{records}")
             try:

@@ -61,6 +61,11 @@ console = Console()
     type=click.IntRange(1, 1_000_000),
     help="With --backfill: the backfill's --max-backlog.",
 )
+@click.option(
+    "--bridge-batch-size",
+    type=click.IntRange(1, 100_000),
+    help="With --backfill: SYNCSVC_BRIDGE_BATCH_SIZE for the run (events per claim and chain).",
+)
 @pass_app
 def bench(
     app: AppContext,
@@ -74,6 +79,7 @@ def bench(
     live_rate: float | None,
     page_size: int,
     max_backlog: int | None,
+    bridge_batch_size: int | None,
 ) -> None:
     """Benchmark trigger → bridge → chain → outbox → simulator in a scratch database.
 
@@ -90,7 +96,12 @@ def bench(
         if provider != "hubspot":
             raise click.UsageError("--backfill runs against the HubSpot simulator only")
         _bench_backfill(
-            app, command, backfill_rows, live_rate, page_size, max_backlog, records, not no_record
+            app,
+            command,
+            backfill_rows,
+            (live_rate, page_size, max_backlog, bridge_batch_size),
+            records,
+            not no_record,
         )
         if not no_record:
             console.print("appended to docs/benchmarks.md")
@@ -132,9 +143,7 @@ def _bench_backfill(
     app: AppContext,
     command: str,
     rows: int,
-    live_rate: float | None,
-    page_size: int,
-    max_backlog: int | None,
+    options: tuple[float | None, int, int | None, int | None],
     baseline_records: int,
     record: bool,
 ) -> None:
@@ -147,7 +156,7 @@ def _bench_backfill(
         runner = BackfillBench(
             settings.db_url, settings.broker_url, "hubspot", Path(tmp), console.print
         )
-        figures = runner.run_backfill(rows, live_rate, page_size, max_backlog)
+        figures = runner.run_backfill(rows, *options)
         console.print(table(figures, None))
         baseline = runner.run("live batched chains", baseline_records, chain_size=0, rate=None)
     console.print(table(figures, baseline))
