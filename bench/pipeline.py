@@ -82,6 +82,10 @@ def demo_connection(provider: str, base_url: str) -> dict[str, Any]:
             conn["name"] = f"bench-{provider}"
             conn["rate_limit"] = {"requests": 1_000_000, "per_seconds": 10}
             conn["rules"] = [r for r in conn["rules"] if r["source"] == "demo.contacts"]
+            kept = {r["name"] for r in conn["rules"]}
+            conn["associations"] = [
+                a for a in conn.get("associations", []) if a.get("parent_rule") in kept
+            ]
             return dict(conn)
     raise ConfigError(f"{example_config(provider)} has no connection for provider {provider!r}")
 
@@ -98,39 +102,48 @@ class PipelineBench:
         self.workdir = workdir
         self.progress = progress
 
+    def env(self, db_url: str, chain_size: int) -> dict[str, str]:
+        """The environment every process of one run gets."""
+        return {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": self.redis_url,
+            "SYNCSVC_REDIS_PREFIX": f"bench{uuid.uuid4().hex[:6]}:",
+            "SYNCSVC_DATA_DIR": str(self.workdir),
+            "SYNCSVC_SECRET_KEY": Fernet.generate_key().decode(),  # this run's scratch data
+            "SYNCSVC_BRIDGE_CHAIN_SIZE": str(chain_size),
+            "SYNCSVC_LOG_LEVEL": "WARNING",
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+        }
+
+    def start_system(self, procs: ProcessSet, settings: Settings) -> str:
+        """Start the simulator, configure the connection, start bridge and workers; returns the
+        simulator's URL."""
+        port = free_port()
+        sim_url = f"http://127.0.0.1:{port}"
+        procs.start(
+            "sim",
+            "simulate",
+            self.provider,
+            "--port",
+            str(port),
+            "--rate-limit",
+            "1000000/10",
+            *sim_options_args(self.provider),
+        )
+        self._wait_http(sim_url + "/_sim/health", 30)
+        self._configure(settings, sim_url)
+        procs.start("bridge", "bridge")
+        procs.start("worker", "worker", "--sync", "--concurrency", "2")
+        procs.start("push", "worker", "--push", self.provider, "--concurrency", "8")
+        return sim_url
+
     def run(self, label: str, records: int, chain_size: int, rate: float | None) -> RunFigures:
         with scratch_database(self.server_url) as db_url:
-            prefix = f"bench{uuid.uuid4().hex[:6]}:"
-            port = free_port()
-            env = {
-                "DATABASE_URL": db_url,
-                "REDIS_URL": self.redis_url,
-                "SYNCSVC_REDIS_PREFIX": prefix,
-                "SYNCSVC_DATA_DIR": str(self.workdir),
-                "SYNCSVC_SECRET_KEY": Fernet.generate_key().decode(),  # this run's scratch data
-                "SYNCSVC_BRIDGE_CHAIN_SIZE": str(chain_size),
-                "SYNCSVC_LOG_LEVEL": "WARNING",
-                "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-            }
+            env = self.env(db_url, chain_size)
             settings = load_settings(env)
             procs = ProcessSet(env, self.workdir / "logs" / label.replace(" ", "-"))
-            sim_url = f"http://127.0.0.1:{port}"
             try:
-                procs.start(
-                    "sim",
-                    "simulate",
-                    self.provider,
-                    "--port",
-                    str(port),
-                    "--rate-limit",
-                    "1000000/10",
-                    *sim_options_args(self.provider),
-                )
-                self._wait_http(sim_url + "/_sim/health", 30)
-                self._configure(settings, sim_url)
-                procs.start("bridge", "bridge")
-                procs.start("worker", "worker", "--sync", "--concurrency", "2")
-                procs.start("push", "worker", "--push", self.provider, "--concurrency", "8")
+                sim_url = self.start_system(procs, settings)
                 self.progress(f"{label}: warming up")
                 self._drive(db_url, sim_url, 50, None, timeout=120)
                 self.progress(

@@ -7,6 +7,7 @@ fault injection, an acknowledgement log (for end-to-end latency), request statis
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -401,8 +402,9 @@ class SimApp:
     def _acks(self, request: SimRequest) -> SimResponse:
         since = int(request.arg("since", "0") or 0)
         limit = int(request.arg("limit", "100000") or 100000)
-        with self.lock:
-            out = [a for a in self.acks if a["seq"] > since][:limit]
+        with self.lock:  # seqs are consecutive: the log's first is ack_seq - len + 1
+            start = max(0, since - (self.ack_seq - len(self.acks)))
+            out = list(itertools.islice(self.acks, start, start + max(0, limit)))
         return json_response(200, {"acks": out, "last": self.ack_seq})
 
     def _stats(self, _: SimRequest) -> SimResponse:

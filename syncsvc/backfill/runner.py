@@ -38,7 +38,16 @@ log = logging.getLogger("syncsvc.backfill")
 
 ADVISORY_CLASS = 0x5BF1  # the first key of pg_advisory_lock(int, int): "this is a backfill"
 WAIT_SECONDS = 0.5
+"""How long the runner sleeps once every page is read, waiting for delivery."""
+HOLD_SECONDS = 0.1
+"""How long it sleeps while the connection's backlog is over ``max_backlog``: the pipeline drains
+a full backlog in well under a second, so a longer hold leaves it idle."""
 REFRESH_SECONDS = 1.0
+REFRESH_SHARE = 0.05
+"""The refresh counts every delivered row of the backfill (it grows with the table): it runs
+at most this share of the time, so a million-row backfill does not spend its life counting."""
+REFRESH_MAX_SECONDS = 15.0
+"""…but at least this often: the end (every row settled) is seen by a refresh."""
 RETRY_ERRORS = (
     psycopg.errors.DeadlockDetected,
     psycopg.errors.LockNotAvailable,
@@ -54,6 +63,11 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM syncsvc.sync_event
                               WHERE connection_id = %(connection_id)s AND status = 'pending'
                               LIMIT %(cap)s) AS o) AS n
 """
+
+
+def refresh_interval(last_refresh_seconds: float) -> float:
+    """Seconds until the next progress refresh, given how long the last one took."""
+    return min(REFRESH_MAX_SECONDS, max(REFRESH_SECONDS, last_refresh_seconds / REFRESH_SHARE))
 
 
 @dataclass(frozen=True)
@@ -133,14 +147,14 @@ class Runner:
             with contextlib.suppress(psycopg.errors.QueryCanceled), db.transaction():
                 left = count_rows(db, target, progress.last_key, spec.since)
                 self.total = progress.rows_read + left
-        refreshed = 0.0
+        next_refresh = 0.0
         while not self.stop.is_set():
             now = time.monotonic()
-            if now - refreshed >= REFRESH_SECONDS:
-                refreshed = now
+            if now >= next_refresh:
                 with db.transaction():
                     outcome = store.refresh(db, self.backfill_id)
                     progress = store.get(db, self.backfill_id)
+                next_refresh = now + refresh_interval(time.monotonic() - now)
                 if progress.state != "running":
                     self._report(progress, None)
                     return progress.state
@@ -157,7 +171,7 @@ class Runner:
             waiting = self._backlog(db, spec.connection_id)
             if waiting > self.max_backlog:
                 self._report(progress, waiting)
-                self.stop.wait(WAIT_SECONDS)
+                self.stop.wait(HOLD_SECONDS)
                 continue
             state = self._page(db, spec, target)
             if state != "running":

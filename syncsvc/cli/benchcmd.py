@@ -37,6 +37,35 @@ console = Console()
 )
 @click.option("--capture-overhead/--no-capture-overhead", default=True, show_default=True)
 @click.option("--no-record", is_flag=True, help="Do not append the result to docs/benchmarks.md.")
+@click.option(
+    "--backfill",
+    "backfill_rows",
+    type=click.IntRange(1_000, 10_000_000),
+    help="Instead: backfill this many existing rows (HubSpot) and compare with --records live "
+    "inserts through batched chains.",
+)
+@click.option(
+    "--live-rate",
+    type=click.FloatRange(1, 100_000),
+    help="With --backfill: insert this many live rows/s meanwhile and report their latency.",
+)
+@click.option(
+    "--page-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="With --backfill: the backfill's --page-size.",
+)
+@click.option(
+    "--max-backlog",
+    type=click.IntRange(1, 1_000_000),
+    help="With --backfill: the backfill's --max-backlog.",
+)
+@click.option(
+    "--bridge-batch-size",
+    type=click.IntRange(1, 100_000),
+    help="With --backfill: SYNCSVC_BRIDGE_BATCH_SIZE for the run (events per claim and chain).",
+)
 @pass_app
 def bench(
     app: AppContext,
@@ -46,6 +75,11 @@ def bench(
     rate: float | None,
     capture_overhead: bool,
     no_record: bool,
+    backfill_rows: int | None,
+    live_rate: float | None,
+    page_size: int,
+    max_backlog: int | None,
+    bridge_batch_size: int | None,
 ) -> None:
     """Benchmark trigger → bridge → chain → outbox → simulator in a scratch database.
 
@@ -58,6 +92,22 @@ def bench(
 
     settings = app.settings
     command = "python manage.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if backfill_rows is not None:
+        if provider != "hubspot":
+            raise click.UsageError("--backfill runs against the HubSpot simulator only")
+        _bench_backfill(
+            app,
+            command,
+            backfill_rows,
+            (live_rate, page_size, max_backlog, bridge_batch_size),
+            records,
+            not no_record,
+        )
+        if not no_record:
+            console.print("appended to docs/benchmarks.md")
+        return
+    if live_rate is not None:
+        raise click.UsageError("--live-rate goes with --backfill")
     with tempfile.TemporaryDirectory(prefix="syncsvc-bench-") as tmp:
         runner = PipelineBench(
             settings.db_url, settings.broker_url, provider, Path(tmp), console.print
@@ -87,3 +137,28 @@ def bench(
     if not no_record:
         append(markdown(command, provider, runs, overhead, ratio))
         console.print("appended to docs/benchmarks.md")
+
+
+def _bench_backfill(
+    app: AppContext,
+    command: str,
+    rows: int,
+    options: tuple[float | None, int, int | None, int | None],
+    baseline_records: int,
+    record: bool,
+) -> None:
+    from bench.backfill import BackfillBench
+    from bench.backfill_report import markdown, table
+    from bench.report import append
+
+    settings = app.settings
+    with tempfile.TemporaryDirectory(prefix="syncsvc-bench-") as tmp:
+        runner = BackfillBench(
+            settings.db_url, settings.broker_url, "hubspot", Path(tmp), console.print
+        )
+        figures = runner.run_backfill(rows, *options)
+        console.print(table(figures, None))
+        baseline = runner.run("live batched chains", baseline_records, chain_size=0, rate=None)
+    console.print(table(figures, baseline))
+    if record:
+        append(markdown(command, figures, baseline, ""))
