@@ -160,9 +160,8 @@ def test_salesforce_a_rep_moving_a_contact_moves_its_company_id(
     )
     wait_until(lambda: _linked(pipeline), 30, message=pipeline.describe)
     pipeline.wait_idle()
-    wait_until(
-        lambda: no_inbound_waiting(pipeline), 15
-    )  # the link we made came back: nothing to write
+    # the link we made came back: nothing to write
+    wait_until(lambda: no_inbound_waiting(pipeline), 15)
     assert _company_of(pipeline, contact) == north
     writes = len(salesforce.acks())
 
