@@ -15,9 +15,8 @@ import pytest
 import requests
 
 from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_sim_options
 from tests.integration.conftest import Pipeline, execute
+from tests.support.inbound import fresh_sim, no_inbound_waiting, running_sim, upsert_rule
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -55,8 +54,8 @@ def salesforce_config(base_url: str) -> dict[str, Any]:
                     "Account": {"mappings": [key, {"source": "name", "target": "Name"}]},
                 },
                 "rules": [
-                    _rule("contacts", "demo.contacts", "Contact"),
-                    _rule("companies", "demo.companies", "Account"),
+                    upsert_rule("contacts", "demo.contacts", "Contact", "Syncsvc_Id__c"),
+                    upsert_rule("companies", "demo.companies", "Account", "Syncsvc_Id__c"),
                 ],
                 "associations": [
                     {
@@ -86,31 +85,14 @@ def salesforce_config(base_url: str) -> dict[str, Any]:
     }
 
 
-def _rule(name: str, source: str, obj: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "source": source,
-        "operations": ["insert", "update"],
-        "action": "upsert",
-        "object": obj,
-        "id_property": "Syncsvc_Id__c",
-    }
-
-
 @pytest.fixture(scope="module")
 def salesforce_server() -> Iterator[SimServer]:
-    server = SimServer(
-        make_simulator("salesforce", example_sim_options("salesforce")), port=0
-    ).start()
-    yield server
-    server.stop()
+    yield from running_sim("salesforce")
 
 
 @pytest.fixture
 def salesforce(salesforce_server: SimServer) -> SimControl:
-    sim = SimControl(salesforce_server.url)
-    sim.reset()
-    return sim
+    return fresh_sim(salesforce_server)
 
 
 def _edit(sim: SimControl, body: dict[str, Any]) -> None:
@@ -126,13 +108,6 @@ def _company_of(p: Pipeline, contact: int) -> Any:
     return execute(p.db, "SELECT company_id FROM demo.contacts WHERE id = %s", contact)[0][
         "company_id"
     ]
-
-
-def _settled(p: Pipeline) -> bool:
-    found = p.db.execute(
-        "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE status = 'received'"
-    ).fetchone()
-    return found is not None and found["n"] == 0
 
 
 def _seed(p: Pipeline) -> tuple[int, int, int]:
@@ -185,7 +160,8 @@ def test_salesforce_a_rep_moving_a_contact_moves_its_company_id(
     )
     wait_until(lambda: _linked(pipeline), 30, message=pipeline.describe)
     pipeline.wait_idle()
-    wait_until(lambda: _settled(pipeline), 15)  # the link we made came back: nothing to write
+    # the link we made came back: nothing to write
+    wait_until(lambda: no_inbound_waiting(pipeline), 15)
     assert _company_of(pipeline, contact) == north
     writes = len(salesforce.acks())
 
@@ -197,7 +173,7 @@ def test_salesforce_a_rep_moving_a_contact_moves_its_company_id(
     wait_until(lambda: _company_of(pipeline, contact) == south, 10, message=pipeline.describe)
 
     pipeline.wait_idle()
-    wait_until(lambda: _settled(pipeline), 15)
+    wait_until(lambda: no_inbound_waiting(pipeline), 15)
     assert len(salesforce.acks()) == writes, salesforce.acks()[writes:]
     assert (_by_key(salesforce, "Contact", str(contact)) or {}).get("AccountId") == south_account[
         "Id"

@@ -8,126 +8,72 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-from psycopg import sql
 
 from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_sim_options
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import (
+    beat_and_worker_stopped,
+    contacts_config,
+    fresh_sim,
+    inbound_statuses,
+    pushed_ops,
+    running_sim,
+    sim_edit,
+)
+from tests.support.inbound import contact_row as row
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION = "dv-inbound"
+OBJECT = "contacts"
 POLL_SECONDS = 2
 
 
 def config(base_url: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "dynamics",
-                "base_url": base_url,
-                "options": {"token_url": f"{base_url}/demo-tenant/oauth2/v2.0/token"},
-                "credentials": {
-                    "client_id": "demo-client",
-                    "client_secret": "demo-secret",
-                    "tenant_id": "demo-tenant",
-                },
-                "objects": {
-                    "contacts": {
-                        "mappings": [
-                            {
-                                "source": "id",
-                                "target": "syncsvc_externalid",
-                                "transforms": ["to_string"],
-                            },
-                            {"source": "first_name", "target": "firstname"},
-                            {"source": "last_name", "target": "lastname"},
-                            {"source": "email", "target": "emailaddress1"},
-                            {"source": "phone", "target": "telephone1"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "contacts",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "contacts",
-                        "id_property": "syncsvc_externalid",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": False,
-                    "poll_seconds": POLL_SECONDS,
-                    "objects": {
-                        "contacts": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "syncsvc_externalid"},
-                            "mappings": [
-                                {"source": "emailaddress1", "target": "email"},
-                                {"source": "firstname", "target": "first_name"},
-                                {"source": "lastname", "target": "last_name"},
-                                {"source": "telephone1", "target": "phone"},
-                            ],
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="dynamics",
+        base_url=base_url,
+        options={"token_url": f"{base_url}/demo-tenant/oauth2/v2.0/token"},
+        credentials={
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+            "tenant_id": "demo-tenant",
+        },
+        obj=OBJECT,
+        key_field="syncsvc_externalid",
+        outbound=[
+            {"source": "id", "target": "syncsvc_externalid", "transforms": ["to_string"]},
+            {"source": "first_name", "target": "firstname"},
+            {"source": "last_name", "target": "lastname"},
+            {"source": "email", "target": "emailaddress1"},
+            {"source": "phone", "target": "telephone1"},
         ],
-    }
+        inbound=[
+            {"source": "emailaddress1", "target": "email"},
+            {"source": "firstname", "target": "first_name"},
+            {"source": "lastname", "target": "last_name"},
+            {"source": "telephone1", "target": "phone"},
+        ],
+        webhooks=False,
+        poll_seconds=POLL_SECONDS,
+    )
 
 
 @pytest.fixture(scope="module")
 def dynamics_server() -> Iterator[SimServer]:
-    options = example_sim_options("dynamics")
-    server = SimServer(make_simulator("dynamics", options), port=0).start()
-    yield server
-    server.stop()
+    yield from running_sim("dynamics")
 
 
 @pytest.fixture
 def dynamics(dynamics_server: SimServer) -> SimControl:
-    sim = SimControl(dynamics_server.url)
-    sim.reset()
-    return sim
-
-
-def sim_edit(dynamics: SimControl, **body: Any) -> dict[str, Any]:
-    resp = requests.post(
-        f"{dynamics.base_url}/_sim/edit", json={"object": "contacts", **body}, timeout=10
-    )
-    assert resp.status_code == 200, resp.text
-    answer: dict[str, Any] = resp.json()
-    return answer
-
-
-def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
-    ((column, value),) = where.items()
-    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
-    found = pipeline.db.execute(query, (value,)).fetchone()
-    return dict(found) if found else None
+    return fresh_sim(dynamics_server)
 
 
 def in_crm(dynamics: SimControl, email: str) -> dict[str, Any] | None:
     return next((r for r in dynamics.records("contacts") if r.get("emailaddress1") == email), None)
-
-
-def pushes(dynamics: SimControl) -> list[str]:
-    return [a["op"] for a in dynamics.acks() if a["object"] == "contacts"]
-
-
-def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.db.execute(
-        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-    ).fetchall()
-    return {r["status"]: r["n"] for r in rows}
 
 
 def cursor_token(pipeline: Pipeline) -> str:
@@ -153,11 +99,12 @@ def test_changes_arrive_by_change_tracking_without_ping_pong(
     wait_until(lambda: cursor_token(pipeline).startswith("delta /api/data/v9.2/contacts?"), 10)
 
     dv_id = ada["contactid"]
-    sim_edit(dynamics, action="update", id=dv_id, fields={"telephone1": "+49 30 1234567"})
+    sim_edit(dynamics, OBJECT, action="update", id=dv_id, fields={"telephone1": "+49 30 1234567"})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("phone") == "+49 30 1234567", 10)
 
     sim_edit(
         dynamics,
+        OBJECT,
         action="create",
         fields={"firstname": "Grace", "lastname": "Hopper", "emailaddress1": "grace@example.com"},
     )
@@ -171,7 +118,7 @@ def test_changes_arrive_by_change_tracking_without_ping_pong(
         10,
     )
 
-    sim_edit(dynamics, action="delete", id=dv_id)
+    sim_edit(dynamics, OBJECT, action="delete", id=dv_id)
     wait_until(lambda: row(pipeline, id=row_id) is None, 10)
 
     pipeline.wait_idle()
@@ -180,7 +127,7 @@ def test_changes_arrive_by_change_tracking_without_ping_pong(
     assert statuses.get("failed", 0) == 0 and statuses["applied"] == 3, statuses
     # Ada's upsert and Grace's key going back: the inbound writes were not captured back to
     # Dataverse, and change tracking's report of our own writes changed nothing.
-    assert pushes(dynamics) == ["upsert", "update"], dynamics.acks()
+    assert pushed_ops(dynamics, OBJECT) == ["upsert", "update"], dynamics.acks()
     assert [r["emailaddress1"] for r in dynamics.records("contacts")] == ["grace@example.com"]
     deleted = pipeline.db.execute(
         "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE kind = 'delete'"
@@ -205,17 +152,13 @@ def test_a_restart_resumes_from_the_stored_delta_link(
     joan = wait_until(lambda: in_crm(dynamics, "joan@example.com"), 30, message=pipeline.describe)
     pipeline.wait_idle()
     wait_until(lambda: cursor_token(pipeline).startswith("delta "), 10)
-    procs = pipeline.procs
-    for name in ("beat", "worker"):
-        procs.stop(name)
-    try:
+    with beat_and_worker_stopped(pipeline.procs):
         token = cursor_token(pipeline)
-        sim_edit(dynamics, action="delete", id=alan["contactid"])
-        sim_edit(dynamics, action="update", id=joan["contactid"], fields={"lastname": "Murray"})
-    finally:
-        procs.start("worker", "worker", "--sync", "--concurrency", "2")
-        procs.start("beat", "beat")
+        sim_edit(dynamics, OBJECT, action="delete", id=alan["contactid"])
+        sim_edit(
+            dynamics, OBJECT, action="update", id=joan["contactid"], fields={"lastname": "Murray"}
+        )
     wait_until(lambda: row(pipeline, id=alan_row) is None, 30, message=pipeline.describe)
     wait_until(lambda: (row(pipeline, id=joan_row) or {}).get("last_name") == "Murray", 30)
     assert cursor_token(pipeline) != token  # moved on from the link it resumed from
-    assert pushes(dynamics) == ["upsert", "upsert"], dynamics.acks()
+    assert pushed_ops(dynamics, OBJECT) == ["upsert", "upsert"], dynamics.acks()

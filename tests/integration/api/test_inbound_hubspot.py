@@ -7,10 +7,17 @@ from typing import Any
 
 import pytest
 import requests
-from psycopg import sql
 
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import contact_row as row
+from tests.support.inbound import (
+    contacts_config,
+    inbound_statuses,
+    no_inbound_waiting,
+    push_one,
+    pushed_ops,
+)
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -23,57 +30,28 @@ CONNECTION = "hs-inbound"
 def config(
     base_url: str, webhooks: bool, poll_seconds: int, conflict: str = "internal_wins"
 ) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "hubspot",
-                "base_url": base_url,
-                "credentials": {"access_token": "demo-token", "webhook_secret": SECRET},
-                "objects": {
-                    "contacts": {
-                        "mappings": [
-                            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
-                            {
-                                "source": "email",
-                                "target": "email",
-                                "transforms": ["strip", "lower"],
-                            },
-                            {"source": "first_name", "target": "firstname"},
-                            {"source": "last_name", "target": "lastname"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "contacts",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "contacts",
-                        "id_property": "syncsvc_id",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": webhooks,
-                    "poll_seconds": poll_seconds,
-                    "conflict": conflict,
-                    "objects": {
-                        "contacts": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "syncsvc_id"},
-                            "mappings": [
-                                {"source": "email", "target": "email"},
-                                {"source": "firstname", "target": "first_name"},
-                                {"source": "lastname", "target": "last_name"},
-                            ],
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="hubspot",
+        base_url=base_url,
+        credentials={"access_token": "demo-token", "webhook_secret": SECRET},
+        obj="contacts",
+        key_field="syncsvc_id",
+        outbound=[
+            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+            {"source": "email", "target": "email", "transforms": ["strip", "lower"]},
+            {"source": "first_name", "target": "firstname"},
+            {"source": "last_name", "target": "lastname"},
         ],
-    }
+        inbound=[
+            {"source": "email", "target": "email"},
+            {"source": "firstname", "target": "first_name"},
+            {"source": "lastname", "target": "last_name"},
+        ],
+        webhooks=webhooks,
+        poll_seconds=poll_seconds,
+        inbound_settings={"conflict": conflict},
+    )
 
 
 def sim_edit(hubspot: SimControl, **body: Any) -> dict[str, Any]:
@@ -84,33 +62,11 @@ def sim_edit(hubspot: SimControl, **body: Any) -> dict[str, Any]:
     return resp.json() if resp.content else {}
 
 
-def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
-    ((column, value),) = where.items()
-    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
-    found = pipeline.db.execute(query, (value,)).fetchone()
-    return dict(found) if found else None
-
-
 def in_crm(hubspot: SimControl, email: str) -> dict[str, Any] | None:
     for record in hubspot.records("contacts"):
         if record["properties"].get("email") == email:
             return record
     return None
-
-
-def pushes(hubspot: SimControl) -> int:
-    return len([a for a in hubspot.acks() if a["object"] == "contacts"])
-
-
-def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.db.execute(
-        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-    ).fetchall()
-    return {r["status"]: r["n"] for r in rows}
-
-
-def no_inbound_waiting(pipeline: Pipeline) -> bool:
-    return inbound_statuses(pipeline).get("received", 0) == 0
 
 
 @pytest.fixture
@@ -122,22 +78,11 @@ def webhooks_to(hubspot: SimControl, api_server: ApiProcess) -> Any:
     hubspot.configure(webhook_url="", webhook_secret="")
 
 
-def _push_one(pipeline: Pipeline, hubspot: SimControl, email: str) -> tuple[int, str]:
-    inserted = pipeline.db.execute(
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "VALUES (%s, 'Ada', 'Lovelace', 'lead') RETURNING id",
-        (email,),
-    ).fetchone()
-    assert inserted is not None
-    record = wait_until(lambda: in_crm(hubspot, email), 30, message=pipeline.describe)
-    return int(inserted["id"]), str(record["id"])
-
-
 def test_sim_edits_arrive_by_webhook_without_ping_pong(
     pipeline: Pipeline, hubspot: SimControl, webhooks_to: None
 ) -> None:
     pipeline.apply(config(hubspot.base_url, webhooks=True, poll_seconds=0))
-    row_id, hs_id = _push_one(pipeline, hubspot, "ada@example.com")
+    row_id, hs_id = push_one(pipeline, "ada@example.com", lambda email: in_crm(hubspot, email))
     pipeline.wait_idle()
     wait_until(lambda: no_inbound_waiting(pipeline) and inbound_statuses(pipeline), 10)
     assert inbound_statuses(pipeline).get("applied", 0) == 0  # our own push came back: an echo
@@ -166,7 +111,7 @@ def test_sim_edits_arrive_by_webhook_without_ping_pong(
     wait_until(lambda: no_inbound_waiting(pipeline), 10)
     # One push of Ada (her insert) and the one link-back write for Grace: the inbound writes
     # were not captured back to HubSpot, and the webhooks of our pushes changed nothing.
-    assert pushes(hubspot) == 2, hubspot.acks()
+    assert len(pushed_ops(hubspot, "contacts")) == 2, hubspot.acks()
     records = hubspot.records("contacts")
     assert [r["properties"]["email"] for r in records] == ["grace@example.com"]
 
@@ -175,7 +120,7 @@ def test_sim_edits_arrive_by_polling_with_webhooks_off(
     pipeline: Pipeline, hubspot: SimControl
 ) -> None:
     pipeline.apply(config(hubspot.base_url, webhooks=False, poll_seconds=2))
-    row_id, hs_id = _push_one(pipeline, hubspot, "alan@example.com")
+    row_id, hs_id = push_one(pipeline, "alan@example.com", lambda email: in_crm(hubspot, email))
     pipeline.wait_idle()
     sim_edit(hubspot, action="update", id=hs_id, properties={"lastname": "Turing"})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("last_name") == "Turing", 10)

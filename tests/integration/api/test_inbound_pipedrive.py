@@ -10,18 +10,24 @@ from typing import Any
 
 import pytest
 import requests
-from psycopg import sql
 
 from providers.base import ConnectionInfo
 from providers.pipedrive import PipedriveClient
 from providers.pipedrive.webhooks import basic_auth
 from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_sim_options
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import keep_subscription
+from tests.support.inbound import contact_row as row
+from tests.support.inbound import (
+    contacts_config,
+    fresh_sim,
+    inbound_statuses,
+    keep_subscription,
+    no_inbound_waiting,
+    push_one,
+    running_sim,
+)
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -33,72 +39,43 @@ TOKEN = {"x-api-token": "demo-api-token"}
 
 
 def config(base_url: str, webhooks: bool, poll_seconds: int) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "pipedrive",
-                "base_url": base_url,
-                "credentials": {
-                    "api_token": "demo-api-token",
-                    "webhook_user": USER,
-                    "webhook_password": PASSWORD,
-                },
-                "objects": {
-                    "persons": {
-                        "mappings": [
-                            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
-                            {"template": "{first_name} {last_name}", "target": "name"},
-                            {"source": "email", "target": "emails"},
-                            {"source": "phone", "target": "phones"},
-                            {"source": "lifecycle_stage", "target": "lifecycle_stage"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "persons",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "persons",
-                        "id_property": "syncsvc_id",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": webhooks,
-                    "poll_seconds": poll_seconds,
-                    "objects": {
-                        "persons": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "syncsvc_id"},
-                            "mappings": [
-                                {"source": "emails", "target": "email"},
-                                {"source": "phones", "target": "phone"},
-                                {"source": "lifecycle_stage", "target": "lifecycle_stage"},
-                            ],
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="pipedrive",
+        base_url=base_url,
+        credentials={
+            "api_token": "demo-api-token",
+            "webhook_user": USER,
+            "webhook_password": PASSWORD,
+        },
+        obj="persons",
+        rule="persons",
+        key_field="syncsvc_id",
+        outbound=[
+            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+            {"template": "{first_name} {last_name}", "target": "name"},
+            {"source": "email", "target": "emails"},
+            {"source": "phone", "target": "phones"},
+            {"source": "lifecycle_stage", "target": "lifecycle_stage"},
         ],
-    }
+        inbound=[
+            {"source": "emails", "target": "email"},
+            {"source": "phones", "target": "phone"},
+            {"source": "lifecycle_stage", "target": "lifecycle_stage"},
+        ],
+        webhooks=webhooks,
+        poll_seconds=poll_seconds,
+    )
 
 
 @pytest.fixture(scope="module")
 def pipedrive_server() -> Iterator[SimServer]:
-    options = example_sim_options("pipedrive")
-    server = SimServer(make_simulator("pipedrive", options), port=0).start()
-    yield server
-    server.stop()
+    yield from running_sim("pipedrive")
 
 
 @pytest.fixture
 def pipedrive(pipedrive_server: SimServer) -> SimControl:
-    sim = SimControl(pipedrive_server.url)
-    sim.reset()
-    return sim
+    return fresh_sim(pipedrive_server)
 
 
 @pytest.fixture
@@ -130,13 +107,6 @@ def custom_key(pipedrive: SimControl, name: str) -> str:
     return str(next(f["key"] for f in answer.json()["data"] if f["name"] == name))
 
 
-def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
-    ((column, value),) = where.items()
-    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
-    found = pipeline.db.execute(query, (value,)).fetchone()
-    return dict(found) if found else None
-
-
 def in_crm(pipedrive: SimControl, email: str) -> dict[str, Any] | None:
     for record in pipedrive.records("persons"):
         if any(e.get("value") == email for e in record.get("emails") or []):
@@ -146,28 +116,6 @@ def in_crm(pipedrive: SimControl, email: str) -> dict[str, Any] | None:
 
 def pushes(pipedrive: SimControl) -> list[dict[str, Any]]:
     return [a for a in pipedrive.acks() if a["object"] == "persons"]
-
-
-def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.db.execute(
-        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-    ).fetchall()
-    return {r["status"]: r["n"] for r in rows}
-
-
-def no_inbound_waiting(pipeline: Pipeline) -> bool:
-    return inbound_statuses(pipeline).get("received", 0) == 0
-
-
-def _push_one(pipeline: Pipeline, pipedrive: SimControl, email: str) -> tuple[int, str]:
-    inserted = pipeline.db.execute(
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "VALUES (%s, 'Ada', 'Lovelace', 'lead') RETURNING id",
-        (email,),
-    ).fetchone()
-    assert inserted is not None
-    record = wait_until(lambda: in_crm(pipedrive, email), 30, message=pipeline.describe)
-    return int(inserted["id"]), str(record["id"])
 
 
 def test_sim_edits_arrive_by_webhook_without_ping_pong(
@@ -188,7 +136,7 @@ def test_sim_edits_arrive_by_webhook_without_ping_pong(
         "2.0",
     )
     assert hook["http_auth_user"] == USER and "http_auth_password" not in hook
-    row_id, pd_id = _push_one(pipeline, pipedrive, "ada@example.com")
+    row_id, pd_id = push_one(pipeline, "ada@example.com", lambda email: in_crm(pipedrive, email))
     pipeline.wait_idle()
     wait_until(lambda: no_inbound_waiting(pipeline) and inbound_statuses(pipeline), 10)
     assert inbound_statuses(pipeline).get("applied", 0) == 0  # our own push came back: an echo
@@ -258,7 +206,7 @@ def test_sim_edits_arrive_by_polling_with_webhooks_off(
     pipeline: Pipeline, pipedrive: SimControl
 ) -> None:
     pipeline.apply(config(pipedrive.base_url, webhooks=False, poll_seconds=2))
-    row_id, pd_id = _push_one(pipeline, pipedrive, "alan@example.com")
+    row_id, pd_id = push_one(pipeline, "alan@example.com", lambda email: in_crm(pipedrive, email))
     pipeline.wait_idle()
     sim_edit(pipedrive, action="update", id=pd_id, fields={"phones": [{"value": "+1 555 0100"}]})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("phone") == "+1 555 0100", 10)

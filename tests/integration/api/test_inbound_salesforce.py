@@ -10,126 +10,72 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import requests
-from psycopg import sql
 
 from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_sim_options
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import (
+    beat_and_worker_stopped,
+    contacts_config,
+    fresh_sim,
+    inbound_statuses,
+    pushed_ops,
+    running_sim,
+    sim_edit,
+)
+from tests.support.inbound import contact_row as row
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION = "sf-inbound"
+OBJECT = "Contact"
 POLL_SECONDS = 2
 
 
 def config(base_url: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "salesforce",
-                "base_url": base_url,
-                "options": {"token_url": f"{base_url}/services/oauth2/token"},
-                "credentials": {
-                    "client_id": "demo-client",
-                    "client_secret": "demo-secret",
-                    "refresh_token": "demo-refresh-token",
-                },
-                "objects": {
-                    "Contact": {
-                        "mappings": [
-                            {
-                                "source": "id",
-                                "target": "Syncsvc_Id__c",
-                                "transforms": ["to_string"],
-                            },
-                            {"source": "first_name", "target": "FirstName"},
-                            {"source": "last_name", "target": "LastName"},
-                            {"source": "email", "target": "Email"},
-                            {"source": "phone", "target": "Phone"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "contacts",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "Contact",
-                        "id_property": "Syncsvc_Id__c",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": False,
-                    "poll_seconds": POLL_SECONDS,
-                    "objects": {
-                        "Contact": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "Syncsvc_Id__c"},
-                            "mappings": [
-                                {"source": "Email", "target": "email"},
-                                {"source": "FirstName", "target": "first_name"},
-                                {"source": "LastName", "target": "last_name"},
-                                {"source": "Phone", "target": "phone"},
-                            ],
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="salesforce",
+        base_url=base_url,
+        options={"token_url": f"{base_url}/services/oauth2/token"},
+        credentials={
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+            "refresh_token": "demo-refresh-token",
+        },
+        obj=OBJECT,
+        key_field="Syncsvc_Id__c",
+        outbound=[
+            {"source": "id", "target": "Syncsvc_Id__c", "transforms": ["to_string"]},
+            {"source": "first_name", "target": "FirstName"},
+            {"source": "last_name", "target": "LastName"},
+            {"source": "email", "target": "Email"},
+            {"source": "phone", "target": "Phone"},
         ],
-    }
+        inbound=[
+            {"source": "Email", "target": "email"},
+            {"source": "FirstName", "target": "first_name"},
+            {"source": "LastName", "target": "last_name"},
+            {"source": "Phone", "target": "phone"},
+        ],
+        webhooks=False,
+        poll_seconds=POLL_SECONDS,
+    )
 
 
 @pytest.fixture(scope="module")
 def salesforce_server() -> Iterator[SimServer]:
-    options = example_sim_options("salesforce")
-    server = SimServer(make_simulator("salesforce", options), port=0).start()
-    yield server
-    server.stop()
+    yield from running_sim("salesforce")
 
 
 @pytest.fixture
 def salesforce(salesforce_server: SimServer) -> SimControl:
-    sim = SimControl(salesforce_server.url)
-    sim.reset()
-    return sim
-
-
-def sim_edit(salesforce: SimControl, **body: Any) -> dict[str, Any]:
-    resp = requests.post(
-        f"{salesforce.base_url}/_sim/edit", json={"object": "Contact", **body}, timeout=10
-    )
-    assert resp.status_code == 200, resp.text
-    answer: dict[str, Any] = resp.json()
-    return answer
-
-
-def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
-    ((column, value),) = where.items()
-    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
-    found = pipeline.db.execute(query, (value,)).fetchone()
-    return dict(found) if found else None
+    return fresh_sim(salesforce_server)
 
 
 def in_crm(salesforce: SimControl, email: str) -> dict[str, Any] | None:
     return next((r for r in salesforce.records("Contact") if r.get("Email") == email), None)
-
-
-def pushes(salesforce: SimControl) -> list[str]:
-    return [a["op"] for a in salesforce.acks() if a["object"] == "Contact"]
-
-
-def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.db.execute(
-        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-    ).fetchall()
-    return {r["status"]: r["n"] for r in rows}
 
 
 def high_water(pipeline: Pipeline) -> datetime | None:
@@ -154,11 +100,12 @@ def test_changes_arrive_by_polling_without_ping_pong(
     wait_until(lambda: high_water(pipeline), 10)  # the first poll stored its mark
 
     sf_id = ada["Id"]
-    sim_edit(salesforce, action="update", id=sf_id, fields={"Phone": "+49 30 1234567"})
+    sim_edit(salesforce, OBJECT, action="update", id=sf_id, fields={"Phone": "+49 30 1234567"})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("phone") == "+49 30 1234567", 10)
 
     sim_edit(
         salesforce,
+        OBJECT,
         action="create",
         fields={"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.com"},
     )
@@ -172,7 +119,7 @@ def test_changes_arrive_by_polling_without_ping_pong(
         10,
     )
 
-    sim_edit(salesforce, action="delete", id=sf_id)
+    sim_edit(salesforce, OBJECT, action="delete", id=sf_id)
     wait_until(lambda: row(pipeline, id=row_id) is None, 10)
 
     pipeline.wait_idle()
@@ -181,7 +128,7 @@ def test_changes_arrive_by_polling_without_ping_pong(
     assert statuses.get("failed", 0) == 0, statuses
     # Ada's upsert and Grace's key going back: the inbound writes were not captured back to
     # Salesforce, and the poll's report of our own writes changed nothing.
-    assert pushes(salesforce) == ["upsert", "update"], salesforce.acks()
+    assert pushed_ops(salesforce, OBJECT) == ["upsert", "update"], salesforce.acks()
     assert [r["Email"] for r in salesforce.records("Contact")] == ["grace@example.com"]
     deleted = pipeline.db.execute(
         "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE kind = 'delete'"
@@ -206,18 +153,12 @@ def test_a_restart_resumes_from_the_stored_high_water_mark(
     joan = wait_until(lambda: in_crm(salesforce, "joan@example.com"), 30, message=pipeline.describe)
     pipeline.wait_idle()
     wait_until(lambda: high_water(pipeline), 10)
-    procs = pipeline.procs
-    for name in ("beat", "worker"):
-        procs.stop(name)
-    try:
+    with beat_and_worker_stopped(pipeline.procs):
         mark = high_water(pipeline)
-        sim_edit(salesforce, action="delete", id=alan["Id"])
-        sim_edit(salesforce, action="update", id=joan["Id"], fields={"LastName": "Murray"})
-    finally:
-        procs.start("worker", "worker", "--sync", "--concurrency", "2")
-        procs.start("beat", "beat")
+        sim_edit(salesforce, OBJECT, action="delete", id=alan["Id"])
+        sim_edit(salesforce, OBJECT, action="update", id=joan["Id"], fields={"LastName": "Murray"})
     wait_until(lambda: row(pipeline, id=alan_row) is None, 30, message=pipeline.describe)
     wait_until(lambda: (row(pipeline, id=joan_row) or {}).get("last_name") == "Murray", 30)
     moved = high_water(pipeline)
     assert mark is not None and moved is not None and moved >= mark
-    assert pushes(salesforce) == ["upsert", "upsert"], salesforce.acks()
+    assert pushed_ops(salesforce, OBJECT) == ["upsert", "upsert"], salesforce.acks()

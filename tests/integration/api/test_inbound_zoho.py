@@ -11,26 +11,35 @@ from typing import Any
 
 import pytest
 import requests
-from psycopg import sql
 
 from providers.base import ConnectionInfo
 from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
 from providers.zoho import ZohoClient
 from providers.zoho.notifications import channel_state
-from syncsvc.demo.system import example_sim_options
 from syncsvc.inbound import subscriptions
 from syncsvc.inbound.subscriptions import notify_url
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import keep_subscription
+from tests.support.inbound import contact_row as row
+from tests.support.inbound import (
+    contacts_config,
+    fresh_sim,
+    inbound_statuses,
+    keep_subscription,
+    no_inbound_waiting,
+    push_one,
+    pushed_ops,
+    running_sim,
+    sim_edit,
+)
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION = "zoho-inbound"
+OBJECT = "Contacts"
 TOKEN = "channel-token-for-zoho-inbound"
 CHANNEL = 1000000068001
 OAUTH = {
@@ -41,69 +50,40 @@ OAUTH = {
 
 
 def config(base_url: str, webhooks: bool, poll_seconds: int) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "zoho",
-                "base_url": base_url,
-                "options": {"token_url": f"{base_url}/oauth/v2/token"},
-                "credentials": {**OAUTH, "webhook_token": TOKEN},
-                "objects": {
-                    "Contacts": {
-                        "mappings": [
-                            {"source": "id", "target": "Syncsvc_Id", "transforms": ["to_string"]},
-                            {"source": "email", "target": "Email"},
-                            {"source": "first_name", "target": "First_Name"},
-                            {"source": "last_name", "target": "Last_Name"},
-                            {"source": "phone", "target": "Phone"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "contacts",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "Contacts",
-                        "id_property": "Syncsvc_Id",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": webhooks,
-                    "poll_seconds": poll_seconds,
-                    "objects": {
-                        "Contacts": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "Syncsvc_Id"},
-                            "mappings": [
-                                {"source": "Email", "target": "email"},
-                                {"source": "First_Name", "target": "first_name"},
-                                {"source": "Last_Name", "target": "last_name"},
-                                {"source": "Phone", "target": "phone"},
-                            ],
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="zoho",
+        base_url=base_url,
+        options={"token_url": f"{base_url}/oauth/v2/token"},
+        credentials={**OAUTH, "webhook_token": TOKEN},
+        obj=OBJECT,
+        key_field="Syncsvc_Id",
+        outbound=[
+            {"source": "id", "target": "Syncsvc_Id", "transforms": ["to_string"]},
+            {"source": "email", "target": "Email"},
+            {"source": "first_name", "target": "First_Name"},
+            {"source": "last_name", "target": "Last_Name"},
+            {"source": "phone", "target": "Phone"},
         ],
-    }
+        inbound=[
+            {"source": "Email", "target": "email"},
+            {"source": "First_Name", "target": "first_name"},
+            {"source": "Last_Name", "target": "last_name"},
+            {"source": "Phone", "target": "phone"},
+        ],
+        webhooks=webhooks,
+        poll_seconds=poll_seconds,
+    )
 
 
 @pytest.fixture(scope="module")
 def zoho_server() -> Iterator[SimServer]:
-    server = SimServer(make_simulator("zoho", example_sim_options("zoho")), port=0).start()
-    yield server
-    server.stop()
+    yield from running_sim("zoho")
 
 
 @pytest.fixture
 def zoho(zoho_server: SimServer) -> SimControl:
-    sim = SimControl(zoho_server.url)
-    sim.reset()
-    return sim
+    return fresh_sim(zoho_server)
 
 
 def zoho_client(zoho: SimControl) -> ZohoClient:
@@ -121,62 +101,21 @@ def zoho_client(zoho: SimControl) -> ZohoClient:
     return ZohoClient(connection)
 
 
-def sim_edit(zoho: SimControl, **body: Any) -> dict[str, Any]:
-    resp = requests.post(
-        f"{zoho.base_url}/_sim/edit", json={"object": "Contacts", **body}, timeout=10
-    )
-    assert resp.status_code == 200, resp.text
-    answer: dict[str, Any] = resp.json()
-    return answer
-
-
-def row(pipeline: Pipeline, **where: Any) -> dict[str, Any] | None:
-    ((column, value),) = where.items()
-    query = sql.SQL("SELECT * FROM demo.contacts WHERE {} = %s").format(sql.Identifier(column))
-    found = pipeline.db.execute(query, (value,)).fetchone()
-    return dict(found) if found else None
-
-
 def in_crm(zoho: SimControl, email: str) -> dict[str, Any] | None:
     return next((r for r in zoho.records("Contacts") if r.get("Email") == email), None)
-
-
-def pushes(zoho: SimControl) -> list[str]:
-    return [a["op"] for a in zoho.acks() if a["object"] == "Contacts"]
-
-
-def inbound_statuses(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.db.execute(
-        "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-    ).fetchall()
-    return {r["status"]: r["n"] for r in rows}
-
-
-def no_inbound_waiting(pipeline: Pipeline) -> bool:
-    return inbound_statuses(pipeline).get("received", 0) == 0
-
-
-def _push_one(pipeline: Pipeline, zoho: SimControl, email: str) -> tuple[int, str]:
-    inserted = pipeline.db.execute(
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "VALUES (%s, 'Ada', 'Lovelace', 'lead') RETURNING id",
-        (email,),
-    ).fetchone()
-    assert inserted is not None
-    record = wait_until(lambda: in_crm(zoho, email), 30, message=pipeline.describe)
-    return int(inserted["id"]), str(record["id"])
 
 
 def _edits_arrive(pipeline: Pipeline, zoho: SimControl) -> None:
     """Ada pushed, then changed, a contact created and Ada deleted in Zoho's UI; every change
     in the table, and the only writes to Zoho are Ada's upsert and Grace's key going back."""
-    row_id, zoho_id = _push_one(pipeline, zoho, "ada@example.com")
+    row_id, zoho_id = push_one(pipeline, "ada@example.com", lambda email: in_crm(zoho, email))
     pipeline.wait_idle()
-    sim_edit(zoho, action="update", id=zoho_id, fields={"First_Name": "Augusta"})
+    sim_edit(zoho, OBJECT, action="update", id=zoho_id, fields={"First_Name": "Augusta"})
     wait_until(lambda: (row(pipeline, id=row_id) or {}).get("first_name") == "Augusta", 10)
 
     sim_edit(
         zoho,
+        OBJECT,
         action="create",
         fields={"Last_Name": "Hopper", "First_Name": "Grace", "Email": "grace@example.com"},
     )
@@ -187,12 +126,12 @@ def _edits_arrive(pipeline: Pipeline, zoho: SimControl) -> None:
         10,
     )
 
-    sim_edit(zoho, action="delete", id=zoho_id)
+    sim_edit(zoho, OBJECT, action="delete", id=zoho_id)
     wait_until(lambda: row(pipeline, id=row_id) is None, 10)
 
     pipeline.wait_idle()
     wait_until(lambda: no_inbound_waiting(pipeline), 10)
-    assert pushes(zoho) == ["upsert", "update"], zoho.acks()
+    assert pushed_ops(zoho, OBJECT) == ["upsert", "update"], zoho.acks()
     assert [r["Email"] for r in zoho.records("Contacts")] == ["grace@example.com"]
     assert inbound_statuses(pipeline).get("failed", 0) == 0
 

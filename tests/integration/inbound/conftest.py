@@ -26,6 +26,7 @@ from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings, load_settings
 from tests.faults.servers import PrivateRedis, free_port
 from tests.support.databases import migrated_database
+from tests.support.inbound import contacts_config, inbound_statuses
 from tests.support.servers import TestServers
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -70,54 +71,29 @@ def connection_config(
     inbound_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """hs-inbound: demo.contacts pushed to HubSpot contacts, and HubSpot's edits coming back."""
-    return {
-        "version": 1,
-        "connections": [
-            {
-                "name": CONNECTION,
-                "provider": "hubspot",
-                "base_url": base_url,
-                "credentials": {"access_token": "demo-token", "webhook_secret": SECRET},
-                "objects": {
-                    "contacts": {
-                        "mappings": [
-                            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
-                            {"source": "email", "target": "email"},
-                            {"source": "first_name", "target": "firstname"},
-                            {"source": "last_name", "target": "lastname"},
-                        ]
-                    }
-                },
-                "rules": [
-                    {
-                        "name": "contacts",
-                        "source": "demo.contacts",
-                        "operations": ["insert", "update"],
-                        "action": "upsert",
-                        "object": "contacts",
-                        "id_property": "syncsvc_id",
-                    }
-                ],
-                "inbound": {
-                    "webhooks": True,
-                    "poll_seconds": poll_seconds,
-                    "conflict": conflict,
-                    "objects": {
-                        "contacts": {
-                            "table": "demo.contacts",
-                            "key": {"column": "id", "field": "syncsvc_id"},
-                            "mappings": [
-                                {"source": "email", "target": "email"},
-                                {"source": "firstname", "target": "first_name"},
-                                {"source": "lastname", "target": "last_name"},
-                            ],
-                            **(inbound_extra or {}),
-                        }
-                    },
-                },
-            }
+    return contacts_config(
+        connection=CONNECTION,
+        provider="hubspot",
+        base_url=base_url,
+        credentials={"access_token": "demo-token", "webhook_secret": SECRET},
+        obj="contacts",
+        key_field="syncsvc_id",
+        outbound=[
+            {"source": "id", "target": "syncsvc_id", "transforms": ["to_string"]},
+            {"source": "email", "target": "email"},
+            {"source": "first_name", "target": "firstname"},
+            {"source": "last_name", "target": "lastname"},
         ],
-    }
+        inbound=[
+            {"source": "email", "target": "email"},
+            {"source": "firstname", "target": "first_name"},
+            {"source": "lastname", "target": "last_name"},
+        ],
+        webhooks=True,
+        poll_seconds=poll_seconds,
+        inbound_settings={"conflict": conflict},
+        inbound_object=inbound_extra,
+    )
 
 
 class InboundWorld:
@@ -217,10 +193,7 @@ class InboundWorld:
         return self.db.execute(query, {"o": origin}).fetchall()
 
     def inbound_statuses(self) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT status, count(*) AS n FROM syncsvc.inbound_event GROUP BY status"
-        ).fetchall()
-        return {r["status"]: r["n"] for r in rows}
+        return inbound_statuses(self)
 
     def quiet(self) -> bool:
         """Nothing waits: no captured event, no pending outbox row, no received CRM event."""
