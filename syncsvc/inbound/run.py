@@ -85,7 +85,7 @@ def poll(
             reported: list[events.Reported] = []
             after, token = cursor.token, None
             for _ in range(MAX_POLL_PAGES):
-                page = client.changed_since(name, since, target.spec.crm_fields, after)
+                page = client.changed_since(name, since, _read_fields(target, client), after)
                 for record in page.records:
                     stamp = record.modified_at
                     reported.append(
@@ -103,6 +103,13 @@ def poll(
             new += events.store(db, conn.id, "poll", reported)
             events.write_cursor(db, conn.id, name, high_water, token)
     return new
+
+
+def _read_fields(target: Target, client: ProviderClient) -> list[str]:
+    """The CRM fields a change is read with: the mapped ones and the links' (so that a change
+    of a link alone is a change of the record: see ``_poll_key``)."""
+    fields = [*target.spec.crm_fields, *links.link_fields(type(client), target.links)]
+    return list(dict.fromkeys(fields))
 
 
 def _poll_key(name: str, record: CrmRecord) -> str:
@@ -134,8 +141,7 @@ def apply_received(
                 ]
                 continue
             ids = [r["crm_id"] for r in rows]
-            fields = [*target.spec.crm_fields, *links.link_fields(type(client), target.links)]
-            records = client.read_records(obj, ids, list(dict.fromkeys(fields)))
+            records = client.read_records(obj, ids, _read_fields(target, client))
             parents = links.read_parents(client, target.links, records)
             seen: dict[str, events.Settled] = {}
             for row in rows:
