@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from bench.backfill_report import rss_text
@@ -34,11 +38,33 @@ def test_descendants_are_the_whole_subtree_and_nothing_beside_it() -> None:
     assert descendants(13, parents) == {13}
 
 
-def test_peak_rss_samples_this_process() -> None:
-    rss = PeakRss()
-    rss.sample({"me": os.getpid()})
-    [mb] = rss.by_service()["me"]
-    assert mb > 1
+def test_peak_rss_samples_a_process_and_its_children() -> None:
+    """A process of our own with one child (this test process may have children of its own:
+    a pytest-xdist worker runs other tests' services)."""
+    code = (
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+        "'import time; time.sleep(60)']); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        parents: dict[int, int] = {}
+        deadline = time.monotonic() + 30
+        while len(descendants(proc.pid, parents)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            parents = {
+                int(d.name): parent_pid((d / "stat").read_text())
+                for d in Path("/proc").iterdir()
+                if d.name.isdigit() and (d / "stat").exists()
+            }
+        rss = PeakRss()
+        rss.sample({"mine": proc.pid})
+        sizes = rss.by_service()["mine"]
+        assert len(sizes) == 2 and all(mb > 1 for mb in sizes), sizes
+    finally:
+        for pid in descendants(proc.pid, parents) - {proc.pid}:
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
 
 
 def test_lock_peaks_keep_the_longest_wait_and_transaction_per_application() -> None:
