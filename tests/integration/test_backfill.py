@@ -18,12 +18,13 @@ import pytest
 
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
-from syncsvc import capture
 from syncsvc.db import connect
 from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.processes import Proc
 from tests.integration.conftest import Pipeline, execute
 from tests.integration.test_end_to_end_hubspot import hubspot_config
+from tests.support.orders import orders_config as orders_config_of
+from tests.support.orders import orders_table
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -248,42 +249,14 @@ def test_rows_updated_while_a_backfill_runs_end_with_their_newest_values(
 
 @pytest.fixture
 def orders(pipeline: Pipeline) -> Iterator[None]:
-    db = pipeline.db
-    db.execute("DROP SCHEMA IF EXISTS backfill_t CASCADE")
-    db.execute("CREATE SCHEMA backfill_t")
-    db.execute(
-        "CREATE TABLE backfill_t.orders (region text NOT NULL, order_no integer NOT NULL, "
-        "email text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now(), "
-        "PRIMARY KEY (region, order_no))"
-    )
-    capture.add_capture(db, ORDERS, notify="always")
-    yield
-    capture.remove_capture(db, ORDERS)
-    db.execute("DROP SCHEMA backfill_t CASCADE")
+    with orders_table(
+        pipeline.db, ORDERS, "email text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now()"
+    ):
+        yield
 
 
 def orders_config(base_url: str) -> dict[str, Any]:
-    config = hubspot_config(base_url)
-    connection = config["connections"][0]
-    connection["objects"] = {
-        "contacts": {
-            "mappings": [
-                {"template": "{region}-{order_no}", "target": "syncsvc_id"},
-                {"source": "email", "target": "email", "required": True},
-            ]
-        }
-    }
-    connection["rules"] = [
-        {
-            "name": "orders",
-            "source": ORDERS,
-            "operations": ["insert", "update"],
-            "action": "upsert",
-            "object": "contacts",
-            "id_property": "syncsvc_id",
-        }
-    ]
-    return config
+    return orders_config_of(hubspot_config(base_url), ORDERS)
 
 
 def test_composite_keys_where_and_since_choose_the_rows(

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from syncsvc import capture
 from tests.integration.conftest import Pipeline, execute
 from tests.integration.test_end_to_end_hubspot import hubspot_config
+from tests.support.orders import orders_config as orders_config_of
+from tests.support.orders import orders_table
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -136,41 +137,12 @@ def run_cli(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Cal
 
 @pytest.fixture
 def orders(pipeline: Pipeline) -> Iterator[None]:
-    db = pipeline.db
-    db.execute("DROP SCHEMA IF EXISTS synclog_t CASCADE")
-    db.execute("CREATE SCHEMA synclog_t")
-    db.execute(
-        "CREATE TABLE synclog_t.orders (region text NOT NULL, order_no integer NOT NULL, "
-        "email text, PRIMARY KEY (region, order_no))"
-    )
-    capture.add_capture(db, ORDERS, notify="always")
-    yield
-    capture.remove_capture(db, ORDERS)
-    db.execute("DROP SCHEMA synclog_t CASCADE")
+    with orders_table(pipeline.db, ORDERS, "email text"):
+        yield
 
 
 def orders_config(base_url: str) -> dict[str, Any]:
-    config = hubspot_config(base_url)
-    connection = config["connections"][0]
-    connection["objects"] = {
-        "contacts": {
-            "mappings": [
-                {"template": "{region}-{order_no}", "target": "syncsvc_id"},
-                {"source": "email", "target": "email", "required": True},
-            ]
-        }
-    }
-    connection["rules"] = [
-        {
-            "name": "orders",
-            "source": ORDERS,
-            "operations": ["insert", "update"],
-            "action": "upsert",
-            "object": "contacts",
-            "id_property": "syncsvc_id",
-        }
-    ]
-    return config
+    return orders_config_of(hubspot_config(base_url), ORDERS)
 
 
 def test_trace_tells_a_composite_key_records_story(
