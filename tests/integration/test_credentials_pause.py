@@ -27,6 +27,7 @@ from syncsvc.api.metrics import BacklogCollector
 from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.settings import Settings
 from tests.integration.conftest import Pipeline, execute
+from tests.support.contacts import insert_contacts, pause_of
 from tests.support.flower import flower
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -56,28 +57,6 @@ def with_secret(config: dict[str, Any], secret: str) -> dict[str, Any]:
     return config
 
 
-def insert_contacts(pipeline: Pipeline, n: int, tag: str) -> set[str]:
-    rows = execute(
-        pipeline.db,
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "SELECT %s || g || '@example.com', 'Pau', 'Sed' || g, 'lead' "
-        "FROM generate_series(1, %s) g RETURNING id",
-        tag,
-        n,
-    )
-    return {str(r["id"]) for r in rows}
-
-
-def pause_of(pipeline: Pipeline, name: str) -> dict[str, Any] | None:
-    rows = execute(
-        pipeline.db,
-        "SELECT p.reason, p.message FROM syncsvc.connection_pause p "
-        "JOIN syncsvc.connection c ON c.id = p.connection_id WHERE c.name = %s",
-        name,
-    )
-    return rows[0] if rows else None
-
-
 def outbox(pipeline: Pipeline) -> dict[str, Any]:
     row = execute(
         pipeline.db,
@@ -93,7 +72,7 @@ def outbox(pipeline: Pipeline) -> dict[str, Any]:
 def waiting_paused(pipeline: Pipeline, name: str, n: int) -> bool:
     """Paused, and all ``n`` rows persisted and set aside (none leased, none in a push)."""
     box = outbox(pipeline)
-    return pause_of(pipeline, name) is not None and box["pending"] == n and box["leased"] == 0
+    return pause_of(pipeline.db, name) is not None and box["pending"] == n and box["leased"] == 0
 
 
 def metrics_text(settings: Settings) -> str:
@@ -114,7 +93,7 @@ def assert_paused_and_nothing_dead(pipeline: Pipeline, name: str, n: int) -> Non
     assert box["dead"] == 0 and box["delivered"] == 0 and box["pending"] == n, box
     assert box["max_attempts"] == 0, "a refused credential is not a failed attempt"
     assert pipeline.dead_letters() == []
-    pause = pause_of(pipeline, name)
+    pause = pause_of(pipeline.db, name)
     assert pause is not None and pause["reason"] == "credentials"
     assert WRONG_SECRET not in pause["message"]
 
@@ -126,11 +105,11 @@ def test_a_wrong_secret_pauses_and_config_apply_delivers_all_500_exactly_once(
     name = config["connections"][0]["name"]
     good_secret = config["connections"][0]["credentials"]["client_secret"]
     pipeline.apply(with_secret(config, WRONG_SECRET))
-    wanted = insert_contacts(pipeline, 500, "paused")
+    wanted = insert_contacts(pipeline.db, 500, "paused")
 
     wait_until(lambda: waiting_paused(pipeline, name, 500), 90, message=pipeline.describe)
     assert_paused_and_nothing_dead(pipeline, name, 500)
-    assert "invalid client_secret" in (pause_of(pipeline, name) or {})["message"]
+    assert "invalid client_secret" in (pause_of(pipeline.db, name) or {})["message"]
     assert hubspot.records("contacts") == []
 
     shown = invoke("status")
@@ -162,7 +141,7 @@ def test_a_wrong_secret_pauses_and_config_apply_delivers_all_500_exactly_once(
     assert set(created) == wanted
     assert [k for k, n in created.items() if n > 1] == [], "a waiting row was sent twice"
     assert pipeline.dead_letters() == []
-    assert pause_of(pipeline, name) is None
+    assert pause_of(pipeline.db, name) is None
     assert paused_gauge(metrics_text(settings), name) == 0.0
     row = next(line for line in invoke("status").output.splitlines() if f" {name} " in line)
     assert "│ active " in row
@@ -194,7 +173,7 @@ def test_a_refused_token_request_pauses_instead_of_dead_lettering(
         r["object"] for r in config["connections"][0]["rules"] if r["source"] == "demo.contacts"
     )
     pipeline.apply(with_secret(config, WRONG_SECRET))
-    wanted = insert_contacts(pipeline, 30, f"p-{provider}-")
+    wanted = insert_contacts(pipeline.db, 30, f"p-{provider}-")
 
     wait_until(lambda: waiting_paused(pipeline, name, 30), 90, message=pipeline.describe)
     assert_paused_and_nothing_dead(pipeline, name, 30)
@@ -221,7 +200,7 @@ def test_connection_resume_sends_the_waiting_rows_of_an_api_that_answered_401(
     pipeline.apply(config)
     hubspot.fault("http_error", seconds=600, status=401)  # every call refused, token or not
     try:
-        wanted = insert_contacts(pipeline, 40, "resume")
+        wanted = insert_contacts(pipeline.db, 40, "resume")
         wait_until(lambda: waiting_paused(pipeline, name, 40), 90, message=pipeline.describe)
         assert_paused_and_nothing_dead(pipeline, name, 40)
         assert paused_gauge(metrics_text(settings), name) == 1.0
@@ -259,7 +238,7 @@ def test_flower_names_the_pushes_of_a_paused_connection(
 
         def shown(task_name: str) -> Callable[[], bool]:
             def check() -> bool:
-                insert_contacts(pipeline, 1, f"named-{uuid4().hex[:6]}-")  # live writes go on
+                insert_contacts(pipeline.db, 1, f"named-{uuid4().hex[:6]}-")  # live writes go on
                 return task_name in task_names()
 
             return check
@@ -270,5 +249,5 @@ def test_flower_names_the_pushes_of_a_paused_connection(
         pipeline.apply(with_secret(config, WRONG_SECRET))
         paused_name = f"syncsvc.push[{name} paused: credentials]"
         wait_until(shown(paused_name), 90, interval=1.0, message=lambda: str(task_names()))
-    assert pause_of(pipeline, name) is not None
+    assert pause_of(pipeline.db, name) is not None
     assert pipeline.dead_letters() == []

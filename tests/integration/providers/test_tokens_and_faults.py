@@ -26,6 +26,7 @@ from providers.simulation.registry import make_simulator
 from syncsvc.demo.system import example_pointed_at, example_sim_options
 from syncsvc.processes import ProcessSet
 from tests.integration.conftest import Pipeline, execute
+from tests.support.contacts import insert_contacts, pause_of
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -82,28 +83,6 @@ def connection(config: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return copy
 
 
-def insert_contacts(pipeline: Pipeline, n: int, tag: str) -> set[str]:
-    rows = execute(
-        pipeline.db,
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "SELECT %s || g || '@example.com', 'Tok', 'Fault' || g, 'lead' "
-        "FROM generate_series(1, %s) g RETURNING id",
-        tag,
-        n,
-    )
-    return {str(r["id"]) for r in rows}
-
-
-def pause_of(pipeline: Pipeline, name: str) -> dict[str, Any] | None:
-    rows = execute(
-        pipeline.db,
-        "SELECT p.reason, p.message FROM syncsvc.connection_pause p "
-        "JOIN syncsvc.connection c ON c.id = p.connection_id WHERE c.name = %s",
-        name,
-    )
-    return dict(rows[0]) if rows else None
-
-
 def outbox_states(pipeline: Pipeline) -> dict[str, int]:
     rows = execute(pipeline.db, "SELECT status, count(*) AS n FROM syncsvc.outbox GROUP BY 1")
     return {r["status"]: r["n"] for r in rows}
@@ -130,7 +109,7 @@ def test_access_tokens_expiring_mid_run_are_renewed_and_nothing_pauses(
     pipeline.apply(
         connection(crm.config, batch_size=5, rate_limit={"requests": 5, "per_seconds": 1})
     )
-    wanted = insert_contacts(pipeline, rows, f"exp-{crm.provider}-")
+    wanted = insert_contacts(pipeline.db, rows, f"exp-{crm.provider}-")
     expired_at: list[int] = []
 
     def expire_twice() -> None:
@@ -158,7 +137,7 @@ def test_access_tokens_expiring_mid_run_are_renewed_and_nothing_pauses(
     stats = crm.sim.stats()
     assert stats["auth_expired"] >= 1, "a call met an expired token"
     assert stats["tokens_issued"] >= 2, "the client renewed its token"
-    assert pause_of(pipeline, crm.name) is None
+    assert pause_of(pipeline.db, crm.name) is None
     assert_each_once(crm, wanted, pipeline)
 
 
@@ -171,7 +150,10 @@ def waiting_paused(pipeline: Pipeline, name: str, pending: int) -> bool:
         "SELECT count(*) FILTER (WHERE status = 'pending') AS pending, "
         "count(*) FILTER (WHERE lease_until > now()) AS leased FROM syncsvc.outbox",
     )[0]
-    return pause_of(pipeline, name) is not None and (row["pending"], row["leased"]) == (pending, 0)
+    return pause_of(pipeline.db, name) is not None and (row["pending"], row["leased"]) == (
+        pending,
+        0,
+    )
 
 
 @pytest.mark.parametrize("crm", OAUTH_REFRESH, indirect=True)
@@ -179,17 +161,17 @@ def test_a_revoked_refresh_token_pauses_and_the_new_one_delivers_every_row_once(
     pipeline: Pipeline, crm: Crm
 ) -> None:
     pipeline.apply(crm.config)
-    first = insert_contacts(pipeline, 20, f"rev-{crm.provider}-a-")
+    first = insert_contacts(pipeline.db, 20, f"rev-{crm.provider}-a-")
     wait_until(lambda: crm.holds(first), 60, message=pipeline.describe)
     pipeline.wait_idle(60)
 
     renewed = f"renewed-refresh-token-{crm.provider}"
     # The app's access is revoked; the access token in hand ends its life now.
     crm.sim.configure(revoke_refresh_tokens=renewed, expire_tokens=True)
-    later = insert_contacts(pipeline, 60, f"rev-{crm.provider}-b-")
+    later = insert_contacts(pipeline.db, 60, f"rev-{crm.provider}-b-")
     wait_until(lambda: waiting_paused(pipeline, crm.name, 60), 90, message=pipeline.describe)
 
-    pause = pause_of(pipeline, crm.name)
+    pause = pause_of(pipeline.db, crm.name)
     assert pause is not None and pause["reason"] == "credentials"
     assert REFUSALS[crm.provider] in pause["message"], pause["message"]
     assert pipeline.dead_letters() == []
@@ -203,7 +185,7 @@ def test_a_revoked_refresh_token_pauses_and_the_new_one_delivers_every_row_once(
     pipeline.apply(connection(crm.config, credentials={**credentials, "refresh_token": renewed}))
     wait_until(lambda: crm.holds(first | later), 90, message=pipeline.describe)
     pipeline.wait_idle(60)
-    assert pause_of(pipeline, crm.name) is None
+    assert pause_of(pipeline.db, crm.name) is None
     assert_each_once(crm, first | later, pipeline)
 
 
@@ -217,11 +199,11 @@ ROWS = 200
 def fail_a_batch_midway(pipeline: Pipeline, crm: Crm, fault: dict[str, Any]) -> None:
     pipeline.apply(crm.config)
     crm.sim.configure(batch_fault={"after": APPLIED_FIRST, "times": 1, **fault})
-    wanted = insert_contacts(pipeline, ROWS, f"mid-{crm.provider}-")
+    wanted = insert_contacts(pipeline.db, ROWS, f"mid-{crm.provider}-")
     wait_until(lambda: crm.holds(wanted), 120, message=pipeline.describe)
     pipeline.wait_idle(90)
     assert crm.sim.stats()["batch_faults"] == 1, "the fault met a batch"
-    assert pause_of(pipeline, crm.name) is None
+    assert pause_of(pipeline.db, crm.name) is None
     assert_each_once(crm, wanted, pipeline)
 
 
