@@ -13,10 +13,10 @@ from syncsvc.links.deliver import Linker, LinkOutcome
 from syncsvc.outbox import lease
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
-from tasks import labels, redelivery
+from tasks import labels, lanes, redelivery
 from tasks.app import app
 from tasks.base import SyncTask
-from tasks.queues import push_queue
+from tasks.queues import BACKFILL_PRIORITY, push_queue
 
 log = logging.getLogger("syncsvc.push")
 
@@ -26,10 +26,12 @@ visibility timeout, so a long countdown on the broker would run twice."""
 
 
 def enqueue_push(provider: str, order: PushOrder, countdown: float = 0.0) -> None:
+    options: dict[str, Any] = {"queue": push_queue(provider)}
     if countdown > 0:
-        push.apply_async((order,), queue=push_queue(provider), countdown=countdown)
-    else:
-        push.apply_async((order,), queue=push_queue(provider))
+        options["countdown"] = countdown
+    if order.get("backfill"):
+        options["priority"] = BACKFILL_PRIORITY
+    push.apply_async((order,), **options)
 
 
 def shadow_name(
@@ -62,23 +64,32 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         on_count=partial(self.count, conn.id),
         holder=redelivery.holder(),
     )
-    outcome = pusher.run(order["groups"])
+    backfill = bool(order.get("backfill"))
+    queue = push_queue(conn.provider.name)
+    outcome = pusher.run(
+        order["groups"], partial(lanes.live_waiting, self.settings, queue) if backfill else None
+    )
     if outcome.paused is None and outcome.delivered and conn.associations:
         outcome.paused = _link(self, conn, config.generation).paused
     if outcome.paused is not None:
         _pause(self, conn, config.generation, outcome.paused)
+
+    def again(groups: list[PushGroup], countdown: float = 0.0) -> None:
+        again = PushOrder(connection_id=conn.id, groups=groups)
+        if backfill:
+            again["backfill"] = True
+        enqueue_push(conn.provider.name, again, countdown)
+
     for groups in merge_groups(outcome.again_now):
-        enqueue_push(conn.provider.name, PushOrder(connection_id=conn.id, groups=groups))
+        again(groups)
+    if outcome.yielded:
+        again(outcome.yielded)
     by_delay: dict[float, list[PushGroup]] = {}
     for delay, group in outcome.later:
         if delay <= MAX_COUNTDOWN:
             by_delay.setdefault(delay, []).append(group)
     for delay, groups in by_delay.items():
-        enqueue_push(
-            conn.provider.name,
-            PushOrder(connection_id=conn.id, groups=groups),
-            countdown=delay + 0.05,
-        )
+        again(groups, delay + 0.05)
     return {
         "paused": int(outcome.paused is not None),
         "delivered": outcome.delivered,

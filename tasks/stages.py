@@ -48,4 +48,7 @@ def persist(self: SyncTask, batch: MappedBatch) -> PushOrder | None:
     conn = config.connections.get(batch["connection_id"])
     if not groups or conn is None or not conn.pushes:
         return None
-    return PushOrder(connection_id=batch["connection_id"], groups=groups)
+    order = PushOrder(connection_id=batch["connection_id"], groups=groups)
+    if "backfill_id" in batch:
+        order["backfill"] = True
+    return order

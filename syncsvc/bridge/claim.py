@@ -14,9 +14,17 @@ from syncsvc.pipeline.batch import Batch, EventRecord, record_key
 
 # SKIP LOCKED: two bridges never claim the same event, and we keep no "last id" cursor, so an
 # event with a lower id that commits later is still claimed (a cursor would have skipped it).
-CLAIM_NEW = """
+# Live events are claimed before a backfill's: a backfill's pages wait in ``sync_event``
+# (bounded by its backlog), live changes do not wait behind them.
+CLAIM_NEW_LIVE = """
 SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
-WHERE dispatched_at IS NULL
+WHERE dispatched_at IS NULL AND backfill_id IS NULL
+ORDER BY id LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+"""
+CLAIM_NEW_BACKFILL = """
+SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
+WHERE dispatched_at IS NULL AND backfill_id IS NOT NULL
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
@@ -52,10 +60,17 @@ class Claim:
     events: int = 0
 
 
-def claim_events(db: psycopg.Connection[Row], limit: int, stale_after: int | None) -> list[Row]:
-    if stale_after is None:
-        return db.execute(CLAIM_NEW, {"limit": limit}).fetchall()
-    return db.execute(CLAIM_STALE, {"limit": limit, "timeout": stale_after}).fetchall()
+def claim_events(
+    db: psycopg.Connection[Row], limit: int, stale_after: int | None, live_only: bool = False
+) -> list[Row]:
+    """Up to ``limit`` events: new ones, live before backfill (``live_only``: live alone), or
+    those dispatched more than ``stale_after`` seconds ago."""
+    if stale_after is not None:
+        return db.execute(CLAIM_STALE, {"limit": limit, "timeout": stale_after}).fetchall()
+    events = db.execute(CLAIM_NEW_LIVE, {"limit": limit}).fetchall()
+    if live_only or len(events) >= limit:
+        return events
+    return events + db.execute(CLAIM_NEW_BACKFILL, {"limit": limit - len(events)}).fetchall()
 
 
 def in_flight(db: psycopg.Connection[Row], cap: int) -> int:

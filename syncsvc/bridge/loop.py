@@ -30,9 +30,19 @@ MAX_QUEUED_CHAINS = 50
 """While more chains than this wait in the sync queues the workers are behind. The bridge then
 claims nothing: new events gather in ``sync_event`` and the next claim carries them in fewer,
 bigger chains (a chain per one or two events is what saturates the workers), and stale events
-are not re-dispatched, as their own chains are most likely still queued."""
+are not re-dispatched, as their own chains are most likely still queued. Backfill chains wait
+behind live ones in the queues, so only live chains count against live events: while the
+workers are behind with backfill work alone, the bridge still claims live events (only)."""
 
 Enqueue = Callable[[str, Batch], None]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Chains waiting in the sync queues."""
+
+    live: int = 0
+    backfill: int = 0
 
 
 @dataclass
@@ -52,7 +62,7 @@ class Bridge:
         enqueue: Enqueue,
         on_captured: Callable[[int, int], None] | None = None,
         stop: threading.Event | None = None,
-        backlog: Callable[[], int] | None = None,
+        backlog: Callable[[], Backlog] | None = None,
         pause_before_mark: float = 0.0,
     ) -> None:
         """``pause_before_mark`` is a fault-injection hook for the test suite: seconds to sleep
@@ -61,7 +71,7 @@ class Bridge:
         self.settings = settings
         self.pause_before_mark = pause_before_mark
         self.enqueue = enqueue
-        self.backlog = backlog or (lambda: 0)
+        self.backlog = backlog or Backlog
         self.on_captured = on_captured or (lambda _cid, _n: None)
         self.stop = stop or threading.Event()
         self.config = RuntimeConfigCache()
@@ -94,13 +104,16 @@ class Bridge:
         """Claim and dispatch one batch of new events (plus stale ones now and then)."""
         assert self._work is not None
         queued = self.backlog()
-        if queued > MAX_QUEUED_CHAINS:
+        if queued.live > MAX_QUEUED_CHAINS:
             if not self._held_logged:
-                log.info("%d chains queued: claiming again once the workers catch up", queued)
+                log.info("%d chains queued: claiming again once the workers catch up", queued.live)
                 self._held_logged = True
             return 0
         self._held_logged = False
-        handled = self._dispatch(stale_after=None)
+        live_only = queued.live + queued.backfill > MAX_QUEUED_CHAINS
+        handled = self._dispatch(stale_after=None, live_only=live_only)
+        if live_only:
+            return handled
         now = time.monotonic()
         if now - self._last_stale_check >= STALE_CHECK_SECONDS:
             self._last_stale_check = now
@@ -110,7 +123,7 @@ class Bridge:
                 log.warning("re-dispatched %d events whose chain did not persist", redispatched)
         return handled
 
-    def _dispatch(self, stale_after: int | None) -> int:
+    def _dispatch(self, stale_after: int | None, live_only: bool = False) -> int:
         db = self._work
         assert db is not None
         with db.transaction():
@@ -123,7 +136,7 @@ class Bridge:
                     self._throttled_logged = True
                 return 0
             self._throttled_logged = False
-            events = claim_events(db, self.settings.bridge_batch_size, stale_after)
+            events = claim_events(db, self.settings.bridge_batch_size, stale_after, live_only)
             if not events:
                 return 0
             # Read after the claim: a config committed before these events were written is

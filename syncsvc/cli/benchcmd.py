@@ -149,7 +149,7 @@ def _bench_backfill(
 ) -> None:
     from bench.backfill import BackfillBench
     from bench.backfill_report import markdown, table
-    from bench.report import append
+    from bench.report import append, runs_table
 
     settings = app.settings
     with tempfile.TemporaryDirectory(prefix="syncsvc-bench-") as tmp:
@@ -160,5 +160,6 @@ def _bench_backfill(
         console.print(table(figures, None))
         baseline = runner.run("live batched chains", baseline_records, chain_size=0, rate=None)
     console.print(table(figures, baseline))
+    console.print(runs_table([r for r in (figures.live, baseline) if r is not None]))
     if record:
         append(markdown(command, figures, baseline, ""))

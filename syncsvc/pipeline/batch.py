@@ -103,6 +103,9 @@ class PushOrder(TypedDict):
 
     connection_id: int
     groups: list[PushGroup]
+    backfill: NotRequired[bool]
+    """The rows are a backfill's: the push waits behind live ones (``BACKFILL_PRIORITY``) and
+    yields its worker to them between CRM calls (``tasks.lanes``)."""
 
 
 def record_key(pk: dict[str, Any]) -> str:

@@ -41,11 +41,21 @@ class PushOutcome:
     paused: str | None = None
     """The CRM refused the connection's credentials (its scrubbed message): pause it. The rows
     concerned were rescheduled without counting an attempt; the rest was not leased."""
+    yielded: list[PushGroup] = field(default_factory=list)
+    """Rows not leased because ``run``'s ``yield_to`` said other work waits: send them later."""
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def _regroup(chunks: list[tuple[PushGroup, list[int]]]) -> list[PushGroup]:
+    """Chunks of groups merged back into one group per object and op."""
+    rest: dict[tuple[str, PushOp], list[int]] = {}
+    for g, chunk in chunks:
+        rest.setdefault((g["object"], g["op"]), []).extend(chunk)
+    return [PushGroup(object=o, op=op, ids=i) for (o, op), i in rest.items()]
 
 
 def _entry(
@@ -111,19 +121,21 @@ class Pusher:
         self.lease_seconds = lease_seconds
         self.on_count = on_count or (lambda _name, _n: None)
 
-    def run(self, groups: list[PushGroup]) -> PushOutcome:
+    def run(
+        self, groups: list[PushGroup], yield_to: Callable[[], bool] | None = None
+    ) -> PushOutcome:
+        """Push ``groups`` a batch at a time. ``yield_to``, asked between batches: when True the
+        remaining rows are left unleased in ``outcome.yielded``."""
         outcome = PushOutcome()
         pending = [(g, chunk) for g in groups for chunk in _chunks(g["ids"], self.batch_size)]
         while pending and outcome.paused is None:
             group, ids = pending.pop(0)
             wait = self._push_chunk(group, ids, outcome)
             if wait is not None:
-                rest: dict[tuple[str, PushOp], list[int]] = {}
-                for g, chunk in [(group, ids), *pending]:
-                    rest.setdefault((g["object"], g["op"]), []).extend(chunk)
-                outcome.later.extend(
-                    (wait, PushGroup(object=o, op=op, ids=i)) for (o, op), i in rest.items()
-                )
+                outcome.later.extend((wait, g) for g in _regroup([(group, ids), *pending]))
+                break
+            if pending and yield_to is not None and yield_to():
+                outcome.yielded = _regroup(pending)
                 break
         self.on_count("pushed", outcome.delivered)
         self.on_count("failed", outcome.dead)

@@ -244,6 +244,70 @@ def test_rows_updated_while_a_backfill_runs_end_with_their_newest_values(
     assert stale == {}, f"{len(stale)} record(s) not at their newest values"
 
 
+# live changes do not queue behind a backfill ---------------------------------------------
+
+
+def test_a_live_change_is_pushed_ahead_of_the_backfill_work_queued_before_it(
+    pipeline: Pipeline, sims: dict[str, SimControl]
+) -> None:
+    """A backfill keeps up to ``--max-backlog`` records queued at the connection; a live
+    change made meanwhile must not wait for them (its chain and push are served before the
+    backfill's). A slow CRM makes the push workers the bottleneck, so the backfill's pushes
+    queue up. Counted in records, not seconds: the backfill's records that reached the CRM
+    between the live write and its delivery."""
+    sim = sims["hubspot"]
+    sim.reset()
+    existing_contacts(pipeline, 4000)
+    pipeline.apply(example("hubspot", sim, 1000, 50))
+    sim.fault("slow", seconds=600, delay=0.3)
+    backlog = 1500
+    proc = start(pipeline, "hubspot-demo", "--table", CONTACTS, "--max-backlog", str(backlog))
+
+    def backfill_delivered() -> int:
+        rows = execute(
+            pipeline.db,
+            "SELECT count(*) AS n FROM syncsvc.outbox "
+            "WHERE backfill_id IS NOT NULL AND delivered_version IS NOT NULL",
+        )
+        return int(rows[0]["n"])
+
+    def queued_at_connection() -> int:
+        rows = execute(
+            pipeline.db,
+            "SELECT (SELECT count(*) FROM syncsvc.sync_event) "
+            "+ (SELECT count(*) FROM syncsvc.outbox WHERE status = 'pending') AS n",
+        )
+        return int(rows[0]["n"])
+
+    wait_until(
+        lambda: backfill_delivered() > 0 and queued_at_connection() >= backlog * 0.8, 90, 0.05,
+        message=lambda: p_log(pipeline) + pipeline.describe(),
+    )  # fmt: skip
+    live = execute(
+        pipeline.db,
+        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
+        "VALUES (%s, 'Live', 'Change', 'lead') RETURNING id",
+        f"live.{uuid.uuid4().hex[:6]}@example.com",
+    )[0]["id"]
+    before = backfill_delivered()
+
+    def live_delivered() -> bool:
+        rows = execute(
+            pipeline.db,
+            "SELECT 1 FROM syncsvc.outbox WHERE record_key = %s AND status = 'delivered'",
+            str(live),
+        )
+        return bool(rows)
+
+    wait_until(live_delivered, 60, 0.05, message=pipeline.describe)
+    overtaken_by = backfill_delivered() - before
+    assert proc.popen.poll() is None, "the backfill should still be running"
+    assert overtaken_by < backlog / 2, (
+        f"{overtaken_by} backfill records reached the CRM before a live change made after them"
+    )
+    assert finished(pipeline, proc) == 0
+
+
 # composite keys, --where, --since ---------------------------------------------------------
 
 

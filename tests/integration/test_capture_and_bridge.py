@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from syncsvc import capture
-from syncsvc.bridge.loop import Bridge
+from syncsvc.bridge.loop import Backlog, Bridge
 from syncsvc.db import Row, connect
 from syncsvc.errors import ConfigError
 from syncsvc.pipeline.batch import Batch
@@ -226,7 +226,9 @@ def test_a_bridge_whose_workers_are_behind_claims_nothing_then_one_bigger_batch(
     queued = [0]
     recorder = Recorder()
     bridge = Bridge(
-        replace(settings, bridge_redispatch_seconds=1), recorder, backlog=lambda: queued[0]
+        replace(settings, bridge_redispatch_seconds=1),
+        recorder,
+        backlog=lambda: Backlog(live=queued[0]),
     )
     bridge._connect()
     try:
@@ -243,6 +245,50 @@ def test_a_bridge_whose_workers_are_behind_claims_nothing_then_one_bigger_batch(
         assert bridge.step() == 3
         assert [len(b["records"]) for b in recorder.batches[1:]] == [3, 1]
         assert bridge.stats.redispatched == 1
+    finally:
+        bridge._close()
+
+
+def test_live_events_are_claimed_before_a_backfill_and_while_backfill_chains_queue_up(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    """A backfill's pages wait in ``sync_event`` behind live changes: live events written after
+    them are claimed first, and claimed alone while the queues hold more backfill chains than
+    the bridge's bound (live chains there would still be served first)."""
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    _hubspot_connection(db)
+    db.execute(
+        "INSERT INTO demo.contacts (email) SELECT 'page' || g || '@example.com' "
+        "FROM generate_series(1, 4) AS g"
+    )
+    db.execute("UPDATE syncsvc.sync_event SET backfill_id = 7")
+    db.execute(
+        "INSERT INTO demo.contacts (email) VALUES ('live1@example.com'), ('live2@example.com')"
+    )
+    backfill_events = {
+        r["id"] for r in db.execute("SELECT id FROM syncsvc.sync_event WHERE backfill_id = 7")
+    }
+    queued = [Backlog(live=0, backfill=500)]
+    recorder = Recorder()
+    bridge = Bridge(replace(settings, bridge_batch_size=3), recorder, backlog=lambda: queued[0])
+    bridge._connect()
+    try:
+        assert bridge.step() == 2, "backfill chains queued up: live events only"
+        assert [b.get("backfill_id") for b in recorder.batches] == [None]
+        assert bridge.step() == 0
+        queued[0] = Backlog(live=0, backfill=10)
+        assert bridge.step() == 3
+        assert bridge.step() == 1
+        assert set(recorder.batches[1]["event_ids"]) | set(recorder.batches[2]["event_ids"]) == (
+            backfill_events
+        )
+        assert [b.get("backfill_id") for b in recorder.batches[1:]] == [7, 7]
+        db.execute("INSERT INTO demo.contacts (email) VALUES ('live3@example.com')")
+        queued[0] = Backlog(live=51, backfill=0)
+        assert bridge.step() == 0, "live chains behind: nothing is claimed"
+        queued[0] = Backlog()
+        assert bridge.step() == 1
     finally:
         bridge._close()
 
