@@ -7,6 +7,7 @@ its row through the primary key's index, whatever the key's type."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -232,4 +233,43 @@ def test_the_inbound_write_finds_its_row_by_the_primary_key_index(
         query = sql.SQL("SELECT note, gone FROM {} WHERE k::text = %s")
         row = db.execute(query.format(sql.Identifier("inbound_index", table)), (key,)).fetchone()
         assert row == {"note": "changed", "gone": True}
+        raise psycopg.Rollback()
+
+
+VALUES = """
+CREATE SCHEMA inbound_values;
+CREATE TABLE inbound_values.t (k bigint PRIMARY KEY, note text, n numeric(10, 2));
+INSERT INTO inbound_values.t VALUES (1, 'x', 5);
+"""
+
+
+def test_an_empty_crm_field_is_null_and_a_value_the_mapping_refuses_fails_the_record(
+    database_url: str,
+) -> None:
+    spec = InboundObject(
+        object="contacts",
+        table="inbound_values.t",
+        key_column="k",
+        key_field="syncsvc_id",
+        mappings=(
+            {"source": "note", "target": "note"},
+            {"source": "amount", "target": "n", "transforms": ["strip", "to_number"]},
+        ),
+        writable=("note", "n"),
+    )
+    target = Target(0, "inbound:values", spec, compile_mapper(spec.mappings, "m"), link_back=False)
+    read = "SELECT note, n FROM inbound_values.t"
+    with connect(database_url) as db, db.transaction():
+        db.execute(VALUES)
+        refused = apply_record(
+            db, target, CrmRecord("c1", {"syncsvc_id": "1", "amount": "abc"}, None)
+        )
+        assert (refused.status, refused.detail) == (
+            "failed",
+            "contacts c1: n: cannot transform: not a number: 'abc'",
+        )
+        assert db.execute(read).fetchone() == {"note": "x", "n": Decimal("5.00")}  # untouched
+        emptied = apply_record(db, target, CrmRecord("c1", {"syncsvc_id": "1", "amount": ""}, None))
+        assert (emptied.status, sorted(emptied.written)) == ("applied", ["n", "note"])
+        assert db.execute(read).fetchone() == {"note": None, "n": None}
         raise psycopg.Rollback()
