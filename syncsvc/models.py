@@ -454,6 +454,12 @@ inbound_event = Table(
         "id",
         postgresql_where=text("status = 'received'"),
     ),
+    # What retention deletes, oldest first (syncsvc.retention).
+    Index(
+        "ix_inbound_event_settled",
+        "applied_at",
+        postgresql_where=text("status IN ('applied', 'ignored')"),
+    ),
     schema=SCHEMA,
 )
 

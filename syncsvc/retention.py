@@ -8,6 +8,12 @@ What grows, and what happens to it:
 - ``api_event_id``: client event ids of ``POST /v1/events``, kept
   ``SYNCSVC_API_EVENT_ID_RETENTION_HOURS`` (168). Each ingest request already forgets a few
   expired ones; this also forgets them when no more requests come.
+- ``inbound_event``: one row per change a CRM reported; an ``applied`` or ``ignored`` one is
+  kept ``SYNCSVC_INBOUND_EVENT_DAYS`` (14) after it was settled. A ``received`` one is not
+  applied yet and must stay (the inbound tick hands it on until it is); a ``failed`` one stays
+  until a person deletes it, like a dead letter. Its event key is its idempotency: a delivery
+  repeated after the event is gone is stored and applied again, which reads the record's
+  current state and writes what differs (nothing, if it is what the row holds).
 - ``sync_event``: nothing to do. An event is deleted in the transaction that persists it for
   its last target connection (``syncsvc.pipeline.persist``), or by the bridge when no rule
   wants it; what remains is not done yet (I-1: it must not be deleted).
@@ -46,6 +52,15 @@ PRUNE_REPLAYED_DEAD_LETTERS = """
 DELETE FROM syncsvc.dead_letter WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM syncsvc.dead_letter
     WHERE replayed_at IS NOT NULL AND replayed_at < now() - make_interval(days => %(days)s)
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+))
+"""
+# Through ix_inbound_event_settled (a partial index of the settled events by applied_at).
+PRUNE_INBOUND_EVENTS = """
+DELETE FROM syncsvc.inbound_event WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM syncsvc.inbound_event
+    WHERE status IN ('applied', 'ignored')
+      AND applied_at < now() - make_interval(days => %(days)s)
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ))
 """
@@ -104,6 +119,7 @@ def prune(settings: Settings, batch_size: int | None = None, budget: float = 120
     targets: list[tuple[str, str, dict[str, int]]] = [
         ("sync_log", PRUNE_SYNC_LOG, {"days": settings.sync_log_days}),
         ("dead_letter", PRUNE_REPLAYED_DEAD_LETTERS, {"days": settings.dead_letter_days}),
+        ("inbound_event", PRUNE_INBOUND_EVENTS, {"days": settings.inbound_event_days}),
         ("api_event_id", PRUNE_API_EVENT_IDS, {"hours": settings.api.event_id_retention_hours}),
     ]
     for name, statement, params in targets:

@@ -171,6 +171,9 @@ class Settings:
     """Days a sync log entry is kept (``syncsvc.retention``)."""
     dead_letter_days: int = 30
     """Days a replayed dead letter is kept after its replay (unreplayed ones stay)."""
+    inbound_event_days: int = 14
+    """Days an applied or ignored inbound event is kept after it was settled (received ones,
+    not applied yet, and failed ones stay)."""
     prune_interval_seconds: float = 300.0
     """How often beat runs the retention task."""
     prune_batch_size: int = 5000
@@ -244,6 +247,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_attempts=env_int(env, "MAX_ATTEMPTS", 10, 1),
         sync_log_days=env_int(env, "SYNC_LOG_DAYS", 14, 1, 3650),
         dead_letter_days=env_int(env, "DEAD_LETTER_DAYS", 30, 1, 3650),
+        inbound_event_days=env_int(env, "INBOUND_EVENT_DAYS", 14, 1, 3650),
         prune_interval_seconds=env_float(env, "PRUNE_INTERVAL_SECONDS", 300.0, 1.0),
         prune_batch_size=env_int(env, "PRUNE_BATCH_SIZE", 5000, 1, 100_000),
         backfill_live_share=env_int(env, "BACKFILL_LIVE_SHARE", 20, 0, 90),

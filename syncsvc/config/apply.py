@@ -12,6 +12,7 @@ from syncsvc.config.store import ApplyResult, apply_config
 from syncsvc.db import connect
 from syncsvc.errors import ConfigError
 from syncsvc.fields.store import save_for_connection
+from syncsvc.inbound import tables as inbound_tables
 from syncsvc.settings import Settings
 
 
@@ -38,6 +39,11 @@ def check_document(doc: ConfigDocument, settings: Settings, strict: bool) -> App
     remote = read_remote_fields(doc, settings)
     problems += remote.problems
     outcome = ApplyOutcome(remote)
+    if any(conn.inbound is not None for conn in doc.connections):
+        with connect(settings.db_url) as db:
+            found = inbound_tables.check_document(db, doc)
+        problems += found.problems
+        outcome.warnings += found.warnings
     for unreachable in remote.unreachable:
         if strict:
             problems.append(unreachable)

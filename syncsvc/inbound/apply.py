@@ -4,10 +4,12 @@ The record is read from the CRM when it is applied, so an older event applies th
 Its fields are mapped back (CRM field → column); only ``writable`` columns are written, and only
 the ones whose value differs from the row (compared after PostgreSQL has cast them to the
 columns' types): a change we pushed that comes back is nothing to write. Nor is a field that
-still holds the value we last delivered to it (``outbox.delivered_payload``): that is our own
-older push coming back late, after the row moved on, not a change made in the CRM. While the
-record is being pushed, its events wait (``deferred``) for the push to settle. Conflicts are
-decided by ``syncsvc.inbound.conflict``.
+still holds the value the CRM is known to hold (``syncsvc.inbound.echo``): that is our own older
+push coming back late, after the row moved on, not a change made in the CRM. While the record
+is being pushed, its events wait (``deferred``) for the push to settle. Conflicts are decided by
+``syncsvc.inbound.conflict``. Rows are found by ``key = %(key)s`` with the key as an untyped
+parameter, so PostgreSQL reads it as the key column's type and uses the primary key's index. An
+object with an ``inbox`` writes its changes there instead (``syncsvc.inbound.inbox``).
 
 A record created in the CRM becomes a row, linked by its CRM id (``inbound_link``), and its new
 key goes back to the CRM as an outbox row (``LINK_BACK``), written in the same transaction.
@@ -32,7 +34,7 @@ from psycopg.types.json import Jsonb
 
 from providers.base import CrmRecord
 from syncsvc.db import Row
-from syncsvc.inbound import conflict
+from syncsvc.inbound import conflict, echo, inbox
 from syncsvc.inbound.links import ParentRef, resolve
 from syncsvc.inbound.model import InboundObject
 from syncsvc.links.model import Association
@@ -56,10 +58,9 @@ VALUES (%(connection_id)s, %(object)s, %(crm_id)s, %(record_key)s)
 ON CONFLICT (connection_id, object, crm_id) DO NOTHING
 """
 SET_ORIGIN = "SELECT set_config('syncsvc.origin', %(origin)s, true)"
-OUTBOX_STATE = """
-SELECT delivered_payload, (status = 'pending' AND lease_until > now()) AS in_flight
-FROM syncsvc.outbox
-WHERE connection_id = %(connection_id)s AND object = %(object)s AND record_key = %(record_key)s
+IS_BOOLEAN = """
+SELECT a.atttypid = 'boolean'::regtype AS boolean FROM pg_attribute a
+WHERE a.attrelid = to_regclass(%(table)s) AND a.attname = %(column)s AND NOT a.attisdropped
 """
 # The key of a record created in the CRM goes back to it as an outbox row (an update by the
 # CRM's id): pushed, retried and dead-lettered like any other, so it outlives a crash. Its
@@ -92,8 +93,10 @@ class Target:
 @dataclass
 class Outcome:
     status: str
-    """``applied``, ``ignored``, or ``deferred``: the record is being pushed to the CRM right
-    now; the event waits for the push to settle (what it delivered decides what is an echo)."""
+    """``applied``, ``ignored``, ``failed`` (a CRM value its mapping's transforms refuse, named
+    in ``detail``; nothing of the record is written), or ``deferred``: the record is being
+    pushed to the CRM right now; the event waits for the push to settle (what it delivered
+    decides what is an echo)."""
     written: list[str] = field(default_factory=list)
     conflicts: list[conflict.Conflict] = field(default_factory=list)
     link_back: int | None = None
@@ -126,24 +129,37 @@ def _set_origin(db: psycopg.Connection[Row], origin: str) -> None:
 
 def apply_delete(db: psycopg.Connection[Row], target: Target, crm_id: str) -> Outcome:
     spec = target.spec
-    key = _find_key(db, target, crm_id)
-    if key is None or spec.on_delete == "ignore":
+    if spec.on_delete == "ignore":
         return Outcome("ignored")
-    if spec.inbox:
-        _to_inbox(db, target, crm_id, key, "delete", {}, None)
+    key = _find_key(db, target, crm_id)
+    if spec.inbox:  # a record created in the CRM has no key: its deletion goes in all the same
+        inbox.write(db, target.connection_id, spec, crm_id, key, "delete", {}, None)
         return Outcome("applied")
+    if key is None:
+        return Outcome("ignored")
     _set_origin(db, target.origin)
-    where = sql.SQL("{k}::text = %(key)s").format(k=sql.Identifier(spec.key_column))
+    where = sql.SQL("{k} = %(key)s").format(k=sql.Identifier(spec.key_column))
     if spec.on_delete == "soft_delete":
-        assert spec.soft_delete_column is not None
-        column = sql.Identifier(spec.soft_delete_column)
-        query = sql.SQL("UPDATE {t} SET {c} = now() WHERE {w} AND {c} IS NULL").format(
-            t=_table(spec.table), c=column, w=where
-        )
+        query = _soft_delete(db, spec, where)
     else:
         query = sql.SQL("DELETE FROM {t} WHERE {w}").format(t=_table(spec.table), w=where)
     done = db.execute(query, {"key": key}).rowcount
     return Outcome("applied" if done else "ignored")
+
+
+def _soft_delete(
+    db: psycopg.Connection[Row], spec: InboundObject, where: sql.Composable
+) -> sql.Composed:
+    """Mark the row deleted: a boolean column becomes true, a date or time column now()."""
+    assert spec.soft_delete_column is not None
+    params = {"table": _table(spec.table).as_string(db), "column": spec.soft_delete_column}
+    kind = db.execute(IS_BOOLEAN, params).fetchone()
+    column = sql.Identifier(spec.soft_delete_column)
+    if kind is not None and kind["boolean"]:
+        template = "UPDATE {t} SET {c} = true WHERE {w} AND {c} IS NOT TRUE"
+    else:
+        template = "UPDATE {t} SET {c} = now() WHERE {w} AND {c} IS NULL"
+    return sql.SQL(template).format(t=_table(spec.table), c=column, w=where)
 
 
 def apply_record(
@@ -153,7 +169,13 @@ def apply_record(
     parents: Sequence[ParentRef] = (),
 ) -> Outcome:
     spec = target.spec
-    mapped, _issues = target.mapper.apply(record.fields)
+    # A CRM field left empty is NULL, whether the CRM sends it missing, null or "" (and the
+    # mapping's transforms see None, which they pass through).
+    fields = {name: (None if value == "" else value) for name, value in record.fields.items()}
+    mapped, issues = target.mapper.apply(fields)
+    if issues:  # the whole record waits for the CRM's next change, as a dead letter would
+        named = "; ".join(f"{i.field}: {i.reason}" for i in issues)
+        return Outcome("failed", detail=error_text(f"{spec.object} {record.id}: {named}"))
     incoming = {c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable}
     linked, unknown = resolve(db, target.connection_id, parents)
     incoming.update(linked)
@@ -183,8 +205,7 @@ def _apply_values(
 ) -> Outcome:
     spec = target.spec
     if spec.inbox:
-        _to_inbox(db, target, record.id, key, "change", incoming, record)
-        return Outcome("applied")
+        return Outcome(inbox.change(db, target.connection_id, spec, record, incoming, key))
     table = _table(spec.table)
     key_column = sql.Identifier(spec.key_column)
     current = None
@@ -193,7 +214,7 @@ def _apply_values(
             sql.SQL(
                 "SELECT to_jsonb(t) AS cur, "
                 "to_jsonb(jsonb_populate_record(NULL::{t}, %(incoming)s)) AS new "
-                "FROM {t} AS t WHERE {k}::text = %(key)s FOR UPDATE"
+                "FROM {t} AS t WHERE {k} = %(key)s FOR UPDATE"
             ).format(t=table, k=key_column),
             {"incoming": Jsonb(incoming), "key": key},
         ).fetchone()
@@ -204,12 +225,11 @@ def _apply_values(
     if not differing:
         return Outcome("ignored")
     pk = {spec.key_column: cur[spec.key_column]}
-    where = {"connection_id": target.connection_id, "object": spec.object}
-    state = db.execute(OUTBOX_STATE, {**where, "record_key": record_key(pk)}).fetchone()
-    if state is not None and state["in_flight"]:
+    state = echo.push_state(db, target.connection_id, spec.object, record_key(pk))
+    if state is not None and state.in_flight:
         return Outcome("deferred")
-    delivered = state["delivered_payload"] if state is not None else None
-    differing = [c for c in differing if not _ours(target, c, record.fields, delivered)]
+    delivered = state.delivered if state is not None else None
+    differing = [c for c in differing if not echo.ours(spec, c, record.fields, delivered)]
     if not differing:
         return Outcome("ignored")
     since = conflict.internal_change_at(
@@ -237,37 +257,13 @@ def _apply_values(
     db.execute(
         sql.SQL(
             "UPDATE {t} SET ({cols}) = (SELECT {cols} FROM jsonb_populate_record(NULL::{t}, "
-            "%(incoming)s)) WHERE {k}::text = %(key)s"
+            "%(incoming)s)) WHERE {k} = %(key)s"
         ).format(t=table, cols=columns, k=key_column),
         {"incoming": Jsonb({c: incoming[c] for c in outcome.written}), "key": key},
     )
+    echo.took(db, target.connection_id, spec, record_key(pk), record.fields, outcome.written)
     outcome.status = "applied"
     return outcome
-
-
-def _ours(target: Target, column: str, fields: Any, delivered: Any) -> bool:
-    """Whether the CRM still holds, in every field mapped to ``column``, the value we last
-    delivered there: then the difference is our own older push (an echo), not a CRM change."""
-    if not isinstance(delivered, dict):
-        return False
-    sources = [str(m["source"]) for m in target.spec.mappings if m["target"] == column]
-    return bool(sources) and all(
-        s in delivered and _same(fields.get(s), delivered[s]) for s in sources
-    )
-
-
-def _same(crm: Any, sent: Any) -> bool:
-    """CRM values come back as text (HubSpot) or typed (JSON APIs): compared as text, with
-    empty and missing alike."""
-    if crm in (None, "") or sent in (None, ""):
-        return crm in (None, "") and sent in (None, "")
-    return _text(crm) == _text(sent)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _insert(
@@ -316,31 +312,3 @@ def _insert(
             ).fetchone()
             outcome.link_back = linked["id"] if linked else None
     return outcome
-
-
-def _to_inbox(
-    db: psycopg.Connection[Row],
-    target: Target,
-    crm_id: str,
-    key: str | None,
-    kind: str,
-    values: dict[str, Any],
-    record: CrmRecord | None,
-) -> None:
-    """The change as one row of the inbox table, for a system that applies changes itself."""
-    assert target.spec.inbox is not None
-    db.execute(
-        sql.SQL(
-            "INSERT INTO {t} (connection_id, object, crm_id, record_key, kind, fields, "
-            "modified_at) VALUES (%(c)s, %(o)s, %(id)s, %(key)s, %(kind)s, %(fields)s, %(m)s)"
-        ).format(t=_table(target.spec.inbox)),
-        {
-            "c": target.connection_id,
-            "o": target.spec.object,
-            "id": crm_id,
-            "key": key,
-            "kind": kind,
-            "fields": Jsonb(values),
-            "m": record.modified_at if record else None,
-        },
-    )

@@ -13,7 +13,8 @@ inbound:
         - {source: email, target: email, transforms: [strip, lower]}
       writable: [email]                       # columns the CRM may write (default: all mapped)
       on_delete: delete                       # delete | ignore | {soft_delete: COLUMN}
-      inbox: null                             # SCHEMA.TABLE: write changes there instead
+      inbox: null                             # SCHEMA.TABLE: changes go there instead
+                                              # (syncsvc.inbound.inbox: its columns)
       conflict: crm_wins                      # this object's policy
       fields: {email: internal_wins}          # per column
       ownership: {crm: [first_name], internal: [email]}

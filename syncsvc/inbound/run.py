@@ -188,6 +188,8 @@ def _apply_one(
         done.link_backs.append((target.spec.object, outcome.link_back))
     if outcome.status == "deferred":
         done.deferred += 1
+    elif outcome.status == "failed":
+        done.failed += 1
     elif outcome.status == "applied":
         done.applied += 1
     else:
