@@ -2,7 +2,7 @@
 time they were settled, which ``syncsvc.retention`` deletes after
 ``SYNCSVC_INBOUND_EVENT_DAYS``.
 
-Revision ID: 0091
+Revision ID: 0015
 Revises: 0014
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0091"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
