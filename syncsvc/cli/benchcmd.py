@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 import click
 from rich.console import Console
@@ -16,6 +18,10 @@ from syncsvc.cli import cli
 from syncsvc.cli.context import AppContext, pass_app
 
 console = Console()
+
+
+def _exit_on_term(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 @cli.command()
@@ -92,6 +98,9 @@ def bench(
 
     settings = app.settings
     command = "python manage.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    # SIGTERM (``timeout``, ``kill``) ends the run like Ctrl-C: the servers, workers and
+    # simulators it started are stopped on the way out instead of left running.
+    signal.signal(signal.SIGTERM, _exit_on_term)
     if backfill_rows is not None:
         if provider != "hubspot":
             raise click.UsageError("--backfill runs against the HubSpot simulator only")
