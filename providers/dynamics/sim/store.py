@@ -193,16 +193,12 @@ class TableStore:
         }
         lookups = {f"_{c}_value": (c, lookup) for c, lookup in record.lookups.items()}
         full.update({name: lookup.target_id for name, (_, lookup) in lookups.items()})
+        empty = {f"_{a.name}_value" for a in self.table.attributes if a.targets} - set(lookups)
         if select is not None:
             chosen = set(select)
             full = {k: v for k, v in full.items() if k in chosen}
-            full.update(
-                {
-                    f"_{a.name}_value": None
-                    for a in self.table.attributes
-                    if a.targets and f"_{a.name}_value" in chosen and a.name not in record.lookups
-                }
-            )
+            empty &= chosen
+        full.update(dict.fromkeys(sorted(empty)))
         for name, (_, lookup) in lookups.items():
             if name not in full:
                 continue

@@ -241,11 +241,12 @@ def _seed(p: Pipeline) -> tuple[int, int, int]:
     return contact, companies[0], companies[1]
 
 
-def _link_statuses(p: Pipeline) -> list[str]:
-    return [
-        r["status"]
-        for r in p.db.execute("SELECT status FROM syncsvc.record_link ORDER BY id").fetchall()
-    ]
+def _links(p: Pipeline) -> list[tuple[str, str | None]]:
+    """(status, the parent key linked at the CRM) of every ``record_link``."""
+    rows = p.db.execute(
+        "SELECT status, linked_parent_key FROM syncsvc.record_link ORDER BY id"
+    ).fetchall()
+    return [(r["status"], r["linked_parent_key"]) for r in rows]
 
 
 def _settled(w: World) -> None:
@@ -261,7 +262,7 @@ def _linked_contact(w: World) -> tuple[int, int, int]:
     contact, north, south = _seed(p)
     wait_until(lambda: w.crm_id(w.companies, south), 60, message=p.describe)
     wait_until(lambda: w.parent_in_crm(contact) == str(north), 60, message=p.describe)
-    wait_until(lambda: _link_statuses(p) == ["linked"], 30, message=p.describe)
+    wait_until(lambda: _links(p) == [("linked", str(north))], 30, message=p.describe)
     _settled(w)
     # the link we made came back (by webhook or poll): nothing to write
     assert _company_of(p, contact) == north
@@ -290,24 +291,30 @@ def test_a_rep_moving_a_contact_moves_its_company_id(world: World) -> None:
     _settled(world)
     assert world.writes() == writes, world.sim.acks()[writes:]
     assert world.parent_in_crm(contact) == str(south)
-    assert _link_statuses(p) == ["linked"]  # as the CRM holds it: nothing to link again
+    assert _links(p) == [("linked", str(south))]  # as the CRM holds it: nothing to link again
     _no_failures(p)
 
 
 @pytest.mark.parametrize("world", [SALESFORCE, HUBSPOT, ZOHO, DYNAMICS], ids=str, indirect=True)
 def test_a_rep_clearing_the_company_clears_company_id(world: World) -> None:
+    """Moved in the CRM, then cleared there (the link the CRM made counts as made), then
+    linked again."""
     p = world.pipeline
-    contact, _north, south = _linked_contact(world)
+    contact, north, south = _linked_contact(world)
     writes = world.writes()
+    world.rep_moves(contact, south)
+    wait_until(lambda: _company_of(p, contact) == south, 10, message=p.describe)
+    _settled(world)
 
     world.rep_moves(contact, None)
     wait_until(lambda: _company_of(p, contact) is None, 10, message=p.describe)
     _settled(world)
-    assert _link_statuses(p) == ["none"]
+    assert _links(p) == [("none", None)]
 
-    world.rep_moves(contact, south)  # and linked again
-    wait_until(lambda: _company_of(p, contact) == south, 10, message=p.describe)
+    world.rep_moves(contact, north)
+    wait_until(lambda: _company_of(p, contact) == north, 10, message=p.describe)
     _settled(world)
+    assert _links(p) == [("linked", str(north))]
     assert world.writes() == writes, world.sim.acks()[writes:]
     _no_failures(p)
 
@@ -329,7 +336,7 @@ def test_a_link_waiting_for_its_parent_is_not_undone_by_an_edit_in_the_crm(world
     )
     contact_id = wait_until(lambda: world.crm_id(world.contacts, contact), 60, message=p.describe)
     _settled(world)
-    assert _link_statuses(p) == ["pending"]
+    assert [status for status, _ in _links(p)] == ["pending"]
 
     edit = {"object": "Contact", "action": "update", "id": contact_id,
             "fields": {"Email": "waiting@example.com"}}  # fmt: skip
@@ -343,5 +350,5 @@ def test_a_link_waiting_for_its_parent_is_not_undone_by_an_edit_in_the_crm(world
     )
     _settled(world)
     assert _company_of(p, contact) == missing
-    assert _link_statuses(p) == ["pending"]
+    assert [status for status, _ in _links(p)] == ["pending"]
     _no_failures(p)
