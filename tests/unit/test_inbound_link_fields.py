@@ -3,11 +3,15 @@ associations B → A): the fields read with the child, and its parent's CRM id (
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import requests
 
 from providers.base import CrmRecord
 from providers.dynamics import DynamicsClient
 from providers.dynamics import links as dynamics
+from providers.hubspot import links as hubspot
 from providers.pipedrive import PipedriveClient
 from providers.pipedrive import links as pipedrive
 from providers.zoho import ZohoClient
@@ -62,3 +66,27 @@ def test_dataverse_reads_the_lookup_value_and_only_a_record_of_the_link_types_ta
         ),
     )
     assert found == {"0": ACCOUNT, "1": None, "2": None, "3": ACCOUNT}
+
+
+def test_hubspot_takes_the_one_association_of_the_type_and_leaves_an_ambiguous_child_out() -> None:
+    def to(company: int, type_id: int = 279) -> dict[str, Any]:
+        kinds = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+        return {"toObjectId": company, "associationTypes": kinds}
+
+    answer = {
+        "status": "COMPLETE",
+        "results": [
+            {"from": {"id": "0"}, "to": [to(11), to(12, type_id=1)]},
+            {"from": {"id": "1"}, "to": [to(11), to(12)]},  # moved internally: both kept
+        ],
+    }
+
+    def call(method: str, path: str, body: Any) -> requests.Response:
+        assert (method, path) == ("POST", "/crm/v4/associations/contacts/companies/batch/read")
+        assert body == {"inputs": [{"id": "0"}, {"id": "1"}, {"id": "2"}]}
+        response = requests.Response()
+        response.status_code, response._content = 200, json.dumps(answer).encode()
+        return response
+
+    found = hubspot.parent_ids(call, "contacts", "companies", "279", records({}, {}, {}))
+    assert found == {"0": "11", "2": None}
