@@ -7,7 +7,8 @@ of that link answers the rows created or changed since and the ones deleted sinc
 (``$deletedEntity`` entries, or OData 4.01's ``@removed``), with the next delta link. The link
 is stored with the poll's cursor (``ChangedPage.resume``), so a restart resumes where the last
 poll ended. Change tracking takes no ``$filter``: the first poll reads the whole table once and
-reports only the rows modified since the first poll's lookback.
+reports only the rows modified since the first poll's lookback. Lookups come with the table
+they name (``links.INCLUDE_LOGICAL_NAMES``).
 
 Links are followed only on the connection's own host (a link elsewhere would carry our token
 away); ``after``/``resume`` are ``initial <path>`` or ``delta <path>``.
@@ -23,6 +24,7 @@ from urllib.parse import urlparse
 
 from providers.base import ChangedPage, CrmRecord
 from providers.dynamics import multipart
+from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.odata import GUID_RE, by_id
 from providers.dynamics.operations import Table
@@ -31,7 +33,7 @@ from syncsvc.errors import PermanentError
 
 MODIFIED = "modifiedon"
 PAGE_SIZE = 500
-TRACK = f"odata.track-changes,odata.maxpagesize={PAGE_SIZE}"
+TRACK = f"odata.track-changes,odata.maxpagesize={PAGE_SIZE},{INCLUDE_LOGICAL_NAMES}"
 MAX_LINK = 8000
 
 
@@ -63,7 +65,7 @@ def get_requests(table: Table, ids: Sequence[str], fields: Sequence[str]) -> lis
         multipart.request(
             "GET",
             f"{table.api}/{by_id(table.entity_set, record_id)}?$select={select}",
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "Prefer": INCLUDE_LOGICAL_NAMES},
             content_id=str(i),
         )
         for i, record_id in enumerate(ids)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -201,6 +201,19 @@ class DynamicsClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, self.api, child_object, parent_object, link_type, items)
+
+    @classmethod
+    def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:
+        return links.link_fields(child_object, link_type)
+
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        return links.parent_ids(child_object, link_type, records)
 
     # read --------------------------------------------------------------------------------
     def read_by_key(

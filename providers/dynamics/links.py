@@ -2,16 +2,22 @@
 ``PATCH /{child set}({guid})`` with ``{"<property>@odata.bind": "/<parent set>(<guid>)"}`` and
 ``If-Match: *`` (an update, never a create), one request per link. Binding a lookup to the
 record it names already changes nothing.
+
+Inbound, a lookup is read as its ``_<attribute>_value`` property (the parent's GUID, null for
+none: ``$select`` names it, on reads by id and in change tracking, whose delta carries a row
+whose lookup changed), with its ``@Microsoft.Dynamics.CRM.lookuplogicalname`` annotation
+(``Prefer: odata.include-annotations``): a customer lookup (``parentcustomerid``,
+``customerid``) may name an account or a contact, and only the table of the link type counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 import requests
 
-from providers.base import LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult
 from providers.dynamics.odata import by_id
 from providers.dynamics.responses import failure
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
@@ -29,6 +35,23 @@ NAVIGATION = MappingProxyType(
     }
 )
 """(child entity set, navigation property) → the entity set it points at."""
+LOOKUPS = MappingProxyType(
+    {
+        ("contacts", "parentcustomerid_account"): ("parentcustomerid", "account"),
+        ("contacts", "parentcustomerid_contact"): ("parentcustomerid", "contact"),
+        ("accounts", "parentaccountid"): ("parentaccountid", "account"),
+        ("accounts", "primarycontactid"): ("primarycontactid", "contact"),
+        ("opportunities", "parentaccountid"): ("parentaccountid", "account"),
+        ("opportunities", "parentcontactid"): ("parentcontactid", "contact"),
+        ("opportunities", "customerid_account"): ("customerid", "account"),
+        ("opportunities", "customerid_contact"): ("customerid", "contact"),
+    }
+)
+"""(child entity set, navigation property) → (the lookup column it sets, the logical name of
+the table it names)."""
+LOGICAL_NAME = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+INCLUDE_LOGICAL_NAMES = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+"""The preference that makes Dataverse annotate each lookup value with its table."""
 
 Call = Callable[..., requests.Response]
 
@@ -72,3 +95,35 @@ def link(
             error = RetryableError(str(error))
         results.append(LinkResult(item.link_id, error=error))
     return results
+
+
+def value_property(child_object: str, link_type: str) -> str | None:
+    """The ``_<attribute>_value`` property a link type sets (None: not a known lookup)."""
+    lookup = LOOKUPS.get((child_object, link_type))
+    return None if lookup is None else f"_{lookup[0]}_value"
+
+
+def link_fields(child_object: str, link_type: str) -> list[str]:
+    """The lookup's value and its table annotation (which ``$select`` leaves out)."""
+    value = value_property(child_object, link_type)
+    return [] if value is None else [value, value + LOGICAL_NAME]
+
+
+def parent_ids(
+    child_object: str, link_type: str, records: Mapping[str, CrmRecord]
+) -> dict[str, str | None]:
+    """The lookup's GUID per child record, None when it is empty or names a record of another
+    table than the link type's (a contact as a contact's parent customer)."""
+    lookup = LOOKUPS.get((child_object, link_type))
+    if lookup is None:
+        return {}
+    value = f"_{lookup[0]}_value"
+    out: dict[str, str | None] = {}
+    for crm_id, record in records.items():
+        parent = record.fields.get(value)
+        table = record.fields.get(value + LOGICAL_NAME)
+        if not isinstance(parent, str) or not parent or (table and table != lookup[1]):
+            out[crm_id] = None
+        else:
+            out[crm_id] = parent.lower()
+    return out

@@ -102,14 +102,16 @@ def parent_ids(
     link_type: str,
     records: Mapping[str, CrmRecord],
 ) -> dict[str, str | None]:
-    """Each child's parent by ``link_type`` (the first HubSpot lists; None: none)."""
+    """Each child's parent by ``link_type`` (None: none). A child associated by that type with
+    several records is left out (not known): HubSpot keeps every association made, so which one
+    is "the" parent cannot be told (an internal move links the new parent beside the old)."""
     path = (
         f"/crm/v4/associations/{quote(child_object, safe='')}/"
         f"{quote(parent_object, safe='')}/batch/read"
     )
     spec = _spec(link_type)
     wanted = (spec["associationCategory"], spec["associationTypeId"])
-    out: dict[str, str | None] = dict.fromkeys(records)
+    found: dict[str, set[str]] = {child: set() for child in records}
     for chunk in chunks(list(records), MAX_INPUTS):
         response = call("POST", path, {"inputs": [{"id": i} for i in chunk]})
         raise_for_call(response)
@@ -117,11 +119,12 @@ def parent_ids(
             child = (
                 str((result.get("from") or {}).get("id", "")) if isinstance(result, dict) else ""
             )
-            if child not in out:
+            if child not in found:
                 continue
             for to in result.get("to") or []:
                 kinds = to.get("associationTypes") or [] if isinstance(to, dict) else []
                 if any((k.get("category"), k.get("typeId")) == wanted for k in kinds):
-                    out[child] = str(to.get("toObjectId"))
-                    break
-    return out
+                    found[child].add(str(to.get("toObjectId")))
+    return {
+        child: next(iter(parents), None) for child, parents in found.items() if len(parents) <= 1
+    }

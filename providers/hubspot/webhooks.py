@@ -79,22 +79,27 @@ def parse_events(body: Any) -> list[WebhookEvent]:
 
 
 def _event(item: Any, index: int) -> WebhookEvent | None:
+    """One event as a change (or deletion) of one record. An ``associationChange`` (an
+    association of ``fromObjectId`` to ``toObjectId`` made or removed; HubSpot sends one from
+    each side, and no ``objectId``) is a change of its ``fromObjectId``: a child whose parent
+    changed is read again with its parents."""
     if not isinstance(item, dict):
         raise BadWebhook(f"event [{index}] is not an object")
     kind_name = item.get("subscriptionType")
-    event_id, object_id, occurred = (
-        item.get("eventId"),
-        item.get("objectId"),
-        item.get("occurredAt"),
-    )
     if not isinstance(kind_name, str) or "." not in kind_name:
         raise BadWebhook(f"event [{index}].subscriptionType is missing")
-    for name, value in (("eventId", event_id), ("objectId", object_id), ("occurredAt", occurred)):
+    prefix, _, action = kind_name.partition(".")
+    subject = "fromObjectId" if action == "associationChange" else "objectId"
+    event_id, object_id, occurred = (
+        item.get("eventId"),
+        item.get(subject),
+        item.get("occurredAt"),
+    )
+    for name, value in (("eventId", event_id), (subject, object_id), ("occurredAt", occurred)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             raise BadWebhook(f"event [{index}].{name} must be a non-negative integer")
-    prefix, _, action = kind_name.partition(".")
     obj = _OBJECTS.get(prefix)
-    if obj is None or action in ("associationChange", "merge", "privacyDeletion"):
+    if obj is None or action in ("merge", "privacyDeletion"):
         return None
     kind = "delete" if action == "deletion" else "change"
     assert isinstance(occurred, int)

@@ -18,7 +18,7 @@ been sent before are looked up the same way; one found is done without a write.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -322,6 +322,19 @@ class PipedriveClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items)
+
+    @classmethod
+    def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:
+        return [link_type]
+
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        return links.parent_ids(link_type, records)
 
     # read --------------------------------------------------------------------------------
     def read_by_key(

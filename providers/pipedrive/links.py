@@ -1,17 +1,22 @@
 """Pipedrive links: the child's relation field (``org_id`` on persons and deals, ``person_id``
 on deals) set to the parent's Pipedrive id, one ``PATCH /api/v2/{object}/{id}`` per link
 (Pipedrive has no batch writes). Setting a relation to the id it holds changes nothing.
+
+Inbound, the relation field is read with the child (``GET /api/v2/{object}?ids=``, and the
+``updated_since`` list a poll reads): v2 answers the parent's id as an integer, or null when
+the child has none (v1's ``{"value": id, "name": …}`` objects are read too). Changing it moves
+the child's ``update_time`` and fires a webhook v2 ``change`` event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
 
 from providers.answers import body_of
-from providers.base import LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult
 from providers.pipedrive.lookup import object_path
 from providers.pipedrive.responses import describe, raise_for_call
 from syncsvc.errors import RetryableError
@@ -52,3 +57,17 @@ def link(
         else:
             raise_for_call(response)
     return results
+
+
+def parent_ids(link_type: str, records: Mapping[str, CrmRecord]) -> dict[str, str | None]:
+    """The relation field's value per child record (read with it: ``link_fields``)."""
+    out: dict[str, str | None] = {}
+    for crm_id, record in records.items():
+        value = record.fields.get(link_type)
+        if isinstance(value, dict):
+            value = value.get("value", value.get("id"))
+        if isinstance(value, bool) or value in (None, "", 0):
+            out[crm_id] = None
+        else:
+            out[crm_id] = str(value)
+    return out

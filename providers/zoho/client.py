@@ -3,7 +3,7 @@ with per-record results."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -237,6 +237,19 @@ class ZohoClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items, self.batch_size)
+
+    @classmethod
+    def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:
+        return [link_type]
+
+    def parent_ids(
+        self,
+        child_object: str,
+        parent_object: str,
+        link_type: str,
+        records: Mapping[str, CrmRecord],
+    ) -> dict[str, str | None]:
+        return links.parent_ids(link_type, records)
 
     # read --------------------------------------------------------------------------------
     def read_by_key(

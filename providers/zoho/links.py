@@ -3,19 +3,23 @@
 
 A link type is the child's lookup field; Zoho refuses an id its module does not hold, per
 record (``INVALID_DATA``). Setting a lookup to the id it holds changes nothing.
+
+Inbound, the lookup field is read with the child (``fields=Account_Name``): Zoho answers it as
+``{"name": …, "id": …}``, or null when the child has none; changing it moves the child's
+``Modified_Time`` and notifies the module's channels (an ``update`` of the child).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from providers.answers import body_of
-from providers.base import LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult
 from providers.batching import chunks
 from providers.zoho.defaults import MAX_BATCH, module_path
 from providers.zoho.responses import describe, entries, item_error, raise_for_call
@@ -62,3 +66,13 @@ def link(
                 refusal = str(item_error(entry, "link: "))
                 results.append(LinkResult(item.link_id, error=RetryableError(refusal)))
     return results
+
+
+def parent_ids(link_type: str, records: Mapping[str, CrmRecord]) -> dict[str, str | None]:
+    """The lookup's record id per child record (read with it: ``link_fields``)."""
+    out: dict[str, str | None] = {}
+    for crm_id, record in records.items():
+        value = record.fields.get(link_type)
+        parent = value.get("id") if isinstance(value, dict) else value
+        out[crm_id] = str(parent) if parent not in (None, "") else None
+    return out

@@ -24,7 +24,7 @@ changes) must reach that CRM too, or its pending push would overwrite the CRM's 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from psycopg.types.json import Jsonb
 from providers.base import CrmRecord
 from syncsvc.db import Row
 from syncsvc.inbound import conflict, echo, inbox
-from syncsvc.inbound.links import ParentRef, resolve
+from syncsvc.inbound.links import ParentRef, held_by_crm, resolve
 from syncsvc.inbound.model import InboundObject
 from syncsvc.links.model import Association
 from syncsvc.mapping.mapper import Mapper
@@ -103,6 +103,8 @@ class Outcome:
     """The outbox row that writes the new row's key into the CRM record, if one was made."""
     detail: str | None = None
     """What the event's row says besides its status (a parent we do not know)."""
+    key: str | None = None
+    """The row's key as text, when a row was written."""
 
 
 def _table(name: str) -> sql.Identifier:
@@ -176,13 +178,20 @@ def apply_record(
     if issues:  # the whole record waits for the CRM's next change, as a dead letter would
         named = "; ".join(f"{i.field}: {i.reason}" for i in issues)
         return Outcome("failed", detail=error_text(f"{spec.object} {record.id}: {named}"))
-    incoming = {c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable}
-    linked, unknown = resolve(db, target.connection_id, parents)
-    incoming.update(linked)
-    detail = _unknown_parents(target, record.id, unknown)
+    incoming: dict[str, Any] = {
+        c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable
+    }
     key = _key_of(db, target, record.id, record.fields)
-    outcome = _apply_values(db, target, record, incoming, key)
+    found = resolve(db, target.connection_id, key, parents)
+    incoming.update(found.values)
+    incoming.update(dict.fromkeys(found.unlinked))
+    detail = _unknown_parents(target, record.id, found.unknown)
+    outcome = _apply_values(db, target, record, incoming, key, found.unlinked)
     outcome.detail = detail
+    vias = {a.via for a in target.links}
+    written = {c: incoming[c] for c in outcome.written if c in vias}
+    if written and outcome.key is not None and not spec.inbox:
+        held_by_crm(db, target.connection_id, target.links, outcome.key, written)
     return outcome
 
 
@@ -202,7 +211,10 @@ def _apply_values(
     record: CrmRecord,
     incoming: dict[str, Any],
     key: str | None,
+    unlinked: Mapping[str, str],
 ) -> Outcome:
+    """``unlinked``: columns to clear (they are None in ``incoming``) only while the row still
+    holds the parent key given (the link our side made, which the CRM dropped)."""
     spec = target.spec
     if spec.inbox:
         return Outcome(inbox.change(db, target.connection_id, spec, record, incoming, key))
@@ -219,9 +231,11 @@ def _apply_values(
             {"incoming": Jsonb(incoming), "key": key},
         ).fetchone()
     if current is None:
-        return _insert(db, target, record, incoming, key)
+        kept = {c: v for c, v in incoming.items() if c not in unlinked}
+        return _insert(db, target, record, kept, key)
     cur, new = current["cur"], current["new"]
-    differing = [c for c in incoming if cur.get(c) != new.get(c)]
+    moved_on = {c for c, linked in unlinked.items() if _as_key(c, cur.get(c)) != linked}
+    differing = [c for c in incoming if cur.get(c) != new.get(c) and c not in moved_on]
     if not differing:
         return Outcome("ignored")
     pk = {spec.key_column: cur[spec.key_column]}
@@ -235,7 +249,7 @@ def _apply_values(
     since = conflict.internal_change_at(
         db, target.connection_id, spec.object, spec.table, pk, record_key(pk), target.origin
     )
-    outcome = Outcome("ignored")
+    outcome = Outcome("ignored", key=record_key(pk))
     crm_won_conflict = False
     for column in differing:
         policy = spec.policy_for(column)
@@ -266,6 +280,11 @@ def _apply_values(
     return outcome
 
 
+def _as_key(column: str, value: Any) -> str | None:
+    """A column's value as the parent key ``record_link`` holds (``record_key``)."""
+    return None if value is None else record_key({column: value})
+
+
 def _insert(
     db: psycopg.Connection[Row],
     target: Target,
@@ -292,7 +311,7 @@ def _insert(
         {"values": Jsonb(values)},
     ).fetchone()
     assert row is not None
-    outcome = Outcome("applied", written=list(values))
+    outcome = Outcome("applied", written=list(values), key=str(row["key"]))
     if key is None:
         params = {
             "connection_id": target.connection_id,

@@ -44,20 +44,32 @@ def test_events_parse_into_changes_and_deletes() -> None:
                 "occurredAt": 2,
             },
             {"eventId": 2, "subscriptionType": "deal.deletion", "objectId": 6, "occurredAt": 3},
+            # HubSpot's shape: no objectId, the record is fromObjectId (one event per side)
             {
                 "eventId": 3,
                 "subscriptionType": "contact.associationChange",
-                "objectId": 5,
                 "occurredAt": 4,
+                "changeSource": "CRM_UI",
+                "associationType": "CONTACT_TO_COMPANY",
+                "fromObjectId": 5,
+                "toObjectId": 9,
+                "associationRemoved": True,
+                "isPrimaryAssociation": False,
             },
+            {"eventId": 4, "subscriptionType": "contact.merge", "objectId": 5, "occurredAt": 5},
         ]
     )
     assert [(e.event_key, e.object, e.crm_id, e.kind) for e in events] == [
         ("webhook:1", "contacts", "5", "change"),
         ("webhook:2", "deals", "6", "delete"),
+        ("webhook:3", "contacts", "5", "change"),
     ]
     with pytest.raises(webhooks.BadWebhook):
         webhooks.parse_events([{"eventId": "x", "subscriptionType": "contact.creation"}])
+    with pytest.raises(webhooks.BadWebhook):  # an association change names its record
+        webhooks.parse_events(
+            [{"eventId": 5, "subscriptionType": "company.associationChange", "occurredAt": 6}]
+        )
 
 
 def fail(path: str, message: str) -> ConfigError:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.dynamics.defaults import MAX_BATCH
-from providers.dynamics.links import NAVIGATION
+from providers.dynamics.links import LOOKUPS, NAVIGATION
 from providers.dynamics.odata import Key, parse_key
+from providers.dynamics.sim.annotations import wanted
 from providers.dynamics.sim.checks import check, payload_problem
 from providers.dynamics.sim.metadata import (
     MetadataError,
@@ -27,7 +28,7 @@ from providers.dynamics.sim.metadata import (
     option_set,
 )
 from providers.dynamics.sim.schema import TableDef
-from providers.dynamics.sim.store import BadKey, Record, TableStore
+from providers.dynamics.sim.store import BadKey, Lookup, Record, TableStore
 from providers.dynamics.sim.tracking import tracked, wants_tracking
 from providers.simulation import SimResponse, empty_response, json_response
 
@@ -38,6 +39,7 @@ _DEFINITIONS = re.compile(
     r"(?:/(?P<nav>Attributes|Keys)(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?)?$"
 )
 _BIND = re.compile(r"(?:^|/)(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?P<key>[^)]*)\)$")
+BIND = "@odata.bind"
 _RECORD = re.compile(r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
 
 
@@ -74,9 +76,6 @@ class DataApi:
         self.enforce_required = enforce_required
         self.max_batch = max_batch
         self.counts = {"batches": 0, "operations": 0, "refused_writes": 0}
-        self.binds: dict[tuple[str, str, str], tuple[str, str]] = {}
-        """Lookups set with ``@odata.bind``: (entity set, record id, navigation property) →
-        (entity set, record id) of the record it names."""
         """``refused_writes``: writes refused for a value or a column (type, length, choice,
         unknown or read-only column, required column)."""
 
@@ -107,11 +106,11 @@ class DataApi:
                     newest = next(store.versions)
                     return tracked(store, query, headers, ctx.root, _select(query), newest)
                 if method == "GET":
-                    return self._list(store, query, ctx)
+                    return self._list(store, query, headers, ctx)
             else:
                 key = parse_key(match["key"])
                 if method == "GET":
-                    return self._get(store, key, query, ctx)
+                    return self._get(store, key, query, headers, ctx)
                 if method == "PATCH":
                     return self._patch(store, key, headers, body, query, ctx)
                 if method == "DELETE":
@@ -131,28 +130,38 @@ class DataApi:
         if not isinstance(data, dict):
             problem = payload_problem(store.table, "A JSON object was expected in the body.")
             return dv_error(problem.status, problem.code, problem.message)
-        return {k: v for k, v in data.items() if not k.startswith("@")}
+        return {k: v for k, v in data.items() if not k.startswith("@") and BIND not in k}
 
-    def _binds(self, store: TableStore, body: str) -> dict[str, tuple[str, str]] | SimResponse:
-        """The body's ``<navigation property>@odata.bind`` lookups, each to a record that
-        exists: an undeclared property is a 400, a missing record a 404, as Dataverse answers."""
+    def _binds(self, store: TableStore, body: str) -> dict[str, Lookup | None] | SimResponse:
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError:
             return {}
-        out: dict[str, tuple[str, str]] = {}
-        for name, value in data.items() if isinstance(data, dict) else ():
-            if not name.endswith("@odata.bind"):
+        return self.lookups(store, data if isinstance(data, dict) else {})
+
+    def lookups(
+        self, store: TableStore, data: Mapping[str, Any]
+    ) -> dict[str, Lookup | None] | SimResponse:
+        """The ``<navigation property>@odata.bind`` entries of a body as lookup column → the
+        record it names, each a record that exists (null empties the lookup): an undeclared
+        property is a 400, a missing record a 404, as Dataverse answers."""
+        out: dict[str, Lookup | None] = {}
+        for name, value in data.items():
+            if not name.endswith(BIND):
                 continue
-            nav = name.removesuffix("@odata.bind")
+            nav = name.removesuffix(BIND)
             declared = NAVIGATION.get((store.table.entity_set, nav))
-            match = _BIND.search(value) if isinstance(value, str) else None
+            column, logical = LOOKUPS.get((store.table.entity_set, nav), ("", ""))
             if declared is None:
                 return dv_error(
                     400, "0x80060888",
                     f"An undeclared property '{nav}' which only has property annotations in the "
                     "payload but no property value was found in the payload.",
                 )  # fmt: skip
+            if value is None:
+                out[column] = None
+                continue
+            match = _BIND.search(value) if isinstance(value, str) else None
             target = self.stores.get(match["set"]) if match else None
             if match is None or target is None or match["set"] != declared:
                 return dv_error(400, "0x80060888", f"Invalid reference for '{name}': {value!r}")
@@ -163,7 +172,7 @@ class DataApi:
             parent = target.find(key)
             if parent is None:
                 return self._not_found(target, key)
-            out[nav] = (target.table.entity_set, parent.id)
+            out[column] = Lookup(nav, target.table.entity_set, logical, parent.id)
         return out
 
     def _refused(
@@ -239,11 +248,9 @@ class DataApi:
             return refusal
         created = record is None
         if record is None:
-            record = store.create(writes, key if isinstance(key, str) else None)
+            record = store.create(writes, key if isinstance(key, str) else None, binds)
         else:
-            store.update(record, writes)
-        for nav, target in binds.items():
-            self.binds[(store.table.entity_set, record.id, nav)] = target
+            store.update(record, writes, binds)
         op = "update" if if_match == "*" else "create" if if_none == "*" else "upsert"
         ctx.acks.append((store.table.entity_set, store.key_of(record), op))
         return self._written(store, record, created, headers, query, ctx)
@@ -254,10 +261,13 @@ class DataApi:
         values = self._values(store, body)
         if isinstance(values, SimResponse):
             return values
+        binds = self._binds(store, body)
+        if isinstance(binds, SimResponse):
+            return binds
         refusal = self._refused(store, values, True) or self._duplicate(store, values, None)
         if refusal is not None:
             return refusal
-        record = store.create(values)
+        record = store.create(values, lookups=binds)
         ctx.acks.append((store.table.entity_set, store.key_of(record), "create"))
         return self._written(store, record, True, headers, query, ctx)
 
@@ -271,33 +281,46 @@ class DataApi:
         ctx: Context,
     ) -> SimResponse:
         if "return=representation" in (headers.get("prefer") or "").lower():
-            response = self._representation(store, record, query, ctx, 201 if created else 200)
+            response = self._representation(
+                store, record, query, headers, ctx, 201 if created else 200
+            )
             response.headers["Preference-Applied"] = "return=representation"
             return response
         entity = f"{ctx.root}/{store.table.entity_set}({record.id})"
         return empty_response(204, {"OData-Version": "4.0", "OData-EntityId": entity})
 
     def _representation(
-        self, store: TableStore, record: Record, query: Query, ctx: Context, status: int = 200
+        self,
+        store: TableStore,
+        record: Record,
+        query: Query,
+        headers: Mapping[str, str],
+        ctx: Context,
+        status: int = 200,
     ) -> SimResponse:
         select = _select(query)
         columns = ",".join(select) if select else ""
         context = f"{ctx.root}/$metadata#{store.table.entity_set}({columns})/$entity"
-        body = {"@odata.context": context, **store.native(record, select)}
+        body = {"@odata.context": context, **store.native(record, select, wanted(headers))}
         response = json_response(status, body, {"OData-Version": "4.0", "ETag": record.etag})
         response.headers["Content-Type"] = "application/json; odata.metadata=minimal"
         return response
 
-    def _get(self, store: TableStore, key: Key, query: Query, ctx: Context) -> SimResponse:
+    def _get(
+        self, store: TableStore, key: Key, query: Query, headers: Mapping[str, str], ctx: Context
+    ) -> SimResponse:
         record = store.find(key)
         if record is None:
             return self._not_found(store, key)
-        return self._representation(store, record, query, ctx)
+        return self._representation(store, record, query, headers, ctx)
 
-    def _list(self, store: TableStore, query: Query, ctx: Context) -> SimResponse:
+    def _list(
+        self, store: TableStore, query: Query, headers: Mapping[str, str], ctx: Context
+    ) -> SimResponse:
         select = _select(query)
         top = int((query.get("$top") or ["5000"])[0])
-        rows = [store.native(r, select) for r in list(store.records.values())[:top]]
+        asked = wanted(headers)
+        rows = [store.native(r, select, asked) for r in list(store.records.values())[:top]]
         context = f"{ctx.root}/$metadata#{store.table.entity_set}"
         return json_response(200, {"@odata.context": context, "value": rows})
 

@@ -29,7 +29,11 @@ timeout) unless an option given with it says otherwise. ``/_sim/stats`` counts
 Change tracking (``sim.tracking``): a GET of an entity set with ``Prefer: odata.track-changes``
 answers a delta link, and the delta link what changed and was deleted since.
 ``POST /_sim/edit {"object": entity set, "action": "create" | "update" | "delete", "id",
-"fields"}`` changes a row as a user in the Dynamics app would.
+"fields"}`` changes a row as a user in the Dynamics app would; ``fields`` may set a lookup as
+the Web API does (``"parentcustomerid_account@odata.bind": "/accounts(<id>)"``, null to empty
+it), which makes a new version of the row (change tracking reports it). Lookups read back as
+``_<column>_value``, annotated with their table and navigation property when ``Prefer:
+odata.include-annotations`` asks (``sim.annotations``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.dynamics.defaults import API_PATH, MAX_BATCH
-from providers.dynamics.sim.api import Context, DataApi
+from providers.dynamics.sim.api import BIND, Context, DataApi
 from providers.dynamics.sim.auth import SimAuth
 from providers.dynamics.sim.batch import BatchRunner
 from providers.dynamics.sim.guard import DynamicsPolicy, error_response, root, throttled
@@ -158,8 +162,12 @@ class DynamicsSim(SimApp):
             store = self.data.stores.get(str(body.get("object")))
             if store is None:
                 return error_response(404, f"no entity set {body.get('object')!r}")
+            lookups = self.data.lookups(store, fields)
+            if isinstance(lookups, SimResponse):
+                return lookups
+            values = {k: v for k, v in fields.items() if not k.endswith(BIND)}
             if action == "create":
-                record = store.create(fields)
+                record = store.create(values, lookups=lookups)
             else:
                 found = store.records.get(str(body.get("id", "")).lower())
                 if found is None:
@@ -168,7 +176,7 @@ class DynamicsSim(SimApp):
                 if action == "delete":
                     store.delete(record)
                     return json_response(200, {"id": record.id})
-                store.update(record, fields)
+                store.update(record, values, lookups)
             return json_response(200, store.native(record))
 
     def _token(self, request: SimRequest) -> SimResponse:
@@ -203,20 +211,22 @@ class DynamicsSim(SimApp):
     def associations(self) -> list[dict[str, Any]]:
         """Lookups bound with ``@odata.bind`` between records the environment holds."""
         out = []
-        for (child_set, child_id, nav), (parent_set, parent_id) in sorted(self.data.binds.items()):
-            child_store, parent_store = self.data.stores[child_set], self.data.stores[parent_set]
-            child, parent = child_store.records.get(child_id), parent_store.records.get(parent_id)
-            if child is None or parent is None:
-                continue
-            out.append(
-                {
-                    "from": child_set,
-                    "from_key": child_store.key_of(child),
-                    "to": parent_set,
-                    "to_key": parent_store.key_of(parent),
-                    "type": nav,
-                }
-            )
+        for child_set, child_store in sorted(self.data.stores.items()):
+            for child in child_store.records.values():
+                for _, lookup in sorted(child.lookups.items()):
+                    parent_store = self.data.stores.get(lookup.target_set)
+                    parent = parent_store.records.get(lookup.target_id) if parent_store else None
+                    if parent_store is None or parent is None:
+                        continue
+                    out.append(
+                        {
+                            "from": child_set,
+                            "from_key": child_store.key_of(child),
+                            "to": lookup.target_set,
+                            "to_key": parent_store.key_of(parent),
+                            "type": lookup.nav,
+                        }
+                    )
         return out
 
     def reset(self) -> None:
@@ -226,7 +236,6 @@ class DynamicsSim(SimApp):
             for name, s in self.data.stores.items()
         }
         self.data.counts = dict.fromkeys(self.data.counts, 0)
-        self.data.binds = {}
         self.limits.reset()
         self.auth.reset_counts()
         self.batches.reset_stats()

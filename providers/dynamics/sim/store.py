@@ -7,10 +7,12 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from providers.dynamics.odata import Key
+from providers.dynamics.sim.annotations import Wanted, none
 from providers.dynamics.sim.schema import Attribute, KeyDef, TableDef
 
 Index = dict[tuple[str, ...], dict[tuple[str, ...], str]]
@@ -21,6 +23,25 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
+NAVIGATION_PROPERTY = "Microsoft.Dynamics.CRM.associatednavigationproperty"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The record a lookup column names, and the navigation property that bound it."""
+
+    nav: str
+    target_set: str
+    target_logical: str
+    target_id: str
+
+
+Lookups = Mapping[str, Lookup | None]
+"""Lookup column → the record it names now (None: emptied)."""
+NO_LOOKUPS: Lookups = MappingProxyType({})
+
+
 @dataclass
 class Record:
     id: str
@@ -28,6 +49,8 @@ class Record:
     created_on: str
     modified_on: str
     version: int
+    lookups: dict[str, Lookup] = field(default_factory=dict)
+    """Lookup columns set with ``@odata.bind``, read back as ``_<column>_value``."""
 
     @property
     def etag(self) -> str:
@@ -112,28 +135,38 @@ class TableStore:
             if all(record.values.get(c) not in (None, "") for c in columns):
                 index[tuple(str(record.values[c]) for c in columns)] = record.id
 
-    def _apply(self, record: Record, values: Mapping[str, Any]) -> None:
+    def _apply(self, record: Record, values: Mapping[str, Any], lookups: Lookups) -> None:
         self._unindex(record)
         for name, value in values.items():
             if value is None:
                 record.values.pop(name, None)
             else:
                 record.values[name] = value
+        for column, lookup in lookups.items():
+            if lookup is None:
+                record.lookups.pop(column, None)
+            else:
+                record.lookups[column] = lookup
         if self.table.logical_name == "contact":
             parts = [record.values.get("firstname"), record.values.get("lastname")]
             record.values["fullname"] = " ".join(str(p) for p in parts if p)
         record.version = next(self.versions)
         self._index(record)
 
-    def create(self, values: Mapping[str, Any], record_id: str | None = None) -> Record:
+    def create(
+        self, values: Mapping[str, Any], record_id: str | None = None, lookups: Lookups = NO_LOOKUPS
+    ) -> Record:
         stamp = now_iso()
         record = Record(record_id or str(uuid.uuid4()), {}, stamp, stamp, 0)
-        self._apply(record, values)
+        self._apply(record, values, lookups)
         self.records[record.id] = record
         return record
 
-    def update(self, record: Record, values: Mapping[str, Any]) -> None:
-        self._apply(record, values)
+    def update(
+        self, record: Record, values: Mapping[str, Any], lookups: Lookups = NO_LOOKUPS
+    ) -> None:
+        """A change of columns or lookups: a new version (change tracking reports the row)."""
+        self._apply(record, values, lookups)
         record.modified_on = now_iso()
 
     def delete(self, record: Record) -> None:
@@ -148,15 +181,31 @@ class TableStore:
         self.records, self.indexes, self.deleted = snapshot
 
     # shapes ------------------------------------------------------------------------------
-    def native(self, record: Record, select: Iterable[str] | None = None) -> dict[str, Any]:
-        """The record as the Web API returns it (``$select`` limits the columns)."""
+    def native(
+        self, record: Record, select: Iterable[str] | None = None, annotations: Wanted = none
+    ) -> dict[str, Any]:
+        """The record as the Web API returns it (``$select`` limits the columns; a lookup is
+        its ``_<column>_value``, null when empty, with the ``annotations`` asked for)."""
         full = {
             **record.values,
             "createdon": record.created_on,
             "modifiedon": record.modified_on,
         }
+        lookups = {f"_{c}_value": (c, lookup) for c, lookup in record.lookups.items()}
+        full.update({name: lookup.target_id for name, (_, lookup) in lookups.items()})
+        empty = {f"_{a.name}_value" for a in self.table.attributes if a.targets} - set(lookups)
         if select is not None:
-            full = {k: v for k, v in full.items() if k in set(select)}
+            chosen = set(select)
+            full = {k: v for k, v in full.items() if k in chosen}
+            empty &= chosen
+        full.update(dict.fromkeys(sorted(empty)))
+        for name, (_, lookup) in lookups.items():
+            if name not in full:
+                continue
+            if annotations(NAVIGATION_PROPERTY):
+                full[f"{name}@{NAVIGATION_PROPERTY}"] = lookup.nav
+            if annotations(LOGICAL_NAME):
+                full[f"{name}@{LOGICAL_NAME}"] = lookup.target_logical
         return {"@odata.etag": record.etag, self.table.primary_key: record.id, **full}
 
     def key_of(self, record: Record) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from providers.dynamics.sim.annotations import wanted
 from providers.dynamics.sim.store import TableStore
 from providers.simulation import SimResponse, json_response
 
@@ -51,10 +52,11 @@ def tracked(
         refusal = {"error": {"code": "0x80044352", "message": "The delta token is not valid."}}
         return json_response(400, refusal)
     base = int(token)
+    asked = wanted(headers)
     skip = _SKIP.match((query.get("$skiptoken") or [""])[0])
     until, start = (int(skip.group(1)), int(skip.group(2))) if skip else (newest, 0)
     changed: list[tuple[int, dict[str, Any]]] = [
-        (r.version, store.native(r, select))
+        (r.version, store.native(r, select, asked))
         for r in store.records.values()
         if base < r.version <= until
     ]

@@ -20,7 +20,8 @@ answer 400 ``BAD_REFRESH_TOKEN``; NEW is the one a new consent gives);
 (``providers.hubspot.sim.webhooks``). ``POST /_sim/edit {"object", "action": "create" | "update" |
 "delete", "id", "properties", "associations": {TO_OBJECT: {"id", "type"}}}`` changes a record
 as a sales rep in HubSpot's UI would (webhooks say ``changeSource: CRM_UI``; moving an
-association stamps the record modified, as the primary company's ``associatedcompanyid`` does);
+association stamps the record modified, as the primary company's ``associatedcompanyid`` does,
+and sends ``associationChange`` events for the association removed and the one made);
 ``/crm/v3/objects/{type}/search``
 filters and sorts by modification date (``providers.hubspot.sim.search``).
 ``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
@@ -36,7 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.hubspot.sim.associations import AssociationStore, BadAssociations
+from providers.hubspot.sim.associations import AssociationStore, BadAssociations, Link
 from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
 from providers.hubspot.sim.fidelity import FIDELITY_OPTIONS, fidelity
@@ -107,7 +108,7 @@ class HubSpotSim(SimApp):
         self.change_source = "INTEGRATION"
         """What webhooks name as the source of a change: the API, or ``CRM_UI`` (``/_sim/edit``)."""
         self.stores = self._new_stores()
-        self.links = AssociationStore()
+        self.links = self._new_links()
         self.batch_faults = BatchFaults()
         try:
             self.batch_faults.configure(self.options)
@@ -134,6 +135,16 @@ class HubSpotSim(SimApp):
         self, object_name: str, record_id: str, action: str, changed: Mapping[str, str]
     ) -> None:
         self.webhooks.record_change(object_name, record_id, action, changed, self.change_source)
+
+    def _new_links(self) -> AssociationStore:
+        return AssociationStore(on_change=self._link_changed)
+
+    def _link_changed(self, link: Link, removed: bool) -> None:
+        from_object, from_id, to_object, to_id, kind = link
+        type_id = int(kind.rpartition(":")[2])
+        self.webhooks.association_change(
+            from_object, from_id, to_object, to_id, type_id, removed, self.change_source
+        )
 
     def key_of(self, record: Record) -> str:
         """How acks and ``/_sim/view`` name a record: its ``ack_property`` value, else its id."""
@@ -405,7 +416,7 @@ class HubSpotSim(SimApp):
 
     def reset(self) -> None:
         self.stores = self._new_stores()
-        self.links = AssociationStore()
+        self.links = self._new_links()
         self.refusals = dict.fromkeys(self.refusals, 0)
         self.batch_faults.reset()
         self.auth.reset_limits()

@@ -8,7 +8,8 @@ one link. An input naming a record the account does not hold fails on its own (2
 failures. An association disappears with either of its records.
 ``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read`` with ``{"inputs":
 [{"id"}]}`` answers each record's associations of that pair. A sales rep's ``/_sim/edit`` may
-``move`` a record's associations to another record (``AssociationStore.move``).
+``move`` a record's associations to another record (``AssociationStore.move``). Every
+association made or removed is reported to ``on_change`` (the webhooks' ``associationChange``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,27 @@ class BadAssociations(ValueError):
     """The request itself is malformed (400 for the whole call)."""
 
 
+Link = tuple[str, str, str, str, str]
+"""``(from object, from id, to object, to id, category:type id)``."""
+
+
 @dataclass
 class AssociationStore:
-    links: set[tuple[str, str, str, str, str]] = field(default_factory=set)
-    """``(from object, from id, to object, to id, category:type id)``."""
+    links: set[Link] = field(default_factory=set)
+    on_change: Callable[[Link, bool], None] | None = None
+    """Called with (the link, whether it was removed) for every link made or removed."""
+
+    def _add(self, link: Link) -> None:
+        if link not in self.links:
+            self.links.add(link)
+            if self.on_change is not None:
+                self.on_change(link, False)
+
+    def _remove(self, link: Link) -> None:
+        if link in self.links:
+            self.links.discard(link)
+            if self.on_change is not None:
+                self.on_change(link, True)
 
     def create(
         self,
@@ -79,7 +97,7 @@ class AssociationStore:
                 type_id = kind.get("associationTypeId")
                 if category not in CATEGORIES or not isinstance(type_id, int):
                     raise BadAssociations(f"invalid association type {kind!r}")
-                self.links.add((from_object, from_id, to_object, to_id, f"{category}:{type_id}"))
+                self._add((from_object, from_id, to_object, to_id, f"{category}:{type_id}"))
             results.append(
                 {
                     "fromObjectTypeId": TYPE_IDS[from_object],
@@ -153,10 +171,9 @@ class AssociationStore:
     def move(self, from_object: str, from_id: str, to_object: str, to_id: str, kind: str) -> None:
         """A sales rep sets a record's parent: its links of ``kind`` to ``to_object`` now name
         ``to_id`` only (an empty ``to_id``: none)."""
-        self.links = {
-            link
-            for link in self.links
-            if not (link[:3] == (from_object, from_id, to_object) and link[4] == kind)
-        }
+        wanted = (from_object, from_id, to_object, to_id, kind)
+        for link in sorted(self.links):
+            if link[:3] == (from_object, from_id, to_object) and link[4] == kind and link != wanted:
+                self._remove(link)
         if to_id:
-            self.links.add((from_object, from_id, to_object, to_id, kind))
+            self._add(wanted)

@@ -5,6 +5,10 @@ unsubscribes). Every record change, made through the API or as a sales rep (``/_
 becomes HubSpot's events (``contact.creation``, one ``contact.propertyChange`` per changed
 property, ``contact.deletion``), sent in the background in requests of up to 100 events, signed
 as HubSpot signs them, and sent again (up to ``ATTEMPTS`` times) while the receiver fails.
+An association made or removed becomes two ``associationChange`` events, one from each side
+(``contact.associationChange`` from the contact to the company, ``company.associationChange``
+back), with ``associationType`` (``CONTACT_TO_COMPANY``), ``fromObjectId``, ``toObjectId``,
+``associationRemoved`` and ``isPrimaryAssociation`` and, as HubSpot's, no ``objectId``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ MAX_EVENTS_PER_REQUEST = 100
 ATTEMPTS = 10
 APP_ID = 424242
 PORTAL_ID = 62515
+PRIMARY_TYPE_IDS = frozenset({1, 2, 5, 6})
+"""HubSpot's primary association types: contact → company (1), company → contact (2), deal →
+company (5), company → deal (6)."""
 
 
 class WebhookSender:
@@ -66,6 +73,39 @@ class WebhookSender:
                 self._put({**event, "propertyName": name, "propertyValue": value})
         else:
             self._put({"subscriptionType": f"{prefix}.{action}", **base})
+
+    def association_change(
+        self,
+        from_object: str,
+        from_id: str,
+        to_object: str,
+        to_id: str,
+        type_id: int,
+        removed: bool,
+        source: str,
+    ) -> None:
+        """Queue the two ``associationChange`` events of one association made or removed."""
+        if not self.url:
+            return
+        now = int(time.time() * 1000)
+        sides = ((from_object, from_id, to_object, to_id), (to_object, to_id, from_object, from_id))
+        for one, one_id, other, other_id in sides:
+            prefix = OBJECT_PREFIX.get(one, one)
+            self._put(
+                {
+                    "subscriptionType": f"{prefix}.associationChange",
+                    "occurredAt": now,
+                    "portalId": PORTAL_ID,
+                    "appId": APP_ID,
+                    "attemptNumber": 0,
+                    "changeSource": source,
+                    "associationType": f"{prefix}_TO_{OBJECT_PREFIX.get(other, other)}".upper(),
+                    "fromObjectId": int(one_id),
+                    "toObjectId": int(other_id),
+                    "associationRemoved": removed,
+                    "isPrimaryAssociation": type_id in PRIMARY_TYPE_IDS,
+                }
+            )
 
     def _put(self, event: dict[str, Any]) -> None:
         event["eventId"] = next(self.ids)

@@ -120,7 +120,20 @@ class ZohoSim(SimApp):
             store.on_change = lambda module, record, op: self.channels.changed(
                 module, record.id, op
             )
+            store.display_name = self._display_name
         return stores
+
+    def _display_name(self, field: str, record_id: str) -> str | None:
+        """What Zoho shows as a lookup's ``name``: the account's name, the contact's full
+        name."""
+        module = LOOKUP_MODULES.get(field)
+        parent = self.stores[module].get(record_id) if module in self.stores else None
+        if parent is None:
+            return None
+        if module == "Accounts":
+            return str(parent.fields.get("Account_Name") or "") or None
+        parts = [parent.fields.get("First_Name"), parent.fields.get("Last_Name")]
+        return " ".join(str(p) for p in parts if p) or None
 
     def _add_custom_fields(self, spec: Any) -> None:
         """The ``custom_fields`` option: created as ``POST /settings/fields`` would."""

@@ -59,6 +59,8 @@ class ModuleStore:
         """(id, deleted time) of every record deleted, oldest first: the recycle bin."""
         self.on_change: Callable[[str, Record, str], None] | None = None
         """Called with (module, record, operation) after every insert, update and delete."""
+        self.display_name: Callable[[str, str], str | None] = lambda field, record_id: None
+        """The name a lookup ``field`` shows for the record it names (``{"name", "id"}``)."""
 
     def add_field(self, definition: dict[str, Any]) -> None:
         """A new (custom) field; existing records hold no value for it."""
@@ -160,6 +162,11 @@ class ModuleStore:
                 else:
                     record.fields.pop(name, None)
                 continue
+            if self.definitions[name]["data_type"] == "lookup" and isinstance(value, dict):
+                value = {
+                    "name": self.display_name(name, str(value.get("id"))),
+                    "id": value.get("id"),
+                }
             record.fields[name] = copy.deepcopy(value)
             if name in self.unique:
                 self.unique[name][str(value)] = record.id

@@ -340,3 +340,54 @@ def test_strict_makes_every_batch_request_take_server_time() -> None:
     assert make_simulator({"strict": True, "batch_op_seconds": 0}).batches.op_seconds == 0
     with pytest.raises(ConfigError):
         make_simulator({"batch_fault": {"after": 1, "status": 404}})
+
+
+def test_a_bound_lookup_reads_back_as_its_value_with_the_annotations_asked_for(raw: Raw) -> None:
+    """``parentcustomerid_account@odata.bind`` sets ``_parentcustomerid_value``; its table and
+    navigation property come only when ``Prefer: odata.include-annotations`` asks; binding null
+    empties it; each bind is a new version that change tracking's delta reports."""
+    for key in ("a1", "a2"):
+        made = raw.call("PATCH", f"accounts({KEY}='{key}')", {"name": key})
+        assert made.status_code == 204, made.text
+    account = {
+        k: raw.call("GET", f"accounts({KEY}='{k}')").json()["accountid"] for k in ("a1", "a2")
+    }
+    first = raw.call("PATCH", f"contacts({KEY}='c1')", {"lastname": "Lovelace",
+                     "parentcustomerid_account@odata.bind": f"/accounts({account['a1']})"})  # fmt: skip
+    assert first.status_code == 204, first.text
+    tracked = raw.call("GET", "contacts?$select=_parentcustomerid_value",
+                       Prefer="odata.track-changes").json()  # fmt: skip
+    delta = tracked["@odata.deltaLink"].partition(API + "/")[2]
+
+    select = f"contacts({KEY}='c1')?$select=lastname,_parentcustomerid_value"
+    plain = raw.call("GET", select).json()
+    assert plain["_parentcustomerid_value"] == account["a1"]
+    assert not [k for k in plain if "@Microsoft" in k]
+    annotated = raw.call(
+        "GET", select, Prefer='odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+    ).json()
+    assert (
+        annotated["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+    )
+    assert (
+        "_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"
+        not in annotated
+    )
+    every = raw.call("GET", select, Prefer='odata.include-annotations="*"').json()
+    nav = "_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"
+    assert every[nav] == "parentcustomerid_account"
+
+    moved = raw.call("PATCH", f"contacts({KEY}='c1')", {
+        "parentcustomerid_account@odata.bind": f"accounts({account['a2']})"}, **{"If-Match": "*"})  # fmt: skip
+    assert moved.status_code == 204, moved.text
+    changed = raw.call("GET", delta, Prefer="odata.track-changes").json()["value"]
+    assert [r["_parentcustomerid_value"] for r in changed] == [account["a2"]]
+    assert raw.sim.associations() == [{"from": "contacts", "from_key": "c1", "to": "accounts",
+                                        "to_key": "a2", "type": "parentcustomerid_account"}]  # fmt: skip
+
+    cleared = raw.call("PATCH", f"contacts({KEY}='c1')",
+                       {"parentcustomerid_account@odata.bind": None}, **{"If-Match": "*"})  # fmt: skip
+    assert cleared.status_code == 204, cleared.text
+    assert raw.call("GET", select).json()["_parentcustomerid_value"] is None
+    assert raw.sim.associations() == []
+    assert raw.call("GET", f"contacts({KEY}='c1')").json()["_parentcustomerid_value"] is None

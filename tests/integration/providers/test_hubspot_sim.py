@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from providers.hubspot.sim import HubSpotSim, make_simulator
 from providers.simulation import SimServer
 from syncsvc.errors import ConfigError
 from tests.integration.providers.conftest import StartSim
+from tests.support.wait import wait_until
 
 Sim = tuple[SimServer, HubSpotSim]
 AUTH = {"Authorization": "Bearer demo-token"}
@@ -350,3 +352,73 @@ def test_control_endpoints_configure_and_reset(hubspot_sim: Sim) -> None:
 def test_unknown_simulator_options_fail_loudly() -> None:
     with pytest.raises(ConfigError, match="rate_limit"):
         make_simulator({"rate_limit": 5})
+
+
+class _Hook(BaseHTTPRequestHandler):
+    """A webhook receiver that keeps every event it is sent."""
+
+    events: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).events.extend(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_an_association_made_or_removed_sends_association_change_from_both_sides(
+    hubspot_sim: Sim,
+) -> None:
+    server, sim = hubspot_sim
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.events = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        sim.configure({"webhook_url": f"http://127.0.0.1:{receiver.server_port}/hook",
+                       "webhook_secret": "s"})  # fmt: skip
+
+        def edit(**body: Any) -> dict[str, Any]:
+            answer = requests.post(f"{server.url}/_sim/edit", json=body, timeout=5)
+            assert answer.status_code < 300, answer.text
+            return answer.json() if answer.content else {}
+
+        contact = edit(object="contacts", action="create", properties={"email": "a@example.com"})
+        north, south = (
+            edit(object="companies", action="create", properties={"name": n})["id"]
+            for n in ("North", "South")
+        )
+        link = post(server, "/crm/v4/associations/contacts/companies/batch/create", {"inputs": [
+            {"from": {"id": contact["id"]}, "to": {"id": north},
+             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]})  # fmt: skip
+        assert link.status_code == 201, link.text
+        moved = {"companies": {"id": south, "type": "HUBSPOT_DEFINED:279"}}
+        edit(object="contacts", action="update", id=contact["id"], associations=moved)
+
+        def changes() -> list[tuple[str, int, int, str, bool, str]]:
+            return [
+                (e["subscriptionType"], e["fromObjectId"], e["toObjectId"], e["associationType"],
+                 e["associationRemoved"], e["changeSource"])
+                for e in _Hook.events
+                if e["subscriptionType"].endswith(".associationChange")
+            ]  # fmt: skip
+
+        wait_until(lambda: len(changes()) == 6, 10)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    c, n, s = int(contact["id"]), int(north), int(south)
+    assert changes() == [
+        ("contact.associationChange", c, n, "CONTACT_TO_COMPANY", False, "INTEGRATION"),
+        ("company.associationChange", n, c, "COMPANY_TO_CONTACT", False, "INTEGRATION"),
+        ("contact.associationChange", c, n, "CONTACT_TO_COMPANY", True, "CRM_UI"),
+        ("company.associationChange", n, c, "COMPANY_TO_CONTACT", True, "CRM_UI"),
+        ("contact.associationChange", c, s, "CONTACT_TO_COMPANY", False, "CRM_UI"),
+        ("company.associationChange", s, c, "COMPANY_TO_CONTACT", False, "CRM_UI"),
+    ]
+    association_events = [e for e in _Hook.events if "associationType" in e]
+    assert all(
+        "objectId" not in e and e["isPrimaryAssociation"] is False for e in association_events
+    )

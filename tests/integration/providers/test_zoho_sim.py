@@ -491,3 +491,26 @@ def test_unknown_options_fail_loudly() -> None:
         make_simulator({"rate_limit": 5})
     with pytest.raises(ValueError):
         make_simulator({}).configure({"oauth_clients": {}})
+
+
+def test_a_lookup_reads_back_with_the_name_of_the_record_it_names(zoho: Sim, api: Api) -> None:
+    """``Account_Name: {"id"}`` is read back as ``{"name", "id"}``, the account's name; null
+    empties it."""
+    server, _ = zoho
+    account = {"Syncsvc_Id": "a1", "Account_Name": "North"}
+    made = api.call("POST", "/Accounts/upsert", json={"data": [account],
+                    "duplicate_check_fields": ["Syncsvc_Id"]})  # fmt: skip
+    account_id = made.json()["data"][0]["details"]["id"]
+    contact_id = upsert(api, contact(1)).json()["data"][0]["details"]["id"]
+
+    def lookup() -> Any:
+        answer = api.call("GET", "/Contacts", params={"ids": contact_id, "fields": "Account_Name"})
+        return answer.json()["data"][0]["Account_Name"]
+
+    edit = {"object": "Contacts", "action": "update", "id": contact_id,
+            "fields": {"Account_Name": {"id": account_id}}}  # fmt: skip
+    assert requests.post(f"{server.url}/_sim/edit", json=edit, timeout=5).status_code == 200
+    assert lookup() == {"name": "North", "id": account_id}
+    edit["fields"] = {"Account_Name": None}
+    assert requests.post(f"{server.url}/_sim/edit", json=edit, timeout=5).status_code == 200
+    assert lookup() is None
