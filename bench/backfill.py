@@ -22,7 +22,7 @@ import requests
 
 from bench.monitor import LockPeaks, Watch, postgres_server_pid
 from bench.pipeline import PipelineBench, scratch_database
-from bench.stats import RunFigures, figures
+from bench.stats import RunFigures, figures, timeline
 from syncsvc.db import close_pools, connect
 from syncsvc.errors import ConfigError
 from syncsvc.processes import ProcessSet
@@ -105,6 +105,7 @@ class BackfillBench(PipelineBench):
                 live = None
                 if writer:
                     live = figures("live inserts during backfill", writer.committed, acks.first)
+                    self._report_timeline(writer.committed, acks.first, started)
                 return BackfillFigures(
                     records=records,
                     seconds=done - started,
@@ -119,6 +120,24 @@ class BackfillBench(PipelineBench):
             finally:
                 procs.stop_all()
                 close_pools()
+
+    def _report_timeline(
+        self, committed: dict[str, float], acked: dict[str, float], started: float
+    ) -> None:
+        """The live latency per 5 s of the run, in the logs, and its three worst windows."""
+        series = timeline(committed, acked)
+        offset = min(committed.values()) - started
+        path = self.workdir / "logs" / "live-latency.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [f"{offset + t:.0f},{n},{p99:.0f}" for t, n, p99 in series]
+        path.write_text("seconds_after_backfill_start,records,p99_ms\n" + "\n".join(rows) + "\n")
+        worst = sorted(series, key=lambda s: -s[2])[:3]
+        self.progress(
+            "live p99 by 5 s window, worst: "
+            + ", ".join(
+                f"{offset + t:.0f}–{offset + t + 5:.0f} s {p99:,.0f} ms" for t, _, p99 in worst
+            )
+        )
 
     @staticmethod
     def _seed(db_url: str, records: int) -> None:

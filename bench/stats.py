@@ -44,3 +44,22 @@ def figures(label: str, committed: dict[str, float], acked: dict[str, float]) ->
         p99_ms=percentile(latencies, 0.99),
         max_ms=latencies[-1],
     )
+
+
+def timeline(
+    committed: dict[str, float], acked: dict[str, float], bucket_seconds: float = 5.0
+) -> list[tuple[float, int, float]]:
+    """Latency over the run: per ``bucket_seconds`` of commit time (from the first commit), the
+    records committed then and their p99 in ms, to tell a steady tail from one stall."""
+    keys = [k for k in committed if k in acked]
+    if not keys:
+        return []
+    start = min(committed[k] for k in keys)
+    buckets: dict[int, list[float]] = {}
+    for k in keys:
+        index = int((committed[k] - start) // bucket_seconds)
+        buckets.setdefault(index, []).append(max(0.0, acked[k] - committed[k]) * 1000)
+    return [
+        (i * bucket_seconds, len(v), percentile(sorted(v), 0.99))
+        for i, v in sorted(buckets.items())
+    ]

@@ -152,6 +152,9 @@ class Settings:
     bridge_chain_size: int = 0
     """Records per Celery chain; 0 means the claim size. 1 is the naive per-record baseline."""
     bridge_poll_min_ms: int = 5
+    bridge_gather_ms: int = 50
+    """After a claim that was not full, the bridge waits this long before the next one, so
+    that a steady stream of commits travels in chains of many events, not one each."""
     bridge_poll_max_ms: int = 250
     bridge_redispatch_seconds: int = 60
     bridge_max_inflight: int = 20_000
@@ -234,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bridge_batch_size=env_int(env, "BRIDGE_BATCH_SIZE", 500, 1),
         bridge_chain_size=env_int(env, "BRIDGE_CHAIN_SIZE", 0, 0),
         bridge_poll_min_ms=env_int(env, "BRIDGE_POLL_MIN_MS", 5, 1),
+        bridge_gather_ms=env_int(env, "BRIDGE_GATHER_MS", 50, 0, 5_000),
         bridge_poll_max_ms=env_int(env, "BRIDGE_POLL_MAX_MS", 250, 1),
         bridge_redispatch_seconds=env_int(env, "BRIDGE_REDISPATCH_SECONDS", 60, 1),
         bridge_max_inflight=env_int(env, "BRIDGE_MAX_INFLIGHT", 20_000, 1),

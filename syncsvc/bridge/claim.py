@@ -31,6 +31,7 @@ FOR UPDATE SKIP LOCKED
 CLAIM_STALE = """
 SELECT id, table_name, op, pk, row, targets, origin, backfill_id FROM syncsvc.sync_event
 WHERE dispatched_at < now() - make_interval(secs => %(timeout)s)
+  AND (NOT %(live_only)s OR backfill_id IS NULL)
 ORDER BY id LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
@@ -63,10 +64,11 @@ class Claim:
 def claim_events(
     db: psycopg.Connection[Row], limit: int, stale_after: int | None, live_only: bool = False
 ) -> list[Row]:
-    """Up to ``limit`` events: new ones, live before backfill (``live_only``: live alone), or
-    those dispatched more than ``stale_after`` seconds ago."""
+    """Up to ``limit`` events: new ones, live before backfill, or those dispatched more than
+    ``stale_after`` seconds ago; ``live_only``: no backfill events."""
     if stale_after is not None:
-        return db.execute(CLAIM_STALE, {"limit": limit, "timeout": stale_after}).fetchall()
+        params = {"limit": limit, "timeout": stale_after, "live_only": live_only}
+        return db.execute(CLAIM_STALE, params).fetchall()
     events = db.execute(CLAIM_NEW_LIVE, {"limit": limit}).fetchall()
     if live_only or len(events) >= limit:
         return events

@@ -28,16 +28,14 @@ STALE_CHECK_SECONDS = 5.0
 MAX_BACKOFF = 10.0
 MAX_QUEUED_CHAINS = 50
 """While more chains than this wait in the sync queues the workers are behind. The bridge then
-claims nothing: new events gather in ``sync_event`` and the next claim carries them in fewer,
-bigger chains (a chain per one or two events is what saturates the workers), and stale events
-are not re-dispatched, as their own chains are most likely still queued. Backfill chains wait
-behind live ones in the queues, so only live chains count against live events: while the
-workers are behind with backfill work alone, the bridge still claims live events (only), at
-most every ``LIVE_CLAIM_SECONDS``."""
-LIVE_CLAIM_SECONDS = 0.25
-"""While the workers are behind, live events are claimed this often, not at each commit: they
-gather into chains big enough that chain overhead does not eat the workers' time (a chain per
-few events at 500 changes/s would), at a cost of at most this much latency."""
+claims no backfill events, and stale events are not re-dispatched, as their own chains are most
+likely still queued."""
+MAX_QUEUED_LIVE_CHAINS = 8
+"""While this many live chains wait, the bridge claims nothing: new events gather in
+``sync_event`` and the next claim carries them in fewer, bigger chains (a chain per one or two
+events is what saturates the workers). Backfill chains wait behind live ones (their Redis
+priority step), so a live queue kept short is also what leaves the workers time for them: with a
+long one, small live chains would always be next and a backfill would never move."""
 
 Enqueue = Callable[[str, Batch], None]
 
@@ -84,7 +82,6 @@ class Bridge:
         self._listen: psycopg.Connection[Row] | None = None
         self._work: psycopg.Connection[Row] | None = None
         self._last_stale_check = 0.0
-        self._last_live_claim = 0.0
         self._throttled_logged = False
         self._held_logged = False
 
@@ -110,23 +107,24 @@ class Bridge:
         """Claim and dispatch one batch of new events (plus stale ones now and then)."""
         assert self._work is not None
         queued = self.backlog()
-        if queued.live > MAX_QUEUED_CHAINS:
+        if queued.live >= MAX_QUEUED_LIVE_CHAINS:
             if not self._held_logged:
                 log.info("%d chains queued: claiming again once the workers catch up", queued.live)
                 self._held_logged = True
             return 0
         self._held_logged = False
         if queued.live + queued.backfill > MAX_QUEUED_CHAINS:
-            now = time.monotonic()
-            if now - self._last_live_claim < LIVE_CLAIM_SECONDS:
-                return 0
-            self._last_live_claim = now
             return self._dispatch(stale_after=None, live_only=True)
         handled = self._dispatch(stale_after=None)
         now = time.monotonic()
         if now - self._last_stale_check >= STALE_CHECK_SECONDS:
             self._last_stale_check = now
-            redispatched = self._dispatch(stale_after=self.settings.bridge_redispatch_seconds)
+            # A backfill's chains may wait long behind live ones: its events are re-dispatched
+            # only when none of its chains is queued any more (they were lost, not waiting).
+            redispatched = self._dispatch(
+                stale_after=self.settings.bridge_redispatch_seconds,
+                live_only=queued.backfill > 0,
+            )
             if redispatched:
                 self.stats.redispatched += redispatched
                 log.warning("re-dispatched %d events whose chain did not persist", redispatched)
@@ -190,7 +188,14 @@ class Bridge:
                 if handled >= self.settings.bridge_batch_size:
                     delay = poll_min
                     continue
-                delay = poll_min if handled else min(delay * 2, poll_max)
+                if handled:
+                    # A part-full claim: let the next events gather for a moment instead of
+                    # waking on the next commit (a chain per commit at 500 commits/s is what
+                    # saturates the workers and starves a backfill behind them).
+                    delay = poll_min
+                    self.stop.wait(self.settings.bridge_gather_ms / 1000)
+                    continue
+                delay = min(delay * 2, poll_max)
                 self._wait(delay)
             except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
                 log.warning("database unavailable (%s); reconnecting in %.1fs", exc, backoff)

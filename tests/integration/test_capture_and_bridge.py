@@ -285,10 +285,42 @@ def test_live_events_are_claimed_before_a_backfill_and_while_backfill_chains_que
         )
         assert [b.get("backfill_id") for b in recorder.batches[1:]] == [7, 7]
         db.execute("INSERT INTO demo.contacts (email) VALUES ('live3@example.com')")
-        queued[0] = Backlog(live=51, backfill=0)
+        queued[0] = Backlog(live=8, backfill=0)
         assert bridge.step() == 0, "live chains behind: nothing is claimed"
         queued[0] = Backlog()
         assert bridge.step() == 1
+    finally:
+        bridge._close()
+
+
+def test_a_backfill_chain_waiting_behind_live_ones_is_not_dispatched_again(
+    clean: psycopg.Connection[Row], settings: Settings
+) -> None:
+    """Backfill chains may wait in their queue longer than the re-dispatch timeout (live work
+    goes first): while any is queued, stale backfill events are left alone; once none is, they
+    are sent again (their chains were lost)."""
+    db = clean
+    capture.add_capture(db, "demo.contacts", notify="off")
+    _hubspot_connection(db)
+    db.execute("INSERT INTO demo.contacts (email) VALUES ('a@example.com'), ('b@example.com')")
+    db.execute(
+        "UPDATE syncsvc.sync_event SET backfill_id = 7, dispatched_at = now() - interval '5 min'"
+    )
+    queued = [Backlog(live=0, backfill=3)]
+    recorder = Recorder()
+    bridge = Bridge(
+        replace(settings, bridge_redispatch_seconds=1), recorder, backlog=lambda: queued[0]
+    )
+    bridge._connect()
+    try:
+        bridge._last_stale_check = 0.0
+        bridge.step()
+        assert recorder.batches == [] and bridge.stats.redispatched == 0
+        queued[0] = Backlog()
+        bridge._last_stale_check = 0.0
+        bridge.step()
+        assert bridge.stats.redispatched == 2
+        assert [b.get("backfill_id") for b in recorder.batches] == [7]
     finally:
         bridge._close()
 
