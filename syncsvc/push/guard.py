@@ -119,7 +119,12 @@ class PushGuard:
             try:
                 kept = self._decide(target, record, item, token)
             except (psycopg.Error, LeaseLost) as exc:
-                log.warning("%s %s: deciding before the push failed: %s", obj, item.record_key, exc)
+                log.warning(
+                    "%s %s: deciding before the push failed: %s",
+                    obj,
+                    error_text(item.record_key, 100),
+                    error_text(exc),
+                )
                 failed[item.outbox_id] = RetryableError(
                     f"the CRM's newer values could not be applied before the push: "
                     f"{error_text(exc)}"
