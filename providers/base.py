@@ -195,6 +195,12 @@ class ProviderClient(abc.ABC):
     INBOUND: ClassVar[bool] = False
     """The client reads changed records back (``read_records``, ``changed_since``): issue 14."""
 
+    READ_BEFORE_PUSH: ClassVar[bool] = False
+    """``read_records`` answers each field in the spelling the outbox payload sends it (values
+    a CRM respells aside: ``syncsvc.inbound.apply._same``), tested end to end: a push of an
+    update may then hold the record against what it sends and what it last delivered, to find
+    a CRM edit the inbound path has not seen yet (``syncsvc.push.guard``)."""
+
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
     """The connection ``options`` this client understands; any other is a configuration error."""
 

@@ -76,7 +76,14 @@ sync_event = Table(
     Column("op", Text, nullable=False),
     Column("pk", JSONB, nullable=False),
     Column("row", JSONB, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # When the capturing statement ran (``clock_timestamp()``: closer to the commit than the
+    # transaction's start); persist copies it to ``outbox.changed_at``.
+    Column(
+        "created_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=text("clock_timestamp()"),
+    ),
     Column("dispatched_at", DateTime(timezone=True), nullable=True),
     Column("targets", ARRAY(Integer), nullable=True),
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
@@ -212,6 +219,9 @@ outbox = Table(
     Column("version", BigInteger, nullable=False),
     Column("delivered_version", BigInteger, nullable=True),
     Column("delivered_payload", JSONB, nullable=True),
+    # When the internal change behind ``version`` was made (its event's ``created_at``):
+    # ``last_write_wins`` holds the CRM's modification time against it.
+    Column("changed_at", DateTime(timezone=True), nullable=True),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

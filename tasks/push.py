@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from providers.base import ProviderClient
 from syncsvc import pause
 from syncsvc.config.runtime import RuntimeConnection
+from syncsvc.inbound import conflict
+from syncsvc.inbound import run as inbound_run
+from syncsvc.inbound.apply import Target
 from syncsvc.links.deliver import Linker, LinkOutcome
 from syncsvc.outbox import lease
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.push.deliver import Pusher
+from syncsvc.push.guard import PushGuard
 from tasks import labels, lanes, redelivery
 from tasks.app import app
 from tasks.base import SyncTask
@@ -54,15 +60,17 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         return None
     if paused is not None:  # its rows wait in the outbox, due, until a resume
         return {"paused": 1}
+    client = self.push_client(conn, config.generation)
     pusher = Pusher(
         dsn=self.settings.db_url,
         connection_id=conn.id,
-        client=self.push_client(conn, config.generation),
+        client=client,
         batch_size=conn.batch_size,
         max_attempts=conn.max_attempts,
         lease_seconds=self.settings.lease_seconds,
         on_count=partial(self.count, conn.id),
         holder=redelivery.holder(),
+        guard=_guard(self, conn, config.generation, client),
     )
     backfill = bool(order.get("backfill"))
     queue = push_queue(conn.provider.name)
@@ -97,6 +105,35 @@ def push(self: SyncTask, order: PushOrder | None) -> dict[str, int] | None:
         "retried": outcome.retried,
         "waited": outcome.waited,
     }
+
+
+_TARGETS: dict[tuple[int, int], dict[str, Target]] = {}
+_TARGETS_LOCK = threading.Lock()
+
+
+def _guard(
+    task: SyncTask, conn: RuntimeConnection, generation: int, client: ProviderClient
+) -> PushGuard | None:
+    """What reads the records an update would overwrite first, for a connection whose inbound
+    policy lets the CRM win somewhere (``syncsvc.push.guard``), on a CRM whose reads are
+    known to match the payload's spelling (``READ_BEFORE_PUSH``); None for the others. The
+    targets are compiled once per connection and config generation."""
+    if conn.inbound is None or not conn.provider.client_class.READ_BEFORE_PUSH:
+        return None
+    with _TARGETS_LOCK:
+        targets = _TARGETS.get((conn.id, generation))
+        if targets is None:
+            for old in [k for k in _TARGETS if k[1] != generation]:
+                del _TARGETS[old]
+            targets = {
+                name: target
+                for name, target in inbound_run.targets(conn).items()
+                if target.spec.inbox is None and conflict.crm_may_win(target.spec)
+            }
+            _TARGETS[(conn.id, generation)] = targets
+    if not targets:
+        return None
+    return PushGuard(dsn=task.settings.db_url, client=client, targets=targets)
 
 
 def enqueue_link(provider: str, connection_id: int, countdown: float = 0.0) -> None:

@@ -55,6 +55,7 @@ def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
 
 class HubSpotClient(ProviderClient):
     INBOUND = True
+    READ_BEFORE_PUSH = True
 
     def setup(self) -> None:
         self.batch_size = max(1, min(self.connection.batch_size, MAX_BATCH))

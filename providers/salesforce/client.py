@@ -53,6 +53,7 @@ def _sobject(name: str) -> str:
 
 class SalesforceClient(ProviderClient):
     INBOUND = True
+    READ_BEFORE_PUSH = True
     OPTIONS = frozenset(
         {"api_version", "token_url", "my_domain", "session_timeout", "use_instance_url"}
     )

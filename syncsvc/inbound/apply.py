@@ -7,9 +7,12 @@ columns' types): a change we pushed that comes back is nothing to write. Nor is 
 still holds the value the CRM is known to hold (``syncsvc.inbound.echo``): that is our own older
 push coming back late, after the row moved on, not a change made in the CRM. While the record
 is being pushed, its events wait (``deferred``) for the push to settle. Conflicts are decided by
-``syncsvc.inbound.conflict``. Rows are found by ``key = %(key)s`` with the key as an untyped
-parameter, so PostgreSQL reads it as the key column's type and uses the primary key's index. An
-object with an ``inbox`` writes its changes there instead (``syncsvc.inbound.inbox``).
+``syncsvc.inbound.conflict``. A push about to overwrite a record the CRM changed since it was
+last known reads it first and applies it here too (``apply_before_push``, called by
+``syncsvc.push.guard``): one rule for what the CRM wins, whichever side sees it first. Rows are
+found by ``key = %(key)s`` with the key as an untyped parameter, so PostgreSQL reads it as the
+key column's type and uses the primary key's index. An object with an ``inbox`` writes its
+changes there instead (``syncsvc.inbound.inbox``).
 
 A record created in the CRM becomes a row, linked by its CRM id (``inbound_link``), and its new
 key goes back to the CRM as an outbox row (``LINK_BACK``), written in the same transaction.
@@ -164,12 +167,9 @@ def _soft_delete(
     return sql.SQL(template).format(t=_table(spec.table), c=column, w=where)
 
 
-def apply_record(
-    db: psycopg.Connection[Row],
-    target: Target,
-    record: CrmRecord,
-    parents: Sequence[ParentRef] = (),
-) -> Outcome:
+def _incoming(target: Target, record: CrmRecord) -> dict[str, Any] | Outcome:
+    """The record's fields mapped back to the columns the CRM may write, or the ``failed``
+    outcome naming the values its mapping refuses."""
     spec = target.spec
     # A CRM field left empty is NULL, whether the CRM sends it missing, null or "" (and the
     # mapping's transforms see None, which they pass through).
@@ -178,9 +178,19 @@ def apply_record(
     if issues:  # the whole record waits for the CRM's next change, as a dead letter would
         named = "; ".join(f"{i.field}: {i.reason}" for i in issues)
         return Outcome("failed", detail=error_text(f"{spec.object} {record.id}: {named}"))
-    incoming: dict[str, Any] = {
-        c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable
-    }
+    return {c: (None if v == "" else v) for c, v in mapped.items() if c in spec.writable}
+
+
+def apply_record(
+    db: psycopg.Connection[Row],
+    target: Target,
+    record: CrmRecord,
+    parents: Sequence[ParentRef] = (),
+) -> Outcome:
+    spec = target.spec
+    incoming = _incoming(target, record)
+    if isinstance(incoming, Outcome):
+        return incoming
     key = _key_of(db, target, record.id, record.fields)
     found = resolve(db, target.connection_id, key, parents)
     incoming.update(found.values)
@@ -193,6 +203,24 @@ def apply_record(
     if written and outcome.key is not None and not spec.inbox:
         held_by_crm(db, target.connection_id, target.links, outcome.key, written)
     return outcome
+
+
+def apply_before_push(
+    db: psycopg.Connection[Row], target: Target, record: CrmRecord, key: str, origin: str
+) -> Outcome:
+    """The push of row ``key`` is about to overwrite ``record`` (``syncsvc.push.guard``): what
+    the CRM changed there that we have not seen yet is decided as an inbound change would be,
+    by the same rule, and the columns the CRM won are written to the row (``Outcome.written``).
+    The caller holds the row's push lease: nothing waits for it. A row that is gone is not
+    inserted again (its deletion is on its way to the CRM). The write runs with ``origin``:
+    the connection's own, so that the push, which now leaves those fields to the CRM, is not
+    followed by the same values going back, or "" when a newer internal change of the row is
+    already under way (its payload may predate this write; the merged row then goes too).
+    Links are left to the inbound path."""
+    incoming = _incoming(target, record)
+    if isinstance(incoming, Outcome):
+        return incoming
+    return _apply_values(db, target, record, incoming, key, {}, push_origin=origin)
 
 
 def _unknown_parents(target: Target, crm_id: str, unknown: Sequence[ParentRef]) -> str | None:
@@ -212,9 +240,11 @@ def _apply_values(
     incoming: dict[str, Any],
     key: str | None,
     unlinked: Mapping[str, str],
+    push_origin: str | None = None,
 ) -> Outcome:
     """``unlinked``: columns to clear (they are None in ``incoming``) only while the row still
-    holds the parent key given (the link our side made, which the CRM dropped)."""
+    holds the parent key given (the link our side made, which the CRM dropped).
+    ``push_origin``: applied before a push of the record (``apply_before_push``)."""
     spec = target.spec
     if spec.inbox:
         return Outcome(inbox.change(db, target.connection_id, spec, record, incoming, key))
@@ -231,6 +261,8 @@ def _apply_values(
             {"incoming": Jsonb(incoming), "key": key},
         ).fetchone()
     if current is None:
+        if push_origin is not None:
+            return Outcome("ignored")
         kept = {c: v for c, v in incoming.items() if c not in unlinked}
         return _insert(db, target, record, kept, key)
     cur, new = current["cur"], current["new"]
@@ -240,7 +272,7 @@ def _apply_values(
         return Outcome("ignored")
     pk = {spec.key_column: cur[spec.key_column]}
     state = echo.push_state(db, target.connection_id, spec.object, record_key(pk))
-    if state is not None and state.in_flight:
+    if state is not None and state.in_flight and push_origin is None:
         return Outcome("deferred")
     delivered = state.delivered if state is not None else None
     differing = [c for c in differing if not echo.ours(spec, c, record.fields, delivered)]
@@ -266,7 +298,10 @@ def _apply_values(
     )
     if not outcome.written:
         return outcome
-    _set_origin(db, "" if crm_won_conflict else target.origin)
+    if push_origin is not None:
+        _set_origin(db, push_origin)
+    else:
+        _set_origin(db, "" if crm_won_conflict else target.origin)
     columns = sql.SQL(", ").join(map(sql.Identifier, outcome.written))
     db.execute(
         sql.SQL(

@@ -6,7 +6,13 @@ delivered version, or a captured event not from this connection). ``internal_win
 row's value (the pending push then overwrites the CRM); ``crm_wins`` takes the CRM's; with
 ``last_write_wins`` the CRM's modification time is held against the time of the internal change;
 ``internal_owns`` (``ownership.internal``) never takes a CRM value. Every conflict is one
-``sync_log`` row (status ``conflict``) with both values and the winner.
+``sync_log`` row (status ``conflict``) with both values and the winner; the same conflict seen
+again (by the inbound path and then by the push's read before it writes,
+``syncsvc.push.guard``) adds no second row.
+
+The time of the internal change is when it was captured (``sync_event.created_at``, copied to
+``outbox.changed_at`` by persist), not when the pipeline persisted it: a CRM edit made between
+the two is the newer write.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from syncsvc.db import Row
-from syncsvc.inbound.model import Policy
+from syncsvc.inbound.model import InboundObject, Policy
 from syncsvc.outbox.synclog import clip
 
 PENDING = """
 SELECT
-    (SELECT max(o.updated_at) FROM syncsvc.outbox o
+    (SELECT max(COALESCE(o.changed_at, o.updated_at)) FROM syncsvc.outbox o
      WHERE o.connection_id = %(connection_id)s AND o.object = %(object)s
        AND o.record_key = %(record_key)s
        AND (o.delivered_version IS NULL OR o.version > o.delivered_version)) AS outbox_at,
@@ -41,6 +47,12 @@ INSERT INTO syncsvc.sync_log
 SELECT %(connection_id)s, %(object)s, %(record_key)s, 0, 'update', 'conflict', %(crm_id)s,
        c.code, c.message, 0
 FROM jsonb_to_recordset(%(conflicts)s) AS c(code text, message text)
+WHERE c.message IS DISTINCT FROM (
+    SELECT l.error_message FROM syncsvc.sync_log l
+    WHERE l.connection_id = %(connection_id)s AND l.record_key = %(record_key)s
+      AND l.object = %(object)s AND l.status = 'conflict' AND l.error_code = c.code
+    ORDER BY l.id DESC LIMIT 1
+)
 """
 
 
@@ -84,6 +96,12 @@ def internal_change_at(
         return None
     times = [t for t in (row["outbox_at"], row["event_at"]) if t is not None]
     return max(times) if times else None
+
+
+def crm_may_win(spec: InboundObject) -> bool:
+    """Whether the policy can let the CRM's value of any mapped column win over an internal
+    change: then a push must look at the CRM record before it overwrites it."""
+    return any(spec.policy_for(c) in ("crm_wins", "last_write_wins") for c in spec.writable)
 
 
 def crm_wins(policy: Policy, pending_since: datetime | None, crm_modified: datetime | None) -> bool:

@@ -10,8 +10,10 @@ the rep's earlier value for good.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -88,12 +90,54 @@ def took(
     db.execute(TOOK, params)
 
 
+def unseen_crm_change(
+    spec: InboundObject, fields: Mapping[str, Any], payload: Mapping[str, Any], delivered: Any
+) -> bool:
+    """Whether a push of ``payload`` would overwrite, in a field mapped back to a column the
+    CRM may write, a value the CRM holds that is neither the one sent nor the one the CRM is
+    known to hold (``delivered``): a change made in the CRM since, unseen
+    (``syncsvc.push.guard``)."""
+    known = delivered if isinstance(delivered, dict) else {}
+    for mapping in spec.mappings:
+        source = str(mapping["source"])
+        if str(mapping["target"]) not in spec.writable or source not in payload:
+            continue
+        crm = fields.get(source)
+        if same(crm, payload[source]):
+            continue
+        if source not in known or not same(crm, known[source]):
+            return True
+    return False
+
+
 def same(crm: Any, sent: Any) -> bool:
     """CRM values come back as text (HubSpot) or typed (JSON APIs): compared as text, with
-    empty and missing alike."""
+    empty and missing alike, and in the spelling a CRM may give back a value we sent in another
+    (``_canonical``): a value the CRM only respelled is still ours."""
     if crm in (None, "") or sent in (None, ""):
         return crm in (None, "") and sent in (None, "")
-    return _text(crm) == _text(sent)
+    crm_text, sent_text = _text(crm), _text(sent)
+    return crm_text == sent_text or _canonical(crm_text) == _canonical(sent_text)
+
+
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _canonical(text: str) -> str | datetime:
+    """A decimal without trailing zeros (HubSpot keeps ``10.50`` as ``10.5``), a date-time as
+    its instant (Salesforce answers ``…000+0000`` for ``…000Z``); other text as it is. Leading
+    zeros are kept: ``0123`` is a code, not the number 123."""
+    if _DECIMAL.fullmatch(text):
+        number = text.rstrip("0").rstrip(".")
+        return "0" if number == "-0" else number
+    if _DATE.match(text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return text
 
 
 def _text(value: Any) -> str:

@@ -105,7 +105,8 @@ WITH target AS (
     FOR UPDATE OF o
 ), done AS (
     UPDATE syncsvc.outbox o SET
-        status = 'delivered', delivered_version = o.version, delivered_payload = o.payload,
+        status = 'delivered', delivered_version = o.version,
+        delivered_payload = COALESCE(o.delivered_payload, '{}'::jsonb) || o.payload,
         attempts = 0, last_error = NULL, updated_at = now()
     FROM target t WHERE o.id = t.id
     RETURNING 1

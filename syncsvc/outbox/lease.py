@@ -41,6 +41,7 @@ WHERE o.id = prev.id
   AND (o.poll_version IS NULL OR o.poll_version < o.version)
 RETURNING o.id, o.object, o.op, o.record_key, o.id_property, o.id_value, o.payload,
           o.external_id, o.version, o.attempts, o.backfill_id, prev.was_leased,
+          o.source_table, o.delivered_payload,
           (prev.was_leased OR o.delivered_version IS NOT NULL) AS maybe_sent,
           extract(epoch FROM now() - o.create_sent_at)::float8 AS since_create
 """
@@ -123,8 +124,9 @@ def lease(
 
     Returns each leased row as it is now (its current op, object, payload and version: the
     version the push sends), its ``attempts``, ``maybe_sent``: whether an earlier push of it
-    may have reached the CRM, and ``since_create``: seconds since a create of it was last sent
-    (None: never).
+    may have reached the CRM, ``since_create``: seconds since a create of it was last sent
+    (None: never), and its ``source_table`` and ``delivered_payload`` (what the push's read of
+    the CRM record is held against: ``syncsvc.push.guard``).
     """
     return db.execute(
         LEASE,

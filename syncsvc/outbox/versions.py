@@ -28,12 +28,16 @@ from syncsvc.pipeline.batch import OutboxItem
 
 # Rows are written in key order so concurrent batches lock them in the same order (no deadlock).
 # ``version`` only moves forward (I-2): an older or equal version changes nothing.
+# ``changed_at`` is when the change was captured (the event whose id is the version; a version
+# not from an event, now): ``last_write_wins`` compares it. A backfill changes no row: a row it
+# sends again keeps the time of its last known change.
 UPSERT_OUTBOX = """
 INSERT INTO syncsvc.outbox AS o
     (connection_id, object, record_key, source_table, op, id_property, id_value, payload, version,
-     backfill_id)
+     backfill_id, changed_at)
 SELECT %(connection_id)s, i.object, i.record_key, i.source_table, i.op, i.id_property, i.id_value,
-       i.payload, i.version, %(backfill_id)s
+       i.payload, i.version, %(backfill_id)s,
+       COALESCE((SELECT e.created_at FROM syncsvc.sync_event e WHERE e.id = i.version), now())
 FROM jsonb_to_recordset(%(items)s) AS i(object text, record_key text, source_table text, op text,
                                         id_property text, id_value text, payload jsonb,
                                         version bigint)
@@ -42,6 +46,8 @@ ON CONFLICT (connection_id, object, record_key) DO UPDATE SET
     op = EXCLUDED.op,
     payload = EXCLUDED.payload,
     version = EXCLUDED.version,
+    changed_at = CASE WHEN EXCLUDED.backfill_id IS NULL THEN EXCLUDED.changed_at
+                      ELSE COALESCE(o.changed_at, EXCLUDED.changed_at) END,
     source_table = EXCLUDED.source_table,
     id_property = EXCLUDED.id_property,
     id_value = COALESCE(EXCLUDED.id_value, o.id_value),
@@ -58,10 +64,13 @@ RETURNING o.id, o.object, o.op
 """
 
 # A row whose version moved on while it was being pushed stays pending and goes again (I-2).
+# ``delivered_payload`` keeps, per field, the value we last delivered there: a field this payload
+# leaves out (``on_null: skip``, or a value the CRM won before the push: ``syncsvc.push.guard``)
+# still holds what was delivered before, and that is what the inbound path compares.
 RECORD_DELIVERED = """
 UPDATE syncsvc.outbox AS o SET
     delivered_version = r.version,
-    delivered_payload = r.payload,
+    delivered_payload = COALESCE(o.delivered_payload, '{}'::jsonb) || r.payload,
     external_id = COALESCE(r.external_id, o.external_id),
     status = CASE WHEN o.version = r.version THEN 'delivered' ELSE 'pending' END,
     attempts = 0, next_attempt_at = now(), last_error = NULL,

@@ -19,6 +19,7 @@ from syncsvc.kinds import PUSH_OPS, PushOp, parse
 from syncsvc.outbox import lease, synclog, versions
 from syncsvc.outbox.journal import OutboxJournal
 from syncsvc.pipeline.batch import PushGroup
+from syncsvc.push.guard import PushGuard
 from syncsvc.push.retry import PAUSE_DELAY, decide
 from syncsvc.ratelimit import yielding_to_live
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
@@ -110,8 +111,11 @@ class Pusher:
         lease_seconds: int,
         on_count: Callable[[str, int], None] | None = None,
         holder: str | None = None,
+        guard: PushGuard | None = None,
     ) -> None:
-        """``holder`` names this worker incarnation in the leases it takes (tasks.redelivery)."""
+        """``holder`` names this worker incarnation in the leases it takes (tasks.redelivery);
+        ``guard`` reads the records an update would overwrite first (``syncsvc.push.guard``)."""
+        self.guard = guard
         self.dsn = dsn
         self.holder = holder
         self.connection_id = connection_id
@@ -178,7 +182,7 @@ class Pusher:
             backfill = all(r.get("backfill_id") is not None for r in kind_rows)
             try:
                 with yielding_to_live() if backfill else contextlib.nullcontext():
-                    results = self.client.push(obj, op, items)
+                    results = self._send(obj, op, kind_rows, items, token)
             except RateLimited as exc:
                 unsent = [r for _, later in kinds[index:] for r in later]
                 wait = exc.retry_after or 1.0
@@ -207,6 +211,21 @@ class Pusher:
                 fresh,
             )
         return None
+
+    def _send(
+        self,
+        obj: str,
+        op: PushOp,
+        rows: list[dict[str, Any]],
+        items: list[PushItem],
+        token: int,
+    ) -> list[PushResult]:
+        """The guard's look at the CRM first (it may take fields out of payloads, or hold rows
+        back as retries), then one push of the rest."""
+        held = self.guard.check(obj, rows, items, token) if self.guard is not None else {}
+        send = [i for i in items if i.outbox_id not in held]
+        results = self.client.push(obj, op, send) if send else []
+        return results + [PushResult(outbox_id=i, error=e) for i, e in held.items()]
 
     def _record(
         self,

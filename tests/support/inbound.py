@@ -162,6 +162,19 @@ def beat_and_worker_stopped(procs: ProcessSet) -> Iterator[None]:
         procs.start("beat", "beat")
 
 
+@contextmanager
+def stopped(procs: ProcessSet, *names: str) -> Iterator[None]:
+    """``names`` down for the block, started again after it with the arguments they ran with."""
+    for name in names:
+        procs.stop(name)
+    try:
+        yield
+    finally:
+        for name in names:
+            if not procs.alive(name):
+                procs.start(name, *procs.procs[name].args)
+
+
 def keep_subscription(
     settings: Settings, connection: str, public_url: str, now: datetime | None = None
 ) -> bool:

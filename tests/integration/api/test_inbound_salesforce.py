@@ -18,9 +18,11 @@ from tests.support.inbound import (
     contacts_config,
     fresh_sim,
     inbound_statuses,
+    push_one,
     pushed_ops,
     running_sim,
     sim_edit,
+    stopped,
 )
 from tests.support.inbound import contact_row as row
 from tests.support.sim import SimControl
@@ -33,7 +35,7 @@ OBJECT = "Contact"
 POLL_SECONDS = 2
 
 
-def config(base_url: str) -> dict[str, Any]:
+def config(base_url: str, conflict: str = "internal_wins") -> dict[str, Any]:
     return contacts_config(
         connection=CONNECTION,
         provider="salesforce",
@@ -61,6 +63,7 @@ def config(base_url: str) -> dict[str, Any]:
         ],
         webhooks=False,
         poll_seconds=POLL_SECONDS,
+        inbound_settings={"conflict": conflict},
     )
 
 
@@ -76,6 +79,12 @@ def salesforce(salesforce_server: SimServer) -> SimControl:
 
 def in_crm(salesforce: SimControl, email: str) -> dict[str, Any] | None:
     return next((r for r in salesforce.records("Contact") if r.get("Email") == email), None)
+
+
+def with_id(salesforce: SimControl, email: str) -> dict[str, Any] | None:
+    """The contact as ``push_one`` reads a record: its id under ``id``."""
+    found = in_crm(salesforce, email)
+    return {**found, "id": found["Id"]} if found else None
 
 
 def high_water(pipeline: Pipeline) -> datetime | None:
@@ -161,4 +170,50 @@ def test_a_restart_resumes_from_the_stored_high_water_mark(
     wait_until(lambda: (row(pipeline, id=joan_row) or {}).get("last_name") == "Murray", 30)
     moved = high_water(pipeline)
     assert mark is not None and moved is not None and moved >= mark
+    assert pushed_ops(salesforce, OBJECT) == ["upsert", "upsert"], salesforce.acks()
+
+
+def test_a_push_before_the_poll_leaves_a_crm_wins_edit_in_place(
+    pipeline: Pipeline, salesforce: SimControl
+) -> None:
+    """crm_wins: a rep changes Ada's first name in the org, then the table changes it too, and
+    the push of that goes before any poll has read the rep's edit. The push reads the record
+    first (SOQL by Id with SystemModstamp): the org keeps the rep's name, the row gets it
+    (through the inbound apply path, not pushed back), the conflict is in sync_log; the poll
+    afterwards finds nothing left to do."""
+    pipeline.apply(config(salesforce.base_url, conflict="crm_wins"))
+    row_id, sf_id = push_one(pipeline, "ada@example.com", lambda e: with_id(salesforce, e))
+    pipeline.wait_idle()
+    wait_until(lambda: high_water(pipeline), 10)
+    with stopped(pipeline.procs, "beat"):
+        with stopped(pipeline.procs, "push-salesforce"):
+            sim_edit(salesforce, OBJECT, action="update", id=sf_id, fields={"FirstName": "Adele"})
+            pipeline.db.execute(
+                "UPDATE demo.contacts SET first_name = 'Augusta' WHERE id = %s", (row_id,)
+            )
+            wait_until(
+                lambda: (
+                    pipeline.db.execute(
+                        "SELECT count(*) AS n FROM syncsvc.outbox WHERE version > delivered_version"
+                    ).fetchone()["n"]  # type: ignore[index]
+                    == 1
+                ),
+                30,
+                message=pipeline.describe,
+            )
+        pipeline.wait_idle()
+        assert (row(pipeline, id=row_id) or {}).get("first_name") == "Adele"
+        assert (in_crm(salesforce, "ada@example.com") or {}).get("FirstName") == "Adele"
+    wait_until(lambda: inbound_statuses(pipeline).get("received", 0) == 0, 15)
+    pipeline.wait_idle()
+    assert (row(pipeline, id=row_id) or {}).get("first_name") == "Adele"
+    assert (in_crm(salesforce, "ada@example.com") or {}).get("FirstName") == "Adele"
+    conflicts = pipeline.db.execute(
+        "SELECT error_code, error_message FROM syncsvc.sync_log WHERE status = 'conflict'"
+    ).fetchall()
+    assert [c["error_code"] for c in conflicts] == ["first_name"], conflicts
+    message = conflicts[0]["error_message"]
+    assert 'internal="Augusta"' in message and 'crm="Adele"' in message, message
+    assert "winner=crm" in message, message
+    # Ada's upsert and the push of the table's edit (without the first name the org won)
     assert pushed_ops(salesforce, OBJECT) == ["upsert", "upsert"], salesforce.acks()
