@@ -10,7 +10,7 @@
   the closest to the commit the trigger can note: in a long transaction the start can be
   minutes before the write.
 
-Revision ID: 009x
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "009x"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
