@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from providers.answers import parse_time
 from providers.base import ChangedPage, CrmRecord
 from providers.dynamics import multipart
 from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
@@ -35,16 +36,6 @@ MODIFIED = "modifiedon"
 PAGE_SIZE = 500
 TRACK = f"odata.track-changes,odata.maxpagesize={PAGE_SIZE},{INCLUDE_LOGICAL_NAMES}"
 MAX_LINK = 8000
-
-
-def parse_time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def columns(table: Table, fields: Sequence[str]) -> str:
