@@ -24,12 +24,11 @@ from urllib.parse import urlparse
 
 from providers.answers import parse_time
 from providers.base import ChangedPage, CrmRecord
-from providers.dynamics import multipart
 from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.odata import GUID_RE, by_id
 from providers.dynamics.operations import Table
-from providers.dynamics.reads import selectable
+from providers.dynamics.reads import gets, selectable
 from syncsvc.errors import PermanentError
 
 MODIFIED = "modifiedon"
@@ -51,16 +50,8 @@ def _record(table: Table, row: dict[str, Any], fields: Sequence[str]) -> CrmReco
 
 
 def get_requests(table: Table, ids: Sequence[str], fields: Sequence[str]) -> list[HttpMessage]:
-    select = columns(table, fields)
-    return [
-        multipart.request(
-            "GET",
-            f"{table.api}/{by_id(table.entity_set, record_id)}?$select={select}",
-            headers={"Accept": "application/json", "Prefer": INCLUDE_LOGICAL_NAMES},
-            content_id=str(i),
-        )
-        for i, record_id in enumerate(ids)
-    ]
+    locators = [by_id(table.entity_set, i) for i in ids]
+    return gets(table, locators, columns(table, fields), {"Prefer": INCLUDE_LOGICAL_NAMES})
 
 
 def wanted_ids(ids: Sequence[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from providers.dynamics import multipart
@@ -21,19 +21,27 @@ def selectable(fields: Sequence[str]) -> list[str]:
     return [f for f in dict.fromkeys(fields) if _COLUMN.match(f)]
 
 
-def get_requests(
-    table: Table, id_property: str, values: Sequence[str], fields: Sequence[str]
+def gets(
+    table: Table, locators: Sequence[str], select: str, headers: Mapping[str, str] | None = None
 ) -> list[HttpMessage]:
-    columns = ",".join(selectable([id_property, *fields]))
+    """One ``GET {api}/{locator}?$select=`` part per locator (``by_id``/``by_key``), with
+    ``headers`` besides ``Accept``."""
     return [
         multipart.request(
             "GET",
-            f"{table.api}/{by_key(table.entity_set, id_property, value)}?$select={columns}",
-            headers={"Accept": "application/json"},
+            f"{table.api}/{locator}?$select={select}",
+            headers={"Accept": "application/json", **(headers or {})},
             content_id=str(i),
         )
-        for i, value in enumerate(values)
+        for i, locator in enumerate(locators)
     ]
+
+
+def get_requests(
+    table: Table, id_property: str, values: Sequence[str], fields: Sequence[str]
+) -> list[HttpMessage]:
+    locators = [by_key(table.entity_set, id_property, value) for value in values]
+    return gets(table, locators, ",".join(selectable([id_property, *fields])))
 
 
 def records_of(
