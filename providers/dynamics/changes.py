@@ -16,7 +16,6 @@ away); ``after``/``resume`` are ``initial <path>`` or ``delta <path>``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,7 +27,7 @@ from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.odata import GUID_RE, by_id
 from providers.dynamics.operations import Table
-from providers.dynamics.reads import gets, selectable
+from providers.dynamics.reads import bodies, gets, selectable
 from syncsvc.errors import PermanentError
 
 MODIFIED = "modifiedon"
@@ -62,14 +61,8 @@ def records_of(
     table: Table, answers: Sequence[HttpMessage], fields: Sequence[str]
 ) -> dict[str, CrmRecord]:
     found: dict[str, CrmRecord] = {}
-    for answer in answers:
-        if answer.status != 200:
-            continue
-        try:
-            body = json.loads(answer.body) if answer.body.strip() else {}
-        except ValueError:
-            continue
-        record = _record(table, body, fields) if isinstance(body, dict) else None
+    for body in bodies(answers):
+        record = _record(table, body, fields) if body is not None else None
         if record is not None:
             found[record.id] = record
     return found

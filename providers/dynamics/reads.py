@@ -44,19 +44,27 @@ def get_requests(
     return gets(table, locators, ",".join(selectable([id_property, *fields])))
 
 
+def bodies(answers: Sequence[HttpMessage]) -> list[dict[str, Any] | None]:
+    """Each part's record: the JSON object of a 200 (an empty body: ``{}``), else None (404:
+    no such record)."""
+    return [_object(answer.body) if answer.status == 200 else None for answer in answers]
+
+
+def _object(text: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def records_of(
     answers: Sequence[HttpMessage], values: Sequence[str], fields: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """The found records by value (the answers are in the order of ``values``)."""
     names = selectable(fields)
-    found: dict[str, dict[str, Any]] = {}
-    for value, answer in zip(values, answers, strict=False):
-        if answer.status != 200:
-            continue
-        try:
-            body = json.loads(answer.body) if answer.body.strip() else {}
-        except ValueError:
-            continue
-        if isinstance(body, dict):
-            found[value] = {name: body.get(name) for name in names}
-    return found
+    return {
+        value: {name: body.get(name) for name in names}
+        for value, body in zip(values, bodies(answers), strict=False)
+        if body is not None
+    }
