@@ -16,6 +16,7 @@ from syncsvc.settings import Settings
 from tests.support.inbound import (
     WithDb,
     beat_and_worker_stopped,
+    contacts_config,
     inbound_statuses,
     keep_subscription,
     no_inbound_waiting,
@@ -50,12 +51,17 @@ class ContactFields:
     fields: Mapping[str, str]
     """demo.contacts column → the CRM's field."""
 
-    def outbound(self) -> list[dict[str, Any]]:
+    def config(self, **connection: Any) -> dict[str, Any]:
+        """``contacts_config`` (``connection``: the rest of its arguments) mapping these fields
+        both ways, our row id to ``key_field``."""
         key = {"source": "id", "target": self.key_field, "transforms": ["to_string"]}
-        return [key, *({"source": c, "target": f} for c, f in self.fields.items())]
-
-    def inbound(self) -> list[dict[str, Any]]:
-        return [{"source": f, "target": c} for c, f in self.fields.items()]
+        return contacts_config(
+            obj=self.obj,
+            key_field=self.key_field,
+            outbound=[key, *({"source": c, "target": f} for c, f in self.fields.items())],
+            inbound=[{"source": f, "target": c} for c, f in self.fields.items()],
+            **connection,
+        )
 
     def record(self, sim: SimControl, email: str) -> dict[str, Any] | None:
         field = self.fields["email"]

@@ -13,7 +13,7 @@ import pytest
 
 from providers.simulation import SimServer
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import contacts_config, fresh_sim, running_sim
+from tests.support.inbound import fresh_sim, running_sim
 from tests.support.inbound_flow import (
     ContactFields,
     edits_arrive_without_ping_pong,
@@ -34,7 +34,7 @@ POLL_SECONDS = 2
 
 
 def config(base_url: str) -> dict[str, Any]:
-    return contacts_config(
+    return CONTACTS.config(
         connection=CONNECTION,
         provider="salesforce",
         base_url=base_url,
@@ -44,10 +44,6 @@ def config(base_url: str) -> dict[str, Any]:
             "client_secret": "demo-secret",
             "refresh_token": "demo-refresh-token",
         },
-        obj=CONTACTS.obj,
-        key_field=CONTACTS.key_field,
-        outbound=CONTACTS.outbound(),
-        inbound=CONTACTS.inbound(),
         webhooks=False,
         poll_seconds=POLL_SECONDS,
     )

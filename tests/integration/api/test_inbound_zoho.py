@@ -20,7 +20,7 @@ from syncsvc.inbound.subscriptions import notify_url
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import contacts_config, fresh_sim, running_sim
+from tests.support.inbound import fresh_sim, running_sim
 from tests.support.inbound_flow import (
     ContactFields,
     edits_arrive_without_ping_pong,
@@ -53,16 +53,12 @@ OAUTH = {
 
 
 def config(base_url: str, webhooks: bool, poll_seconds: int) -> dict[str, Any]:
-    return contacts_config(
+    return CONTACTS.config(
         connection=CONNECTION,
         provider="zoho",
         base_url=base_url,
         options={"token_url": f"{base_url}/oauth/v2/token"},
         credentials={**OAUTH, "webhook_token": TOKEN},
-        obj=CONTACTS.obj,
-        key_field=CONTACTS.key_field,
-        outbound=CONTACTS.outbound(),
-        inbound=CONTACTS.inbound(),
         webhooks=webhooks,
         poll_seconds=poll_seconds,
     )
