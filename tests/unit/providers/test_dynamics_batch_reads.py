@@ -1,12 +1,13 @@
-"""Dataverse reads in one ``$batch``: a GET part per record (by alternate key or by id), and
-each answered part read the one way (``reads.bodies``): a 200's JSON object is the record, a
-404 or anything unreadable is no record."""
+"""Dataverse reads in one ``$batch``: a GET part per record (by alternate key, or by id with
+the lookups' tables asked for), and each answered part read the one way (``reads.bodies``): a
+200's JSON object is the record, a 404 or anything unreadable is no record."""
 
 from __future__ import annotations
 
 import json
 
 from providers.dynamics import changes, reads
+from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.operations import Table
 
@@ -30,6 +31,7 @@ ANSWERS = [
 def test_one_get_part_per_record_by_key_or_by_id() -> None:
     by_key = reads.get_requests(TABLE, "emailaddress1", ["a@example.com"], ["firstname"])
     by_id = changes.get_requests(TABLE, [ID.format(1)], ["firstname"])
+    assert [m.headers.get("Prefer") for m in by_key + by_id] == [None, INCLUDE_LOGICAL_NAMES]
     assert [(m.start, m.content_id) for m in by_key + by_id] == [
         (
             "GET /api/data/v9.2/contacts(emailaddress1='a%40example.com')"
