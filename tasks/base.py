@@ -69,6 +69,11 @@ class SyncTask(Task[Any, Any]):
         """The stored config, reloaded when its generation moved."""
         return self._config.get(db)
 
+    def loaded_config(self) -> RuntimeConfig | None:
+        """The config as this process last loaded it, without asking whether it moved (for
+        what a task sends right after its ``config``: the push's name in Flower)."""
+        return self._config.loaded()
+
     def count(self, connection_id: int, counter: str, amount: int) -> None:
         """Add to one of the connection's counters (``syncsvc.stats``)."""
         stats.incr(

@@ -45,7 +45,8 @@ def shadow_name(
 ) -> str | None:
     """The name Flower and the log show: the connection, and its pause (``tasks.labels``)."""
     settings = SyncTask.configured_settings()
-    return labels.push_name(task.name, settings.db_url if settings else None, args)
+    dsn = settings.db_url if settings else None
+    return labels.push_name(task.name, dsn, task.loaded_config(), args)
 
 
 @app.task(name="syncsvc.push", base=SyncTask, bind=True, shadow_name=shadow_name)

@@ -16,35 +16,24 @@ away); ``after``/``resume`` are ``initial <path>`` or ``delta <path>``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from providers.answers import parse_time
 from providers.base import ChangedPage, CrmRecord
-from providers.dynamics import multipart
 from providers.dynamics.links import INCLUDE_LOGICAL_NAMES
 from providers.dynamics.multipart import HttpMessage
 from providers.dynamics.odata import GUID_RE, by_id
 from providers.dynamics.operations import Table
-from providers.dynamics.reads import selectable
+from providers.dynamics.reads import bodies, gets, selectable
 from syncsvc.errors import PermanentError
 
 MODIFIED = "modifiedon"
 PAGE_SIZE = 500
 TRACK = f"odata.track-changes,odata.maxpagesize={PAGE_SIZE},{INCLUDE_LOGICAL_NAMES}"
 MAX_LINK = 8000
-
-
-def parse_time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def columns(table: Table, fields: Sequence[str]) -> str:
@@ -60,16 +49,8 @@ def _record(table: Table, row: dict[str, Any], fields: Sequence[str]) -> CrmReco
 
 
 def get_requests(table: Table, ids: Sequence[str], fields: Sequence[str]) -> list[HttpMessage]:
-    select = columns(table, fields)
-    return [
-        multipart.request(
-            "GET",
-            f"{table.api}/{by_id(table.entity_set, record_id)}?$select={select}",
-            headers={"Accept": "application/json", "Prefer": INCLUDE_LOGICAL_NAMES},
-            content_id=str(i),
-        )
-        for i, record_id in enumerate(ids)
-    ]
+    locators = [by_id(table.entity_set, i) for i in ids]
+    return gets(table, locators, columns(table, fields), {"Prefer": INCLUDE_LOGICAL_NAMES})
 
 
 def wanted_ids(ids: Sequence[str]) -> list[str]:
@@ -80,14 +61,8 @@ def records_of(
     table: Table, answers: Sequence[HttpMessage], fields: Sequence[str]
 ) -> dict[str, CrmRecord]:
     found: dict[str, CrmRecord] = {}
-    for answer in answers:
-        if answer.status != 200:
-            continue
-        try:
-            body = json.loads(answer.body) if answer.body.strip() else {}
-        except ValueError:
-            continue
-        record = _record(table, body, fields) if isinstance(body, dict) else None
+    for body in bodies(answers):
+        record = _record(table, body, fields) if body is not None else None
         if record is not None:
             found[record.id] = record
     return found

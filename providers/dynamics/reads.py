@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from providers.dynamics import multipart
@@ -21,19 +21,41 @@ def selectable(fields: Sequence[str]) -> list[str]:
     return [f for f in dict.fromkeys(fields) if _COLUMN.match(f)]
 
 
-def get_requests(
-    table: Table, id_property: str, values: Sequence[str], fields: Sequence[str]
+def gets(
+    table: Table, locators: Sequence[str], select: str, headers: Mapping[str, str] | None = None
 ) -> list[HttpMessage]:
-    columns = ",".join(selectable([id_property, *fields]))
+    """One ``GET {api}/{locator}?$select=`` part per locator (``by_id``/``by_key``), with
+    ``headers`` besides ``Accept``."""
     return [
         multipart.request(
             "GET",
-            f"{table.api}/{by_key(table.entity_set, id_property, value)}?$select={columns}",
-            headers={"Accept": "application/json"},
+            f"{table.api}/{locator}?$select={select}",
+            headers={"Accept": "application/json", **(headers or {})},
             content_id=str(i),
         )
-        for i, value in enumerate(values)
+        for i, locator in enumerate(locators)
     ]
+
+
+def get_requests(
+    table: Table, id_property: str, values: Sequence[str], fields: Sequence[str]
+) -> list[HttpMessage]:
+    locators = [by_key(table.entity_set, id_property, value) for value in values]
+    return gets(table, locators, ",".join(selectable([id_property, *fields])))
+
+
+def bodies(answers: Sequence[HttpMessage]) -> list[dict[str, Any] | None]:
+    """Each part's record: the JSON object of a 200 (an empty body: ``{}``), else None (404:
+    no such record)."""
+    return [_object(answer.body) if answer.status == 200 else None for answer in answers]
+
+
+def _object(text: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def records_of(
@@ -41,14 +63,8 @@ def records_of(
 ) -> dict[str, dict[str, Any]]:
     """The found records by value (the answers are in the order of ``values``)."""
     names = selectable(fields)
-    found: dict[str, dict[str, Any]] = {}
-    for value, answer in zip(values, answers, strict=False):
-        if answer.status != 200:
-            continue
-        try:
-            body = json.loads(answer.body) if answer.body.strip() else {}
-        except ValueError:
-            continue
-        if isinstance(body, dict):
-            found[value] = {name: body.get(name) for name in names}
-    return found
+    return {
+        value: {name: body.get(name) for name in names}
+        for value, body in zip(values, bodies(answers), strict=False)
+        if body is not None
+    }

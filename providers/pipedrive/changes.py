@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from providers import answers
 from providers.base import ChangedPage, CrmRecord
 from providers.batching import chunks
 from providers.pipedrive.fields import ObjectFields
@@ -27,13 +28,7 @@ MODIFIED = "update_time"
 
 def parse_time(raw: Any) -> datetime | None:
     """v2's RFC 3339 times (``2025-02-17T21:26:58Z``); v1's ``2025-02-17 21:26:58`` is UTC."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return answers.parse_time(raw.replace(" ", "T") if isinstance(raw, str) else raw)
 
 
 def rfc3339(stamp: datetime) -> str:

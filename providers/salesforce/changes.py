@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from providers import answers
 from providers.base import ChangedPage, CrmRecord
 from providers.salesforce.lookup import identifier, key_query, soql_string, value_chunks
 from syncsvc.errors import PermanentError
@@ -42,16 +43,10 @@ MAX_AFTER = 100
 
 def parse_time(raw: Any) -> datetime | None:
     """Salesforce's ``2024-05-01T12:30:00.000+0000`` (or ``Z``)."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    text = raw.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+    text = raw.replace("Z", "+00:00") if isinstance(raw, str) else raw
+    if isinstance(text, str) and len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return answers.parse_time(text)
 
 
 def soql_datetime(stamp: datetime) -> str:

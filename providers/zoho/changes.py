@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from providers.answers import body_of
+from providers.answers import body_of, parse_time
 from providers.base import ChangedPage, CrmRecord
 from providers.batching import chunks
 from providers.zoho.defaults import module_path
@@ -30,16 +29,6 @@ PER_PAGE = 200
 MAX_FIELDS = 50
 MAX_DELETED_PAGES = 5
 _ID = re.compile(r"^[0-9]{1,25}$")
-
-
-def parse_time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _fields(names: Sequence[str]) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from providers.answers import body_of
+from providers.answers import body_of, parse_time
 from providers.archive import delete_targets
 from providers.base import (
     OPS,
@@ -287,7 +287,7 @@ class ZohoClient(ProviderClient):
         granted = None
         for entry in body_of(response).get("watch") or []:
             for event in (entry.get("details") or {}).get("events") or []:
-                granted = changes.parse_time(event.get("channel_expiry")) or granted
+                granted = parse_time(event.get("channel_expiry")) or granted
         return granted
 
     def keep_webhooks(

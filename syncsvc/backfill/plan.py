@@ -12,6 +12,7 @@ A rule that fires only on deletes cannot be backfilled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,19 +23,16 @@ from psycopg import sql
 from syncsvc.backfill import predicate
 from syncsvc.backfill.store import Spec
 from syncsvc.capture import key_columns_by_table, primary_key_columns, split_table_name
+from syncsvc.config.runtime import CompiledRule, load_runtime_config
 from syncsvc.db import Row
 from syncsvc.errors import ConfigError
-from syncsvc.kinds import OP_CODES
+from syncsvc.kinds import ChangeOp
+from syncsvc.rules.sources import source_tables
 from syncsvc.validation.registry import internal_spec
 
 DEFAULT_SINCE_COLUMN = "updated_at"
 TIME_TYPES = ("date", "timestamp without time zone", "timestamp with time zone")
 MAX_PAGE_SIZE = 10_000
-
-RULES = """
-SELECT r.name, r.source_table, r.operations, r.action FROM syncsvc.sync_rule r
-WHERE r.connection_id = %(connection_id)s AND r.enabled ORDER BY r.position
-"""
 
 COLUMN_TYPE = """
 SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
@@ -68,26 +66,14 @@ def _connection_id(db: psycopg.Connection[Row], name: str) -> int:
     return int(row["id"])
 
 
-def _tables_and_ops(rules: list[Row], request: Request) -> dict[str, set[str]]:
+def _tables_and_ops(rules: Sequence[CompiledRule], request: Request) -> dict[str, set[ChangeOp]]:
     """Source table → the ops its sending rules fire on (rules sending nothing are left out)."""
-    if request.rule is not None:
-        chosen = [r for r in rules if r["name"] == request.rule]
-        if not chosen:
-            names = ", ".join(r["name"] for r in rules) or "none"
-            raise ConfigError(
-                f"connection {request.connection} has no enabled rule {request.rule!r} "
-                f"(its rules: {names})"
-            )
-        if chosen[0]["action"] == "skip":
-            raise ConfigError(f"rule {request.rule} skips records; it has nothing to send")
-        rules = chosen
-    tables: dict[str, set[str]] = {}
-    for r in rules:
-        if r["action"] == "skip":
-            continue
-        ops = {OP_CODES[o] for o in r["operations"]} & {"I", "U"}
-        if ops:
-            tables.setdefault(r["source_table"], set()).update(ops)
+    tables = source_tables(rules, request.connection, request.rule)
+    if request.rule is not None and any(
+        r.name == request.rule and r.action == "skip" for r in rules
+    ):
+        raise ConfigError(f"rule {request.rule} skips records; it has nothing to send")
+    tables = {table: ops for table, ops in tables.items() if ops}
     if request.table is not None:
         schema, name = split_table_name(request.table)
         wanted = f"{schema}.{name}"
@@ -132,7 +118,7 @@ def plan(
     if not 1 <= request.page_size <= MAX_PAGE_SIZE:
         raise ConfigError(f"--page-size must be from 1 to {MAX_PAGE_SIZE}")
     connection_id = _connection_id(db, request.connection)
-    rules = db.execute(RULES, {"connection_id": connection_id}).fetchall()
+    rules = load_runtime_config(db).connections[connection_id].rules
     tables = _tables_and_ops(rules, request)
     where = predicate.scan(request.where) if request.where is not None else None
     if where is not None and len(tables) > 1:

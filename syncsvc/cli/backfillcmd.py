@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 import threading
 from pathlib import Path
@@ -17,7 +16,7 @@ from syncsvc.backfill.runner import Runner
 from syncsvc.cli import cli
 from syncsvc.cli.backfilldry import print_dry_run
 from syncsvc.cli.backfillview import ProgressView, backfill_table
-from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.cli.context import AppContext, iso_time, pass_app
 from syncsvc.db import connect
 from syncsvc.scrub import scrub
 
@@ -32,16 +31,6 @@ class BackfillGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
-
-
-def _since(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO date or datetime: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @cli.group(cls=BackfillGroup)
@@ -126,7 +115,7 @@ def backfill_run(
     if dry_run:
         if resume_id is not None or connection is None:
             raise click.UsageError("--dry-run needs a CONNECTION (and takes no --resume)")
-        request = Request(connection, rule, table, where, _since(since), since_column, page_size)
+        request = Request(connection, rule, table, where, iso_time(since), since_column, page_size)
         print_dry_run(console, settings, request, settings.internal_schema_dirs)
         return
     if resume_id is not None:
@@ -136,7 +125,7 @@ def backfill_run(
     elif connection is None:
         raise click.UsageError("name a CONNECTION, or --resume ID")
     else:
-        request = Request(connection, rule, table, where, _since(since), since_column, page_size)
+        request = Request(connection, rule, table, where, iso_time(since), since_column, page_size)
         ids = _start(settings.db_url, request, settings.internal_schema_dirs)
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -55,6 +56,17 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def iso_time(value: str | None) -> dt.datetime | None:
+    """An option's ISO date or datetime (UTC when it names no zone); a bad one is refused."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date or datetime: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def require_secret_key(settings: Settings, process: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -13,27 +12,17 @@ from rich.table import Table
 
 from syncsvc import dlq as dlq_mod
 from syncsvc.cli import cli
-from syncsvc.cli.context import AppContext, pass_app
+from syncsvc.cli.context import AppContext, iso_time, pass_app
 from syncsvc.db import connect
 
 console = Console()
 STAGES = click.Choice(["validate", "transform", "persist", "push"])
 
 
-def _when(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO date or datetime: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _filters(
     connection: str | None, stage: str | None, since: str | None, ids: tuple[int, ...], limit: int
 ) -> dlq_mod.Filters:
-    return dlq_mod.Filters(connection, stage, _when(since), list(ids) or None, limit=limit)
+    return dlq_mod.Filters(connection, stage, iso_time(since), list(ids) or None, limit=limit)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,7 +141,7 @@ def dlq_replay(
 @pass_app
 def dlq_purge(app: AppContext, before: str, connection: str | None, yes: bool) -> None:
     """Delete old dead letters for good."""
-    when = _when(before)
+    when = iso_time(before)
     assert when is not None
     if not yes:
         click.confirm(f"delete dead letters created before {when.isoformat()}?", abort=True)

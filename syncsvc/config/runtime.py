@@ -199,3 +199,8 @@ class RuntimeConfigCache:
         with self._lock:
             self._config = config
         return config
+
+    def loaded(self) -> RuntimeConfig | None:
+        """The config last loaded (None before the first ``get``), asking the database nothing."""
+        with self._lock:
+            return self._config

@@ -10,10 +10,10 @@ from psycopg import sql
 
 from syncsvc.config.runtime import RuntimeConnection
 from syncsvc.db import Row
-from syncsvc.errors import ConfigError
 from syncsvc.kinds import ChangeOp
 from syncsvc.preview.evaluate import RowOutcome, evaluate_rows
 from syncsvc.preview.source import key_columns, read_pages
+from syncsvc.rules.sources import source_tables
 from syncsvc.settings import Settings
 from syncsvc.validation.registry import internal_spec
 
@@ -48,19 +48,6 @@ class BackfillCounts:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def tables_of(conn: RuntimeConnection, rule: str | None = None) -> list[str]:
-    """The source tables a backfill of ``conn`` reads: the named rule's, or every rule's."""
-    if rule is not None:
-        named = [r for r in conn.rules if r.name == rule]
-        if not named:
-            known = ", ".join(r.name for r in conn.rules) or "none"
-            raise ConfigError(
-                f"connection {conn.name} has no enabled rule {rule!r} (known: {known})"
-            )
-        return [named[0].source_table]
-    return list(dict.fromkeys(r.source_table for r in conn.rules))
 
 
 def delivered_records(
@@ -128,7 +115,7 @@ def count_backfill(
     reads is the outbox lookup that tells an upsert's update from its create. ``table`` reads
     that one source table instead of the rule's (or every rule's)."""
     counts = BackfillCounts()
-    for source in [table] if table is not None else tables_of(conn, rule):
+    for source in [table] if table is not None else source_tables(conn.rules, conn.name, rule):
         spec = internal_spec(source, settings.internal_schema_dirs)
         keys = key_columns(db, source)
         for page in read_pages(db, source, keys, where, since, page_size):

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -23,6 +23,7 @@ MAX_WAIT = 30.0
 """A preview waits at most this long in all for free slots of the connection's window."""
 
 SINGLE_READ_GROUP = 10
+T = TypeVar("T")
 
 Wanted = dict[tuple[str, str], dict[str, list[str]]]
 """By (object, id property): the fields wanted per id value."""
@@ -50,11 +51,15 @@ class PatientThrottle:
         self.waited = 0.0
 
     def __call__(self) -> None:
+        self.patiently(self.acquire)
+        self.calls += 1
+
+    def patiently(self, attempt: Callable[[], T]) -> T:
+        """``attempt()``, again after each wait a rate limit asks for (ours, or a CRM-side
+        window such as a search limit), within ``MAX_WAIT`` in all."""
         while True:
             try:
-                self.acquire()
-                self.calls += 1
-                return
+                return attempt()
             except RateLimited as exc:
                 wait = float(exc.retry_after or 1.0)
                 if self.waited + wait > MAX_WAIT:
@@ -69,21 +74,6 @@ def _values_per_read(conn: RuntimeConnection) -> int:
     if conn.provider.defaults.records_per_call == 1:
         return SINGLE_READ_GROUP
     return max(1, conn.batch_size)
-
-
-def _patiently(
-    throttle: PatientThrottle, read: Callable[[], dict[str, dict[str, Any]]]
-) -> dict[str, dict[str, Any]]:
-    """``read()``, again after the wait a CRM-side window (a search limit) asks for."""
-    while True:
-        try:
-            return read()
-        except RateLimited as exc:
-            wait = float(exc.retry_after or 1.0)
-            if throttle.waited + wait > MAX_WAIT:
-                raise
-            time.sleep(wait)
-            throttle.waited += wait
 
 
 def wanted_from(outcomes: Iterable[RowOutcome]) -> Wanted:
@@ -129,8 +119,8 @@ def read_current(settings: Settings, conn: RuntimeConnection, wanted: Wanted) ->
             size = _values_per_read(conn)
             for start in range(0, len(values), size):
                 part = values[start : start + size]
-                held = _patiently(
-                    throttle, partial(client.read_by_key, obj, id_property, part, fields)
+                held = throttle.patiently(
+                    partial(client.read_by_key, obj, id_property, part, fields)
                 )
                 out.asked.update((obj, v) for v in part)
                 out.found.update({(obj, v): record for v, record in held.items()})

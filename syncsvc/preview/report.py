@@ -42,13 +42,13 @@ from syncsvc.preview.counts import (
     add_outcomes,
     count_backfill,
     delivered_records,
-    tables_of,
 )
 from syncsvc.preview.crmread import CrmRecords, read_current, wanted_from
 from syncsvc.preview.diff import FieldChange, changes
 from syncsvc.preview.estimate import QuotaEstimate, estimate_quota
 from syncsvc.preview.evaluate import Problem, RowOutcome, RuleResult, evaluate_rows
 from syncsvc.preview.source import count_rows, key_columns, read_pages
+from syncsvc.rules.sources import source_tables
 from syncsvc.settings import Settings
 from syncsvc.validation.registry import internal_spec
 
@@ -203,7 +203,7 @@ def preview_rows(
     outcomes: list[RowOutcome] = []
     sample_counts = BackfillCounts()
     total = 0
-    for table in tables_of(conn, rule):
+    for table in source_tables(conn.rules, conn.name, rule):
         spec = internal_spec(table, settings.internal_schema_dirs)
         keys = key_columns(db, table)
         total += count_rows(db, table, where, since)

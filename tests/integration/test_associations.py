@@ -12,65 +12,25 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from providers.registry import provider_names
-from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_pointed_at, example_sim_options
 from tests.integration.conftest import Pipeline, execute
-from tests.support.sim import SimControl
+from tests.support.crms import Crm, running_crm
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class Crm:
-    name: str
-    sim: SimControl
-    config: dict[str, Any]
-    objects: dict[str, str]
-    """Demo table → the CRM object its upsert rule writes."""
-
-    def keys(self, table: str) -> set[str]:
-        resp = self.sim.http.get(
-            f"{self.sim.base_url}/_sim/view", params={"object": self.objects[table]}, timeout=10
-        )
-        resp.raise_for_status()
-        return {str(r["key"]) for r in resp.json()["records"]}
-
-    def links(self) -> Counter[tuple[str, str, str, str]]:
-        """(child object, child key, parent object, parent key) → how often the CRM holds it."""
-        resp = self.sim.http.get(f"{self.sim.base_url}/_sim/associations", timeout=10)
-        resp.raise_for_status()
-        return Counter(
-            (a["from"], str(a["from_key"]), a["to"], str(a["to_key"]))
-            for a in resp.json()["associations"]
-        )
-
-
 @pytest.fixture(scope="module", params=provider_names())
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
-    name = request.param
-    server = SimServer(make_simulator(name, example_sim_options(name)), port=0).start()
-    config = example_pointed_at(name, server.url)
-    objects = {
-        r["source"]: r["object"]
-        for r in config["connections"][0]["rules"]
-        if r["action"] in ("upsert", "create")
-    }
-    yield Crm(name, SimControl(server.url), config, objects)
-    server.stop()
+    yield from running_crm(request.param)
 
 
 @pytest.fixture
 def fresh(pipeline: Pipeline, crm: Crm) -> Pipeline:
-    crm.sim.reset()
-    pipeline.apply(crm.config)
+    crm.fresh(pipeline)
     return pipeline
 
 

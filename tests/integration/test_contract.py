@@ -15,61 +15,26 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from providers.registry import provider_names
-from providers.simulation import SimServer
-from providers.simulation.registry import make_simulator
-from syncsvc.demo.system import example_pointed_at, example_sim_options
 from tests.integration.conftest import Pipeline, execute
-from tests.support.sim import SimControl
+from tests.support.crms import Crm, running_crm
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class Crm:
-    name: str
-    sim: SimControl
-    config: dict[str, Any]
-    objects: dict[str, str]
-    """Demo table → the CRM object its upsert rule writes."""
-
-    def view(self, table: str) -> dict[str, dict[str, Any]]:
-        resp = self.sim.http.get(
-            f"{self.sim.base_url}/_sim/view", params={"object": self.objects[table]}, timeout=10
-        )
-        resp.raise_for_status()
-        return {str(r["key"]): r for r in resp.json()["records"]}
-
-    def holds(self, table: str, key: object, text: str) -> bool:
-        record = self.view(table).get(str(key))
-        return record is not None and text.lower() in json.dumps(record["fields"]).lower()
-
-
 @pytest.fixture(scope="module", params=provider_names())
 def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
-    name = request.param
-    options = {**example_sim_options(name), "strict": True}
-    server = SimServer(make_simulator(name, options), port=0).start()
-    config = example_pointed_at(name, server.url)
-    objects = {
-        r["source"]: r["object"]
-        for r in config["connections"][0]["rules"]
-        if r["action"] in ("upsert", "create")
-    }
-    yield Crm(name, SimControl(server.url), config, objects)
-    server.stop()
+    yield from running_crm(request.param, strict=True)
 
 
 @pytest.fixture
 def fresh(pipeline: Pipeline, crm: Crm) -> Pipeline:
-    crm.sim.reset()
-    pipeline.apply(crm.config)
+    crm.fresh(pipeline)
     return pipeline
 
 

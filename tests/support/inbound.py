@@ -126,9 +126,13 @@ def contact_row(stack: WithDb, **where: Any) -> dict[str, Any] | None:
 
 
 def push_one(
-    stack: WithDb, email: str, in_crm: Callable[[str], dict[str, Any] | None]
+    stack: WithDb,
+    email: str,
+    in_crm: Callable[[str], dict[str, Any] | None],
+    id_field: str = "id",
 ) -> tuple[int, str]:
-    """Ada inserted with ``email``; her row's id and her record's id once she is in the CRM."""
+    """Ada inserted with ``email``; her row's id and her record's id (its ``id_field``) once
+    she is in the CRM."""
     inserted = stack.db.execute(
         "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
         "VALUES (%s, 'Ada', 'Lovelace', 'lead') RETURNING id",
@@ -136,7 +140,7 @@ def push_one(
     ).fetchone()
     assert inserted is not None
     record = wait_until(lambda: in_crm(email), 30, message=stack.describe)
-    return int(inserted["id"]), str(record["id"])
+    return int(inserted["id"]), str(record[id_field])
 
 
 def inbound_statuses(stack: WithDb) -> dict[str, int]:

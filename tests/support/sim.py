@@ -18,6 +18,14 @@ class SimControl:
         records: list[dict[str, Any]] = resp.json()["records"]
         return records
 
+    def view(self, obj: str) -> list[dict[str, Any]]:
+        """``/_sim/view``: the CRM's records of ``obj`` in the simulators' common shape
+        (``key``, ``fields``)."""
+        resp = self.http.get(f"{self.base_url}/_sim/view", params={"object": obj}, timeout=10)
+        resp.raise_for_status()
+        records: list[dict[str, Any]] = resp.json()["records"]
+        return records
+
     def stats(self) -> dict[str, Any]:
         resp = self.http.get(f"{self.base_url}/_sim/stats", timeout=10)
         resp.raise_for_status()

@@ -57,16 +57,20 @@ from providers.simulation import SimApp, SimRequest, SimResponse, json_response
 from providers.simulation.app import Handler
 from providers.simulation.batchfault import BatchFault
 from providers.simulation.guard import Guard
+from providers.simulation.strict import STRICT, strict_behaviours
 from syncsvc.errors import ConfigError
 
 RUNTIME_OPTIONS = frozenset(
     {"token_ttl", "rate_limit_requests", "rate_limit_seconds", "protection_requests"}
     | {"protection_seconds", "concurrent_limit", "execution_ms_limit", "penalty_seconds"}
     | {"max_batch", "enforce_required", "expire_tokens", "batch_op_seconds", "batch_fault"}
-    | {"strict"}
+    | {STRICT}
 )
 STRICT_OP_SECONDS = 0.035
 """Server time per ``$batch`` request under ``strict``: 1000 requests take 35 s."""
+STRICT_BEHAVIOURS = {"batch_op_seconds": STRICT_OP_SECONDS}
+"""What ``strict: true`` turns on (``providers.simulation.strict``); the defaults below."""
+NOT_STRICT = {"batch_op_seconds": 0.0}
 OPTIONS = (RUNTIME_OPTIONS - {"expire_tokens"}) | {
     "clients",
     "custom_attributes",
@@ -135,11 +139,9 @@ class DynamicsSim(SimApp):
         return self.batches.run(request.headers, request.body, Context(root(request)))
 
     def _configure_batches(self, options: Mapping[str, Any]) -> None:
-        if "strict" in options:
-            strict = bool(options["strict"])
-            self.batches.op_seconds = STRICT_OP_SECONDS if strict else 0.0
-        if "batch_op_seconds" in options:
-            seconds = float(options["batch_op_seconds"] or 0)
+        if STRICT in options or "batch_op_seconds" in options:
+            chosen = strict_behaviours(options, STRICT_BEHAVIOURS, NOT_STRICT)
+            seconds = float(chosen["batch_op_seconds"] or 0)
             if not 0 <= seconds <= 60:
                 raise ValueError("batch_op_seconds must be between 0 and 60")
             self.batches.op_seconds = seconds

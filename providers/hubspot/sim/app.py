@@ -111,6 +111,7 @@ class HubSpotSim(SimApp):
         self.links = self._new_links()
         self.batch_faults = BatchFaults()
         try:
+            fidelity(self.options)  # a strict that is not true or false is refused here
             self.batch_faults.configure(self.options)
         except ValueError as exc:
             raise ConfigError(f"hubspot simulator: {exc}") from None
@@ -422,6 +423,7 @@ class HubSpotSim(SimApp):
         self.auth.reset_limits()
 
     def configure(self, options: Mapping[str, Any]) -> None:
+        fidelity({**self.options, **options})  # a bad strict is refused before it is stored
         super().configure(options)
         self.auth.configure(options)
         self.webhooks.configure(options)

@@ -14,7 +14,8 @@ HubSpot documents that correlation only for multi-status create; the OpenAPI fil
 field optional everywhere, so a client must not depend on it.
 
 ``strict: true`` turns every documented failure behaviour on at once (multi-status off, no
-trace ids); an option given explicitly still wins.
+trace ids); an option given explicitly still wins (``providers.simulation.strict``; read per
+call, so ``/_sim/config`` can change it).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from providers.simulation import strict
+from providers.simulation.strict import strict_behaviours
+
 DEFAULTS = {"multi_status_create": True, "echo_trace_ids": True}
 STRICT = {"multi_status_create": False, "echo_trace_ids": False}
-FIDELITY_OPTIONS = frozenset({"strict", *DEFAULTS})
+FIDELITY_OPTIONS = frozenset({strict.STRICT, *DEFAULTS})
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Fidelity:
 
 
 def fidelity(options: Mapping[str, Any]) -> Fidelity:
-    """The behaviours ``options`` ask for (``strict`` changes the defaults, not explicit ones)."""
-    base = STRICT if options.get("strict") else DEFAULTS
-    return Fidelity(**{name: bool(options.get(name, default)) for name, default in base.items()})
+    """The behaviours ``options`` ask for (``strict`` changes the defaults, not explicit ones);
+    a ``strict`` that is not true or false is a ValueError."""
+    chosen = strict_behaviours(options, STRICT, DEFAULTS)
+    return Fidelity(**{name: bool(value) for name, value in chosen.items()})

@@ -13,9 +13,8 @@ import pytest
 
 from providers.simulation import SimServer
 from tests.integration.conftest import Pipeline
+from tests.support.inbound import contact_row as row
 from tests.support.inbound import (
-    beat_and_worker_stopped,
-    contacts_config,
     fresh_sim,
     inbound_statuses,
     push_one,
@@ -24,19 +23,29 @@ from tests.support.inbound import (
     sim_edit,
     stopped,
 )
-from tests.support.inbound import contact_row as row
+from tests.support.inbound_flow import (
+    ContactFields,
+    edits_arrive_without_ping_pong,
+    edits_while_down_arrive,
+)
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION = "sf-inbound"
-OBJECT = "Contact"
+CONTACTS = ContactFields(
+    obj="Contact",
+    id_field="Id",
+    key_field="Syncsvc_Id__c",
+    fields={"first_name": "FirstName", "last_name": "LastName", "email": "Email", "phone": "Phone"},
+)
+OBJECT = CONTACTS.obj
 POLL_SECONDS = 2
 
 
 def config(base_url: str, conflict: str = "internal_wins") -> dict[str, Any]:
-    return contacts_config(
+    return CONTACTS.config(
         connection=CONNECTION,
         provider="salesforce",
         base_url=base_url,
@@ -46,21 +55,6 @@ def config(base_url: str, conflict: str = "internal_wins") -> dict[str, Any]:
             "client_secret": "demo-secret",
             "refresh_token": "demo-refresh-token",
         },
-        obj=OBJECT,
-        key_field="Syncsvc_Id__c",
-        outbound=[
-            {"source": "id", "target": "Syncsvc_Id__c", "transforms": ["to_string"]},
-            {"source": "first_name", "target": "FirstName"},
-            {"source": "last_name", "target": "LastName"},
-            {"source": "email", "target": "Email"},
-            {"source": "phone", "target": "Phone"},
-        ],
-        inbound=[
-            {"source": "Email", "target": "email"},
-            {"source": "FirstName", "target": "first_name"},
-            {"source": "LastName", "target": "last_name"},
-            {"source": "Phone", "target": "phone"},
-        ],
         webhooks=False,
         poll_seconds=POLL_SECONDS,
         inbound_settings={"conflict": conflict},
@@ -78,7 +72,7 @@ def salesforce(salesforce_server: SimServer) -> SimControl:
 
 
 def in_crm(salesforce: SimControl, email: str) -> dict[str, Any] | None:
-    return next((r for r in salesforce.records("Contact") if r.get("Email") == email), None)
+    return CONTACTS.record(salesforce, email)
 
 
 def with_id(salesforce: SimControl, email: str) -> dict[str, Any] | None:
@@ -97,52 +91,15 @@ def high_water(pipeline: Pipeline) -> datetime | None:
 def test_changes_arrive_by_polling_without_ping_pong(
     pipeline: Pipeline, salesforce: SimControl
 ) -> None:
+    """The first poll stores its mark; the poll's report of our own writes changes nothing."""
     pipeline.apply(config(salesforce.base_url))
-    inserted = pipeline.db.execute(
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "VALUES ('ada@example.com', 'Ada', 'Lovelace', 'lead') RETURNING id"
-    ).fetchone()
-    assert inserted is not None
-    row_id = int(inserted["id"])
-    ada = wait_until(lambda: in_crm(salesforce, "ada@example.com"), 30, message=pipeline.describe)
-    pipeline.wait_idle()
-    wait_until(lambda: high_water(pipeline), 10)  # the first poll stored its mark
-
-    sf_id = ada["Id"]
-    sim_edit(salesforce, OBJECT, action="update", id=sf_id, fields={"Phone": "+49 30 1234567"})
-    wait_until(lambda: (row(pipeline, id=row_id) or {}).get("phone") == "+49 30 1234567", 10)
-
-    sim_edit(
+    edits_arrive_without_ping_pong(
+        pipeline,
         salesforce,
-        OBJECT,
-        action="create",
-        fields={"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.com"},
+        CONTACTS,
+        ("phone", "+49 30 1234567"),
+        settled=lambda: high_water(pipeline),
     )
-    new_row = wait_until(lambda: row(pipeline, email="grace@example.com"), 10)
-    assert (new_row["first_name"], new_row["last_name"]) == ("Grace", "Hopper")
-    wait_until(
-        lambda: (
-            (in_crm(salesforce, "grace@example.com") or {}).get("Syncsvc_Id__c")
-            == str(new_row["id"])
-        ),
-        10,
-    )
-
-    sim_edit(salesforce, OBJECT, action="delete", id=sf_id)
-    wait_until(lambda: row(pipeline, id=row_id) is None, 10)
-
-    pipeline.wait_idle()
-    wait_until(lambda: inbound_statuses(pipeline).get("received", 0) == 0, 10)
-    statuses = inbound_statuses(pipeline)
-    assert statuses.get("failed", 0) == 0, statuses
-    # Ada's upsert and Grace's key going back: the inbound writes were not captured back to
-    # Salesforce, and the poll's report of our own writes changed nothing.
-    assert pushed_ops(salesforce, OBJECT) == ["upsert", "update"], salesforce.acks()
-    assert [r["Email"] for r in salesforce.records("Contact")] == ["grace@example.com"]
-    deleted = pipeline.db.execute(
-        "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE kind = 'delete'"
-    ).fetchone()
-    assert deleted is not None and deleted["n"] == 1
 
 
 def test_a_restart_resumes_from_the_stored_high_water_mark(
@@ -152,25 +109,14 @@ def test_a_restart_resumes_from_the_stored_high_water_mark(
     restart: it starts from the high-water mark kept in PostgreSQL, and ``queryAll`` still
     answers the record deleted meanwhile (the recycle bin)."""
     pipeline.apply(config(salesforce.base_url))
-    inserted = pipeline.db.execute(
-        "INSERT INTO demo.contacts (email, first_name, last_name, lifecycle_stage) "
-        "VALUES ('alan@example.com', 'Alan', 'Turing', 'lead'), "
-        "('joan@example.com', 'Joan', 'Clarke', 'lead') RETURNING id"
-    ).fetchall()
-    alan_row, joan_row = (int(r["id"]) for r in inserted)
-    alan = wait_until(lambda: in_crm(salesforce, "alan@example.com"), 30, message=pipeline.describe)
-    joan = wait_until(lambda: in_crm(salesforce, "joan@example.com"), 30, message=pipeline.describe)
-    pipeline.wait_idle()
-    wait_until(lambda: high_water(pipeline), 10)
-    with beat_and_worker_stopped(pipeline.procs):
-        mark = high_water(pipeline)
-        sim_edit(salesforce, OBJECT, action="delete", id=alan["Id"])
-        sim_edit(salesforce, OBJECT, action="update", id=joan["Id"], fields={"LastName": "Murray"})
-    wait_until(lambda: row(pipeline, id=alan_row) is None, 30, message=pipeline.describe)
-    wait_until(lambda: (row(pipeline, id=joan_row) or {}).get("last_name") == "Murray", 30)
-    moved = high_water(pipeline)
+    mark, moved = edits_while_down_arrive(
+        pipeline,
+        salesforce,
+        CONTACTS,
+        settled=lambda: high_water(pipeline),
+        cursor=lambda: high_water(pipeline),
+    )
     assert mark is not None and moved is not None and moved >= mark
-    assert pushed_ops(salesforce, OBJECT) == ["upsert", "upsert"], salesforce.acks()
 
 
 def test_a_push_before_the_poll_leaves_a_crm_wins_edit_in_place(

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from providers.base import ConnectionInfo
 from providers.simulation import SimServer
@@ -21,25 +20,29 @@ from syncsvc.inbound.subscriptions import notify_url
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import contact_row as row
-from tests.support.inbound import (
-    contacts_config,
-    fresh_sim,
-    inbound_statuses,
-    keep_subscription,
-    no_inbound_waiting,
-    push_one,
-    pushed_ops,
-    running_sim,
-    sim_edit,
+from tests.support.inbound import fresh_sim, running_sim
+from tests.support.inbound_flow import (
+    ContactFields,
+    edits_arrive_without_ping_pong,
+    only_authenticated_notifications_are_stored,
+    subscribed_once,
 )
 from tests.support.sim import SimControl
-from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION = "zoho-inbound"
-OBJECT = "Contacts"
+CONTACTS = ContactFields(
+    obj="Contacts",
+    id_field="id",
+    key_field="Syncsvc_Id",
+    fields={
+        "email": "Email",
+        "first_name": "First_Name",
+        "last_name": "Last_Name",
+        "phone": "Phone",
+    },
+)
 TOKEN = "channel-token-for-zoho-inbound"
 CHANNEL = 1000000068001
 OAUTH = {
@@ -50,27 +53,12 @@ OAUTH = {
 
 
 def config(base_url: str, webhooks: bool, poll_seconds: int) -> dict[str, Any]:
-    return contacts_config(
+    return CONTACTS.config(
         connection=CONNECTION,
         provider="zoho",
         base_url=base_url,
         options={"token_url": f"{base_url}/oauth/v2/token"},
         credentials={**OAUTH, "webhook_token": TOKEN},
-        obj=OBJECT,
-        key_field="Syncsvc_Id",
-        outbound=[
-            {"source": "id", "target": "Syncsvc_Id", "transforms": ["to_string"]},
-            {"source": "email", "target": "Email"},
-            {"source": "first_name", "target": "First_Name"},
-            {"source": "last_name", "target": "Last_Name"},
-            {"source": "phone", "target": "Phone"},
-        ],
-        inbound=[
-            {"source": "Email", "target": "email"},
-            {"source": "First_Name", "target": "first_name"},
-            {"source": "Last_Name", "target": "last_name"},
-            {"source": "Phone", "target": "phone"},
-        ],
         webhooks=webhooks,
         poll_seconds=poll_seconds,
     )
@@ -101,56 +89,18 @@ def zoho_client(zoho: SimControl) -> ZohoClient:
     return ZohoClient(connection)
 
 
-def in_crm(zoho: SimControl, email: str) -> dict[str, Any] | None:
-    return next((r for r in zoho.records("Contacts") if r.get("Email") == email), None)
-
-
-def _edits_arrive(pipeline: Pipeline, zoho: SimControl) -> None:
-    """Ada pushed, then changed, a contact created and Ada deleted in Zoho's UI; every change
-    in the table, and the only writes to Zoho are Ada's upsert and Grace's key going back."""
-    row_id, zoho_id = push_one(pipeline, "ada@example.com", lambda email: in_crm(zoho, email))
-    pipeline.wait_idle()
-    sim_edit(zoho, OBJECT, action="update", id=zoho_id, fields={"First_Name": "Augusta"})
-    wait_until(lambda: (row(pipeline, id=row_id) or {}).get("first_name") == "Augusta", 10)
-
-    sim_edit(
-        zoho,
-        OBJECT,
-        action="create",
-        fields={"Last_Name": "Hopper", "First_Name": "Grace", "Email": "grace@example.com"},
-    )
-    new_row = wait_until(lambda: row(pipeline, email="grace@example.com"), 10)
-    assert (new_row["first_name"], new_row["last_name"]) == ("Grace", "Hopper")
-    wait_until(
-        lambda: (in_crm(zoho, "grace@example.com") or {}).get("Syncsvc_Id") == str(new_row["id"]),
-        10,
-    )
-
-    sim_edit(zoho, OBJECT, action="delete", id=zoho_id)
-    wait_until(lambda: row(pipeline, id=row_id) is None, 10)
-
-    pipeline.wait_idle()
-    wait_until(lambda: no_inbound_waiting(pipeline), 10)
-    assert pushed_ops(zoho, OBJECT) == ["upsert", "update"], zoho.acks()
-    assert [r["Email"] for r in zoho.records("Contacts")] == ["grace@example.com"]
-    assert inbound_statuses(pipeline).get("failed", 0) == 0
-
-
 def test_sim_edits_arrive_by_notification_channel_without_ping_pong(
     pipeline: Pipeline, zoho: SimControl, settings: Settings, api_server: ApiProcess
 ) -> None:
     pipeline.apply(config(zoho.base_url, webhooks=True, poll_seconds=0))
-    assert keep_subscription(settings, CONNECTION, api_server.url)  # subscribed
-    assert not keep_subscription(
-        settings, CONNECTION, api_server.url
-    )  # a day left: nothing to renew
+    subscribed_once(settings, CONNECTION, api_server.url)  # a day left: nothing to renew
     held = pipeline.db.execute(
         "SELECT token FROM syncsvc.inbound_cursor WHERE object = %s", (subscriptions.CURSOR,)
     ).fetchone()
     assert held is not None
     until = channel_state(notify_url(api_server.url, CONNECTION), ["Contacts"], held["token"])
     assert until is not None and until > datetime.now(UTC) + timedelta(hours=23)
-    _edits_arrive(pipeline, zoho)
+    edits_arrive_without_ping_pong(pipeline, zoho, CONTACTS, ("first_name", "Augusta"))
     sources = pipeline.db.execute("SELECT DISTINCT source FROM syncsvc.inbound_event").fetchall()
     assert [s["source"] for s in sources] == ["webhook"]
 
@@ -163,19 +113,19 @@ def test_a_notification_without_the_channel_token_is_refused(
     body = {"server_time": 1764842400000, "module": "Contacts", "ids": ["5725767000000001001"],
             "operation": "update", "channel_id": str(CHANNEL), "query_params": {},
             "resource_uri": "https://www.zohoapis.com/crm/v8/Contacts", "affected_fields": []}  # fmt: skip
-    for token in (None, "not-the-token"):
-        answer = requests.post(url, json={**body, "token": token}, timeout=10)
-        assert answer.status_code == 401, answer.text
-    answer = requests.post(url, json={**body, "token": TOKEN}, timeout=10)
-    assert answer.status_code == 200 and answer.json() == {"received": 1, "stored": 1}
-    wait_until(lambda: inbound_statuses(pipeline) == {"ignored": 1}, 10)
+    only_authenticated_notifications_are_stored(
+        pipeline,
+        url,
+        refused=[{"json": {**body, "token": token}} for token in (None, "not-the-token")],
+        accepted={"json": {**body, "token": TOKEN}},
+    )
 
 
 def test_sim_edits_arrive_by_polling_with_notifications_off(
     pipeline: Pipeline, zoho: SimControl
 ) -> None:
     pipeline.apply(config(zoho.base_url, webhooks=False, poll_seconds=2))
-    _edits_arrive(pipeline, zoho)
+    edits_arrive_without_ping_pong(pipeline, zoho, CONTACTS, ("first_name", "Augusta"))
     sources = pipeline.db.execute("SELECT DISTINCT source FROM syncsvc.inbound_event").fetchall()
     assert [s["source"] for s in sources] == ["poll"]
 
