@@ -45,7 +45,10 @@ def list_page(store: ObjectStore, query: Mapping[str, Sequence[str]]) -> dict[st
     after = _one(query, "after") or "0"
     if not after.isdigit():
         raise BadBatch(f"Invalid paging cursor after={after!r}")
-    archived = (_one(query, "archived") or "false").lower() == "true"
+    flag = (_one(query, "archived") or "false").lower()
+    if flag not in ("true", "false"):
+        raise BadBatch(f"archived must be true or false, got {flag!r}")
+    archived = flag == "true"
     wanted = [p for value in query.get("properties", []) for p in value.split(",") if p]
     only = wanted or DEFAULT_PROPERTIES.get(store.object_name, ())
     held = store.archived if archived else store.records

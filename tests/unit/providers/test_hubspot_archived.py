@@ -87,6 +87,7 @@ def test_pages_run_by_id_at_most_100_and_more_is_refused(url: str) -> None:
     assert len(listed(url, archived="true").json()["results"]) == 10  # the default limit
     refused = listed(url, archived="true", limit="101")
     assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+    assert listed(url, archived="maybe").status_code == 400  # a boolean, as the spec says
 
 
 def test_the_client_reads_the_whole_bin_page_by_page(url: str) -> None:
