@@ -175,6 +175,26 @@ class ChangedPage:
 
 
 @dataclass(frozen=True)
+class DeletedRecord:
+    """A record the CRM lists as deleted, and when it was deleted (None: the CRM does not say)."""
+
+    id: str
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeletedPage:
+    """One page of a CRM's list of deleted records (``ProviderClient.deleted_since``)."""
+
+    records: list[DeletedRecord]
+    after: str | None
+    """Where the next page starts; None: this was the last."""
+    reached: datetime | None = None
+    """For a list ordered by time: every change up to this time has been listed (the page's
+    last stamp). None: the list is in no time order (HubSpot's, by id)."""
+
+
+@dataclass(frozen=True)
 class HttpTimeouts:
     connect: float = 5.0
     read: float = 30.0
@@ -200,6 +220,10 @@ class ProviderClient(abc.ABC):
     a CRM respells aside: ``syncsvc.inbound.apply._same``), tested end to end: a push of an
     update may then hold the record against what it sends and what it last delivered, to find
     a CRM edit the inbound path has not seen yet (``syncsvc.push.guard``)."""
+    DELETES_POLL: ClassVar[bool] = False
+    """The CRM's change list leaves deleted records out; ``deleted_since`` lists them, polled
+    on their own (``syncsvc.inbound.deletes``). False: ``changed_since`` reports deletions
+    (``ChangedPage.deleted``), or only webhooks do."""
 
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
     """The connection ``options`` this client understands; any other is a configuration error."""
@@ -337,6 +361,13 @@ class ProviderClient(abc.ABC):
         """Records modified at or after ``since``, oldest first, one page from ``after`` (on a
         poll's first page: the ``resume`` the previous poll ended with, if any)."""
         raise PermanentError(f"{self.connection.provider}: no inbound support", code="NO_INBOUND")
+
+    def deleted_since(self, object_name: str, since: datetime, after: str | None) -> DeletedPage:
+        """One page of the records the CRM lists as deleted, from ``after`` (None: the first
+        page). A CRM whose list is filtered by time is asked for the deletions at or after
+        ``since``; one whose list is not (HubSpot's) lists them all, and the poller keeps the
+        ones deleted since. Only for ``DELETES_POLL`` clients."""
+        raise PermanentError(f"{self.connection.provider}: no deletions list", code="NO_INBOUND")
 
     def keep_webhooks(
         self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime

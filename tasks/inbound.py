@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from syncsvc.inbound import events, run, subscriptions
+from syncsvc.inbound import deletes, events, run, subscriptions
 from syncsvc.pipeline.batch import PushGroup, PushOrder, merge_groups
 from syncsvc.scrub import error_text
 from tasks.app import app
@@ -58,7 +58,8 @@ def enqueue_apply(connection_id: int) -> None:
 
 @app.task(name="syncsvc.inbound.tick", base=SyncTask, bind=True)
 def tick(self: SyncTask) -> int:
-    """Poll every connection whose poll is due, then enqueue ``apply`` where events wait."""
+    """Poll every connection whose poll is due (changes, and deletions where the CRM's change
+    list leaves them out), then enqueue ``apply`` where events wait."""
     with self.db() as db:
         config = self.config(db)
     now = run.utcnow()
@@ -66,10 +67,11 @@ def tick(self: SyncTask) -> int:
     for conn in config.connections.values():
         if conn.inbound is None or not conn.enabled or not conn.inbound.poll_seconds:
             continue
-        try:
-            polled += run.poll(self.db, conn, self.push_client(conn, config.generation), now)
-        except Exception as exc:  # one CRM failing must not stop the others' polls
-            log.warning("%s: inbound poll failed: %s", conn.name, error_text(exc))
+        for what, poll in (("poll", run.poll), ("deletes poll", deletes.poll)):
+            try:
+                polled += poll(self.db, conn, self.push_client(conn, config.generation), now)
+            except Exception as exc:  # one CRM (or poll) failing must not stop the others
+                log.warning("%s: inbound %s failed: %s", conn.name, what, error_text(exc))
     public_url = self.settings.inbound_public_url
     for conn in config.connections.values():
         if conn.inbound is None or not conn.enabled or not conn.inbound.webhooks or not public_url:

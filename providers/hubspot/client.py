@@ -16,6 +16,7 @@ from providers.base import (
     OPS,
     ChangedPage,
     CrmRecord,
+    DeletedPage,
     LinkItem,
     LinkResult,
     ProviderClient,
@@ -23,7 +24,7 @@ from providers.base import (
     PushResult,
 )
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
-from providers.hubspot import links, reads
+from providers.hubspot import archived, links, reads
 from providers.hubspot.auth import TokenSource
 from providers.hubspot.defaults import MAX_BATCH
 from providers.hubspot.fields import object_fields
@@ -56,6 +57,7 @@ def chunk_pairs(pairs: Sequence[Pair], size: int) -> list[list[Pair]]:
 class HubSpotClient(ProviderClient):
     INBOUND = True
     READ_BEFORE_PUSH = True
+    DELETES_POLL = True
 
     def setup(self) -> None:
         self.batch_size = max(1, min(self.connection.batch_size, MAX_BATCH))
@@ -229,6 +231,11 @@ class HubSpotClient(ProviderClient):
     ) -> ChangedPage:
         path = objects_path(object_name, "search")
         return reads.changed_since(self.call, path, since, fields, after)
+
+    def deleted_since(self, object_name: str, since: datetime, after: str | None) -> DeletedPage:
+        """``GET /crm/v3/objects/{type}?archived=true``: the whole recycle bin, 100 a page, in
+        no order by ``archivedAt`` (``since`` is the poller's to apply)."""
+        return archived.archived_page(self.call, objects_path(object_name), after)
 
     # read --------------------------------------------------------------------------------
     def read_by_key(

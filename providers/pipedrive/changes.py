@@ -4,7 +4,8 @@ from ``updated_since`` (cursor pages). Records come flattened the way the outbox
 them (``reads.flatten``: emails/phones as their primary value, custom fields by name).
 
 Pipedrive's list leaves deleted records out and has no deleted-since list: deletions arrive by
-webhook (``providers.pipedrive.webhooks``), or a record read by id is found gone.
+webhook (``providers.pipedrive.webhooks``), or from the deletes poll of ``/v1/recents``
+(``providers.pipedrive.recents``), or a record read by id is found gone.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from providers.base import (
     OPS,
     ChangedPage,
     CrmRecord,
+    DeletedPage,
     LinkItem,
     LinkResult,
     ProviderClient,
@@ -37,7 +38,7 @@ from providers.base import (
 )
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
-from providers.pipedrive import changes, links, reads, webhooks
+from providers.pipedrive import changes, links, reads, recents, webhooks
 from providers.pipedrive.auth import TokenSource
 from providers.pipedrive.budget import BudgetWatch
 from providers.pipedrive.defaults import FIELDS_PATH, OBJECTS, SEARCH_LIMIT, TOKEN_URL
@@ -72,6 +73,7 @@ ITEM_CODES = frozenset({"UNKNOWN_FIELD", "AMBIGUOUS_FIELD", "UNKNOWN_KEY_FIELD",
 
 class PipedriveClient(ProviderClient):
     INBOUND = True
+    DELETES_POLL = True
     OPTIONS = frozenset(
         {"token_url", "search_rate_limit_requests", "search_rate_limit_seconds"}
         | {"search_lag_seconds"}
@@ -377,6 +379,12 @@ class PipedriveClient(ProviderClient):
             fields,
             after,
         )
+
+    def deleted_since(self, object_name: str, since: datetime, after: str | None) -> DeletedPage:
+        """``GET /v1/recents?since_timestamp=&items=person``: the object's changes since
+        ``since``, oldest first, 500 a page; the deleted records among them."""
+        self._list_path(object_name)  # refuses an unknown object
+        return recents.deleted_page(self._get_json, object_name, since, after)
 
     def keep_webhooks(
         self, notify_url: str, objects: Sequence[str], held: str | None, now: datetime

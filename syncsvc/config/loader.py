@@ -178,6 +178,15 @@ def _connection(item: Any, path: str, where: _Where, env: Mapping[str, str]) -> 
     )
     if inbound is not None and not provider.client_class.INBOUND:
         raise where.fail(f"{path}.inbound", f"{provider.name} has no inbound support yet")
+    if (
+        inbound is not None
+        and inbound.deletes_poll_seconds is not None
+        and not provider.client_class.DELETES_POLL
+    ):
+        raise where.fail(
+            f"{path}.inbound.deletes_poll_seconds",
+            f"{provider.name}'s change poll reports deletions itself: there is no deletes poll",
+        )
     if inbound is not None and inbound.webhooks and provider.webhooks is None:
         raise where.fail(
             f"{path}.inbound.webhooks",

@@ -4,6 +4,9 @@
 inbound:
   webhooks: true            # the CRM calls POST /v1/inbound/<connection>
   poll_seconds: 30          # and/or we ask it for records modified since the high-water mark
+  deletes_poll_seconds: 300 # HubSpot, Pipedrive: how often their deletions are polled (their
+                            # change lists leave deleted records out); default poll_seconds,
+                            # 0: never (syncsvc.inbound.deletes)
   conflict: internal_wins   # internal_wins | crm_wins | last_write_wins (the default per object)
   objects:
     contacts:
@@ -100,18 +103,30 @@ class InboundSpec:
     poll_seconds: int
     """0: no polling."""
     objects: Mapping[str, InboundObject]
+    deletes_poll_seconds: int | None = None
+    """How often a CRM whose change list leaves deletions out has them polled; None: as
+    often as its changes (``deletes_every``)."""
+
+    @property
+    def deletes_every(self) -> int:
+        """Seconds between two polls of the deletions (0: never)."""
+        if self.deletes_poll_seconds is None:
+            return self.poll_seconds
+        return self.deletes_poll_seconds
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "webhooks": self.webhooks,
-            "poll_seconds": self.poll_seconds,
-            "objects": {name: o.to_json() for name, o in self.objects.items()},
-        }
+        out: dict[str, Any] = {"webhooks": self.webhooks, "poll_seconds": self.poll_seconds}
+        if self.deletes_poll_seconds is not None:
+            out["deletes_poll_seconds"] = self.deletes_poll_seconds
+        out["objects"] = {name: o.to_json() for name, o in self.objects.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InboundSpec:
+        deletes = data.get("deletes_poll_seconds")
         return cls(
             webhooks=bool(data.get("webhooks", True)),
             poll_seconds=int(data.get("poll_seconds", 0)),
             objects={name: InboundObject.from_json(name, o) for name, o in data["objects"].items()},
+            deletes_poll_seconds=None if deletes is None else int(deletes),
         )

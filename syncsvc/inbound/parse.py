@@ -16,7 +16,7 @@ MAX_INBOUND_MAPPINGS = 500
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 _FIELD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,254}$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$")
-_SECTION_KEYS = {"webhooks", "poll_seconds", "conflict", "objects"}
+_SECTION_KEYS = {"webhooks", "poll_seconds", "deletes_poll_seconds", "conflict", "objects"}
 _OBJECT_KEYS = {
     "table", "key", "mappings", "writable", "on_delete", "inbox", "conflict", "fields", "ownership",
 }  # fmt: skip
@@ -61,6 +61,15 @@ def parse_inbound(
         raise fail(f"{path}.poll_seconds", f"must be an integer from 0 to {MAX_POLL_SECONDS}")
     if not webhooks and not poll:
         raise fail(path, "turns both webhooks and polling off: nothing would arrive")
+    deletes = section.get("deletes_poll_seconds")
+    if deletes is not None:
+        dpath = f"{path}.deletes_poll_seconds"
+        if isinstance(deletes, bool) or not isinstance(deletes, int):
+            deletes = -1
+        if not 0 <= deletes <= MAX_POLL_SECONDS:
+            raise fail(dpath, f"must be an integer from 0 to {MAX_POLL_SECONDS}")
+        if deletes and not poll:
+            raise fail(dpath, "polls deletions of a connection whose changes are not polled")
     default = _policy(section.get("conflict", "internal_wins"), f"{path}.conflict", fail)
     raw_objects = section.get("objects")
     if not isinstance(raw_objects, Mapping) or not raw_objects:
@@ -71,7 +80,7 @@ def parse_inbound(
         if name not in objects_known:
             raise fail(opath, f"unknown object (known: {', '.join(objects_known)})")
         objects[str(name)] = _object(str(name), body, opath, fail, default)
-    return InboundSpec(webhooks, poll, objects)
+    return InboundSpec(webhooks, poll, objects, deletes)
 
 
 def _object(name: str, body: Any, path: str, fail: Fail, default: Policy) -> InboundObject:

@@ -16,10 +16,10 @@ from psycopg import sql
 
 from providers.simulation import SimServer
 from providers.simulation.registry import make_simulator
-from syncsvc.config.runtime import load_runtime_config
+from syncsvc.config.runtime import RuntimeConnection, load_runtime_config
 from syncsvc.db import Row, connect, transaction
 from syncsvc.demo.system import example_sim_options
-from syncsvc.inbound import subscriptions
+from syncsvc.inbound import deletes, subscriptions
 from syncsvc.processes import ProcessSet
 from syncsvc.settings import Settings
 from tests.support.sim import SimControl
@@ -179,13 +179,35 @@ def stopped(procs: ProcessSet, *names: str) -> Iterator[None]:
                 procs.start(name, *procs.procs[name].args)
 
 
+def runtime_connection(settings: Settings, connection: str) -> RuntimeConnection:
+    """``connection`` as the processes load it from the database."""
+    with connect(settings.db_url) as db:
+        return next(c for c in load_runtime_config(db).connections.values() if c.name == connection)
+
+
+def deletes_mark(stack: WithDb, obj: str) -> datetime | None:
+    """The high-water mark of ``obj``'s deletes poll (``syncsvc.inbound.deletes``)."""
+    found = stack.db.execute(
+        "SELECT high_water FROM syncsvc.inbound_cursor WHERE object = %s",
+        (deletes.cursor_name(obj),),
+    ).fetchone()
+    return found["high_water"] if found else None
+
+
+def delete_events(stack: WithDb) -> list[tuple[str, str]]:
+    """(CRM id, status) of every delete event stored, in the order stored."""
+    rows = stack.db.execute(
+        "SELECT crm_id, status FROM syncsvc.inbound_event WHERE kind = 'delete' ORDER BY id"
+    ).fetchall()
+    return [(r["crm_id"], r["status"]) for r in rows]
+
+
 def keep_subscription(
     settings: Settings, connection: str, public_url: str, now: datetime | None = None
 ) -> bool:
     """``subscriptions.keep`` for ``connection`` with ``SYNCSVC_INBOUND_PUBLIC_URL`` =
     ``public_url``; True when it subscribed or renewed."""
-    with connect(settings.db_url) as db:
-        conn = next(c for c in load_runtime_config(db).connections.values() if c.name == connection)
+    conn = runtime_connection(settings, connection)
     client = conn.provider.client_class(conn.connection_info(settings))
     try:
         return subscriptions.keep(

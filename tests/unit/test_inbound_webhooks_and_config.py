@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from providers.hubspot import webhooks
+from syncsvc.config.loader import load_config_file
 from syncsvc.errors import ConfigError
 from syncsvc.inbound.parse import parse_inbound
 
@@ -125,3 +128,54 @@ def test_a_writable_column_must_be_mapped() -> None:
     }
     with pytest.raises(ConfigError, match=r"writable\[0\]: 'phone' is not the target"):
         parse_inbound(section, "inbound", fail, ("contacts",))
+
+
+def test_the_deletes_poll_follows_the_change_poll_unless_set() -> None:
+    spec = parse_inbound(SECTION, "inbound", fail, ("contacts",))
+    assert spec is not None and spec.deletes_poll_seconds is None and spec.deletes_every == 30
+    assert "deletes_poll_seconds" not in spec.to_json()
+    slower = parse_inbound({**SECTION, "deletes_poll_seconds": 600}, "inbound", fail, ("contacts",))
+    assert slower is not None and slower.deletes_every == 600
+    assert parse_inbound(slower.to_json(), "inbound", fail, ("contacts",)) == slower
+    off = parse_inbound({**SECTION, "deletes_poll_seconds": 0}, "inbound", fail, ("contacts",))
+    assert off is not None and off.deletes_every == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"deletes_poll_seconds": -1}, "deletes_poll_seconds: must be an integer from 0"),
+        ({"deletes_poll_seconds": "often"}, "deletes_poll_seconds: must be an integer from 0"),
+        ({"deletes_poll_seconds": True}, "deletes_poll_seconds: must be an integer from 0"),
+        ({"poll_seconds": 0, "webhooks": True, "deletes_poll_seconds": 60}, "are not polled"),
+    ],
+)
+def test_bad_deletes_poll_settings_are_named(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_inbound({**SECTION, **change}, "inbound", fail, ("contacts",))
+
+
+def test_a_deletes_poll_is_refused_where_the_change_poll_reports_deletions(
+    tmp_path: Path,
+) -> None:
+    def doc(provider: str, base_url: str, obj: str, key: str) -> dict[str, Any]:
+        connection = {
+            "name": "c", "provider": provider, "base_url": base_url,
+            "credentials": {"client_id": "a", "client_secret": "b", "refresh_token": "c",
+                            "access_token": "t"},
+            "objects": {obj: {"mappings": [{"source": "email", "target": key}]}},
+            "rules": [{"name": "r", "source": "demo.contacts", "operations": ["insert"],
+                       "action": "upsert", "object": obj, "id_property": key}],
+            "inbound": {"webhooks": False, "poll_seconds": 30, "deletes_poll_seconds": 300,
+                        "objects": {obj: {"table": "demo.contacts",
+                                          "key": {"column": "email", "field": key},
+                                          "mappings": [{"source": "x", "target": "first_name"}]}}},
+        }  # fmt: skip
+        return {"version": 1, "connections": [connection]}
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc("salesforce", "https://acme.my.salesforce.com", "Contact", "Email")))  # fmt: skip
+    with pytest.raises(ConfigError, match="reports deletions itself"):
+        load_config_file(path)
+    path.write_text(yaml.safe_dump(doc("hubspot", "https://api.hubapi.com", "contacts", "email")))
+    load_config_file(path)

@@ -23,7 +23,9 @@ as a sales rep in HubSpot's UI would (webhooks say ``changeSource: CRM_UI``; mov
 association stamps the record modified, as the primary company's ``associatedcompanyid`` does,
 and sends ``associationChange`` events for the association removed and the one made);
 ``/crm/v3/objects/{type}/search``
-filters and sorts by modification date (``providers.hubspot.sim.search``).
+filters and sorts by modification date (``providers.hubspot.sim.search``). An archived record
+goes to the recycle bin: ``GET /crm/v3/objects/{type}?archived=true`` lists it, with
+``archivedAt`` (``providers.hubspot.sim.listing``), and ``GET …/{id}?archived=true`` reads it.
 ``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
 (``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
@@ -42,6 +44,7 @@ from providers.hubspot.sim.auth import Refusal, SimAuth
 from providers.hubspot.sim.batch import BadBatch, BatchRunner, missing
 from providers.hubspot.sim.fidelity import FIDELITY_OPTIONS, fidelity
 from providers.hubspot.sim.guard import HubSpotPolicy, UnknownObject, error_response, refused
+from providers.hubspot.sim.listing import list_page
 from providers.hubspot.sim.schema import (
     OBJECTS,
     check_definition,
@@ -177,6 +180,7 @@ class HubSpotSim(SimApp):
             ("POST", ASSOCIATIONS + r"/batch/create", self._associate),
             ("POST", ASSOCIATIONS + r"/batch/read", self._read_associations),
             ("POST", OBJECT, self._create_one),
+            ("GET", OBJECT, self._list),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
             ("PATCH", OBJECT + r"/(?P<id>[^/]+)", self._update_one),
             ("DELETE", OBJECT + r"/(?P<id>[^/]+)", self._archive_one),
@@ -329,6 +333,12 @@ class HubSpotSim(SimApp):
             self.ack(store.object_name, self.key_of(record), "create")
             return json_response(201, record.view())
 
+    def _list(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            return json_response(
+                200, list_page(self.store(request.params["object"]), request.query)
+            )
+
     def _find(self, request: SimRequest) -> tuple[ObjectStore, Record | None]:
         store = self.store(request.params["object"])
         return store, store.find(request.params["id"], request.arg("idProperty"))
@@ -339,7 +349,9 @@ class HubSpotSim(SimApp):
     def _get_one(self, request: SimRequest) -> SimResponse:
         wanted = request.arg("properties")
         with self.lock:
-            _, record = self._find(request)
+            store, record = self._find(request)
+            if (request.arg("archived") or "").lower() == "true":
+                record = store.archived.get(request.params["id"])
             if record is None:
                 return self._not_found(request)
             return json_response(200, record.view(only=wanted.split(",") if wanted else None))
@@ -442,6 +454,7 @@ class HubSpotSim(SimApp):
             **self.webhooks.counts,
             "batch_faults": self.batch_faults.met,
             "records": {name: len(store.records) for name, store in self.stores.items()},
+            "archived": {name: len(store.archived) for name, store in self.stores.items()},
         }
 
 

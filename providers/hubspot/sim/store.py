@@ -32,19 +32,23 @@ class Record:
     properties: dict[str, str]
     created_at: str
     updated_at: str
+    archived_at: str | None = None
+    """When it went to the recycle bin (None: it is active)."""
 
     def view(self, only: Iterable[str] | None = None, **extra: Any) -> dict[str, Any]:
-        """The record as a ``SimplePublicObject``."""
+        """The record as a ``SimplePublicObject`` (an archived one with ``archivedAt``)."""
         properties = self.properties
         if only is not None:
             wanted = set(only) | {"hs_object_id", "createdate"}
             properties = {k: v for k, v in properties.items() if k in wanted}
+        stamps = {"archivedAt": self.archived_at} if self.archived_at else {}
         return {
             "id": self.id,
             "properties": dict(properties),
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
-            "archived": False,
+            "archived": self.archived_at is not None,
+            **stamps,
             **extra,
         }
 
@@ -60,6 +64,9 @@ class ObjectStore:
         self.object_name = object_name
         self.definitions = {str(p["name"]): copy.deepcopy(dict(p)) for p in properties}
         self.records: dict[str, Record] = {}
+        self.archived: dict[str, Record] = {}
+        """The recycle bin: archived records, by id (HubSpot keeps them 90 days; here, until
+        a reset). Nothing but the archived list and reads with ``archived=true`` sees them."""
         self.unique: dict[str, dict[str, str]] = {}
         self.ids = ids
         self.strict_options = strict_options
@@ -180,9 +187,12 @@ class ObjectStore:
             if value is not None:
                 self.unique[name].pop(value, None)
         del self.records[record.id]
+        record.archived_at = now_iso()
+        self.archived[record.id] = record
         self._changed(record.id, "deletion", {})
 
     def clear(self) -> None:
         self.records.clear()
+        self.archived.clear()
         for index in self.unique.values():
             index.clear()

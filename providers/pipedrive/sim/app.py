@@ -34,7 +34,8 @@ Webhooks v2 (``providers.pipedrive.sim.webhooks``): ``POST /v1/webhooks`` subscr
 ``POST /_sim/edit {"object", "action": "create" | "update" | "delete", "id", "fields"}`` changes
 a record as a sales rep in Pipedrive's app would (``fields`` a v2 body; webhooks say
 ``change_source: "app"``). ``GET /api/v2/{object}`` takes ``ids``, ``updated_since`` and
-``sort_by``/``sort_direction`` (``id``, ``update_time``, ``add_time``).
+``sort_by``/``sort_direction`` (``id``, ``update_time``, ``add_time``); it leaves deleted
+records out, which ``GET /v1/recents`` shows (``providers.pipedrive.sim.recents``).
 
 Writes the account refuses (unknown or read-only field, wrong type, unknown option, too long,
 missing name/title) are answered with v2's 400 and counted in ``/_sim/stats`` as
@@ -54,6 +55,7 @@ from providers.pipedrive.sim.fields import FieldSet, new_field_sets
 from providers.pipedrive.sim.guard import COMPANY_HOST, PipedrivePolicy, refused
 from providers.pipedrive.sim.http import add_field, error, invalid, list_fields, ok, page
 from providers.pipedrive.sim.index import SearchIndex
+from providers.pipedrive.sim.recents import recents
 from providers.pipedrive.sim.store import SEARCH_FIELDS, ObjectStore, Record, scalar
 from providers.pipedrive.sim.webhooks import Problem, Webhooks
 from providers.simulation import SimApp, SimRequest, SimResponse, json_response
@@ -116,6 +118,7 @@ class PipedriveSim(SimApp):
             ("GET", rf"/api/v2/{OBJ}/(?P<id>\d+)", "get", self._get),
             ("PATCH", rf"/api/v2/{OBJ}/(?P<id>\d+)", "write", self._update),
             ("DELETE", rf"/api/v2/{OBJ}/(?P<id>\d+)", "delete", self._delete),
+            ("GET", r"(?:/api)?/v1/recents", "v1_list", self._recents),
             ("GET", r"(?:/api)?/v1/webhooks", "get", self._list_webhooks),
             ("POST", r"(?:/api)?/v1/webhooks", "field", self._add_webhook),
             ("DELETE", r"(?:/api)?/v1/webhooks/(?P<id>\d+)", "delete", self._remove_webhook),
@@ -365,6 +368,9 @@ class PipedriveSim(SimApp):
         if isinstance(rows, SimResponse):
             return rows
         return ok(rows[0], {"next_cursor": rows[1]})
+
+    def _recents(self, request: SimRequest) -> SimResponse:
+        return recents(self.stores, request)
 
     def _search(self, request: SimRequest) -> SimResponse:
         store = self.stores[request.params["object"]]

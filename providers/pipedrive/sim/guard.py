@@ -14,8 +14,12 @@ from providers.simulation.tokens import Caller
 COMPANY_HOST = "company"
 """The simulator's second host: ``{company}.pipedrive.com``, which token answers name as
 ``api_domain`` (the main host is ``api.pipedrive.com`` and ``oauth.pipedrive.com``)."""
-COST = {"get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 20, "field": 10}
-"""Token costs per endpoint (API v2 ``x-token-cost``; v1 field endpoints at v1 prices)."""
+COST = {
+    "get": 1, "list": 10, "write": 5, "delete": 3, "search": 20, "fields": 20, "field": 10,
+    "v1_list": 20,
+}  # fmt: skip
+"""Token costs per endpoint (API v2 ``x-token-cost``; v1 field endpoints and ``/v1/recents`` at
+v1 prices)."""
 
 
 def refused(refusal: Refusal, gateway: bool = False) -> SimResponse:

@@ -1,8 +1,10 @@
 """HubSpot → internal table (issue 14): sales-rep edits in the simulator arrive through signed
-webhooks (and through polling with webhooks off), and nothing ping-pongs between the sides."""
+webhooks (and through polling with webhooks off: changes by search, deletions from the recycle
+bin's list), and nothing ping-pongs between the sides."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,14 +12,17 @@ import requests
 
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import contact_row as row
 from tests.support.inbound import (
+    beat_and_worker_stopped,
     contacts_config,
+    delete_events,
+    deletes_mark,
     inbound_statuses,
     no_inbound_waiting,
     push_one,
     pushed_ops,
 )
+from tests.support.inbound import contact_row as row
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
 
@@ -130,3 +135,49 @@ def test_sim_edits_arrive_by_polling_with_webhooks_off(
         "SELECT count(*) AS n FROM syncsvc.inbound_event WHERE status = 'applied'"
     ).fetchone()
     assert applied is not None and applied["n"] == 2
+
+
+def archived_at(hubspot: SimControl, hs_id: str) -> datetime:
+    """When HubSpot archived the record, as its recycle bin says."""
+    answer = hubspot.http.get(
+        f"{hubspot.base_url}/crm/v3/objects/contacts/{hs_id}",
+        params={"archived": "true"},
+        headers={"Authorization": "Bearer demo-token"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return datetime.fromisoformat(answer.json()["archivedAt"].replace("Z", "+00:00"))
+
+
+def test_deletions_arrive_by_polling_once_and_a_restart_resumes_from_the_stored_mark(
+    pipeline: Pipeline, hubspot: SimControl
+) -> None:
+    """With webhooks off, a contact archived in HubSpot is deleted from the table within a poll
+    interval (the recycle bin's list is polled: search never shows an archived record), its
+    deletion is one event, and the mark (its ``archivedAt``) is kept in PostgreSQL: a contact
+    archived while beat and the workers are down is deleted after they restart, and nothing
+    read before the restart is applied again."""
+    pipeline.apply(config(hubspot.base_url, webhooks=False, poll_seconds=2))
+    ada_row, ada_id = push_one(pipeline, "ada@example.com", lambda email: in_crm(hubspot, email))
+    bob_row, bob_id = push_one(pipeline, "bob@example.com", lambda email: in_crm(hubspot, email))
+    pipeline.wait_idle()
+
+    sim_edit(hubspot, action="delete", id=ada_id)
+    wait_until(lambda: row(pipeline, id=ada_row) is None, 2 + 10, message=pipeline.describe)
+    assert delete_events(pipeline) == [(ada_id, "applied")]
+    ada_gone = archived_at(hubspot, ada_id)  # the mark trails a pass: it gets there next
+    wait_until(lambda: deletes_mark(pipeline, "contacts") == ada_gone, 10)
+
+    with beat_and_worker_stopped(pipeline.procs):
+        sim_edit(hubspot, action="delete", id=bob_id)
+        assert deletes_mark(pipeline, "contacts") == ada_gone
+    wait_until(lambda: row(pipeline, id=bob_row) is None, 30, message=pipeline.describe)
+    bob_gone = archived_at(hubspot, bob_id)
+    wait_until(lambda: deletes_mark(pipeline, "contacts") == bob_gone, 10)
+
+    pipeline.wait_idle()
+    wait_until(lambda: no_inbound_waiting(pipeline), 10)
+    # One event per deletion, each applied once (later passes report them again: same keys).
+    assert delete_events(pipeline) == [(ada_id, "applied"), (bob_id, "applied")]
+    assert pushed_ops(hubspot, "contacts") == ["upsert", "upsert"], hubspot.acks()
+    assert hubspot.records("contacts") == []

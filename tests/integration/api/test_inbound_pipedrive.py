@@ -1,6 +1,7 @@
 """Pipedrive → internal table (issue 14): sales-rep edits in the simulator arrive through
-webhooks v2 with basic auth (and through polling by ``update_time`` with webhooks off), mapped
-back (emails/phones by their primary value, a custom field by name), and nothing ping-pongs."""
+webhooks v2 with basic auth (and through polling with webhooks off: changes by ``update_time``,
+deletions from ``/v1/recents``), mapped back (emails/phones by their primary value, a custom
+field by name), and nothing ping-pongs."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from providers.simulation import SimServer
 from syncsvc.settings import Settings
 from tests.integration.api.conftest import ApiProcess
 from tests.integration.conftest import Pipeline
-from tests.support.inbound import contact_row as row
 from tests.support.inbound import (
+    beat_and_worker_stopped,
     contacts_config,
+    delete_events,
+    deletes_mark,
     fresh_sim,
     inbound_statuses,
     no_inbound_waiting,
@@ -28,6 +31,7 @@ from tests.support.inbound import (
     running_sim,
     sim_edit,
 )
+from tests.support.inbound import contact_row as row
 from tests.support.inbound_flow import only_authenticated_notifications_are_stored, subscribed_once
 from tests.support.sim import SimControl
 from tests.support.wait import wait_until
@@ -217,6 +221,38 @@ def test_sim_edits_arrive_by_polling_with_webhooks_off(
     ).fetchone()
     assert applied is not None and applied["n"] == 2
     assert pushed_ops(pipedrive, "persons") == ["create", "update"], pipedrive.acks()
+
+
+def test_deletions_arrive_by_polling_once_and_a_restart_resumes_from_the_stored_mark(
+    pipeline: Pipeline, pipedrive: SimControl
+) -> None:
+    """With webhooks off, a person deleted in Pipedrive is deleted from the table within a poll
+    interval (``/v1/recents`` shows the deleted person; the v2 list never does), its deletion
+    is one event, and the mark is kept in PostgreSQL: a person deleted while beat and the
+    workers are down is deleted after they restart, and nothing is applied twice."""
+    pipeline.apply(config(pipedrive.base_url, webhooks=False, poll_seconds=2))
+    ada_row, ada_id = push_one(pipeline, "ada@example.com", lambda e: in_crm(pipedrive, e))
+    bob_row, bob_id = push_one(pipeline, "bob@example.com", lambda e: in_crm(pipedrive, e))
+    pipeline.wait_idle()
+
+    before = datetime.now(UTC).replace(microsecond=0)  # Pipedrive stamps whole seconds
+    sim_edit(pipedrive, action="delete", id=ada_id)
+    wait_until(lambda: row(pipeline, id=ada_row) is None, 2 + 10, message=pipeline.describe)
+    assert delete_events(pipeline) == [(ada_id, "applied")]
+    # the mark (the newest change recents listed) trails a pass: it gets there next
+    wait_until(lambda: (mark := deletes_mark(pipeline, "persons")) and mark >= before, 10)
+
+    with beat_and_worker_stopped(pipeline.procs):
+        before = datetime.now(UTC).replace(microsecond=0)
+        sim_edit(pipedrive, action="delete", id=bob_id)
+    wait_until(lambda: row(pipeline, id=bob_row) is None, 30, message=pipeline.describe)
+    wait_until(lambda: (mark := deletes_mark(pipeline, "persons")) and mark >= before, 10)
+
+    pipeline.wait_idle()
+    wait_until(lambda: no_inbound_waiting(pipeline), 10)
+    assert delete_events(pipeline) == [(ada_id, "applied"), (bob_id, "applied")]
+    assert pushed_ops(pipedrive, "persons") == ["create", "create"], pipedrive.acks()
+    assert pipedrive.records("persons") == []
 
 
 def test_the_webhooks_are_looked_for_hourly_and_replaced_when_their_auth_changes(

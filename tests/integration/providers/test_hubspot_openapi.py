@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -187,3 +188,27 @@ def test_a_response_body_that_breaks_the_spec_is_caught(hubspot_sim: Sim, how: s
     response._content = json.dumps(tampered).encode()
     problems = [str(p) for p in check(response)]
     assert any(p.startswith("response") for p in problems), problems
+
+
+def test_the_recycle_bin_list_of_the_deletes_poll_matches_the_openapi_files(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    """``GET /crm/v3/objects/{type}?archived=true`` as the client asks for it (``archived``,
+    ``limit``, ``properties``, ``after``) and the simulator answers it (``archivedAt``,
+    ``paging.next.after``), on every page."""
+    client = make_client()
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    for object_name in ("contacts", "deals"):
+        upserts = [item(object_name, n, "upsert") for n in range(1, 102)]
+        created = client.push(object_name, "upsert", upserts[:100])
+        created += client.push(object_name, "upsert", upserts[100:])
+        archived = [item(object_name, n, "archive", r.external_id) for n, r in enumerate(created)]
+        client.push(object_name, "archive", archived[:100])
+        client.push(object_name, "archive", archived[100:])
+        pages = [client.deleted_since(object_name, since, None)]
+        while pages[-1].after is not None:
+            pages.append(client.deleted_since(object_name, since, pages[-1].after))
+        assert [len(p.records) for p in pages] == [100, 1]
+    listed = [r for r in recorder.responses if "archived=true" in (r.request.url or "")]
+    assert len(listed) == 4 and all(r.status_code == 200 for r in listed)
+    assert [str(p) for p in recorder.problems()] == []
