@@ -142,6 +142,20 @@ class LinkItem:
     link_id: int
     child_id: str
     parent_id: str
+    previous_parent_id: str | None = None
+    """The parent we had linked the child to before (its CRM id), when it is another one: a
+    CRM that keeps links side by side (HubSpot's associations) removes that link once the new
+    one is made; a lookup field is simply overwritten."""
+
+
+@dataclass(frozen=True)
+class UnlinkItem:
+    """One child record whose link to its parent is to go (``syncsvc.links``): the child's CRM
+    id and the parent's (None when no CRM id of it is known: a lookup is cleared regardless)."""
+
+    link_id: int
+    child_id: str
+    parent_id: str | None
 
 
 @dataclass
@@ -327,6 +341,14 @@ class ProviderClient(abc.ABC):
         as it allows; one result per item. Whole-call failures are raised as in ``push``.
         Linking a child again to the parent it has is harmless."""
         raise PermanentError(f"{self.connection.provider}: cannot link records", code="NO_LINKS")
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        """Remove each item's link by ``link_type`` the way the CRM clears it (a lookup set to
+        null, an association archived), in as few calls as it allows; one result per item, as
+        ``link``. Unlinking a child that has no such link is harmless."""
+        raise PermanentError(f"{self.connection.provider}: cannot unlink records", code="NO_LINKS")
 
     @classmethod
     def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:

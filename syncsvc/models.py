@@ -517,13 +517,15 @@ record_link = Table(
     Column("linked_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('pending', 'linked', 'failed', 'none')", name="status"),
+    CheckConstraint(
+        "status IN ('pending', 'linked', 'unlinking', 'failed', 'none')", name="status"
+    ),
     UniqueConstraint("connection_id", "association", "child_key"),
     Index(
         "ix_record_link_pending",
         "connection_id",
         "next_attempt_at",
-        postgresql_where=text("status = 'pending'"),
+        postgresql_where=text("status IN ('pending', 'unlinking')"),
     ),
     Index(
         "ix_record_link_connection_id_parent_object_parent_key",

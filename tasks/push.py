@@ -156,7 +156,7 @@ def link(self: SyncTask, connection_id: int) -> dict[str, int] | None:
     outcome = _link(self, conn, config.generation)
     if outcome.paused is not None:
         _pause(self, conn, config.generation, outcome.paused)
-    return {"linked": outcome.linked, "failed": outcome.failed}
+    return {"linked": outcome.linked, "unlinked": outcome.unlinked, "failed": outcome.failed}
 
 
 def _link(task: SyncTask, conn: RuntimeConnection, generation: int) -> LinkOutcome:

@@ -36,6 +36,7 @@ from providers.base import (
     ProviderClient,
     PushItem,
     PushResult,
+    UnlinkItem,
 )
 from providers.batching import chunks, in_halves, partition
 from providers.dynamics import changes, links, multipart, reads
@@ -201,6 +202,11 @@ class DynamicsClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, self.api, child_object, parent_object, link_type, items)
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        return links.unlink(self.call, self.api, child_object, link_type, items)
 
     @classmethod
     def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:

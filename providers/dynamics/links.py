@@ -1,7 +1,9 @@
 """Dataverse links: the child's single-valued navigation property bound to the parent,
 ``PATCH /{child set}({guid})`` with ``{"<property>@odata.bind": "/<parent set>(<guid>)"}`` and
 ``If-Match: *`` (an update, never a create), one request per link. Binding a lookup to the
-record it names already changes nothing.
+record it names already changes nothing. ``unlink`` disassociates the same way, the property
+bound to null (``{"<property>@odata.bind": null}``, 204, as the Web API documents it; the other
+form is ``DELETE /{child set}({guid})/<property>/$ref``).
 
 Inbound, a lookup is read as its ``_<attribute>_value`` property (the parent's GUID, null for
 none: ``$select`` names it, on reads by id and in change tracking, whose delta carries a row
@@ -17,7 +19,7 @@ from types import MappingProxyType
 
 import requests
 
-from providers.base import CrmRecord, LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult, UnlinkItem
 from providers.dynamics.odata import by_id
 from providers.dynamics.responses import failure
 from syncsvc.errors import PermanentError, RateLimited, RetryableError
@@ -77,24 +79,45 @@ def link(
     results: list[LinkResult] = []
     for item in items:
         try:
-            path = f"{api}/{by_id(child_object, item.child_id)}"
             bind = "/" + by_id(parent_object, item.parent_id)
         except ValueError as exc:
             results.append(LinkResult(item.link_id, error=RetryableError(f"dynamics: {exc}")))
             continue
-        response = call(
-            "PATCH", path, headers={"If-Match": "*"}, json={f"{link_type}@odata.bind": bind}
-        )
-        if response.status_code < 300:
-            results.append(LinkResult(item.link_id))
-            continue
-        error = failure(response)
-        if isinstance(error, RateLimited) or response.status_code in (401, 403):
-            raise error
-        if isinstance(error, PermanentError):
-            error = RetryableError(str(error))
-        results.append(LinkResult(item.link_id, error=error))
+        results.append(_bind(call, api, child_object, item.child_id, item.link_id, link_type, bind))
     return results
+
+
+def unlink(
+    call: Call, api: str, child_object: str, link_type: str, items: Sequence[UnlinkItem]
+) -> list[LinkResult]:
+    return [_bind(call, api, child_object, i.child_id, i.link_id, link_type, None) for i in items]
+
+
+def _bind(
+    call: Call,
+    api: str,
+    child_object: str,
+    child_id: str,
+    link_id: int,
+    link_type: str,
+    bind: str | None,
+) -> LinkResult:
+    """Bind the child's navigation property to ``bind`` (None: to no record)."""
+    try:
+        path = f"{api}/{by_id(child_object, child_id)}"
+    except ValueError as exc:
+        return LinkResult(link_id, error=RetryableError(f"dynamics: {exc}"))
+    response = call(
+        "PATCH", path, headers={"If-Match": "*"}, json={f"{link_type}@odata.bind": bind}
+    )
+    if response.status_code < 300:
+        return LinkResult(link_id)
+    error = failure(response)
+    if isinstance(error, RateLimited) or response.status_code in (401, 403):
+        raise error
+    if isinstance(error, PermanentError):
+        error = RetryableError(str(error))
+    return LinkResult(link_id, error=error)
 
 
 def value_property(child_object: str, link_type: str) -> str | None:

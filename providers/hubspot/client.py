@@ -22,6 +22,7 @@ from providers.base import (
     ProviderClient,
     PushItem,
     PushResult,
+    UnlinkItem,
 )
 from providers.batching import chunks, in_halves, in_parts, partition, unique_chunks
 from providers.hubspot import archived, links, reads
@@ -208,6 +209,11 @@ class HubSpotClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, parent_object, link_type, items, self.batch_size)
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        return links.unlink(self.call, child_object, parent_object, items, self.batch_size)
 
     # inbound -----------------------------------------------------------------------------
     def parent_ids(

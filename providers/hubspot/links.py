@@ -4,6 +4,13 @@ A link type is an ``associationTypeId``, optionally prefixed with its category
 (``USER_DEFINED:12``; ``HUBSPOT_DEFINED`` by default). Creating an association that exists
 changes nothing, so a link sent twice is one link. Inbound, a child's parents are read with
 ``POST /crm/v4/associations/{from}/{to}/batch/read`` (``parent_ids``).
+
+HubSpot keeps every association made: a child moved to another parent is associated with both
+until the old one is removed. ``POST /crm/v4/associations/{from}/{to}/batch/archive`` with
+``{"inputs": [{"from": {"id"}, "to": [{"id"}]}]}`` removes the associations between each pair
+(every type between them, as removing it in HubSpot's UI does) and answers 204 without a body,
+whether or not the pair was associated; ``link`` archives a moved child's previous parent once
+the new association is made, ``unlink`` a child's parent whose link was cleared.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from urllib.parse import quote
 import requests
 
 from providers.answers import body_of
-from providers.base import CrmRecord, LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult, UnlinkItem
 from providers.batching import chunks
 from providers.hubspot.responses import describe, raise_for_call
 from syncsvc.errors import PermanentError, RetryableError
@@ -46,6 +53,13 @@ def _spec(link_type: str) -> dict[str, Any]:
     }
 
 
+def _path(child_object: str, parent_object: str, verb: str) -> str:
+    return (
+        f"/crm/v4/associations/{quote(child_object, safe='')}/"
+        f"{quote(parent_object, safe='')}/batch/{verb}"
+    )
+
+
 def link(
     call: Call,
     child_object: str,
@@ -54,10 +68,10 @@ def link(
     items: Sequence[LinkItem],
     batch_size: int,
 ) -> list[LinkResult]:
-    path = (
-        f"/crm/v4/associations/{quote(child_object, safe='')}/"
-        f"{quote(parent_object, safe='')}/batch/create"
-    )
+    """Create each item's association; then archive the moved children's previous ones (an item
+    whose previous association could not be archived fails as a whole and goes again: creating
+    is idempotent)."""
+    path = _path(child_object, parent_object, "create")
     spec = _spec(link_type)
     results: list[LinkResult] = []
     for chunk in chunks(list(items), min(batch_size, MAX_INPUTS)):
@@ -74,13 +88,58 @@ def link(
             if isinstance(r, dict)
         }
         failure = describe(response, body) if response.status_code >= 300 else None
+        moved = [
+            (i.child_id, i.previous_parent_id)
+            for i in chunk
+            if (i.child_id, i.parent_id) in made
+            and i.previous_parent_id
+            and i.previous_parent_id != i.parent_id
+        ]
+        not_archived = _archive(call, _path(child_object, parent_object, "archive"), moved)
         for item in chunk:
             if (item.child_id, item.parent_id) in made:
-                results.append(LinkResult(item.link_id))
+                if not_archived and (item.child_id, item.previous_parent_id) in moved:
+                    message = f"hubspot: previous association not removed: {not_archived}"
+                    results.append(LinkResult(item.link_id, error=RetryableError(message)))
+                else:
+                    results.append(LinkResult(item.link_id))
                 continue
             message = _error_for(body, item) or failure or "hubspot: association not created"
             results.append(LinkResult(item.link_id, error=RetryableError(message)))
     return results
+
+
+def unlink(
+    call: Call,
+    child_object: str,
+    parent_object: str,
+    items: Sequence[UnlinkItem],
+    batch_size: int,
+) -> list[LinkResult]:
+    """Archive each item's association with its parent (a parent without a known CRM id has no
+    association we could have made: nothing to archive)."""
+    path = _path(child_object, parent_object, "archive")
+    results: list[LinkResult] = []
+    for chunk in chunks(list(items), min(batch_size, MAX_INPUTS)):
+        pairs = [(i.child_id, i.parent_id) for i in chunk if i.parent_id]
+        failure = _archive(call, path, pairs)
+        for item in chunk:
+            if failure and item.parent_id:
+                error = RetryableError(f"hubspot: association not removed: {failure}")
+                results.append(LinkResult(item.link_id, error=error))
+            else:
+                results.append(LinkResult(item.link_id))
+    return results
+
+
+def _archive(call: Call, path: str, pairs: Sequence[tuple[str, str | None]]) -> str | None:
+    """Archive the associations between each (child, parent) pair in one call: None when done,
+    else why not (``call`` raises for rate limits, credentials and server errors)."""
+    inputs = [{"from": {"id": child}, "to": [{"id": parent}]} for child, parent in pairs if parent]
+    if not inputs:
+        return None
+    response = call("POST", path, {"inputs": inputs})
+    return None if response.status_code < 300 else describe(response, body_of(response))
 
 
 def _error_for(body: dict[str, Any], item: LinkItem) -> str | None:
@@ -105,10 +164,7 @@ def parent_ids(
     """Each child's parent by ``link_type`` (None: none). A child associated by that type with
     several records is left out (not known): HubSpot keeps every association made, so which one
     is "the" parent cannot be told (an internal move links the new parent beside the old)."""
-    path = (
-        f"/crm/v4/associations/{quote(child_object, safe='')}/"
-        f"{quote(parent_object, safe='')}/batch/read"
-    )
+    path = _path(child_object, parent_object, "read")
     spec = _spec(link_type)
     wanted = (spec["associationCategory"], spec["associationTypeId"])
     found: dict[str, set[str]] = {child: set() for child in records}

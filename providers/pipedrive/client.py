@@ -35,6 +35,7 @@ from providers.base import (
     ProviderClient,
     PushItem,
     PushResult,
+    UnlinkItem,
 )
 from providers.batching import in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, resolve_option, unauthorized
@@ -324,6 +325,11 @@ class PipedriveClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items)
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        return links.unlink(self.call, child_object, link_type, items)
 
     @classmethod
     def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Pipedrive links: the child's relation field (``org_id`` on persons and deals, ``person_id``
 on deals) set to the parent's Pipedrive id, one ``PATCH /api/v2/{object}/{id}`` per link
-(Pipedrive has no batch writes). Setting a relation to the id it holds changes nothing.
+(Pipedrive has no batch writes). Setting a relation to the id it holds changes nothing;
+``unlink`` sets it to null (v2 takes null for "no organization / person").
 
 Inbound, the relation field is read with the child (``GET /api/v2/{object}?ids=``, and the
 ``updated_since`` list a poll reads): v2 answers the parent's id as an integer, or null when
@@ -16,7 +17,7 @@ from typing import Any
 import requests
 
 from providers.answers import body_of
-from providers.base import CrmRecord, LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult, UnlinkItem
 from providers.pipedrive.lookup import object_path
 from providers.pipedrive.responses import describe, raise_for_call
 from syncsvc.errors import RetryableError
@@ -47,16 +48,37 @@ def link(
             error = RetryableError(f"pipedrive: ids must be integers ({item})")
             results.append(LinkResult(item.link_id, error=error))
             continue
-        body: dict[str, Any] = {link_type: int(item.parent_id)}
-        response = call("PATCH", object_path(child_object, item.child_id), body=body)
-        if response.status_code < 300:
-            results.append(LinkResult(item.link_id))
-        elif response.status_code in (400, 404, 410):
-            message = describe(response, body_of(response))
-            results.append(LinkResult(item.link_id, error=RetryableError(message)))
-        else:
-            raise_for_call(response)
+        results.append(
+            _set(call, child_object, item.child_id, item.link_id, link_type, int(item.parent_id))
+        )
     return results
+
+
+def unlink(
+    call: Call, child_object: str, link_type: str, items: Sequence[UnlinkItem]
+) -> list[LinkResult]:
+    results: list[LinkResult] = []
+    for item in items:
+        if not item.child_id.isdigit():
+            error = RetryableError(f"pipedrive: ids must be integers ({item})")
+            results.append(LinkResult(item.link_id, error=error))
+            continue
+        results.append(_set(call, child_object, item.child_id, item.link_id, link_type, None))
+    return results
+
+
+def _set(
+    call: Call, child_object: str, child_id: str, link_id: int, link_type: str, value: int | None
+) -> LinkResult:
+    body: dict[str, Any] = {link_type: value}
+    response = call("PATCH", object_path(child_object, child_id), body=body)
+    if response.status_code < 300:
+        return LinkResult(link_id)
+    if response.status_code in (400, 404, 410):
+        message = describe(response, body_of(response))
+        return LinkResult(link_id, error=RetryableError(message))
+    raise_for_call(response)
+    return LinkResult(link_id, error=RetryableError(describe(response, body_of(response))))
 
 
 def parent_ids(link_type: str, records: Mapping[str, CrmRecord]) -> dict[str, str | None]:

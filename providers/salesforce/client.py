@@ -24,6 +24,7 @@ from providers.base import (
     ProviderClient,
     PushItem,
     PushResult,
+    UnlinkItem,
 )
 from providers.batching import chunks, in_parts
 from providers.oauth import call_with_refresh, raise_if_refused, unauthorized
@@ -243,6 +244,13 @@ class SalesforceClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(
+            self._write_call, self.api, child_object, link_type, items, self.batch_size
+        )
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        return links.unlink(
             self._write_call, self.api, child_object, link_type, items, self.batch_size
         )
 

@@ -22,6 +22,7 @@ from providers.base import (
     ProviderClient,
     PushItem,
     PushResult,
+    UnlinkItem,
 )
 from providers.batching import in_halves, in_parts, partition, unique_chunks
 from providers.oauth import call_with_refresh, raise_if_refused
@@ -237,6 +238,11 @@ class ZohoClient(ProviderClient):
         self, child_object: str, parent_object: str, link_type: str, items: Sequence[LinkItem]
     ) -> list[LinkResult]:
         return links.link(self.call, child_object, link_type, items, self.batch_size)
+
+    def unlink(
+        self, child_object: str, parent_object: str, link_type: str, items: Sequence[UnlinkItem]
+    ) -> list[LinkResult]:
+        return links.unlink(self.call, child_object, link_type, items, self.batch_size)
 
     @classmethod
     def link_fields(cls, child_object: str, parent_object: str, link_type: str) -> list[str]:

@@ -2,7 +2,8 @@
 …}``) through a records update (``PUT /crm/v8/{module}``, up to 100 records per call).
 
 A link type is the child's lookup field; Zoho refuses an id its module does not hold, per
-record (``INVALID_DATA``). Setting a lookup to the id it holds changes nothing.
+record (``INVALID_DATA``). Setting a lookup to the id it holds changes nothing; ``unlink`` sets
+it to null, which empties a lookup Zoho does not require (``MANDATORY_NOT_FOUND`` otherwise).
 
 Inbound, the lookup field is read with the child (``fields=Account_Name``): Zoho answers it as
 ``{"name": …, "id": …}``, or null when the child has none; changing it moves the child's
@@ -19,7 +20,7 @@ from urllib.parse import quote
 import requests
 
 from providers.answers import body_of
-from providers.base import CrmRecord, LinkItem, LinkResult
+from providers.base import CrmRecord, LinkItem, LinkResult, UnlinkItem
 from providers.batching import chunks
 from providers.zoho.defaults import MAX_BATCH, module_path
 from providers.zoho.responses import describe, entries, item_error, raise_for_call
@@ -41,14 +42,33 @@ def type_problem(parent_object: str, link_type: str) -> str | None:
     return None
 
 
+Setting = tuple[int, str, str | None]
+"""(link id, the child's record id, the lookup's new record id: None empties it)."""
+
+
 def link(
     call: Call, child_object: str, link_type: str, items: Sequence[LinkItem], batch_size: int
 ) -> list[LinkResult]:
+    settings = [(i.link_id, i.child_id, i.parent_id) for i in items]
+    return _set(call, child_object, link_type, settings, batch_size)
+
+
+def unlink(
+    call: Call, child_object: str, link_type: str, items: Sequence[UnlinkItem], batch_size: int
+) -> list[LinkResult]:
+    settings: list[Setting] = [(i.link_id, i.child_id, None) for i in items]
+    return _set(call, child_object, link_type, settings, batch_size)
+
+
+def _set(
+    call: Call, child_object: str, link_type: str, settings: Sequence[Setting], batch_size: int
+) -> list[LinkResult]:
     results: list[LinkResult] = []
     path = module_path(quote(child_object, safe=""))
-    for chunk in chunks(list(items), min(batch_size, MAX_BATCH)):
+    for chunk in chunks(list(settings), min(batch_size, MAX_BATCH)):
         data: list[dict[str, Any]] = [
-            {"id": i.child_id, link_type: {"id": i.parent_id}} for i in chunk
+            {"id": child_id, link_type: None if value is None else {"id": value}}
+            for _, child_id, value in chunk
         ]
         response = call("PUT", path, {"data": data})
         answer = body_of(response)
@@ -57,14 +77,14 @@ def link(
             if response.status_code > 400:
                 raise_for_call(response)
             error = RetryableError(describe(response, answer))
-            results += [LinkResult(i.link_id, error=error) for i in chunk]
+            results += [LinkResult(link_id, error=error) for link_id, _, _ in chunk]
             continue
-        for item, entry in zip(chunk, per_record, strict=True):
+        for (link_id, _, _), entry in zip(chunk, per_record, strict=True):
             if str(entry.get("status", "")).lower() == "success":
-                results.append(LinkResult(item.link_id))
+                results.append(LinkResult(link_id))
             else:
                 refusal = str(item_error(entry, "link: "))
-                results.append(LinkResult(item.link_id, error=RetryableError(refusal)))
+                results.append(LinkResult(link_id, error=RetryableError(refusal)))
     return results
 
 

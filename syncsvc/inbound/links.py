@@ -16,7 +16,13 @@ change on its way to the CRM), is not undone by an edit of the child in the CRM.
 
 What the inbound path writes into a ``via`` column is what the CRM holds: the child's
 ``record_link`` then says so (``linked`` to that parent, or ``none``), so that the push side
-neither links it again nor takes a later unlink in the CRM for a link still on its way.
+neither links it again nor unlinks it (a NULL the CRM's unlink wrote is no unlink of ours to
+send back), nor takes a later unlink in the CRM for a link still on its way.
+
+The other way round, a CRM that still names the parent our side linked while our change of
+that link is on its way (the child moved or cleared internally: ``record_link`` ``pending`` or
+``unlinking`` away from ``linked_parent_key``) reports our own older state, as an echo would:
+the column is left as it is.
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ LINKED_TO = """
 SELECT linked_parent_key FROM syncsvc.record_link
 WHERE connection_id = %(connection_id)s AND association = %(association)s
   AND child_key = %(child_key)s AND status = 'linked' AND linked_parent_key IS NOT NULL
+"""
+# Our side is changing the link away from the parent the CRM still holds (a move or an unlink
+# on its way to the CRM).
+LEAVING = """
+SELECT linked_parent_key FROM syncsvc.record_link
+WHERE connection_id = %(connection_id)s AND association = %(association)s
+  AND child_key = %(child_key)s AND status IN ('pending', 'unlinking')
+  AND linked_parent_key IS NOT NULL AND parent_key IS DISTINCT FROM linked_parent_key
 """
 # The CRM's link as the inbound path wrote it into the column: linked to that parent (or
 # none). The version stays: the child's next internal change notes its link as usual.
@@ -119,17 +133,14 @@ def resolve(
     refs: Sequence[ParentRef],
 ) -> Resolved:
     """The parents' internal keys, the parents we do not know, and the links the CRM dropped
-    that our side had made (``child_key`` None: a child we do not know has none)."""
+    that our side had made (``child_key`` None: a child we do not know has none). A parent the
+    CRM names that our side is unlinking the child from is left out (our own older state)."""
     out = Resolved()
     for ref in refs:
+        link = {"connection_id": connection_id, "association": ref.association}
         if ref.crm_id is None:
             if child_key is not None:
-                params = {
-                    "connection_id": connection_id,
-                    "association": ref.association,
-                    "child_key": child_key,
-                }
-                row = db.execute(LINKED_TO, params).fetchone()
+                row = db.execute(LINKED_TO, {**link, "child_key": child_key}).fetchone()
                 if row is not None:
                     out.unlinked[ref.via] = str(row["linked_parent_key"])
             continue
@@ -137,8 +148,12 @@ def resolve(
         found = db.execute(FIND_PARENT, params).fetchone()
         if found is None:
             out.unknown.append(ref)
-        else:
-            out.values[ref.via] = str(found["record_key"])
+            continue
+        if child_key is not None:
+            leaving = db.execute(LEAVING, {**link, "child_key": child_key}).fetchone()
+            if leaving is not None and leaving["linked_parent_key"] == str(found["record_key"]):
+                continue
+        out.values[ref.via] = str(found["record_key"])
     return out
 
 

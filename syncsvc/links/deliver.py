@@ -1,19 +1,23 @@
-"""Link the ready children of one connection to their parents at the CRM (push worker side).
+"""Link the ready children of one connection to their parents at the CRM, and clear the links
+of children that left their parent (push worker side).
 
 Runs after a push that delivered rows (a parent that just arrived makes its children's links
-ready) and whenever the sweeper finds ready links. Links are leased like outbox rows (a worker
-that dies mid-call leaves them due again after the lease); the CRM's own link calls are
-idempotent, so a link sent twice is one link.
+ready; a child delivered after its column became NULL makes its unlink ready) and whenever the
+sweeper finds ready links. Links are leased like outbox rows (a worker that dies mid-call
+leaves them due again after the lease); the CRM's own link and unlink calls are idempotent, so
+a link sent twice is one link, and clearing a link twice clears it.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from providers.base import LinkItem, LinkResult, ProviderClient
+import psycopg
+
+from providers.base import LinkItem, LinkResult, ProviderClient, UnlinkItem
 from syncsvc.db import Row, transaction
 from syncsvc.errors import CredentialsRefused, RateLimited, SyncError
 from syncsvc.links import store
@@ -22,6 +26,9 @@ from syncsvc.push.retry import PAUSE_DELAY, backoff
 from syncsvc.scrub import MAX_ERROR_TEXT, error_text
 
 log = logging.getLogger("syncsvc.links")
+Lease = Callable[[psycopg.Connection[Row], int, list[str], int, int, int], list[Row]]
+"""``store.lease_ready`` or ``store.lease_unlinks``."""
+Send = Callable[[Association, list[Row], int, "LinkOutcome"], None]
 MAX_ROUNDS = 20
 """Batches of ready links one run takes at most (the rest waits for the next run)."""
 
@@ -29,6 +36,7 @@ MAX_ROUNDS = 20
 @dataclass
 class LinkOutcome:
     linked: int = 0
+    unlinked: int = 0
     failed: int = 0
     wait: float | None = None
     """The CRM asked us to wait this long (the unsent links are due again then)."""
@@ -59,10 +67,18 @@ class Linker:
         outcome = LinkOutcome()
         if not self.associations:
             return outcome
+        self._rounds(store.lease_unlinks, self._unlink, outcome)
+        if outcome.wait is None and outcome.paused is None:
+            self._rounds(store.lease_ready, self._link, outcome)
+        return outcome
+
+    def _rounds(self, lease: Lease, send: Send, outcome: LinkOutcome) -> None:
+        """Lease batches with ``lease`` and hand them to ``send`` per association, until none
+        is left, ``MAX_ROUNDS`` were taken or the CRM asked us to wait."""
         for _ in range(MAX_ROUNDS):
             token = secrets.randbits(62)
             with transaction(self.dsn) as db:
-                rows = store.lease_ready(
+                rows = lease(
                     db,
                     self.connection_id,
                     list(self.associations),
@@ -78,7 +94,7 @@ class Linker:
             pending = list(groups.items())
             while pending and outcome.wait is None and outcome.paused is None:
                 name, group = pending.pop(0)
-                self._link(self.associations[name], group, token, outcome)
+                send(self.associations[name], group, token, outcome)
             if outcome.wait is not None or outcome.paused is not None:
                 unsent = [r["id"] for _, group in pending for r in group]
                 delay = PAUSE_DELAY if outcome.paused is not None else outcome.wait or 1.0
@@ -89,55 +105,121 @@ class Linker:
                 break
             if len(rows) < self.batch_size:
                 break
-        return outcome
 
     def _link(self, assoc: Association, rows: list[Row], token: int, outcome: LinkOutcome) -> None:
-        items = [LinkItem(r["id"], str(r["child_id"]), str(r["parent_id"])) for r in rows]
+        items = [
+            LinkItem(
+                r["id"],
+                str(r["child_id"]),
+                str(r["parent_id"]),
+                _text(r["previous_parent_id"]),
+            )
+            for r in rows
+        ]
+        results = self._call(
+            lambda: self.client.link(
+                assoc.child_object, assoc.parent_object, assoc.link_type, items
+            ),
+            rows,
+            token,
+            outcome,
+        )
+        if results is None:
+            return
+        parent_of = {r["id"]: r["parent_key"] for r in rows}
+        done, failed = self._sort(rows, results)
+        with transaction(self.dsn) as db:
+            store.record_linked(db, token, [{"id": i, "parent_key": parent_of[i]} for i in done])
+            self._record_failed(db, rows, token, failed)
+        outcome.linked += len(done)
+        self._count_failed(assoc, "link(s)", failed, outcome)
+
+    def _unlink(
+        self, assoc: Association, rows: list[Row], token: int, outcome: LinkOutcome
+    ) -> None:
+        """Clear the links the children left; a child deleted at the CRM has none to clear."""
+        gone = [r["id"] for r in rows if r["child_gone"]]
+        rows = [r for r in rows if not r["child_gone"]]
+        results: list[LinkResult] | None = []
+        if rows:
+            items = [UnlinkItem(r["id"], str(r["child_id"]), _text(r["parent_id"])) for r in rows]
+            results = self._call(
+                lambda: self.client.unlink(
+                    assoc.child_object, assoc.parent_object, assoc.link_type, items
+                ),
+                rows,
+                token,
+                outcome,
+            )
+        done, failed = self._sort(rows, results or [])
+        if results is None:  # recorded as waiting by ``_call``
+            done, failed = [], {}
+        with transaction(self.dsn) as db:
+            store.record_unlinked(db, token, done + gone)
+            self._record_failed(db, rows, token, failed)
+        outcome.unlinked += len(done) + len(gone)
+        self._count_failed(assoc, "unlink(s)", failed, outcome)
+
+    def _call(
+        self,
+        send: Callable[[], list[LinkResult]],
+        rows: list[Row],
+        token: int,
+        outcome: LinkOutcome,
+    ) -> list[LinkResult] | None:
+        """The CRM's answer per link; None when the whole call is to wait (rate limited,
+        credentials refused: recorded here, without counting an attempt)."""
         ids = [r["id"] for r in rows]
         try:
-            results = self.client.link(
-                assoc.child_object, assoc.parent_object, assoc.link_type, items
-            )
+            return send()
         except RateLimited as exc:
             outcome.wait = exc.retry_after or 1.0
             self._fail(token, ids, exc, outcome.wait, count=False)
-            return
         except CredentialsRefused as exc:
             outcome.paused = error_text(exc)
             self._fail(token, ids, exc, PAUSE_DELAY, count=False)
-            return
         except SyncError as exc:
-            results = [LinkResult(i, error=exc) for i in ids]
+            return [LinkResult(i, error=exc) for i in ids]
         except Exception as exc:  # a client bug must not lose links: try again later
-            log.exception("provider client failed to link")
-            results = [LinkResult(i, error=SyncError(repr(exc))) for i in ids]
+            log.exception("provider client failed to link or unlink")
+            return [LinkResult(i, error=SyncError(repr(exc))) for i in ids]
+        return None
+
+    @staticmethod
+    def _sort(rows: list[Row], results: list[LinkResult]) -> tuple[list[int], dict[str, list[int]]]:
+        """The links the CRM took, and the others by their error's text."""
         by_id = {r.link_id: r for r in results}
-        parent_of = {r["id"]: r["parent_key"] for r in rows}
-        linked = [
-            {"id": i, "parent_key": parent_of[i]}
-            for i in ids
-            if (res := by_id.get(i)) is not None and res.error is None
-        ]
+        done: list[int] = []
         failed: dict[str, list[int]] = {}
-        attempts = max((r["attempts"] for r in rows), default=0)
-        for i in ids:
+        for i in (r["id"] for r in rows):
             res = by_id.get(i)
             error = SyncError("the CRM returned no result") if res is None else res.error
-            if error is not None:
+            if error is None:
+                done.append(i)
+            else:
                 failed.setdefault(error_text(error)[:MAX_ERROR_TEXT], []).append(i)
-        with transaction(self.dsn) as db:
-            store.record_linked(db, token, linked)
-            for text, failed_ids in failed.items():
-                store.record_failed(
-                    db, token, failed_ids, text, backoff(attempts + 1), self.max_attempts
-                )
-        outcome.linked += len(linked)
-        outcome.failed += sum(len(v) for v in failed.values())
+        return done, failed
+
+    def _record_failed(
+        self, db: psycopg.Connection[Row], rows: list[Row], token: int, failed: dict[str, list[int]]
+    ) -> None:
+        attempts = max((r["attempts"] for r in rows), default=0)
+        for text, failed_ids in failed.items():
+            store.record_failed(
+                db, token, failed_ids, text, backoff(attempts + 1), self.max_attempts
+            )
+
+    def _count_failed(
+        self, assoc: Association, what: str, failed: dict[str, list[int]], outcome: LinkOutcome
+    ) -> None:
+        count = sum(len(v) for v in failed.values())
+        outcome.failed += count
         if failed:
             log.warning(
-                "connection %s: %d link(s) of %s not made: %s",
+                "connection %s: %d %s of %s not made: %s",
                 self.connection_id,
-                outcome.failed,
+                count,
+                what,
                 assoc.name,
                 "; ".join(failed),
             )
@@ -149,3 +231,7 @@ class Linker:
             store.record_failed(
                 db, token, ids, error_text(error)[:MAX_ERROR_TEXT], delay, self.max_attempts, count
             )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -4,7 +4,10 @@ companies by ``company_id``).
 
 Children are written before their parents: they reach the CRM at once, unlinked, and are linked
 once their company has arrived; every link exists exactly once. A company that never arrives
-leaves its contact synced and the link pending, never dead-lettered.
+leaves its contact synced and the link pending, never dead-lettered. A child whose column
+becomes NULL loses its link at the CRM (a lookup set to null, a HubSpot association archived);
+a child moved to another company is linked to that one alone (HubSpot would otherwise keep the
+old association beside the new one).
 """
 
 from __future__ import annotations
@@ -131,6 +134,56 @@ def test_a_parent_that_never_arrives_leaves_the_child_synced_and_the_link_pendin
         (str(contact),),
     ).fetchone()
     assert row is not None and row["status"] == "delivered"
+
+
+def test_a_child_whose_column_becomes_null_is_unlinked_at_the_crm(
+    fresh: Pipeline, crm: Crm
+) -> None:
+    (company,) = _company_ids(1)
+    _insert_company(fresh, company)
+    contact = _insert_contact(fresh, company)
+    deal = _insert_deal(fresh, company)
+    company_object = crm.objects["demo.companies"]
+    contact_link = (crm.objects["demo.contacts"], str(contact), company_object, str(company))
+    deal_link = (crm.objects["demo.deals"], str(deal), company_object, str(company))
+    wait_until(lambda: set(crm.links()) == {contact_link, deal_link}, 90, message=fresh.describe)
+    wait_until(lambda: _link_counts(fresh) == {"linked": 2}, 60, message=fresh.describe)
+
+    execute(fresh.db, "UPDATE demo.contacts SET company_id = NULL WHERE id = %s", contact)
+    wait_until(lambda: set(crm.links()) == {deal_link}, 60, message=fresh.describe)
+    fresh.wait_idle(60)
+    wait_until(lambda: _link_counts(fresh) == {"linked": 1, "none": 1}, 30, message=fresh.describe)
+
+    assert crm.links() == Counter({deal_link: 1}), "the deal keeps its company"
+    assert str(contact) in crm.keys("demo.contacts"), "the contact itself stays"
+    assert fresh.dead_letters() == []
+
+
+def test_a_child_moved_to_another_parent_is_linked_to_that_one_alone(
+    fresh: Pipeline, crm: Crm
+) -> None:
+    """Moved, then cleared: the link our side made last is the one that goes."""
+    first, second = _company_ids(2)
+    for company in (first, second):
+        _insert_company(fresh, company)
+    contact = _insert_contact(fresh, first)
+    contact_object, company_object = crm.objects["demo.contacts"], crm.objects["demo.companies"]
+    to_first = (contact_object, str(contact), company_object, str(first))
+    to_second = (contact_object, str(contact), company_object, str(second))
+    wait_until(lambda: set(crm.links()) == {to_first}, 90, message=fresh.describe)
+    wait_until(lambda: str(second) in crm.keys("demo.companies"), 60, message=fresh.describe)
+
+    execute(fresh.db, "UPDATE demo.contacts SET company_id = %s WHERE id = %s", second, contact)
+    wait_until(lambda: set(crm.links()) == {to_second}, 60, message=fresh.describe)
+    fresh.wait_idle(60)
+    wait_until(lambda: _link_counts(fresh) == {"linked": 1}, 30, message=fresh.describe)
+    assert crm.links() == Counter({to_second: 1})
+
+    execute(fresh.db, "UPDATE demo.contacts SET company_id = NULL WHERE id = %s", contact)
+    wait_until(lambda: crm.links() == Counter(), 60, message=fresh.describe)
+    fresh.wait_idle(60)
+    wait_until(lambda: _link_counts(fresh) == {"none": 1}, 30, message=fresh.describe)
+    assert fresh.dead_letters() == []
 
 
 def _link_counts(p: Pipeline) -> dict[str, int]:

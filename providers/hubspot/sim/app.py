@@ -26,8 +26,8 @@ and sends ``associationChange`` events for the association removed and the one m
 filters and sorts by modification date (``providers.hubspot.sim.search``). An archived record
 goes to the recycle bin: ``GET /crm/v3/objects/{type}?archived=true`` lists it, with
 ``archivedAt`` (``providers.hubspot.sim.listing``), and ``GET …/{id}?archived=true`` reads it.
-``POST /crm/v4/associations/{from}/{to}/batch/create`` links records
-(``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
+``POST /crm/v4/associations/{from}/{to}/batch/create`` links records and ``…/batch/archive``
+unlinks them (``providers.hubspot.sim.associations``), listed by ``GET /_sim/associations``.
 ``/_sim/stats`` counts ``refused_writes`` (write calls refused for property values) and
 ``refused_values`` (the values named in them).
 """
@@ -179,6 +179,7 @@ class HubSpotSim(SimApp):
             ("POST", OBJECT + r"/search", self._search),
             ("POST", ASSOCIATIONS + r"/batch/create", self._associate),
             ("POST", ASSOCIATIONS + r"/batch/read", self._read_associations),
+            ("POST", ASSOCIATIONS + r"/batch/archive", self._archive_associations),
             ("POST", OBJECT, self._create_one),
             ("GET", OBJECT, self._list),
             ("GET", OBJECT + r"/(?P<id>[^/]+)", self._get_one),
@@ -262,6 +263,16 @@ class HubSpotSim(SimApp):
             except BadAssociations as exc:
                 return self.error_response(400, str(exc), "VALIDATION_ERROR")
         return json_response(200, answer)
+
+    def _archive_associations(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            from_store = self.store(request.params["from"])
+            to_store = self.store(request.params["to"])
+            try:
+                self.links.archive(from_store.object_name, to_store.object_name, request.json())
+            except BadAssociations as exc:
+                return self.error_response(400, str(exc), "VALIDATION_ERROR")
+        return empty_response(204)
 
     def associations(self) -> list[dict[str, Any]]:
         return self.links.view(self.stores, self.key_of)

@@ -7,7 +7,12 @@ one link. An input naming a record the account does not hold fails on its own (2
 ``errors``; 400 when every input failed), as HubSpot's batch endpoints report per-input
 failures. An association disappears with either of its records.
 ``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read`` with ``{"inputs":
-[{"id"}]}`` answers each record's associations of that pair. A sales rep's ``/_sim/edit`` may
+[{"id"}]}`` answers each record's associations of that pair.
+``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive`` with ``{"inputs":
+[{"from": {"id"}, "to": [{"id"}]}]}`` removes every association between each pair, whatever
+its type, and answers 204 without a body, also for a pair that has none (HubSpot's batch
+archives answer 204 whatever the prior state); a malformed body is a 400 for the whole call.
+A sales rep's ``/_sim/edit`` may
 ``move`` a record's associations to another record (``AssociationStore.move``). Every
 association made or removed is reported to ``on_change`` (the webhooks' ``associationChange``).
 """
@@ -119,6 +124,28 @@ class AssociationStore:
         if errors and not results:
             return 400, {**errors[0], "errors": errors}
         return (207 if errors else 201), body_out
+
+    def archive(self, from_object: str, to_object: str, body: Any) -> None:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise BadAssociations("inputs must be a non-empty list")
+        if len(inputs) > 2000:
+            raise BadAssociations("Batch input is limited to 2000 inputs")
+        pairs: set[tuple[str, str]] = set()
+        for entry in inputs:
+            source = entry.get("from") if isinstance(entry, dict) else None
+            targets = entry.get("to") if isinstance(entry, dict) else None
+            if not isinstance(source, dict) or "id" not in source:
+                raise BadAssociations("each input needs from.id")
+            if not isinstance(targets, list) or not targets:
+                raise BadAssociations("to must be a non-empty list of {id}")
+            for target in targets:
+                if not isinstance(target, dict) or "id" not in target:
+                    raise BadAssociations("to must be a non-empty list of {id}")
+                pairs.add((str(source["id"]), str(target["id"])))
+        for link in sorted(self.links):
+            if (link[0], link[2]) == (from_object, to_object) and (link[1], link[3]) in pairs:
+                self._remove(link)
 
     def view(
         self, stores: Mapping[str, ObjectStore], key_of: Callable[[Record], str]

@@ -422,3 +422,38 @@ def test_an_association_made_or_removed_sends_association_change_from_both_sides
     assert all(
         "objectId" not in e and e["isPrimaryAssociation"] is False for e in association_events
     )
+
+
+def test_association_archive_removes_the_pairs_and_answers_204_whatever_the_prior_state(
+    hubspot_sim: Sim,
+) -> None:
+    server, sim = hubspot_sim
+    ids = {}
+    for obj, props in (("contacts", {"email": "a@example.com"}), ("companies", {"name": "N"}),
+                       ("companies", {"name": "S"})):  # fmt: skip
+        answer = requests.post(
+            f"{server.url}/_sim/edit", json={"object": obj, "action": "create",
+                                             "properties": props}, timeout=5)  # fmt: skip
+        ids[props.get("email") or props["name"]] = answer.json()["id"]
+    contact, north, south = ids["a@example.com"], ids["N"], ids["S"]
+    path = "/crm/v4/associations/contacts/companies/batch/{}"
+
+    def kinds(type_id: int) -> list[dict[str, Any]]:
+        return [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
+
+    made = post(server, path.format("create"), {"inputs": [
+        {"from": {"id": contact}, "to": {"id": north}, "types": kinds(279) + kinds(1)},
+        {"from": {"id": contact}, "to": {"id": south}, "types": kinds(279)}]})  # fmt: skip
+    assert made.status_code == 201, made.text
+
+    archive = {"inputs": [{"from": {"id": contact}, "to": [{"id": north}]}]}
+    for _ in range(2):  # the second time there is nothing left to archive
+        answer = post(server, path.format("archive"), archive)
+        assert (answer.status_code, answer.content) == (204, b"")
+    read = post(server, path.format("read"), {"inputs": [{"id": contact}]}).json()
+    assert [t["toObjectId"] for t in read["results"][0]["to"]] == [int(south)]
+
+    for bad in ({"inputs": []}, {"inputs": [{"from": {"id": contact}, "to": {"id": south}}]}):
+        refused = post(server, path.format("archive"), bad)
+        assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+    assert [a["to_key"] for a in sim.associations()] == [south]
