@@ -33,8 +33,10 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py demo --duration 30
 
+# A base temp dir of the run's own: pytest's default (/tmp/pytest-of-USER) keeps only the last
+# three runs' dirs, so another pytest on the same machine deletes a running suite's servers.
 test: $(STAMP) check
-	$(PY) -m pytest $(PARALLEL) $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) --basetemp=$$(mktemp -d /tmp/syncsvc-test-XXXXXX) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadscope -m "not faults" $(PYTEST_ARGS)

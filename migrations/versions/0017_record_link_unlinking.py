@@ -2,7 +2,7 @@
 (``linked_parent_key``) waits in this status until the link is cleared at the CRM; the partial
 index of due links covers it too.
 
-Revision ID: 009x
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "009x"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
