@@ -23,6 +23,9 @@ from syncsvc.settings import Settings
 
 _MAX_UNIX_SOCKET_PATH = 100
 PGSERVER_LOGGER = "pgserver"
+MAX_CONNECTIONS = 400
+"""The embedded PostgreSQL's ``max_connections`` (initdb's default is 100): every worker,
+bridge, beat and API process keeps a small pool, and the test suite runs several stacks."""
 
 
 def show_server_logs(verbose: bool) -> None:
@@ -87,7 +90,38 @@ def _start_postgres(data_dir: Path) -> tuple[str, int | None]:
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
-    return str(server.get_uri()), server.get_pid()
+    uri = str(server.get_uri())
+    if _raise_max_connections(uri):
+        pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+        # ``restart`` starts it with the options it ran with (postmaster.opts): same socket;
+        # as the system user pgserver runs it as (``pgserver`` when we are root).
+        # Output to the server's log, not a pipe: the server inherits the pipe and would hold
+        # it open, so reading it would never end.
+        subprocess.run(
+            [str(pg_ctl), "-D", str(pgdata), "-l", str(pgdata / "log"), "restart", "-w"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+            user=getattr(server, "system_user", None),
+        )
+    return uri, server.get_pid()
+
+
+def _raise_max_connections(uri: str) -> bool:
+    """Set ``max_connections`` to ``MAX_CONNECTIONS`` if lower; whether a restart is due."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(uri, autocommit=True) as db:
+        row = db.execute("SELECT current_setting('max_connections')::int").fetchone()
+        if row is not None and int(row[0]) >= MAX_CONNECTIONS:
+            return False
+        db.execute(
+            sql.SQL("ALTER SYSTEM SET max_connections = {}").format(sql.Literal(MAX_CONNECTIONS))
+        )
+    return True
 
 
 def _start_redis(data_dir: Path) -> tuple[str, int | None]:

@@ -17,6 +17,10 @@ from syncsvc.embedded import ensure_local_servers
 from syncsvc.settings import load_settings
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+MIN_CONNECTIONS = 300
+"""The suite runs several stacks at once (pytest-xdist), each with a bridge, workers, beat and
+an API keeping pools: a server allowing fewer connections fails them with "too many clients",
+so the embedded one (``syncsvc.embedded.MAX_CONNECTIONS``) is used instead."""
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -42,8 +46,9 @@ def discover(data_dir: Path) -> TestServers:
     embedded = False
     if admin is None and _reachable("127.0.0.1", 5432):
         try:
-            psycopg.connect(LOCAL_PG, connect_timeout=3).close()
-            admin = LOCAL_PG
+            with psycopg.connect(LOCAL_PG, connect_timeout=3) as db:
+                row = db.execute("SELECT current_setting('max_connections')::int").fetchone()
+            admin = LOCAL_PG if row is not None and int(row[0]) >= MIN_CONNECTIONS else None
         except psycopg.Error:
             admin = None
     if redis_url is None and _reachable("127.0.0.1", 6379):

@@ -236,7 +236,7 @@ def test_deletions_arrive_by_polling_once_and_a_restart_resumes_from_the_stored_
     pipeline.wait_idle()
 
     before = datetime.now(UTC).replace(microsecond=0)  # Pipedrive stamps whole seconds
-    sim_edit(pipedrive, action="delete", id=ada_id)
+    sim_edit(pipedrive, "persons", action="delete", id=ada_id)
     wait_until(lambda: row(pipeline, id=ada_row) is None, 2 + 10, message=pipeline.describe)
     assert delete_events(pipeline) == [(ada_id, "applied")]
     # the mark (the newest change recents listed) trails a pass: it gets there next
@@ -244,7 +244,7 @@ def test_deletions_arrive_by_polling_once_and_a_restart_resumes_from_the_stored_
 
     with beat_and_worker_stopped(pipeline.procs):
         before = datetime.now(UTC).replace(microsecond=0)
-        sim_edit(pipedrive, action="delete", id=bob_id)
+        sim_edit(pipedrive, "persons", action="delete", id=bob_id)
     wait_until(lambda: row(pipeline, id=bob_row) is None, 30, message=pipeline.describe)
     wait_until(lambda: (mark := deletes_mark(pipeline, "persons")) and mark >= before, 10)
 
