@@ -1,7 +1,8 @@
-"""One Redis URL, spelled the way each client library wants it."""
+"""One Redis URL, spelled the way each client library wants it; one shared client per URL."""
 
 from __future__ import annotations
 
+import threading
 from typing import cast
 from urllib.parse import urlparse
 
@@ -26,6 +27,18 @@ def limits_storage_url(url: str) -> str:
 
 def client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+
+
+_shared_lock = threading.Lock()
+_shared: dict[str, redis.Redis] = {}
+
+
+def shared_client(url: str) -> redis.Redis:
+    """One client (and so one connection pool) per URL for this process."""
+    with _shared_lock:
+        if url not in _shared:
+            _shared[url] = client(url)
+        return _shared[url]
 
 
 def eviction_warning(url: str) -> str | None:

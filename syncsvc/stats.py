@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import cast
 
 import redis
 
-from syncsvc.redisconn import client
+from syncsvc.redisconn import shared_client as _client
 
 log = logging.getLogger("syncsvc.stats")
 COUNTERS = ("captured", "pushed", "failed", "retried", "rate_limit_waits")
-
-_lock = threading.Lock()
-_clients: dict[str, redis.Redis] = {}
-
-
-def _client(url: str) -> redis.Redis:
-    with _lock:
-        if url not in _clients:
-            _clients[url] = client(url)
-        return _clients[url]
 
 
 def key(prefix: str, connection_id: int) -> str:

@@ -7,29 +7,23 @@ rest of its rows back to the queue behind it (``tasks.push``) instead of holding
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import cast
 
 import redis
 
-from syncsvc.redisconn import client
+from syncsvc.redisconn import shared_client
 from syncsvc.settings import Settings
 from tasks.queues import priority_keys
 
 log = logging.getLogger("syncsvc.push")
 
 
-@functools.lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    return client(url)
-
-
 def live_waiting(settings: Settings, queue: str) -> bool:
     """Whether live (not backfill) messages wait in ``queue``; False when Redis cannot say."""
     live, _backfill = priority_keys(queue)
     try:
-        return cast(int, _client(settings.broker_url).llen(settings.redis_prefix + live)) > 0
+        return cast(int, shared_client(settings.broker_url).llen(settings.redis_prefix + live)) > 0
     except redis.RedisError as exc:
         log.warning("cannot read the length of %s: %s", queue, exc)
         return False
